@@ -1,0 +1,254 @@
+"""The store contract: what every front end may ask of the store.
+
+Two backends implement it (`store.sqlite` and `store.postgres`) and one contract
+suite (`tests/contract`) runs against both. Invariants every backend keeps:
+
+- A call that returns has committed durably: an `append` or `deliver` that
+  returned survives a crash of the process or the machine, and its body blob
+  was written and flushed before the metadata that references it.
+- UIDs in a folder only grow and are never given twice, whichever node or task
+  appends; `uid_validity` is fixed for the life of a folder name.
+- Every change to a folder's messages (append, flags, expunge) takes a new
+  mod-sequence from that folder's counter (RFC 7162) and records expunged UIDs
+  with it, so that `changes_since` can answer any session.
+- Quota (`used_bytes`, `used_messages`) is the sum over all folders of the
+  account, Trash included, updated in the same transaction as the change.
+- After each commit the backend publishes a `Change` on its `ChangeHub`.
+
+Short point reads may run on the event loop; anything that can wait on disk
+or the network is awaited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from postbus.store.events import ChangeHub
+from postbus.store.model import (
+    Account,
+    Admin,
+    Alias,
+    Appended,
+    BlobRef,
+    Changes,
+    Domain,
+    Mailbox,
+    MailboxStatus,
+    MessageEntry,
+    MessageInfo,
+    Parsed,
+    QueueItem,
+    QueueRecipient,
+)
+
+
+class BlobWriter(Protocol):
+    """Receives a message body in chunks; nothing is visible until `finish`."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    async def finish(self) -> BlobRef: ...
+
+    def abort(self) -> None: ...
+
+
+class Store(Protocol):
+    changes: ChangeHub
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    # -- domains --------------------------------------------------------------
+    async def add_domain(
+        self, name: str, *, dkim_selector: str = "", dkim_private_key: str = ""
+    ) -> Domain: ...
+
+    async def get_domain(self, name: str) -> Domain | None: ...
+
+    async def list_domains(self) -> list[Domain]: ...
+
+    async def remove_domain(self, name: str) -> None:
+        """Removes the domain with its accounts, their folders and messages, and its aliases."""
+
+    # -- accounts -------------------------------------------------------------
+    async def add_account(
+        self, address: str, password_hash: str, *, quota_bytes: int, enabled: bool = True
+    ) -> Account:
+        """Creates the account and its special-use folders (INBOX, Sent, Drafts, Trash, Junk, Archive)."""
+
+    async def get_account(self, address: str) -> Account | None: ...
+
+    async def get_account_by_id(self, account_id: int) -> Account | None: ...
+
+    async def list_accounts(self, domain: str | None = None) -> list[Account]: ...
+
+    async def remove_account(self, address: str) -> None: ...
+
+    async def update_account(
+        self,
+        address: str,
+        *,
+        password_hash: str | None = None,
+        quota_bytes: int | None = None,
+        enabled: bool | None = None,
+    ) -> Account: ...
+
+    # -- aliases --------------------------------------------------------------
+    async def set_alias(self, source: str, targets: Sequence[str]) -> Alias:
+        """Creates or replaces the alias `source` (an address or "@domain")."""
+
+    async def get_alias(self, source: str) -> Alias | None: ...
+
+    async def list_aliases(self, domain: str | None = None) -> list[Alias]: ...
+
+    async def remove_alias(self, source: str) -> None: ...
+
+    # -- administrators -------------------------------------------------------
+    async def add_admin(
+        self, name: str, password_hash: str, *, operator: bool, domains: Sequence[str] = ()
+    ) -> Admin: ...
+
+    async def get_admin(self, name: str) -> Admin | None: ...
+
+    async def list_admins(self) -> list[Admin]: ...
+
+    async def remove_admin(self, name: str) -> None: ...
+
+    async def update_admin(self, name: str, *, password_hash: str) -> Admin: ...
+
+    # -- settings (small key/value records: tokens, per-user preferences) -----
+    async def get_setting(self, key: str) -> str | None: ...
+
+    async def set_setting(self, key: str, value: str | None) -> None: ...
+
+    # -- folders --------------------------------------------------------------
+    async def list_mailboxes(self, account_id: int) -> list[Mailbox]: ...
+
+    async def get_mailbox(self, account_id: int, name: str) -> Mailbox | None: ...
+
+    async def get_mailbox_by_id(self, mailbox_id: int) -> Mailbox | None: ...
+
+    async def create_mailbox(
+        self, account_id: int, name: str, *, special_use: str | None = None
+    ) -> Mailbox: ...
+
+    async def delete_mailbox(self, account_id: int, name: str) -> None:
+        """Deletes the folder and its messages (quota freed); its children stay."""
+
+    async def rename_mailbox(self, account_id: int, old: str, new: str) -> None:
+        """Renames the folder and its children. Renaming INBOX moves its messages
+        to a new folder and leaves INBOX empty (RFC 9051 §6.3.6)."""
+
+    async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None: ...
+
+    async def mailbox_status(self, mailbox_id: int) -> MailboxStatus: ...
+
+    # -- blobs ----------------------------------------------------------------
+    def blob_writer(self) -> BlobWriter: ...
+
+    async def put_blob(self, data: bytes) -> BlobRef: ...
+
+    async def read_blob(self, blob_id: str, offset: int = 0, length: int = -1) -> bytes:
+        """The bytes [offset, offset+length) of a body; length -1 reads to the end."""
+
+    # -- messages -------------------------------------------------------------
+    async def append(
+        self,
+        mailbox_id: int,
+        blob: BlobRef,
+        parsed: Parsed,
+        *,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+        check_quota: bool = True,
+    ) -> Appended:
+        """Adds one message. Raises OverQuota when the account's quota would be passed."""
+
+    async def deliver(
+        self,
+        mailbox_ids: Sequence[int],
+        blob: BlobRef,
+        parsed: Parsed,
+        *,
+        internal_date: float | None = None,
+        check_quota: bool = True,
+    ) -> list[Appended | Exception]:
+        """Adds one message to several folders (usually several Inboxes) durably.
+        Each folder succeeds or fails on its own (OverQuota, NotFound); the result
+        has one entry per folder, in order."""
+
+    async def list_messages(self, mailbox_id: int) -> list[MessageEntry]:
+        """Every message of the folder, ascending UID: what a selected view starts from."""
+
+    async def fetch_info(self, mailbox_id: int, uids: Sequence[int]) -> list[MessageInfo]:
+        """Records of the given UIDs that still exist, ascending UID."""
+
+    async def changes_since(self, mailbox_id: int, modseq: int) -> Changes: ...
+
+    async def store_flags(
+        self,
+        mailbox_id: int,
+        uids: Sequence[int],
+        mode: str,
+        flags: Iterable[str],
+        *,
+        unchanged_since: int | None = None,
+    ) -> tuple[list[MessageEntry], list[int]]:
+        """mode is "set", "add" or "remove". Returns the entries that changed
+        (new flags and mod-sequence) and the UIDs that failed UNCHANGEDSINCE."""
+
+    async def expunge(self, mailbox_id: int, uids: Sequence[int]) -> list[int]:
+        """Removes the messages; returns the UIDs that were removed."""
+
+    async def copy(
+        self, src_mailbox_id: int, uids: Sequence[int], dst_mailbox_id: int, *, move: bool = False
+    ) -> list[tuple[int, int]]:
+        """Copies (or moves) messages; returns (source UID, new UID) pairs. A
+        copy counts against the destination account's quota; a move within one
+        account does not change the quota."""
+
+    async def search_text(self, mailbox_id: int, field: str, text: str) -> set[int] | None:
+        """UIDs whose indexed `field` ("header", "body" or "text") may contain
+        `text` (case-insensitive). A superset the caller checks exactly; None
+        when the index cannot narrow the search (e.g. a query under 3 characters)."""
+
+    # -- outbound queue ---------------------------------------------------------
+    async def enqueue(
+        self,
+        sender: str,
+        recipients: Sequence[QueueRecipient],
+        blob: BlobRef,
+        *,
+        envid: str = "",
+        ret: str = "",
+        next_attempt: float | None = None,
+    ) -> int: ...
+
+    async def claim_queue(self, node: str, now: float, lease: float, limit: int) -> list[QueueItem]:
+        """Claims up to `limit` due items for `node` until now+lease; an item is
+        claimed by one node at a time; an expired claim can be taken over."""
+
+    async def update_queue(
+        self,
+        item_id: int,
+        recipients: Sequence[QueueRecipient],
+        *,
+        next_attempt: float | None,
+        delay_notified: bool | None = None,
+    ) -> None:
+        """Records attempt results and releases the claim; next_attempt None removes the item."""
+
+    async def list_queue(self) -> list[QueueItem]: ...
+
+    async def get_queue_item(self, item_id: int) -> QueueItem | None: ...
+
+    async def delete_queue_item(self, item_id: int) -> None: ...
+
+    async def retry_queue(self, item_id: int | None, now: float) -> int:
+        """Makes the item (or all items) due now; returns how many."""
+
+    # -- maintenance ------------------------------------------------------------
+    async def collect_garbage(self) -> int:
+        """Removes blobs no message or queue item references; returns how many."""

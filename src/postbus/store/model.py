@@ -1,0 +1,191 @@
+"""The records the store hands out and takes in.
+
+Plain frozen dataclasses, shared by every backend. Addresses and domain names
+are stored normalised (lowercase, IDNA A-labels): `postbus.accounts.address`
+does that before anything reaches the store. Mailbox names are Unicode with
+"/" as the hierarchy delimiter; "INBOX" is always spelled that way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DELIMITER = "/"
+INBOX = "INBOX"
+
+# IMAP special-use roles (RFC 6154) created for every new mailbox user, with
+# the folder names a fresh account gets.
+SPECIAL_USE_FOLDERS: tuple[tuple[str, str | None], ...] = (
+    (INBOX, None),
+    ("Sent", "\\Sent"),
+    ("Drafts", "\\Drafts"),
+    ("Trash", "\\Trash"),
+    ("Junk", "\\Junk"),
+    ("Archive", "\\Archive"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    id: int
+    name: str  # IDNA A-label form, lowercase
+    dkim_selector: str = ""
+    dkim_private_key: str = ""  # PEM, empty when the domain has no key yet
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A mailbox user: one address, one password, one quota over all folders."""
+
+    id: int
+    address: str  # normalised local@domain
+    domain_id: int
+    password_hash: str
+    quota_bytes: int  # 0 means unlimited
+    enabled: bool
+    used_bytes: int
+    used_messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    source: str  # a full address, or "@domain" for a catch-all
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    id: int
+    name: str
+    password_hash: str
+    operator: bool
+    domains: tuple[str, ...]  # for a domain administrator; empty for an operator
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """A folder. `uid_next` and `highest_modseq` are as of the read."""
+
+    id: int
+    account_id: int
+    name: str
+    special_use: str | None
+    uid_validity: int
+    uid_next: int
+    highest_modseq: int
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxStatus:
+    """Counts for STATUS and SELECT, taken in one read."""
+
+    mailbox: Mailbox
+    messages: int
+    unseen: int
+    size: int
+    deleted: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEntry:
+    """One message in one folder, without its parsed record: what a selected
+    view keeps in memory (a few dozen bytes per message)."""
+
+    uid: int
+    flags: frozenset[str]
+    modseq: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInfo:
+    """One message in one folder with what FETCH needs besides the body."""
+
+    uid: int
+    flags: frozenset[str]
+    modseq: int
+    size: int
+    internal_date: float  # seconds since the epoch, UTC
+    blob_id: str
+    meta: bytes  # the parse-once record, encoded by postbus.message
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What changed in a folder since a mod-sequence (RFC 7162 view)."""
+
+    highest_modseq: int
+    changed: tuple[MessageEntry, ...]
+    expunged: tuple[int, ...]  # UIDs, ascending
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """A message body already written durably to the blob store."""
+
+    id: str  # lowercase hex SHA-256 of the bytes
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What the parse-once step gives the store for a message."""
+
+    meta: bytes  # opaque to the store
+    header_text: str  # decoded header fields, for the search index
+    body_text: str  # decoded text parts, for the search index
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    mailbox_id: int
+    uid_validity: int
+    uid: int
+    modseq: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRecipient:
+    address: str
+    status: str = "pending"  # pending | delivered | failed
+    attempts: int = 0
+    last_reply: str = ""
+    notify: str = ""  # RFC 3461 NOTIFY, e.g. "FAILURE,DELAY"
+    orcpt: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    id: int
+    sender: str  # "" for the null reverse-path
+    blob_id: str
+    size: int
+    created: float
+    next_attempt: float
+    attempts: int
+    recipients: tuple[QueueRecipient, ...]
+    envid: str = ""
+    ret: str = ""
+    delay_notified: bool = False
+    claimed_by: str = ""
+    claimed_until: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change event: folder `mailbox_id` of `account_id` is now at `modseq`.
+
+    Subscribers ask the store what changed (`changes_since`); the event only
+    says where to look, so it can cross nodes as a few bytes."""
+
+    account_id: int
+    mailbox_id: int
+    modseq: int
+    kind: str = "messages"  # messages | mailboxes (folder list changed)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    blobs: int
+    messages: int
+    extra: dict[str, int] = field(default_factory=dict)

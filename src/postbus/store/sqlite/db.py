@@ -1,0 +1,195 @@
+"""SQLite plumbing: connections, migrations, and the group-committing writer.
+
+All writes run on one writer thread that owns the write connection. Jobs that
+arrive while a transaction is being committed are batched into the next
+transaction, each inside its own SAVEPOINT, and the batch pays for one WAL
+fsync (group commit). A job's future resolves only after its COMMIT returned,
+so callers see success only for durable changes. Reads use other connections:
+point reads on the event loop's own connection, long reads on reader threads.
+
+Invariant: a job function never awaits and never touches the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Most jobs folded into one transaction; bounds the latency of the first job.
+MAX_BATCH = 256
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: every commit is fsync'd, so an acknowledged message survives power loss.
+        conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA cache_size = -16000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Applies the numbered migration files that have not run yet; returns the version."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    files = sorted(
+        (f for f in resources.files("postbus.store.migrations.sqlite").iterdir()
+         if f.name.endswith(".sql")),
+        key=lambda f: f.name,
+    )
+    version = max(done, default=0)
+    for f in files:
+        number = int(f.name.split("_", 1)[0])
+        if number in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(f.read_text()):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (number,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        version = number
+        log.info("store migrated to schema version %d", number)
+    return version
+
+
+def _statements(script: str) -> list[str]:
+    out: list[str] = []
+    current: list[str] = []
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        current.append(line)
+        if sqlite3.complete_statement("\n".join(current)):
+            out.append("\n".join(current))
+            current = []
+    return out
+
+
+# A job gets the write connection and a list to which it appends the change
+# events that its work produces; they are published only if it committed.
+JobFn = Callable[[sqlite3.Connection, list[Any]], T]
+
+
+class _Job:
+    __slots__ = ("changes", "fn", "future")
+
+    def __init__(self, fn: JobFn[Any]) -> None:
+        self.fn = fn
+        self.changes: list[Any] = []
+        self.future: Future[Any] = Future()
+
+
+class Writer:
+    """The single writer thread with group commit."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._main, name="postbus-sqlite-writer", daemon=True)
+        self._conn: sqlite3.Connection | None = None
+        self.after_commit: Callable[[list[Any]], None] | None = None
+
+    def start(self) -> None:
+        self._conn = connect(self._path)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+        if self._conn is not None:
+            self._conn.close()
+
+    async def run(self, fn: JobFn[T]) -> T:
+        job = _Job(fn)
+        self._jobs.put(job)
+        return await asyncio.wrap_future(job.future)
+
+    def run_sync(self, fn: JobFn[T]) -> T:
+        job = _Job(fn)
+        self._jobs.put(job)
+        result: T = job.future.result()
+        return result
+
+    def _main(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        stopping = False
+        while not stopping:
+            first = self._jobs.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            self._run_batch(conn, batch)
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        outcomes: list[tuple[_Job, bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            for job in batch:
+                job.future.set_exception(exc)
+            return
+        for job in batch:
+            conn.execute("SAVEPOINT job")
+            try:
+                result = job.fn(conn, job.changes)
+            except BaseException as exc:  # the job's own failure, not the batch's
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                outcomes.append((job, False, exc))
+            else:
+                conn.execute("RELEASE job")
+                outcomes.append((job, True, result))
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.exception("commit failed")
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            for job in batch:
+                job.future.set_exception(exc)
+            return
+        committed = [change for job, ok, _ in outcomes if ok for change in job.changes]
+        if self.after_commit is not None:
+            try:
+                self.after_commit(committed)
+            except Exception:
+                log.exception("after-commit hook failed")
+        for job, ok, value in outcomes:
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
