@@ -1,0 +1,223 @@
+"""The administration and authentication service.
+
+One service serves the CLI, the admin panel, the JSON API and every protocol's
+login: addresses are normalised here, every password that is set passes the
+password policy here, hashing and verification run off the event loop, and
+successful verifications are cached briefly (dropped on a password change).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from postbus.accounts.address import (
+    normalize_address,
+    normalize_alias_source,
+    normalize_domain,
+)
+from postbus.accounts.authcache import AuthCache
+from postbus.accounts.passwords import PasswordVerifier
+from postbus.accounts.policy import PasswordPolicy
+from postbus.store import NotFound, Store
+from postbus.store.model import Account, Admin, Alias, Domain
+
+API_TOKEN_PREFIX = "api_token:"
+
+
+@dataclass(frozen=True)
+class NewDomain:
+    domain: Domain
+    dkim_txt: str  # the TXT record to publish at <selector>._domainkey.<domain>
+
+
+class Accounts:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        default_quota: int,
+        verifier: PasswordVerifier | None = None,
+        policy: PasswordPolicy | None = None,
+        cache: AuthCache | None = None,
+    ) -> None:
+        self.store = store
+        self.default_quota = default_quota
+        self.verifier = verifier or PasswordVerifier()
+        self.policy = policy or PasswordPolicy()
+        self.cache = cache or AuthCache()
+
+    def close(self) -> None:
+        self.verifier.close()
+
+    async def _check_policy(self, password: str, username: str) -> None:
+        """The policy check takes up to ~25 ms (zxcvbn): run it off the loop."""
+        await asyncio.get_running_loop().run_in_executor(None, self.policy.check, password, username)
+
+    # -- domains --------------------------------------------------------------
+    async def add_domain(self, name: str) -> NewDomain:
+        from postbus.mailauth.dkim import dns_txt_record, generate_key, selector_for_today
+
+        domain = normalize_domain(name)
+        key_pem = await asyncio.get_running_loop().run_in_executor(None, generate_key)
+        selector = selector_for_today()
+        created = await self.store.add_domain(domain, dkim_selector=selector, dkim_private_key=key_pem)
+        return NewDomain(created, dns_txt_record(key_pem))
+
+    async def remove_domain(self, name: str) -> None:
+        await self.store.remove_domain(normalize_domain(name))
+
+    async def list_domains(self) -> list[Domain]:
+        return await self.store.list_domains()
+
+    async def get_domain(self, name: str) -> Domain | None:
+        return await self.store.get_domain(normalize_domain(name))
+
+    # -- mailboxes ------------------------------------------------------------
+    async def add_user(self, address: str, password: str, *, quota: int | None = None) -> Account:
+        address = normalize_address(address)
+        domain = address.rpartition("@")[2]
+        if await self.store.get_domain(domain) is None:
+            raise NotFound(f"domain {domain} is not hosted here; add it first")
+        await self._check_policy(password, address)
+        password_hash = await self.verifier.hash(password)
+        return await self.store.add_account(
+            address, password_hash, quota_bytes=self.default_quota if quota is None else quota
+        )
+
+    async def set_password(self, address: str, password: str) -> Account:
+        address = normalize_address(address)
+        await self._check_policy(password, address)
+        password_hash = await self.verifier.hash(password)
+        account = await self.store.update_account(address, password_hash=password_hash)
+        self.cache.forget_user(address)
+        return account
+
+    async def set_quota(self, address: str, quota: int) -> Account:
+        return await self.store.update_account(normalize_address(address), quota_bytes=quota)
+
+    async def set_enabled(self, address: str, enabled: bool) -> Account:
+        address = normalize_address(address)
+        self.cache.forget_user(address)
+        return await self.store.update_account(address, enabled=enabled)
+
+    async def remove_user(self, address: str) -> None:
+        address = normalize_address(address)
+        self.cache.forget_user(address)
+        await self.store.remove_account(address)
+
+    async def list_users(self, domain: str | None = None) -> list[Account]:
+        return await self.store.list_accounts(None if domain is None else normalize_domain(domain))
+
+    async def get_user(self, address: str) -> Account | None:
+        try:
+            return await self.store.get_account(normalize_address(address))
+        except ValueError:
+            return None
+
+    async def authenticate(self, address: str, password: str) -> Account | None:
+        """The account when the credentials are right and the account is enabled."""
+        try:
+            address = normalize_address(address)
+        except ValueError:
+            return None
+        account = await self.store.get_account(address)
+        if account is None or not account.enabled:
+            # Spend the same time as a real verification so that timing does
+            # not reveal which addresses exist.
+            await self.verifier.verify(_DUMMY_HASH, password)
+            return None
+        if self.cache.hit(address, password, account.password_hash):
+            return account
+        if not await self.verifier.verify(account.password_hash, password):
+            return None
+        self.cache.remember(address, password, account.password_hash)
+        return account
+
+    # -- aliases --------------------------------------------------------------
+    async def add_alias(self, source: str, targets: Sequence[str]) -> Alias:
+        """Adds targets to the alias `source` (created when new)."""
+        source = normalize_alias_source(source)
+        normalized = [normalize_address(t) for t in targets]
+        if not normalized:
+            raise ValueError("an alias needs at least one target")
+        existing = await self.store.get_alias(source)
+        merged = list(existing.targets) if existing else []
+        merged += [t for t in normalized if t not in merged]
+        return await self.store.set_alias(source, merged)
+
+    async def remove_alias(self, source: str, targets: Sequence[str] = ()) -> None:
+        """Removes the given targets, or the whole alias when none are given."""
+        source = normalize_alias_source(source)
+        if not targets:
+            await self.store.remove_alias(source)
+            return
+        existing = await self.store.get_alias(source)
+        if existing is None:
+            raise NotFound(f"no alias {source}")
+        drop = {normalize_address(t) for t in targets}
+        left = [t for t in existing.targets if t not in drop]
+        if left:
+            await self.store.set_alias(source, left)
+        else:
+            await self.store.remove_alias(source)
+
+    async def list_aliases(self, domain: str | None = None) -> list[Alias]:
+        return await self.store.list_aliases(None if domain is None else normalize_domain(domain))
+
+    # -- administrators -------------------------------------------------------
+    async def add_admin(
+        self, name: str, password: str, *, operator: bool, domains: Sequence[str] = ()
+    ) -> Admin:
+        name = name.strip().lower()
+        if not name or any(c.isspace() for c in name):
+            raise ValueError("an administrator name is one word")
+        if operator and domains:
+            raise ValueError("an operator manages every domain; give --operator or --domain, not both")
+        if not operator and not domains:
+            raise ValueError("a domain administrator needs at least one --domain")
+        normalized = [normalize_domain(d) for d in domains]
+        for d in normalized:
+            if await self.store.get_domain(d) is None:
+                raise NotFound(f"domain {d} is not hosted here")
+        await self._check_policy(password, name)
+        password_hash = await self.verifier.hash(password)
+        return await self.store.add_admin(name, password_hash, operator=operator, domains=normalized)
+
+    async def remove_admin(self, name: str) -> None:
+        await self.store.remove_admin(name.strip().lower())
+
+    async def list_admins(self) -> list[Admin]:
+        return await self.store.list_admins()
+
+    async def authenticate_admin(self, name: str, password: str) -> Admin | None:
+        admin = await self.store.get_admin(name.strip().lower())
+        if admin is None:
+            await self.verifier.verify(_DUMMY_HASH, password)
+            return None
+        return admin if await self.verifier.verify(admin.password_hash, password) else None
+
+    async def new_api_token(self, name: str) -> str:
+        """A new bearer token for the administrator; only its hash is stored."""
+        admin = await self.store.get_admin(name.strip().lower())
+        if admin is None:
+            raise NotFound(f"no administrator {name}")
+        token = "pb_" + secrets.token_urlsafe(32)
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        await self.store.set_setting(API_TOKEN_PREFIX + digest, admin.name)
+        return token
+
+    async def admin_for_token(self, token: str) -> Admin | None:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        name = await self.store.get_setting(API_TOKEN_PREFIX + digest)
+        return None if name is None else await self.store.get_admin(name)
+
+
+# A valid Argon2id hash of a random password, verified when the user does not exist.
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+    "2Jm1qJ8Gq0X2a6o3TcHq1m1zj0M5cJ0s8b9z3Y4n5Qo"
+)

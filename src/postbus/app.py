@@ -1,0 +1,86 @@
+"""The application: the services every front end shares, built from settings.
+
+Front ends get one `App` and reach everything through it: settings, the store,
+the accounts service, TLS contexts, and the registry of live sessions that a
+graceful shutdown asks to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from postbus.accounts.service import Accounts
+from postbus.config import Settings
+from postbus.net.tls import context_for
+from postbus.store import Store, make_store
+
+log = logging.getLogger("postbus")
+
+
+class Session(Protocol):
+    """What shutdown needs of a live protocol session."""
+
+    def shutdown(self) -> None:
+        """Asks the session to finish: reply to what is in flight, then close."""
+
+    def abort(self) -> None:
+        """Closes the connection now."""
+
+
+class App:
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store: Store = store or make_store(settings)
+        self.accounts = Accounts(self.store, default_quota=settings.default_quota)
+        self.sessions: set[Session] = set()
+        self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
+        self._tls: ssl.SSLContext | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.closing = False
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        if self._tls is None:
+            s = self.settings
+            self._tls = context_for(s.tls.cert, s.tls.key, Path(s.data_dir), s.hostname)
+        return self._tls
+
+    async def open(self) -> None:
+        Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
+        await self.store.open()
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        self.accounts.close()
+        await self.store.close()
+
+    def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        """Runs a background task whose failure is logged, never lost."""
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._background.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._background.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background task %s failed", name, exc_info=t.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    def register(self, session: Session) -> Callable[[], None]:
+        self.sessions.add(session)
+        return lambda: self.sessions.discard(session)
+
+    async def auth_failure_pause(self) -> None:
+        delay = self.settings.duration("security", "auth_failure_delay")
+        if delay > 0:
+            await asyncio.sleep(delay)

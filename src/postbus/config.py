@@ -1,0 +1,282 @@
+"""Settings: one TOML file decoded into typed, documented structs.
+
+Every key has a default and a one-line description (`postbus config` prints
+them). Unknown keys, wrong types, bad sizes or durations and unparseable
+listen addresses are refused with a `ConfigError` whose one-line message names
+the key; the command line turns it into exit status 2.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+    "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+    "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+    "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40,
+}
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ConfigError(ValueError):
+    """A one-line, user-facing explanation naming the offending key."""
+
+
+def doc(text: str) -> msgspec.Meta:
+    return msgspec.Meta(description=text)
+
+
+def parse_size(value: str | int, key: str = "size") -> int:
+    """"12MB" → 12 × 2^20 bytes. Units are binary (DESIGN.md: 12 MB = 12,582,912)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ConfigError(f"{key}: a size cannot be negative")
+        return value
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value))
+    if not m or m.group(2).lower() not in _SIZE_UNITS:
+        raise ConfigError(f"{key}: {value!r} is not a size (write e.g. \"12MB\", \"1GB\", \"512KB\")")
+    return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+
+
+def parse_duration(value: str | int | float, key: str = "duration") -> float:
+    """"5d" → 432000.0 seconds; a bare number is seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", str(value))
+    if not m or m.group(2) not in _DURATION_UNITS:
+        raise ConfigError(f"{key}: {value!r} is not a duration (write e.g. \"30s\", \"15m\", \"5d\")")
+    return float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+
+
+def parse_listen(value: str, key: str) -> tuple[str, int] | None:
+    """"127.0.0.1:25", "[::1]:993", ":143" (all addresses); "" disables the listener."""
+    if value == "":
+        return None
+    m = re.fullmatch(r"(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]*)):(\d{1,5})", value)
+    if not m:
+        raise ConfigError(f"{key}: {value!r} is not an address (write HOST:PORT, e.g. \"0.0.0.0:993\")")
+    host = m.group(1) if m.group(1) is not None else m.group(2)
+    port = int(m.group(3))
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{key}: port {port} is out of range")
+    if host and m.group(1) is not None:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ConfigError(f"{key}: {host!r} is not an IPv6 address") from None
+    elif host and not re.fullmatch(r"[A-Za-z0-9.-]+", host):
+        raise ConfigError(f"{key}: {host!r} is not a host name or address")
+    return (host or "0.0.0.0", port)
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Storage(_Section):
+    backend: Annotated[str, doc('"sqlite" (embedded, default) or "postgresql"')] = "sqlite"
+    url: Annotated[str, doc("postgresql://user@host/db when backend is postgresql")] = ""
+
+
+class Listen(_Section):
+    smtp: Annotated[str, doc("MX: accepts mail for hosted domains, STARTTLS offered, no AUTH")] = "0.0.0.0:25"
+    submissions: Annotated[str, doc("submission with implicit TLS and AUTH (RFC 8314)")] = "0.0.0.0:465"
+    submission: Annotated[str, doc("submission, STARTTLS required before AUTH")] = "0.0.0.0:587"
+    imaps: Annotated[str, doc("IMAP with implicit TLS")] = "0.0.0.0:993"
+    imap: Annotated[str, doc("IMAP, STARTTLS required before login")] = "0.0.0.0:143"
+    pop3s: Annotated[str, doc("POP3 with implicit TLS")] = "0.0.0.0:995"
+    pop3: Annotated[str, doc("POP3, STLS required before login")] = "0.0.0.0:110"
+    https: Annotated[str, doc("webmail, admin, API, autoconfig, /healthz")] = "0.0.0.0:443"
+    http: Annotated[str, doc("redirects to https")] = "0.0.0.0:80"
+
+
+class Tls(_Section):
+    cert: Annotated[str, doc("PEM certificate chain; empty: a self-signed one is made in data_dir")] = ""
+    key: Annotated[str, doc("PEM private key for cert")] = ""
+
+
+class Limits(_Section):
+    max_message_size: Annotated[str | int, doc("largest message accepted anywhere (SMTP SIZE, IMAP APPENDLIMIT)")] = "12MB"
+    default_quota: Annotated[str | int, doc("quota of a new mailbox, over all its folders; 0 is unlimited")] = "1GB"
+    max_connections_per_ip: Annotated[int, doc("concurrent connections one client address may hold per service")] = 50
+    idle_timeout: Annotated[str | int, doc("an IMAP connection idle longer than this is closed (RFC 9051: at least 30 min)")] = "31m"
+    command_timeout: Annotated[str | int, doc("SMTP and POP3 sessions silent longer than this are closed")] = "5m"
+
+
+class Relay(_Section):
+    host: Annotated[str, doc("smarthost for all outbound mail; empty delivers directly by MX")] = ""
+    port: Annotated[int, doc("smarthost port")] = 587
+    tls: Annotated[str, doc('"starttls", "implicit" or "none"')] = "starttls"
+    username: Annotated[str, doc("smarthost AUTH user name")] = ""
+    password: Annotated[str, doc("smarthost AUTH password")] = ""
+
+
+class Queue(_Section):
+    lifetime: Annotated[str | int, doc("how long undeliverable mail is retried before it bounces")] = "5d"
+    delay_notice: Annotated[str | int, doc("after this long the sender gets a delay notice")] = "4h"
+    first_retry: Annotated[str | int, doc("wait before the first retry; later waits double")] = "5m"
+    max_retry_interval: Annotated[str | int, doc("longest wait between retries")] = "4h"
+    concurrency: Annotated[int, doc("outbound deliveries in flight at once")] = 20
+
+
+class Dns(_Section):
+    nameservers: Annotated[list[str], doc("resolvers to ask; empty uses /etc/resolv.conf")] = []
+    timeout: Annotated[str | int, doc("per-lookup timeout")] = "5s"
+    static: Annotated[dict[str, list[str]], doc('fixed answers for tests, e.g. {"MX remote.test" = ["10 127.0.0.1"]}')] = {}
+    mx_port: Annotated[int, doc("port used to reach remote MX hosts (25; tests change it)")] = 25
+
+
+class Security(_Section):
+    auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests)")] = "2s"
+
+
+class Settings(_Section):
+    hostname: Annotated[str, doc("this node's name: banners, HELO, certificate")] = "localhost"
+    data_dir: Annotated[str, doc("embedded store and generated files")] = "var"
+    node_name: Annotated[str, doc("identifies this node among several; defaults to hostname")] = ""
+    log_level: Annotated[str, doc("DEBUG, INFO, WARNING or ERROR")] = "INFO"
+    storage: Annotated[Storage, doc("where state lives")] = msgspec.field(default_factory=Storage)
+    listen: Annotated[Listen, doc('listen addresses; "" disables one')] = msgspec.field(default_factory=Listen)
+    tls: Annotated[Tls, doc("certificate")] = msgspec.field(default_factory=Tls)
+    limits: Annotated[Limits, doc("limits")] = msgspec.field(default_factory=Limits)
+    relay: Annotated[Relay, doc("outbound smarthost")] = msgspec.field(default_factory=Relay)
+    queue: Annotated[Queue, doc("outbound queue")] = msgspec.field(default_factory=Queue)
+    dns: Annotated[Dns, doc("DNS resolution")] = msgspec.field(default_factory=Dns)
+    security: Annotated[Security, doc("abuse resistance")] = msgspec.field(default_factory=Security)
+
+    # Derived values, filled by `validate`.
+    @property
+    def max_message_size(self) -> int:
+        return parse_size(self.limits.max_message_size, "limits.max_message_size")
+
+    @property
+    def default_quota(self) -> int:
+        return parse_size(self.limits.default_quota, "limits.default_quota")
+
+    @property
+    def node(self) -> str:
+        return self.node_name or self.hostname
+
+    def listen_address(self, name: str) -> tuple[str, int] | None:
+        return parse_listen(getattr(self.listen, name), f"listen.{name}")
+
+    def duration(self, section: str, key: str) -> float:
+        return parse_duration(getattr(getattr(self, section), key), f"{section}.{key}")
+
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+
+def _validate(s: Settings) -> None:
+    s.max_message_size  # noqa: B018 - each access validates
+    s.default_quota  # noqa: B018
+    for name in Listen.__struct_fields__:
+        s.listen_address(name)
+    for section, key in (("limits", "idle_timeout"), ("limits", "command_timeout"),
+                         ("queue", "lifetime"), ("queue", "delay_notice"), ("queue", "first_retry"),
+                         ("queue", "max_retry_interval"), ("dns", "timeout"),
+                         ("security", "auth_failure_delay")):
+        s.duration(section, key)
+    if s.storage.backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f'storage.backend: {s.storage.backend!r} is not "sqlite" or "postgresql"')
+    if s.storage.backend == "postgresql" and not s.storage.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("storage.url: a postgresql:// URL is needed when storage.backend is postgresql")
+    if s.relay.tls not in ("starttls", "implicit", "none"):
+        raise ConfigError(f'relay.tls: {s.relay.tls!r} is not "starttls", "implicit" or "none"')
+    if bool(s.tls.cert) != bool(s.tls.key):
+        raise ConfigError("tls: set both cert and key, or neither")
+    if not re.fullmatch(r"[A-Za-z0-9.-]+", s.hostname):
+        raise ConfigError(f"hostname: {s.hostname!r} is not a host name")
+
+
+def _msgspec_message(exc: msgspec.ValidationError) -> str:
+    text = str(exc)
+    m = re.search(r"- at `\$\.?(.*)`$", text)
+    where = m.group(1) if m else ""
+    what = text[: m.start()].strip() if m else text
+    u = re.search(r"unknown field `([^`]+)`", what)
+    if u:
+        key = f"{where}.{u.group(1)}" if where else u.group(1)
+        return f"{key}: unknown key"
+    return f"{where or 'config'}: {what[0].lower() + what[1:] if what else 'invalid'}"
+
+
+def from_dict(data: dict[str, Any]) -> Settings:
+    try:
+        settings = msgspec.convert(data, Settings)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_msgspec_message(exc)) from None
+    _validate(settings)
+    return settings
+
+
+def load(path: str | Path | None) -> Settings:
+    """The settings from `path`, or the defaults when path is None."""
+    if path is None:
+        return from_dict({})
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    settings = from_dict(data)
+    base = Path(path).resolve().parent
+    if not Path(settings.data_dir).is_absolute():
+        settings.data_dir = str(base / settings.data_dir)
+    for attr in ("cert", "key"):
+        value = getattr(settings.tls, attr)
+        if value and not Path(value).is_absolute():
+            setattr(settings.tls, attr, str(base / value))
+    return settings
+
+
+def describe_defaults() -> str:
+    """The documented defaults as a TOML file."""
+    lines: list[str] = []
+
+    def emit(struct_type: Any, prefix: str) -> None:
+        info = msgspec.inspect.type_info(struct_type)
+        nested = []
+        for f in info.fields:
+            t, text = f.type, ""
+            if isinstance(t, msgspec.inspect.Metadata):
+                text = (t.extra_json_schema or {}).get("description", "")
+                t = t.type
+            if isinstance(t, msgspec.inspect.StructType):
+                nested.append((f.name, t.cls, text))
+                continue
+            default = f.default if f.default is not msgspec.NODEFAULT else (
+                f.default_factory() if f.default_factory is not msgspec.NODEFAULT else "")
+            lines.append(f"{f.name} = {_toml_value(default)}" + (f"  # {text}" if text else ""))
+        for name, cls, text in nested:
+            lines.append("")
+            lines.append(f"[{prefix}{name}]" + (f"  # {text}" if text else ""))
+            emit(cls, f"{prefix}{name}.")
+
+    emit(Settings, "")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k!r} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    return repr(v)

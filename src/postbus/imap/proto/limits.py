@@ -1,0 +1,50 @@
+"""Named limits of the IMAP receiver, grammar and writer.
+
+Every bound the protocol core enforces lives here, with the policy applied when
+it is passed.  The receiver checks a limit *before* it buffers the bytes it
+governs, so a client can never make the server hold more than these amounts.
+"""
+
+from typing import Final
+
+#: Longest command line (one CRLF-terminated segment) in octets.  Policy: answer
+#: ``BAD [TOOBIG]`` after discarding the rest of the line; the connection stays usable.
+MAX_LINE: Final = 64 * 1024
+
+#: Largest literal in any command other than APPEND.  Policy: a synchronising
+#: literal is refused without a continuation; a non-synchronising one
+#: (RFC 7888) is read and discarded, then refused with ``BAD [TOOBIG]``.
+MAX_LITERAL: Final = 64 * 1024
+
+#: Largest message literal in APPEND (the advertised APPENDLIMIT, RFC 7889):
+#: 12 x 2^20 octets, the house maximum message size.  Refused with ``NO [TOOBIG]``.
+APPEND_LIMIT: Final = 12 * 2**20
+
+#: Largest total of all literals in one APPEND (MULTIAPPEND, RFC 3502).
+MAX_APPEND_TOTAL: Final = 4 * APPEND_LIMIT
+
+#: Largest total of lines and literals of one non-APPEND command.
+MAX_COMMAND_SIZE: Final = 2**20
+
+#: Most literals in one command; each costs bookkeeping beyond its bytes.
+MAX_COMMAND_LITERALS: Final = 1000
+
+#: Deepest nesting of search keys (parentheses, NOT, OR) before ``BAD``;
+#: keeps the recursive-descent parser far from Python's recursion limit.
+MAX_SEARCH_DEPTH: Final = 64
+
+#: Octets kept from the end of a line being discarded, enough to recognise a
+#: trailing literal marker such as ``~{9223372036854775807+}``.
+DISCARD_TAIL: Final = 32
+
+#: ``number`` / ``nz-number`` (RFC 9051 §9): unsigned 32-bit.
+MAX_NUMBER: Final = 2**32 - 1
+
+#: ``number64`` (RFC 9051 §9), also the bound of a mod-sequence value (RFC 7162 §7).
+MAX_NUMBER64: Final = 2**63 - 1
+
+#: Field/value pairs accepted in ``ID`` (RFC 2971 §3.3).
+MAX_ID_PAIRS: Final = 30
+
+#: Longest string the writer sends as a quoted string; longer ones become literals.
+MAX_QUOTED: Final = 1024

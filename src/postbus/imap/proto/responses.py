@@ -1,0 +1,155 @@
+"""Untagged data responses (RFC 9051 §7 and the extensions' response grammars).
+
+Each function returns one complete ``* ...\\r\\n`` line (with literals inline
+where a value needs one), built from values through ``writer.py`` so that no
+handler formats wire syntax itself.
+"""
+
+from collections.abc import Iterable, Sequence
+
+from .sequence import format_set
+from .writer import NIL, astring, flag_list, mailbox, nstring, quoted, string
+
+
+def capability(capabilities: Iterable[str]) -> bytes:
+    return b"* CAPABILITY %s\r\n" % " ".join(capabilities).encode("ascii")
+
+
+def enabled(capabilities: Iterable[str]) -> bytes:
+    """RFC 5161 §3.2: ``* ENABLED`` with the capabilities just enabled (maybe none)."""
+    caps = " ".join(capabilities).encode("ascii")
+    return b"* ENABLED %s\r\n" % caps if caps else b"* ENABLED\r\n"
+
+
+def exists(count: int) -> bytes:
+    return b"* %d EXISTS\r\n" % count
+
+
+def recent(count: int) -> bytes:
+    return b"* %d RECENT\r\n" % count
+
+
+def expunge(seq: int) -> bytes:
+    return b"* %d EXPUNGE\r\n" % seq
+
+
+def vanished(uids: Iterable[int], earlier: bool = False) -> bytes:
+    """RFC 7162 §3.2.10: ``* VANISHED [(EARLIER)] uid-set``."""
+    return b"* VANISHED %s%s\r\n" % (
+        b"(EARLIER) " if earlier else b"", format_set(uids).encode("ascii")
+    )
+
+
+def flags(flag_names: Iterable[str]) -> bytes:
+    return b"* FLAGS %s\r\n" % flag_list(flag_names)
+
+
+def fetch(seq: int, items: Iterable[bytes]) -> bytes:
+    """``* seq FETCH (item value ...)``; each item is ``att.key + b" " + value``."""
+    return b"* %d FETCH (%s)\r\n" % (seq, b" ".join(items))
+
+
+def search(numbers: Iterable[int], modseq: int | None = None) -> bytes:
+    """``* SEARCH n...`` with the RFC 7162 §3.1.5 ``(MODSEQ n)`` when given."""
+    body = b"".join(b" %d" % n for n in numbers)
+    if modseq is not None:
+        body += b" (MODSEQ %d)" % modseq
+    return b"* SEARCH%s\r\n" % body
+
+
+def sort(numbers: Iterable[int]) -> bytes:
+    return b"* SORT%s\r\n" % b"".join(b" %d" % n for n in numbers)
+
+
+def esearch(
+    tag: str | None,
+    uid: bool,
+    *,
+    min: int | None = None,
+    max: int | None = None,
+    count: int | None = None,
+    all: Iterable[int] | None = None,
+    modseq: int | None = None,
+) -> bytes:
+    """RFC 4731 §3.1 ``* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set]``."""
+    parts = [b"* ESEARCH"]
+    if tag is not None:
+        parts.append(b"(TAG %s)" % quoted(tag.encode("ascii")))
+    if uid:
+        parts.append(b"UID")
+    if min is not None:
+        parts.append(b"MIN %d" % min)
+    if max is not None:
+        parts.append(b"MAX %d" % max)
+    if count is not None:
+        parts.append(b"COUNT %d" % count)
+    if all is not None:
+        text = format_set(all)
+        if text:  # RFC 4731 §3.1: ALL is omitted when nothing matched
+            parts.append(b"ALL %s" % text.encode("ascii"))
+    if modseq is not None:
+        parts.append(b"MODSEQ %d" % modseq)
+    return b" ".join(parts) + b"\r\n"
+
+
+def _delimiter(delimiter: str | None) -> bytes:
+    return NIL if delimiter is None else quoted(delimiter.encode("utf-8"))
+
+
+def list_(
+    attributes: Iterable[str],
+    delimiter: str | None,
+    name: str,
+    *,
+    utf8: bool = False,
+    command: str = "LIST",
+    extended: Iterable[bytes] = (),
+) -> bytes:
+    """``* LIST (attrs) "/" name [(extended items)]`` (RFC 9051 §7.3.1, RFC 5258 §4)."""
+    ext = b" (%s)" % b" ".join(extended) if extended else b""
+    return b"* %s %s %s %s%s\r\n" % (
+        command.encode("ascii"), flag_list(attributes), _delimiter(delimiter),
+        mailbox(name, utf8=utf8), ext,
+    )
+
+
+def status(name: str, items: Iterable[tuple[str, int]], *, utf8: bool = False) -> bytes:
+    """``* STATUS name (MESSAGES 3 UIDNEXT 9)`` (RFC 9051 §7.3.2)."""
+    body = b" ".join(b"%s %d" % (k.encode("ascii"), v) for k, v in items)
+    return b"* STATUS %s (%s)\r\n" % (mailbox(name, utf8=utf8), body)
+
+
+def quota(root: str, resources: Iterable[tuple[str, int, int]]) -> bytes:
+    """``* QUOTA root (STORAGE used limit ...)`` (RFC 9208 §5.1); STORAGE is in KiB."""
+    body = b" ".join(b"%s %d %d" % (r.encode("ascii"), used, limit) for r, used, limit in resources)
+    return b"* QUOTA %s (%s)\r\n" % (astring(root), body)
+
+
+def quotaroot(name: str, roots: Iterable[str], *, utf8: bool = False) -> bytes:
+    """``* QUOTAROOT mailbox root...`` (RFC 9208 §5.2)."""
+    body = b"".join(b" %s" % astring(r) for r in roots)
+    return b"* QUOTAROOT %s%s\r\n" % (mailbox(name, utf8=utf8), body)
+
+
+Namespace = Sequence[tuple[str, str | None]] | None
+
+
+def namespace(personal: Namespace, other: Namespace = None, shared: Namespace = None) -> bytes:
+    """``* NAMESPACE (("" "/")) NIL NIL`` (RFC 2342, RFC 9051 §7.3.3)."""
+
+    def one(spaces: Namespace) -> bytes:
+        if not spaces:
+            return NIL
+        return b"(%s)" % b"".join(
+            b"(%s %s)" % (string(prefix), _delimiter(delim)) for prefix, delim in spaces
+        )
+
+    return b"* NAMESPACE %s %s %s\r\n" % (one(personal), one(other), one(shared))
+
+
+def id_(params: Sequence[tuple[str, str | None]] | None) -> bytes:
+    """``* ID ("name" "Postbus" ...)`` or ``* ID NIL`` (RFC 2971 §3.2)."""
+    if not params:
+        return b"* ID NIL\r\n"
+    body = b" ".join(b"%s %s" % (string(k), nstring(v)) for k, v in params)
+    return b"* ID (%s)\r\n" % body

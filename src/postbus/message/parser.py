@@ -1,0 +1,100 @@
+"""parse(): a raw message to its stored MessageMeta, once, at delivery.
+
+Pure and synchronous; CPU-bound in proportion to the header and text sizes,
+not to the attachments (boundaries are found with bytes.find, attachments
+are never decoded). Callers run it in the executor for big messages.
+
+`parse` never raises on any input: the walker is tolerant by design, and
+should a bug still raise, the message is described minimally (its size,
+header end and a text/plain root), the traceback is logged, and delivery
+goes on. Tests and fuzzers pass `strict=True` to see such bugs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from postbus.message.dates import parse_date
+from postbus.message.envelope import build_envelope, first_values, msg_ids, references
+from postbus.message.headers import find_header_end
+from postbus.message.limits import MAX_PARTS
+from postbus.message.mime import Walker
+from postbus.message.model import FORMAT_VERSION, Envelope, MessageMeta, ParseResult, Part
+from postbus.message.sortkeys import base_subject, display_key, mailbox_key
+from postbus.message.text import make_preview, search_text
+from postbus.message.tree import attachments
+
+log = logging.getLogger(__name__)
+
+_REFERENCES = frozenset(("references",))
+
+
+def _parse(raw: bytes, max_parts: int) -> MessageMeta:
+    size = len(raw)
+    walker = Walker(raw, max_parts)
+    fields, root = walker.message(0, size, 0, 0)
+    envelope = build_envelope(fields)
+    subject, is_reply = base_subject(envelope.subject)
+    message_id = msg_ids(envelope.message_id)
+    in_reply_to = msg_ids(envelope.in_reply_to)
+    return MessageMeta(
+        version=FORMAT_VERSION,
+        size=size,
+        lines=raw.count(b"\n"),
+        header_end=root.body_start,
+        envelope=envelope,
+        body=root,
+        sort_date=parse_date(envelope.date) if envelope.date else None,
+        sort_subject=subject,
+        sort_from=mailbox_key(envelope.from_),
+        sort_to=mailbox_key(envelope.to),
+        sort_cc=mailbox_key(envelope.cc),
+        sort_display_from=display_key(envelope.from_),
+        sort_display_to=display_key(envelope.to),
+        preview=make_preview(raw, root),
+        has_attachments=bool(attachments(root)),
+        message_id=message_id[0] if message_id else None,
+        in_reply_to=in_reply_to[0] if in_reply_to else None,
+        references=references(first_values(fields, _REFERENCES).get("references")),
+        subject_is_reply=is_reply,
+        truncated=walker.truncated,
+    )
+
+
+def _minimal(raw: bytes) -> MessageMeta:
+    size = len(raw)
+    header_end = find_header_end(raw, 0, size)
+    root = Part("text", "plain", [("charset", "us-ascii")], size=size - header_end,
+                header_start=0, body_start=header_end, end=size)
+    return MessageMeta(FORMAT_VERSION, size, raw.count(b"\n"), header_end, Envelope(), root,
+                       truncated=True)
+
+
+def parse(raw: bytes, *, max_parts: int = MAX_PARTS, strict: bool = False) -> MessageMeta:
+    """Describe the raw message `raw` (stored byte-exact) for IMAP, POP3 and webmail.
+
+    At most `max_parts` Part nodes are produced (see `postbus.message.limits`).
+    With `strict`, an internal error propagates instead of being logged.
+    """
+    raw = bytes(raw)
+    try:
+        return _parse(raw, max_parts)
+    except Exception:
+        if strict:
+            raise
+        log.exception("message parser failed on a %d-octet message", len(raw))
+        return _minimal(raw)
+
+
+def parse_full(raw: bytes, *, max_parts: int = MAX_PARTS, strict: bool = False) -> ParseResult:
+    """`parse` plus the decoded header and body text for the full-text index."""
+    raw = bytes(raw)
+    meta = parse(raw, max_parts=max_parts, strict=strict)
+    try:
+        header, body = search_text(raw, meta)
+    except Exception:
+        if strict:
+            raise
+        log.exception("search text extraction failed on a %d-octet message", len(raw))
+        header, body = "", ""
+    return ParseResult(meta, header, body)

@@ -1,0 +1,147 @@
+"""`postbus serve`: every configured listener on one event loop.
+
+Each protocol package offers a `listener` module with
+`protocol_factory(app, service) -> Callable[[], asyncio.Protocol]` and,
+optionally, `async start_services(app)` for its background work (the outbound
+queue, for example). On SIGTERM or SIGINT the server stops accepting, asks
+every live session to finish, waits up to `SHUTDOWN_GRACE` seconds, closes
+what is left, and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from postbus.app import App
+from postbus.config import Settings
+
+log = logging.getLogger("postbus.server")
+
+SHUTDOWN_GRACE = 10.0
+
+# listener name -> (module, implicit TLS)
+LISTENERS: dict[str, tuple[str, bool]] = {
+    "smtp": ("postbus.smtp.listener", False),
+    "submissions": ("postbus.smtp.listener", True),
+    "submission": ("postbus.smtp.listener", False),
+    "imaps": ("postbus.imap.listener", True),
+    "imap": ("postbus.imap.listener", False),
+    "pop3s": ("postbus.pop3.listener", True),
+    "pop3": ("postbus.pop3.listener", False),
+}
+WEB_LISTENERS = ("https", "http")
+
+
+def _load(module: str) -> Any | None:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
+
+
+class Server:
+    def __init__(self, settings: Settings, *, announce: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.app = App(settings)
+        self._servers: list[asyncio.Server] = []
+        self._web: list[Any] = []
+        self._announce = announce or (lambda line: print(line, flush=True))
+        self.bound: dict[str, tuple[str, int]] = {}
+
+    async def start(self) -> None:
+        app = self.app
+        await app.open()
+        loop = asyncio.get_running_loop()
+        started_modules: set[str] = set()
+        for name, (module_name, implicit_tls) in LISTENERS.items():
+            address = self.settings.listen_address(name)
+            if address is None:
+                continue
+            module = _load(module_name)
+            if module is None:
+                self._announce(f"postbus: {name} is not part of this build yet; not listening")
+                continue
+            if module_name not in started_modules and hasattr(module, "start_services"):
+                await module.start_services(app)
+                started_modules.add(module_name)
+            factory = module.protocol_factory(app, name)
+            server = await loop.create_server(
+                factory, address[0], address[1], ssl=app.tls if implicit_tls else None,
+                reuse_address=True, backlog=512,
+            )
+            self._servers.append(server)
+            port = server.sockets[0].getsockname()[1]
+            self.bound[name] = (address[0], port)
+            tls = "implicit TLS" if implicit_tls else "plain, STARTTLS offered"
+            self._announce(f"postbus: {name} listening on {address[0]}:{port} ({tls})")
+        for name in WEB_LISTENERS:
+            address = self.settings.listen_address(name)
+            if address is None:
+                continue
+            from postbus.web.server import start_web
+
+            handle = await start_web(app, name, address)
+            self._web.append(handle)
+            self.bound[name] = (address[0], handle.port)
+            scheme = "https" if name == "https" else "http"
+            self._announce(f"postbus: {name} listening on {scheme}://{address[0]}:{handle.port}/")
+
+    async def stop(self) -> None:
+        app = self.app
+        app.closing = True
+        for server in self._servers:
+            server.close()
+        for handle in self._web:
+            await handle.stop()
+        for session in list(app.sessions):
+            session.shutdown()
+        deadline = asyncio.get_running_loop().time() + SHUTDOWN_GRACE
+        while app.sessions and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        for session in list(app.sessions):
+            session.abort()
+        for server in self._servers:
+            await server.wait_closed()
+        await app.close()
+
+    async def run_until_signalled(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        self._announce("postbus: ready")
+        await stop.wait()
+        self._announce("postbus: shutting down")
+        await self.stop()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def run(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    server = Server(settings)
+    if os.environ.get("POSTBUS_LOOP", "uvloop") == "uvloop":
+        try:
+            import uvloop
+
+            uvloop.run(server.run_until_signalled())
+            return
+        except ImportError:
+            pass
+    asyncio.run(server.run_until_signalled())
