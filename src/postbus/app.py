@@ -51,7 +51,6 @@ class App:
         return self._tls
 
     async def open(self) -> None:
-        Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
         await self.store.open()
 
     async def close(self) -> None:

@@ -246,7 +246,7 @@ def describe_defaults() -> str:
     lines: list[str] = []
 
     def emit(struct_type: Any, prefix: str) -> None:
-        info = msgspec.inspect.type_info(struct_type)
+        info: Any = msgspec.inspect.type_info(struct_type)
         nested = []
         for f in info.fields:
             t, text = f.type, ""
