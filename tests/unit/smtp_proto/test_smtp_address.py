@@ -7,7 +7,6 @@ import pytest
 from postbus.smtp.proto.address import (
     MAX_DOMAIN,
     MAX_LOCAL_PART,
-    MAX_PATH,
     AddressError,
     Path,
     parse_mailbox,

@@ -37,7 +37,7 @@ class DotStuffer:
     def feed(self, chunk: bytes) -> bytes:
         if not chunk:
             return b""
-        out = chunk.replace(b"\n.", b"\n..")
+        out = chunk.replace(b"\n.", b"\n..") if b"." in chunk else chunk  # memchr first
         if self._line_start and chunk[0] == 0x2E:  # "."
             out = b"." + out
         self._line_start = chunk[-1] == 0x0A

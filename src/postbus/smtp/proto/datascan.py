@@ -44,12 +44,14 @@ class DataScanner:
         pieces: list[bytes] = []
         end = len(buf)
         seg = start  # start of the content not yet copied to `pieces`
-        dot = start if self._at_line_start and buf.startswith(b".", start) else -1
         if self._at_line_start and start == end:
             return b"", start, False
+        dot = start if self._at_line_start and buf.startswith(b".", start) else -1
         while True:
             if dot < 0:
-                i = buf.find(b"\r\n.", seg)
+                # memchr for any "." first: base64 bodies have none, and skip fast
+                first = buf.find(b".", seg)
+                i = buf.find(b"\r\n.", max(seg, first - 2)) if first >= 0 else -1
                 if i < 0:
                     break
                 dot = i + 2
@@ -66,8 +68,9 @@ class DataScanner:
             dot = -1
         stop = end - 1 if buf.endswith(b"\r", seg) else end  # a CR may begin CR LF
         pieces.append(buf[seg:stop])
-        self._at_line_start = (buf.endswith(b"\r\n", seg) if end - seg >= 2
-                               else buf[max(start, end - 2) : end] == b"\r\n")
+        # a CR LF that ends the content puts the next octet at a line start; it
+        # lies inside the segment, since a CR before `seg` would have been held back
+        self._at_line_start = end - seg >= 2 and buf.endswith(b"\r\n")
         return self._emit(pieces), stop, False
 
     def _emit(self, pieces: list[bytes]) -> bytes:

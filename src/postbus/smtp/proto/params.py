@@ -12,6 +12,7 @@ the session's business: it looks at the decoded fields.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -25,6 +26,7 @@ BODY_TYPES = frozenset({"7BIT", "8BITMIME", "BINARYMIME"})  # RFC 6152, RFC 3030
 RET_TYPES = frozenset({"FULL", "HDRS"})  # RFC 3461 §4.3
 NOTIFY_TYPES = frozenset({"SUCCESS", "FAILURE", "DELAY"})  # RFC 3461 §4.1
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _KEYWORD_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _KEYWORD_REST = _KEYWORD_FIRST | {"-"}
 _ATOM = frozenset(chr(c) for c in range(33, 127)) - set('()<>@,;:\\".[]')  # RFC 5322 atom
@@ -163,9 +165,13 @@ def _orcpt(value: str) -> Orcpt:
 
 def _xtext(value: str) -> str:
     try:
-        return decode_xtext(value)
+        decoded = decode_xtext(value)
     except XtextError as exc:
         raise _bad("Bad xtext value") from exc
+    # RFC 3461 §4.2/§4.4: printable text only; a decoded CR LF must never reach a DSN
+    if _CONTROL.search(decoded):
+        raise _bad("Control character in parameter value")
+    return decoded
 
 
 def _need(value: str | None) -> str:

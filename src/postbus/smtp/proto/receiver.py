@@ -12,7 +12,9 @@ data     entered by `start_data(max_size)` after the session sent 354.
          `DataChunk(data)` pieces of unstuffed content as they arrive, then
          `DataEnd(size, too_big, bare_lf_or_cr)`; back to command mode.
 bdat     entered by `start_bdat(size, ...)` after a BDAT command: exactly `size`
-         octets as `DataChunk`s, then `BdatEnd`; back to command mode.
+         octets as `DataChunk`s, then `BdatEnd`; back to command mode. BDAT
+         content is passed on verbatim ("normalize" does not apply: BINARYMIME
+         may legitimately carry bare CR/LF), bare CR/LF is only reported.
 
 Bytes that follow a command line stay buffered until the session asks for the
 next event, so a session that refuses DATA (no 354) sees pipelined lines as
