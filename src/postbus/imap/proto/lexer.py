@@ -40,7 +40,7 @@ SYSTEM_FLAGS = {
 }
 
 #: One literal as framed by the receiver: its octets and whether it was literal8.
-Literal = tuple[bytearray, bool]
+LiteralPart = tuple[bytearray, bool]
 
 
 class Cursor:
@@ -49,7 +49,7 @@ class Cursor:
     __slots__ = ("_index", "_literals", "_segments", "buf", "pos", "utf8")
 
     def __init__(
-        self, segments: Sequence[bytes], literals: Sequence[Literal], utf8: bool = False
+        self, segments: Sequence[bytes], literals: Sequence[LiteralPart], utf8: bool = False
     ) -> None:
         self._segments = segments
         self._literals = literals
@@ -137,7 +137,7 @@ class Cursor:
         return self.number(MAX_NUMBER64, what)
 
     # -- strings ---------------------------------------------------------------
-    def literal(self) -> Literal:
+    def literal(self) -> LiteralPart:
         if not self.at_literal():
             raise ImapBad("Expected a literal")
         lit = self._literals[self._index]

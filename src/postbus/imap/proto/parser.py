@@ -24,7 +24,7 @@ from .commands import (
     NoArgs,
 )
 from .errors import ImapBad
-from .lexer import ATOM, TAG, Cursor, Literal
+from .lexer import ATOM, TAG, Cursor, LiteralPart
 from .limits import MAX_ID_PAIRS
 
 ArgsReader = Callable[[Cursor, bool], CommandArgs]
@@ -145,7 +145,7 @@ def read_tag(segment: bytes) -> str | None:
 
 
 def parse_command(
-    segments: Sequence[bytes], literals: Sequence[Literal] = (), utf8: bool = False
+    segments: Sequence[bytes], literals: Sequence[LiteralPart] = (), utf8: bool = False
 ) -> Command:
     """Parse one framed command; ``utf8`` is True once UTF8=ACCEPT is enabled."""
     cur = Cursor(segments, literals, utf8)

@@ -38,7 +38,7 @@ from .events import (
     NeedContinuation,
     ProtocolError,
 )
-from .lexer import Literal
+from .lexer import LiteralPart
 from .limits import (
     APPEND_LIMIT,
     DISCARD_TAIL,
@@ -53,6 +53,8 @@ from .parser import parse_command, read_tag
 
 #: Consumed input is dropped from the front of the buffer once it exceeds this.
 _COMPACT_AT = 64 * 1024
+#: How much of an over-long first line is examined for its tag.
+_TAG_PEEK = 256
 _APPEND = re.compile(rb"[^ ]+ APPEND ", re.IGNORECASE)
 
 
@@ -118,7 +120,7 @@ class Receiver:
         self._mode_tag: str | None = None
         # the command being framed
         self._segments: list[bytes] = []
-        self._literals: list[Literal] = []
+        self._literals: list[LiteralPart] = []
         self._tag: str | None = None
         self._is_append = False
         self._size = 0
@@ -132,7 +134,7 @@ class Receiver:
         self._tail = b""
 
     # -- session API -------------------------------------------------------------
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Add received bytes; literal octets go directly into their buffer."""
         if not data:
             return
@@ -323,7 +325,8 @@ class Receiver:
             self._discarding_command = False
         else:
             if not self._segments:
-                self._tag = read_tag(bytes(self._buf[self._pos : self._pos + 256]))
+                tag = read_tag(bytes(self._buf[self._pos : self._pos + _TAG_PEEK]))
+                self._tag = tag if tag is None or len(tag) < _TAG_PEEK else None
             tag = self._tag
             self._discarding_command = True
         self._error = ProtocolError(tag, "Line too long", "TOOBIG")

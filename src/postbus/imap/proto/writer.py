@@ -25,6 +25,13 @@ from .limits import MAX_QUOTED
 CRLF = b"\r\n"
 NIL = b"NIL"
 
+# 7-bit text needing neither a literal nor an escape
+_QUOTABLE_PLAIN = re.compile(rb"[\x01-\x09\x0b\x0c\x0e-\x21\x23-\x5b\x5d-\x7f]*")
+# Short plain strings repeat across messages (media types, parameters, addresses):
+# their quoted form is memoised; the result never depends on ``utf8``.
+_QUOTED_CACHE: dict[str, bytes] = {}
+_CACHE_SIZE = 4096
+_CACHED_LENGTH = 64
 _QUOTABLE_ASCII = re.compile(rb"[\x01-\x09\x0b\x0c\x0e-\x7f]*")
 _QUOTABLE_8BIT = re.compile(rb"[\x01-\x09\x0b\x0c\x0e-\xff]*")
 _NEEDS_ESCAPE = re.compile(rb'["\\]')
@@ -117,13 +124,28 @@ def _quotable(raw: bytes, utf8: bool) -> bool:
 
 def string(value: str | bytes | bytearray | memoryview, *, utf8: bool = False) -> bytes:
     """``string``: quoted when safe, else a literal."""
-    raw = _to_bytes(value)
+    if isinstance(value, str):
+        cached = _QUOTED_CACHE.get(value)
+        if cached is not None:
+            return cached
+        raw = value.encode("utf-8", "surrogateescape")
+    else:
+        raw = bytes(value)
+    if len(raw) <= MAX_QUOTED and _QUOTABLE_PLAIN.fullmatch(raw):  # the common case, fast
+        out = b'"' + raw + b'"'
+        if isinstance(value, str) and len(raw) <= _CACHED_LENGTH:
+            if len(_QUOTED_CACHE) >= _CACHE_SIZE:
+                _QUOTED_CACHE.clear()
+            _QUOTED_CACHE[value] = out
+        return out
     return quoted(raw) if _quotable(raw, utf8) else literal(raw)
 
 
 def nstring(value: str | bytes | None, *, utf8: bool = False) -> bytes:
     """``nstring``: NIL for None, else :func:`string`."""
-    return NIL if value is None else string(value, utf8=utf8)
+    if value is None:
+        return NIL
+    return string(value, utf8=utf8)
 
 
 def astring(value: str | bytes, *, utf8: bool = False) -> bytes:
