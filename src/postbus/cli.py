@@ -294,6 +294,83 @@ def alias_remove(ctx: click.Context, source: str, targets: tuple[str, ...]) -> N
     click.echo(f"removed {source}" + (f" -> {', '.join(targets)}" if targets else ""))
 
 
+# -- forwarding and vacation (administrators only: mailbox users cannot set them) ----
+@main.group()
+def forward() -> None:
+    """Forwarding of a mailbox's mail to other addresses."""
+
+
+@forward.command("set")
+@click.argument("address")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--keep-copy", is_flag=True, help="Also keep the mail in the mailbox.")
+@click.pass_context
+def forward_set(ctx: click.Context, address: str, targets: tuple[str, ...], keep_copy: bool) -> None:
+    from postbus.delivery.rules import Rules
+
+    rule = _with_app(ctx, lambda app: Rules(app.store).set_forward(address, targets, keep_copy=keep_copy))
+    copy = " (keeping a copy)" if rule.keep_copy else ""
+    click.echo(f"{address} forwards to {', '.join(rule.targets)}{copy}")
+
+
+@forward.command("clear")
+@click.argument("address")
+@click.pass_context
+def forward_clear(ctx: click.Context, address: str) -> None:
+    from postbus.delivery.rules import Rules
+
+    _with_app(ctx, lambda app: Rules(app.store).clear_forward(address))
+    click.echo(f"{address} no longer forwards")
+
+
+@main.group()
+def vacation() -> None:
+    """Vacation auto-replies (RFC 3834)."""
+
+
+def _date(value: str | None, option: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option}: {value!r} is not a date (write YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return when.timestamp()
+
+
+@vacation.command("set")
+@click.argument("address")
+@click.option("--subject", "-s", required=True, help="Subject of the reply.")
+@click.option("--body-file", type=click.File("r", encoding="utf-8"), default=None,
+              help="File with the reply text ('-' for standard input).")
+@click.option("--start", default=None, help="First day (YYYY-MM-DD), UTC.")
+@click.option("--end", default=None, help="Day the replies stop (YYYY-MM-DD), UTC.")
+@click.option("--interval-days", type=int, default=7, show_default=True,
+              help="Answer each sender at most once per this many days.")
+@click.pass_context
+def vacation_set(ctx: click.Context, address: str, subject: str, body_file: Any,
+                 start: str | None, end: str | None, interval_days: int) -> None:
+    from postbus.delivery.rules import Rules, Vacation
+
+    body = body_file.read() if body_file is not None else ""
+    rule = Vacation(subject=subject, body=body, start=_date(start, "--start"),
+                    end=_date(end, "--end"), interval_days=interval_days)
+    _with_app(ctx, lambda app: Rules(app.store).set_vacation(address, rule))
+    click.echo(f"vacation reply set for {address}")
+
+
+@vacation.command("clear")
+@click.argument("address")
+@click.pass_context
+def vacation_clear(ctx: click.Context, address: str) -> None:
+    from postbus.delivery.rules import Rules
+
+    _with_app(ctx, lambda app: Rules(app.store).clear_vacation(address))
+    click.echo(f"vacation reply cleared for {address}")
+
+
 # -- administrators --------------------------------------------------------------
 @main.group()
 def admin() -> None:

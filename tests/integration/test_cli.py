@@ -97,3 +97,23 @@ def test_queue_commands_on_an_empty_queue(cfg: Path) -> None:
     assert postbus(cfg, "queue", "list").stdout.strip() == "0 queued"
     missing = postbus(cfg, "queue", "delete", "42", check=False)
     assert missing.returncode == 1 and "no queue item 42" in missing.stderr
+
+
+def test_forward_and_vacation(cfg: Path, tmp_path: Path) -> None:
+    postbus(cfg, "domain", "add", "example.test")
+    postbus(cfg, "user", "add", "anna@example.test", "--password-stdin", stdin=STRONG + "\n")
+    out = postbus(cfg, "forward", "set", "anna@example.test", "x@remote.test", "--keep-copy").stdout
+    assert out.strip() == "anna@example.test forwards to x@remote.test (keeping a copy)"
+    self_loop = postbus(cfg, "forward", "set", "anna@example.test", "anna@example.test", check=False)
+    assert self_loop.returncode == 1 and "itself" in self_loop.stderr
+    postbus(cfg, "forward", "clear", "anna@example.test")
+    body = tmp_path / "away.txt"
+    body.write_text("Back on Monday.\n")
+    postbus(cfg, "vacation", "set", "anna@example.test", "--subject", "Away", "--body-file", str(body),
+            "--start", "2026-12-01", "--end", "2026-12-24")
+    bad = postbus(cfg, "vacation", "set", "anna@example.test", "--subject", "Away",
+                  "--start", "2026-12-24", "--end", "2026-12-01", check=False)
+    assert bad.returncode == 1 and "ends before it starts" in bad.stderr
+    nobody = postbus(cfg, "vacation", "set", "nobody@example.test", "--subject", "x", check=False)
+    assert nobody.returncode == 1 and "no mailbox" in nobody.stderr
+    postbus(cfg, "vacation", "clear", "anna@example.test")

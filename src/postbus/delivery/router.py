@@ -6,7 +6,8 @@ exact address (a mailbox and an alias of one name both apply: the alias then
 works as forwarding with a kept copy); the domain's catch-all alias (`@domain`)
 only when neither exists. Alias targets are resolved again, recursively, with
 loop detection: a target already on the path is dropped, and expansion stops at
-`MAX_ALIAS_DEPTH`.
+`MAX_ALIAS_DEPTH`. A mailbox with forwarding (`delivery.rules`) sends its
+mail to the forwarding targets, and keeps a copy only when the rule says so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from postbus.accounts.address import AddressError, normalize_address
+from postbus.delivery.rules import Rules
 from postbus.store import Store
 from postbus.store.model import Account
 
@@ -35,6 +37,7 @@ class Route:
 class Router:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.rules = Rules(store)
 
     async def is_hosted(self, domain: str) -> bool:
         return await self.store.get_domain(domain) is not None
@@ -70,7 +73,13 @@ class Router:
             return
         account = await self.store.get_account(address)
         alias = await self.store.get_alias(address)
-        if account is not None and account.id not in seen_accounts:
+        forward = await self.rules.forward(address) if account is not None else None
+        if forward is not None:
+            # Forwarding set by an administrator: the mailbox keeps a copy only if asked.
+            for target in forward.targets:
+                await self._expand(target, route, (*path, address), seen_accounts)
+        if account is not None and (forward is None or forward.keep_copy) \
+                and account.id not in seen_accounts:
             seen_accounts.add(account.id)
             route.local.append(account)
         if alias is None and account is None:

@@ -66,3 +66,22 @@ async def test_duplicate_targets_deliver_once(router: Router) -> None:
     await router.store.set_alias("y@example.test", ["anna@example.test"])
     r = await router.route("x@example.test")
     assert [a.address for a in r.local] == ["anna@example.test"]
+
+
+async def test_forwarding_with_and_without_a_copy(router: Router) -> None:
+    await router.rules.set_forward("anna@example.test", ["x@remote.test", "bob@example.test"], keep_copy=False)
+    r = await router.route("anna@example.test")
+    assert [a.address for a in r.local] == ["bob@example.test"] and r.remote == ["x@remote.test"]
+    await router.rules.set_forward("anna@example.test", ["x@remote.test"], keep_copy=True)
+    r = await router.route("anna@example.test")
+    assert [a.address for a in r.local] == ["anna@example.test"] and r.remote == ["x@remote.test"]
+    await router.rules.clear_forward("anna@example.test")
+    r = await router.route("anna@example.test")
+    assert [a.address for a in r.local] == ["anna@example.test"] and r.remote == []
+
+
+async def test_forwarding_loops_between_mailboxes_terminate(router: Router) -> None:
+    await router.rules.set_forward("anna@example.test", ["bob@example.test"], keep_copy=False)
+    await router.rules.set_forward("bob@example.test", ["anna@example.test"], keep_copy=False)
+    r = await router.route("anna@example.test")
+    assert r.loop and r.unknown
