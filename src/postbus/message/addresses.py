@@ -18,8 +18,9 @@ group syntax. At most MAX_ADDRESSES structures are returned.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-from postbus.message.limits import MAX_ADDRESSES
+from postbus.message.limits import MAX_ADDRESS_LIST_CHARS, MAX_ADDRESSES
 
 Address = tuple[str | None, str | None, str | None, str | None]
 GROUP_END: Address = (None, None, None, None)
@@ -62,15 +63,15 @@ def _comment_end(value: str, pos: int) -> int:
     return length
 
 
-def tokenize(value: str) -> list[Token]:
-    tokens: list[Token] = []
+def tokenize(value: str) -> Iterator[Token]:
+    """The RFC 5322 lexical tokens of `value`, lazily (callers may stop early)."""
     pos = 0
     space = False
     length = len(value)
     while pos < length:
         if value[pos] == "(":
             end = _comment_end(value, pos)
-            tokens.append((_COMMENT, value[pos:end], space))
+            yield (_COMMENT, value[pos:end], space)
             space, pos = False, end
             continue
         match = _TOKEN.match(value, pos)
@@ -81,9 +82,8 @@ def tokenize(value: str) -> list[Token]:
         if kind == "ws":
             space = True
             continue
-        tokens.append((_GROUP_KINDS.get(kind or "", _ATOM), match.group(0), space))
+        yield (_GROUP_KINDS.get(kind or "", _ATOM), match.group(0), space)
         space = False
-    return tokens
 
 
 def unquote(text: str) -> str:
@@ -193,18 +193,25 @@ def parse_address_list(value: str, limit: int = MAX_ADDRESSES) -> list[Address]:
 
 
 def parse_address_list_general(value: str, limit: int = MAX_ADDRESSES) -> list[Address]:
-    """`parse_address_list` without the fast path for the common shapes."""
+    """`parse_address_list` without the fast path for the common shapes.
+
+    Reads at most MAX_ADDRESS_LIST_CHARS characters of `value`.
+    """
+    value = value[:MAX_ADDRESS_LIST_CHARS]
     out: list[Address] = []
     current: list[Token] = []
+    current_has_special = False
     in_angle = False
     in_group = False
 
     def flush() -> None:
+        nonlocal current_has_special
         if current:
             address = _mailbox(current)
             if address is not None:
                 out.append(address)
             current.clear()
+        current_has_special = False
 
     for token in tokenize(value):
         if len(out) >= limit:
@@ -212,25 +219,27 @@ def parse_address_list_general(value: str, limit: int = MAX_ADDRESSES) -> list[A
         kind, text, _ = token
         if kind != _SPECIAL:
             current.append(token)
-        elif in_angle:
+            continue
+        if in_angle:
             in_angle = text != ">"
-            current.append(token)
         elif text == "<":
             in_angle = True
-            current.append(token)
         elif text == ",":
             flush()
-        elif text == ":" and not in_group and not any(t[0] == _SPECIAL for t in current):
+            continue
+        elif text == ":" and not in_group and not current_has_special:
             out.append((None, None, _phrase(current), None))  # RFC 3501: group start
             current.clear()
             in_group = True
+            continue
         elif text == ";":
             flush()
             if in_group:
                 out.append(GROUP_END)
                 in_group = False
-        else:
-            current.append(token)
+            continue
+        current.append(token)
+        current_has_special = True
     if len(out) < limit:
         flush()
     del out[limit:]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from postbus.message.limits import MAX_HEADER_FIELDS
+
 Field = tuple[str, str]
 """(name as written, unfolded value with surrounding blanks stripped)"""
 
@@ -52,7 +54,7 @@ def decode_raw(data: bytes) -> str:
 # A field: a name (RFC 5322 §3.6.8 ftext, loosely: no blank, no colon), blanks
 # (RFC 5322 §4.5.2 obs-optional), a colon, then its value and its continuation
 # lines (§2.2.3). A line that is not a field ends the field before it.
-_FIELD = re.compile(r"^([^:\s]+)[ \t]*:(.*(?:\n[ \t].*)*)", re.M)
+_FIELD = re.compile(r"^([^:\s]++)[ \t]*+:(.*+(?:\n[ \t].*+)*+)", re.M)
 
 
 def parse_fields(buf: bytes, start: int, end: int) -> list[Field]:
@@ -60,18 +62,26 @@ def parse_fields(buf: bytes, start: int, end: int) -> list[Field]:
 
     Lines that are not fields (no colon, or blanks inside the name, like an
     mbox "From " line) are skipped, and so are continuations that follow
-    them. Parsing stops at the first empty line, so `end` may lie in the body.
+    them. Parsing stops at the first empty line, so `end` may lie in the body,
+    and after MAX_HEADER_FIELDS fields.
     """
-    block = buf[start:find_header_end(buf, start, end)]
+    return fields_of_block(buf[start:find_header_end(buf, start, end)])
+
+
+def fields_of_block(block: bytes) -> list[Field]:
+    """`parse_fields` of a block already cut at its blank line (the walker's case)."""
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
         text = "\n".join(decode_raw(line) for line in block.split(b"\n"))
     fields = []
-    for name, value in _FIELD.findall(text):
+    for match in _FIELD.finditer(text):
+        name, value = match.groups()
         if "\n" in value:
             value = value.replace("\r\n", "").replace("\n", "")
         fields.append((name, value.strip(_STRIP)))
+        if len(fields) >= MAX_HEADER_FIELDS:
+            break
     return fields
 
 

@@ -19,8 +19,24 @@ MAX_MIME_DEPTH = 32
 #: Deepest nesting of message/rfc822 inside message/rfc822 (forward of a forward ...).
 MAX_MESSAGE_DEPTH = 8
 
+#: Most fields read from one header block; later fields are ignored (they stay in
+#: the raw bytes, so BODY[HEADER] still returns them).
+MAX_HEADER_FIELDS = 10_000
+
 #: Most addresses kept per ENVELOPE address list (From, To, Cc ...).
 MAX_ADDRESSES = 1000
+
+#: Characters of an address-list value read by the general (non fast path) parser;
+#: MAX_ADDRESSES ordinary addresses fit well within it.
+MAX_ADDRESS_LIST_CHARS = 128 << 10
+
+#: Characters of a Content-Type or Content-Disposition value read, and most
+#: parameters kept from it.
+MAX_MIME_VALUE_CHARS = 16 << 10
+MAX_PARAMS = 64
+
+#: Characters of the Subject read to make the RFC 5256 base subject.
+MAX_SORT_SUBJECT_CHARS = 16 << 10
 
 #: Most message ids kept from a References header: the first one and the last
 #: MAX_REFERENCES - 1, which is what threading (RFC 5256 §2.2) needs.
@@ -33,7 +49,7 @@ MAX_BODY_TEXT = 1 << 20
 MAX_HEADER_TEXT = 256 << 10
 
 #: Most encoded octets of one text part decoded for the full-text index.
-MAX_DECODE_BYTES = 8 << 20
+MAX_DECODE_BYTES = 4 << 20
 
 #: RFC 8970 (PREVIEW) caps a preview at 256 characters; we keep 200.
 PREVIEW_LENGTH = 200

@@ -19,6 +19,7 @@ import re
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from postbus.message.charsets import decode_text
+from postbus.message.limits import MAX_MIME_VALUE_CHARS, MAX_PARAMS
 from postbus.message.words import decode_header_value
 
 Param = tuple[str, str]
@@ -30,14 +31,20 @@ _ATTRIBUTE_SAFE = b"!#$&+-.^_`|~"
 
 
 def _segments(value: str) -> list[list[tuple[bool, str]]]:
-    """`value` cut at unquoted semicolons into (quoted?, text) pieces; comments dropped."""
+    """`value` cut at unquoted semicolons into (quoted?, text) pieces; comments dropped.
+
+    Reads MAX_MIME_VALUE_CHARS characters and keeps MAX_PARAMS parameters.
+    """
+    value = value[:MAX_MIME_VALUE_CHARS]
     if '"' not in value and "(" not in value:
-        return [[(False, piece)] for piece in value.split(";")]
+        return [[(False, piece)] for piece in value.split(";", MAX_PARAMS + 1)[:MAX_PARAMS + 1]]
     segments: list[list[tuple[bool, str]]] = [[]]
     for match in _TOKENS.finditer(value):
         text = match.group(0)
         first = text[0]
         if first == ";":
+            if len(segments) > MAX_PARAMS:
+                break
             segments.append([])
         elif first == '"':
             inner = text[1:-1] if len(text) > 1 and text.endswith('"') else text[1:]

@@ -70,31 +70,35 @@ def _minimal(raw: bytes) -> MessageMeta:
                        truncated=True)
 
 
-def parse(raw: bytes, *, max_parts: int = MAX_PARTS, strict: bool = False) -> MessageMeta:
+RawMessage = bytes | bytearray | memoryview
+
+
+def parse(raw: RawMessage, *, max_parts: int = MAX_PARTS, strict: bool = False) -> MessageMeta:
     """Describe the raw message `raw` (stored byte-exact) for IMAP, POP3 and webmail.
 
     At most `max_parts` Part nodes are produced (see `postbus.message.limits`).
     With `strict`, an internal error propagates instead of being logged.
     """
-    raw = bytes(raw)
+    data = bytes(raw)  # no copy when `raw` is already bytes
     try:
-        return _parse(raw, max_parts)
+        return _parse(data, max_parts)
     except Exception:
         if strict:
             raise
-        log.exception("message parser failed on a %d-octet message", len(raw))
-        return _minimal(raw)
+        log.exception("message parser failed on a %d-octet message", len(data))
+        return _minimal(data)
 
 
-def parse_full(raw: bytes, *, max_parts: int = MAX_PARTS, strict: bool = False) -> ParseResult:
+def parse_full(raw: RawMessage, *, max_parts: int = MAX_PARTS,
+               strict: bool = False) -> ParseResult:
     """`parse` plus the decoded header and body text for the full-text index."""
-    raw = bytes(raw)
-    meta = parse(raw, max_parts=max_parts, strict=strict)
+    data = bytes(raw)
+    meta = parse(data, max_parts=max_parts, strict=strict)
     try:
-        header, body = search_text(raw, meta)
+        header, body = search_text(data, meta)
     except Exception:
         if strict:
             raise
-        log.exception("search text extraction failed on a %d-octet message", len(raw))
+        log.exception("search text extraction failed on a %d-octet message", len(data))
         header, body = "", ""
     return ParseResult(meta, header, body)

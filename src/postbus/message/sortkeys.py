@@ -13,51 +13,60 @@ from collections.abc import Sequence
 
 from postbus.message.addresses import Address
 from postbus.message.addresses import unquote as _unquote
+from postbus.message.limits import MAX_SORT_SUBJECT_CHARS
 from postbus.message.words import decode_header_value
 
 _SPACES = re.compile(r"[ \t\r\n]+")
 # RFC 5256 §5: subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":", led by *subj-blob
 _REFWD = re.compile(r"(?:\[[^\[\]]*\] *)*(?:re|fwd?) *(?:\[[^\[\]]*\] *)?:", re.I)
 _BLOB = re.compile(r"\[[^\[\]]*\] *")
+_NON_SPACE = re.compile(r"[^ ]")
 
 
 def base_subject(subject: str | None) -> tuple[str, bool]:
-    """(RFC 5256 §2.1 base subject, case-folded; whether it was a reply or forward)."""
+    """(RFC 5256 §2.1 base subject, case-folded; whether it was a reply or forward).
+
+    Reads the first MAX_SORT_SUBJECT_CHARS characters, and works on indices
+    so that thousands of "Re: " cost linear time.
+    """
     if not subject:
         return "", False
     # (1) decode encoded words; tabs and continuations become one space
-    text = _SPACES.sub(" ", decode_header_value(subject))
+    text = _SPACES.sub(" ", decode_header_value(subject[:MAX_SORT_SUBJECT_CHARS]))
+    start, end = 0, len(text)
     is_reply = False
     while True:
         # (2) remove trailing subj-trailer: "(fwd)" / WSP
-        while True:
-            text = text.rstrip(" ")
-            if text[-5:].lower() == "(fwd)":
-                text = text[:-5]
+        while end > start:
+            if text[end - 1] == " ":
+                end -= 1
+            elif end - start >= 5 and text[end - 5:end].lower() == "(fwd)":
+                end -= 5
                 is_reply = True
-                continue
-            break
+            else:
+                break
         # (3)-(5) remove subj-leaders and leading blobs until none is left
-        while True:
-            if text.startswith(" "):
-                text = text.lstrip(" ")
+        while start < end:
+            if text[start] == " ":
+                start += 1
                 continue
-            match = _REFWD.match(text)
+            match = _REFWD.match(text, start, end)
             if match is not None:
-                text = text[match.end():]
+                start = match.end()
                 is_reply = True
                 continue
-            match = _BLOB.match(text)
-            if match is not None and text[match.end():].strip(" "):
-                text = text[match.end():]
+            match = _BLOB.match(text, start, end)
+            if match is not None and _NON_SPACE.search(text, match.end(), end) is not None:
+                start = match.end()
                 continue
             break
         # (6) "[fwd:" ... "]" wrapper, then start again at (2)
-        if text[:5].lower() == "[fwd:" and text.endswith("]"):
-            text = text[5:-1]
+        if end - start >= 6 and text[start:start + 5].lower() == "[fwd:" and text[end - 1] == "]":
+            start += 5
+            end -= 1
             is_reply = True
             continue
-        return text.casefold(), is_reply
+        return text[start:end].casefold(), is_reply
 
 
 def first_mailbox(addresses: Sequence[Address]) -> Address | None:

@@ -102,7 +102,7 @@ def make_preview(raw: bytes, root: Part) -> str:
     if part is None:
         return ""
     text = part_text(raw, part, PREVIEW_SCAN_BYTES)
-    if part.subtype.lower() == "plain":
+    if ">" in text and part.subtype.lower() == "plain":
         unquoted = _QUOTED_LINE.sub("", text)
         if unquoted.strip():
             text = unquoted
@@ -111,7 +111,13 @@ def make_preview(raw: bytes, root: Part) -> str:
 
 def header_text(raw: bytes, start: int, end: int) -> str:
     """"Name: decoded value" lines of the header block raw[start:end]."""
-    lines = [f"{name}: {decode_header_value(value)}" for name, value in parse_fields(raw, start, end)]
+    lines: list[str] = []
+    length = 0
+    for name, value in parse_fields(raw, start, end):
+        lines.append(f"{name}: {decode_header_value(value[:MAX_HEADER_TEXT])}")
+        length += len(lines[-1]) + 1
+        if length >= MAX_HEADER_TEXT:
+            break
     return "\n".join(lines)[:MAX_HEADER_TEXT]
 
 

@@ -41,14 +41,14 @@ def decode_header_value(value: str) -> str:
         return value
     out: list[str] = []
     pos = 0
-    pending: bytes = b""
+    pending: list[bytes] = []
     pending_charset: str | None = None
     for match in _WORD.finditer(value):
         start = match.start()
         gap = value[pos:start]
         if pending_charset is not None and _GAP.fullmatch(gap) is None:
-            out.append(decode_text(pending, pending_charset))
-            pending, pending_charset = b"", None
+            out.append(decode_text(b"".join(pending), pending_charset))
+            pending, pending_charset = [], None
         if pending_charset is None:
             out.append(gap)
         charset, kind, text = match.group(1), match.group(2), match.group(3)
@@ -56,18 +56,18 @@ def decode_header_value(value: str) -> str:
             data = _b_decode(text) if kind in "bB" else _q_decode(text)
         except (binascii.Error, ValueError):
             if pending_charset is not None:
-                out.append(decode_text(pending, pending_charset))
-                pending, pending_charset = b"", None
+                out.append(decode_text(b"".join(pending), pending_charset))
+                pending, pending_charset = [], None
             out.append(match.group(0))
             pos = match.end()
             continue
         if pending_charset is not None and charset.lower() != pending_charset.lower():
-            out.append(decode_text(pending, pending_charset))
-            pending = b""
+            out.append(decode_text(b"".join(pending), pending_charset))
+            pending = []
         pending_charset = charset
-        pending += data
+        pending.append(data)
         pos = match.end()
     if pending_charset is not None:
-        out.append(decode_text(pending, pending_charset))
+        out.append(decode_text(b"".join(pending), pending_charset))
     out.append(value[pos:])
     return "".join(out)
