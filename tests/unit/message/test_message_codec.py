@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from message_samples import CORPUS
+from tests.unit.message.message_samples import CORPUS
 
 from postbus.message import FORMAT_VERSION, decode_meta, encode_meta, parse
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from message_samples import SIMPLE, crlf
+from tests.unit.message.message_samples import SIMPLE, crlf
 
 from postbus.message import GROUP_END, decode_header_value, parse, parse_address_list
 

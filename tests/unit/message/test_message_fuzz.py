@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from message_samples import CORPUS, MIXED, check_invariants
+from tests.unit.message.message_samples import CORPUS, MIXED, check_invariants
 
 from postbus.message import (
     decode_meta,

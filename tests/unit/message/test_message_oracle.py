@@ -13,7 +13,7 @@ from email.parser import BytesParser
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from message_samples import check_invariants
+from tests.unit.message.message_samples import check_invariants
 
 from postbus.message import decode_body, iter_parts, parse, part_text
 

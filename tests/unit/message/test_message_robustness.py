@@ -6,7 +6,7 @@ import logging
 import time
 
 import pytest
-from message_samples import MIXED, check_invariants, crlf
+from tests.unit.message.message_samples import MIXED, check_invariants, crlf
 
 from postbus.message import parse, parse_full
 from postbus.message import parser as parser_module

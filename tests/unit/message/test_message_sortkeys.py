@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from message_samples import SIMPLE, crlf
+from tests.unit.message.message_samples import SIMPLE, crlf
 
 from postbus.message import base_subject, parse, parse_date
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from message_samples import FORWARD, MIXED, SIMPLE, check_invariants, crlf
+from tests.unit.message.message_samples import FORWARD, MIXED, SIMPLE, check_invariants, crlf
 
 from postbus.message import MAX_MESSAGE_DEPTH, MAX_PARTS, iter_parts, parse
 

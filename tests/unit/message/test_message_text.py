@@ -6,7 +6,7 @@ import base64
 import time
 
 import pytest
-from message_samples import FORWARD, MIXED, crlf
+from tests.unit.message.message_samples import FORWARD, MIXED, crlf
 
 from postbus.message import (
     MAX_BODY_TEXT,

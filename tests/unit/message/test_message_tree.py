@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from message_samples import FORWARD, MIXED, crlf
+from tests.unit.message.message_samples import FORWARD, MIXED, crlf
 
 from postbus.message import attachments, iter_parts, parse
 
