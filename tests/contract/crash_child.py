@@ -8,10 +8,12 @@ import os
 import sys
 from pathlib import Path
 
+from postbus.store.contract import Store
 from postbus.store.model import Parsed
 
 
 async def main(kind: str, target: str) -> None:
+    store: Store
     if kind == "sqlite":
         from postbus.store.sqlite.backend import SqliteStore
 

@@ -1,9 +1,11 @@
 """Crash safety: a process appending messages is killed with SIGKILL at random
 points; every append it reported as committed must be there afterwards, the
-store must open cleanly, and no referenced body file may be missing."""
+store must open cleanly, and no referenced body may be missing. Runs against
+both backends."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import random
@@ -11,18 +13,78 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
 
 from postbus.store.model import Parsed
 from postbus.store.sqlite.backend import SqliteStore
+
+from .conftest import PG_DSN, _backends, _pg_database, _pg_drop
 
 CHILD = Path(__file__).with_name("crash_child.py")
 ROUNDS = 5
 
 
-async def test_sigkill_during_appends_loses_nothing_acknowledged(tmp_path: Path) -> None:
+class Backend(NamedTuple):
+    kind: str
+    target: str  # the child's argument naming the store
+    make: Callable[[], Any]  # a new, unopened store on that place
+    settle: Callable[[], Awaitable[None]]  # waits until the killed children's work is over
+
+
+async def _nothing_to_settle() -> None:
+    return None
+
+
+@pytest.fixture(params=_backends())
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     data = tmp_path / "data"
-    store = SqliteStore(data)
+    if request.param == "sqlite":
+        yield Backend("sqlite", str(data), lambda: SqliteStore(data), _nothing_to_settle)
+        return
+    import asyncpg
+
+    from postbus.store.postgres.backend import PostgresStore  # type: ignore[import-not-found,unused-ignore]
+
+    from .test_postgres_only import require_server
+
+    await require_server()
+    db = await _pg_database()
+    url = PG_DSN.rsplit("/", 1)[0] + "/" + db
+
+    async def settle() -> None:
+        # A transaction whose COMMIT reached the server before the kill still
+        # commits; wait for the dead child's sessions to end before counting.
+        conn = await asyncpg.connect(url)
+        try:
+            deadline = time.monotonic() + 10
+            while await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"
+            ):
+                assert time.monotonic() < deadline, "the killed child's sessions did not end"
+                await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+
+    try:
+        yield Backend("postgresql", f"{url}|{data}", lambda: PostgresStore(url, data), settle)
+    finally:
+        await _pg_drop(db)
+
+
+async def _body_exists(store: Any, blob_id: str) -> bool:
+    if isinstance(store, SqliteStore):
+        return store.blobs.exists(blob_id)
+    return bool(await store.blob_exists(blob_id))
+
+
+async def test_sigkill_during_appends_loses_nothing_acknowledged(backend: Backend) -> None:
+    store = backend.make()
     await store.open()
     await store.add_domain("example.test")
     account = await store.add_account("crash@example.test", "h", quota_bytes=0)
@@ -33,7 +95,7 @@ async def test_sigkill_during_appends_loses_nothing_acknowledged(tmp_path: Path)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for _ in range(ROUNDS):
         child = subprocess.Popen(
-            [sys.executable, "-m", "tests.contract.crash_child", "sqlite", str(data)],
+            [sys.executable, "-m", "tests.contract.crash_child", backend.kind, backend.target],
             stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2], env=env,
         )
         time.sleep(0.6 + rng.random() * 1.2)
@@ -47,7 +109,8 @@ async def test_sigkill_during_appends_loses_nothing_acknowledged(tmp_path: Path)
             acknowledged[int(uid)] = blob_id
 
     assert len(acknowledged) > 20, "the child made too little progress to test anything"
-    store = SqliteStore(data)
+    await backend.settle()
+    store = backend.make()
     await store.open()
     try:
         inbox = await store.get_mailbox(account.id, "INBOX")
@@ -58,7 +121,7 @@ async def test_sigkill_during_appends_loses_nothing_acknowledged(tmp_path: Path)
         assert not missing, f"acknowledged appends lost: {sorted(missing)[:10]}"
         infos = await store.fetch_info(inbox.id, sorted(present))
         for info in infos:
-            assert store.blobs.exists(info.blob_id), f"uid {info.uid} references a missing body"
+            assert await _body_exists(store, info.blob_id), f"uid {info.uid} references a missing body"
             if info.uid in acknowledged:
                 assert info.blob_id == acknowledged[info.uid]
             body = await store.read_blob(info.blob_id)

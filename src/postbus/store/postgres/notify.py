@@ -6,8 +6,9 @@ that made the change: each node publishes its own changes locally right after
 the commit and ignores the echo. A dedicated connection (outside the pool, so
 it is never handed to a query) listens for the other nodes' changes and feeds
 them into the local `ChangeHub`. When that connection drops it is re-opened
-with backoff; changes committed meanwhile are not replayed, which costs an
-IDLE client at most the wait until its next command.
+with backoff (a heartbeat query finds connections that died silently);
+changes committed meanwhile are not replayed, which costs an IDLE client at
+most the wait until its next command.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ CHANNEL = "postbus_changes"
 RECONNECT_MIN_SECONDS = 0.1
 RECONNECT_MAX_SECONDS = 5.0
 CONNECT_TIMEOUT_SECONDS = 5.0
+# A connection that died without the socket closing (a partition, a dead
+# router) is found by a query at this interval.
+HEARTBEAT_SECONDS = 30.0
 
 
 def encode(node: str, change: Change) -> str:
@@ -48,8 +52,11 @@ def decode(payload: str) -> tuple[str, Change] | None:
 class ChangeListener:
     """Holds the LISTEN connection for one store and re-opens it when it drops."""
 
-    def __init__(self, url: str, node: str, hub: ChangeHub) -> None:
+    def __init__(
+        self, url: str, node: str, hub: ChangeHub, *, heartbeat: float = HEARTBEAT_SECONDS
+    ) -> None:
         self._url = url
+        self._heartbeat = heartbeat
         self._node = node
         self._hub = hub
         self._conn: Any = None
@@ -94,7 +101,7 @@ class ChangeListener:
             conn.remove_termination_listener(self._on_terminated)
             try:
                 await conn.close(timeout=CONNECT_TIMEOUT_SECONDS)
-            except (OSError, asyncpg.PostgresError, TimeoutError):
+            except Exception:  # a broken connection: drop it without the goodbye
                 conn.terminate()
 
     def _on_terminated(self, conn: Any) -> None:
@@ -110,9 +117,20 @@ class ChangeListener:
         if node != self._node:
             self._hub.publish(change, local_only=True)
 
+    async def _alive(self) -> bool:
+        try:
+            await self._conn.fetchval("SELECT 1", timeout=CONNECT_TIMEOUT_SECONDS)
+        except Exception:  # whatever broke, the cure is a new connection
+            return False
+        return True
+
     async def _supervise(self) -> None:
         while True:
-            await self._lost.wait()
+            try:
+                await asyncio.wait_for(self._lost.wait(), self._heartbeat)
+            except TimeoutError:
+                if await self._alive():
+                    continue
             log.warning("change listener connection lost; reconnecting")
             await self._disconnect()
             delay = RECONNECT_MIN_SECONDS

@@ -1,0 +1,529 @@
+"""The scale-out store: PostgreSQL for metadata and message bodies.
+
+Any number of nodes open the same database and serve any account; a node
+keeps no state of its own but a few temporary files. Writes are transactions
+on a pooled connection (`db.in_transaction`); the SQL lives in one module per
+concern (`directory`, `folders`, `messages`, `outbound`, `blobs`). After each
+commit the node publishes its changes on its own `ChangeHub`, and the same
+transaction carried a NOTIFY that `notify.ChangeListener` turns into the same
+events on every other node.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from postbus.store import errors
+from postbus.store.events import ChangeHub
+from postbus.store.model import (
+    INBOX,
+    Account,
+    Admin,
+    Alias,
+    Appended,
+    BlobRef,
+    Change,
+    Changes,
+    Domain,
+    Mailbox,
+    MailboxStatus,
+    MessageEntry,
+    MessageInfo,
+    Parsed,
+    QueueItem,
+    QueueRecipient,
+)
+from postbus.store.postgres import blobs, db, directory, folders, messages, notify, outbound, rows
+from postbus.store.postgres.db import Conn
+
+T = TypeVar("T")
+
+WriteFn = Callable[[Conn, list[Change]], Awaitable[T]]
+
+
+class PostgresStore:
+    def __init__(self, url: str, data_dir: Path) -> None:
+        self.url = url
+        self.data_dir = Path(data_dir)
+        self.tmp = self.data_dir / "tmp"
+        self.changes = ChangeHub()
+        self.node = secrets.token_hex(8)  # tells this store's notifications from others'
+        self._pool: Any = None
+        self._listener = notify.ChangeListener(url, self.node, self.changes)
+
+    # -- life cycle -----------------------------------------------------------
+    async def open(self) -> None:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        for leftover in self.tmp.iterdir():
+            leftover.unlink(missing_ok=True)
+        pool = await db.create_pool(self.url)
+        try:
+            async with pool.acquire() as conn:
+                await db.migrate(conn)
+            await self._listener.start()
+        except BaseException:
+            await pool.close()
+            raise
+        self._pool = pool
+
+    async def close(self) -> None:
+        await self._listener.stop()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    @property
+    def listener(self) -> notify.ChangeListener:
+        return self._listener
+
+    @property
+    def pool(self) -> Any:
+        assert self._pool is not None, "store is not open"
+        return self._pool
+
+    async def _write(self, fn: WriteFn[T]) -> T:
+        """Runs `fn` in a transaction, then publishes the changes it recorded."""
+        changes: list[Change] = []
+
+        async def transaction(conn: Conn) -> T:
+            changes.clear()  # a retried transaction starts over
+            result = await fn(conn, changes)
+            if changes:
+                # Delivered to listeners only if the transaction commits.
+                await conn.execute(
+                    "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                    notify.CHANNEL, [notify.encode(self.node, c) for c in changes],
+                )
+            return result
+
+        result = await db.in_transaction(self.pool, transaction)
+        for change in changes:
+            self.changes.publish(change, local_only=True)
+        return result
+
+    # -- domains --------------------------------------------------------------
+    async def add_domain(
+        self, name: str, *, dkim_selector: str = "", dkim_private_key: str = ""
+    ) -> Domain:
+        return await self._write(
+            lambda conn, _: directory.add_domain(conn, name, dkim_selector, dkim_private_key)
+        )
+
+    async def get_domain(self, name: str) -> Domain | None:
+        row = await self.pool.fetchrow(
+            "SELECT id, name, dkim_selector, dkim_private_key FROM domains WHERE name = $1", name
+        )
+        return Domain(*row) if row else None
+
+    async def list_domains(self) -> list[Domain]:
+        found = await self.pool.fetch(
+            "SELECT id, name, dkim_selector, dkim_private_key FROM domains"
+            ' ORDER BY name COLLATE "C"'
+        )
+        return [Domain(*r) for r in found]
+
+    async def remove_domain(self, name: str) -> None:
+        await self._write(lambda conn, _: directory.remove_domain(conn, name))
+
+    # -- accounts -------------------------------------------------------------
+    async def add_account(
+        self, address: str, password_hash: str, *, quota_bytes: int, enabled: bool = True
+    ) -> Account:
+        return await self._write(lambda conn, _: directory.add_account(
+            conn, address, password_hash, quota_bytes, enabled
+        ))
+
+    async def get_account(self, address: str) -> Account | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {rows.ACCOUNT_COLS} FROM accounts WHERE address = $1", address
+        )
+        return rows.account(row) if row else None
+
+    async def get_account_by_id(self, account_id: int) -> Account | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {rows.ACCOUNT_COLS} FROM accounts WHERE id = $1", account_id
+        )
+        return rows.account(row) if row else None
+
+    async def list_accounts(self, domain: str | None = None) -> list[Account]:
+        found = await self.pool.fetch(
+            f"SELECT {rows.ACCOUNT_COLS} FROM accounts WHERE $1::text IS NULL"
+            " OR domain_id = (SELECT id FROM domains WHERE name = $1)"
+            ' ORDER BY address COLLATE "C"',
+            domain,
+        )
+        return [rows.account(r) for r in found]
+
+    async def remove_account(self, address: str) -> None:
+        await self._write(lambda conn, _: directory.remove_account(conn, address))
+
+    async def update_account(
+        self,
+        address: str,
+        *,
+        password_hash: str | None = None,
+        quota_bytes: int | None = None,
+        enabled: bool | None = None,
+    ) -> Account:
+        return await self._write(lambda conn, _: directory.update_account(
+            conn, address, password_hash, quota_bytes, enabled
+        ))
+
+    # -- aliases --------------------------------------------------------------
+    async def set_alias(self, source: str, targets: Sequence[str]) -> Alias:
+        return await self._write(lambda conn, _: directory.set_alias(conn, source, targets))
+
+    async def get_alias(self, source: str) -> Alias | None:
+        row = await self.pool.fetchrow(
+            "SELECT source, targets FROM aliases WHERE source = $1", source
+        )
+        return Alias(row[0], tuple(row[1])) if row else None
+
+    async def list_aliases(self, domain: str | None = None) -> list[Alias]:
+        found = await self.pool.fetch(
+            "SELECT source, targets FROM aliases WHERE $1::text IS NULL"
+            " OR domain_id = (SELECT id FROM domains WHERE name = $1)"
+            ' ORDER BY source COLLATE "C"',
+            domain,
+        )
+        return [Alias(r[0], tuple(r[1])) for r in found]
+
+    async def remove_alias(self, source: str) -> None:
+        async def job(conn: Conn, _: list[Change]) -> None:
+            if await conn.execute("DELETE FROM aliases WHERE source = $1", source) == "DELETE 0":
+                raise errors.NotFound(f"no alias {source}")
+
+        await self._write(job)
+
+    # -- administrators -------------------------------------------------------
+    async def add_admin(
+        self, name: str, password_hash: str, *, operator: bool, domains: Sequence[str] = ()
+    ) -> Admin:
+        return await self._write(
+            lambda conn, _: directory.add_admin(conn, name, password_hash, operator, domains)
+        )
+
+    async def get_admin(self, name: str) -> Admin | None:
+        row = await self.pool.fetchrow(
+            "SELECT id, name, password_hash, operator, domains FROM admins WHERE name = $1", name
+        )
+        return Admin(row[0], row[1], row[2], row[3], tuple(row[4])) if row else None
+
+    async def list_admins(self) -> list[Admin]:
+        found = await self.pool.fetch(
+            "SELECT id, name, password_hash, operator, domains FROM admins"
+            ' ORDER BY name COLLATE "C"'
+        )
+        return [Admin(r[0], r[1], r[2], r[3], tuple(r[4])) for r in found]
+
+    async def remove_admin(self, name: str) -> None:
+        async def job(conn: Conn, _: list[Change]) -> None:
+            if await conn.execute("DELETE FROM admins WHERE name = $1", name) == "DELETE 0":
+                raise errors.NotFound(f"no administrator {name}")
+
+        await self._write(job)
+
+    async def update_admin(self, name: str, *, password_hash: str) -> Admin:
+        async def job(conn: Conn, _: list[Change]) -> Admin:
+            row = await conn.fetchrow(
+                "UPDATE admins SET password_hash = $2 WHERE name = $1"
+                " RETURNING id, name, password_hash, operator, domains",
+                name, password_hash,
+            )
+            if row is None:
+                raise errors.NotFound(f"no administrator {name}")
+            return Admin(row[0], row[1], row[2], row[3], tuple(row[4]))
+
+        return await self._write(job)
+
+    # -- settings -------------------------------------------------------------
+    async def get_setting(self, key: str) -> str | None:
+        value: str | None = await self.pool.fetchval(
+            "SELECT value FROM settings WHERE key = $1", key
+        )
+        return value
+
+    async def set_setting(self, key: str, value: str | None) -> None:
+        async def job(conn: Conn, _: list[Change]) -> None:
+            if value is None:
+                await conn.execute("DELETE FROM settings WHERE key = $1", key)
+            else:
+                await conn.execute(
+                    "INSERT INTO settings (key, value) VALUES ($1, $2)"
+                    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    key, value,
+                )
+
+        await self._write(job)
+
+    # -- folders --------------------------------------------------------------
+    async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
+        found = await self.pool.fetch(
+            f"SELECT {rows.MAILBOX_COLS} FROM mailboxes WHERE account_id = $1"
+            ' ORDER BY name COLLATE "C"',
+            account_id,
+        )
+        return [rows.mailbox(r) for r in found]
+
+    async def get_mailbox(self, account_id: int, name: str) -> Mailbox | None:
+        if name.upper() == INBOX:
+            name = INBOX
+        row = await self.pool.fetchrow(
+            f"SELECT {rows.MAILBOX_COLS} FROM mailboxes WHERE account_id = $1 AND name = $2",
+            account_id, name,
+        )
+        return rows.mailbox(row) if row else None
+
+    async def get_mailbox_by_id(self, mailbox_id: int) -> Mailbox | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {rows.MAILBOX_COLS} FROM mailboxes WHERE id = $1", mailbox_id
+        )
+        return rows.mailbox(row) if row else None
+
+    async def create_mailbox(
+        self, account_id: int, name: str, *, special_use: str | None = None
+    ) -> Mailbox:
+        async def job(conn: Conn, changes: list[Change]) -> Mailbox:
+            box = await folders.create(conn, account_id, name, special_use)
+            changes.append(Change(account_id, box.id, 0, "mailboxes"))
+            return box
+
+        return await self._write(job)
+
+    async def delete_mailbox(self, account_id: int, name: str) -> None:
+        await self._write(lambda conn, changes: folders.delete(conn, account_id, name, changes))
+
+    async def rename_mailbox(self, account_id: int, old: str, new: str) -> None:
+        if old.upper() == INBOX:
+            old = INBOX
+        if new.upper() == INBOX:
+            raise errors.AlreadyExists("INBOX exists")
+        await self._write(
+            lambda conn, changes: folders.rename(conn, account_id, old, new, changes)
+        )
+
+    async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None:
+        async def job(conn: Conn, _: list[Change]) -> None:
+            if await conn.execute(
+                "UPDATE mailboxes SET subscribed = $3 WHERE account_id = $1 AND name = $2",
+                account_id, name, subscribed,
+            ) == "UPDATE 0":
+                raise errors.NotFound(f"no folder {name}")
+
+        await self._write(job)
+
+    async def mailbox_status(self, mailbox_id: int) -> MailboxStatus:
+        row = await self.pool.fetchrow(
+            f"SELECT {rows.MAILBOX_COLS}, s.* FROM mailboxes,"
+            " LATERAL (SELECT count(*), COALESCE(sum(size), 0),"
+            " count(*) FILTER (WHERE NOT '\\Seen' = ANY(flags)),"
+            " count(*) FILTER (WHERE '\\Deleted' = ANY(flags))"
+            " FROM messages WHERE mailbox_id = mailboxes.id) AS s WHERE mailboxes.id = $1",
+            mailbox_id,
+        )
+        if row is None:
+            raise errors.NotFound("no such folder")
+        return MailboxStatus(
+            rows.mailbox(row), messages=row[8], unseen=row[10], size=row[9], deleted=row[11]
+        )
+
+    # -- blobs ----------------------------------------------------------------
+    def blob_writer(self) -> blobs.PgBlobWriter:
+        return blobs.PgBlobWriter(self.pool, self.tmp)
+
+    async def put_blob(self, data: bytes) -> BlobRef:
+        w = self.blob_writer()
+        w.write(data)
+        return await w.finish()
+
+    async def read_blob(self, blob_id: str, offset: int = 0, length: int = -1) -> bytes:
+        return await blobs.read(self.pool, blob_id, offset, length)
+
+    async def blob_exists(self, blob_id: str) -> bool:
+        """Whether the body is stored (not part of the contract; for checks and tests)."""
+        return await blobs.exists(self.pool, blob_id)
+
+    # -- messages -------------------------------------------------------------
+    async def append(
+        self,
+        mailbox_id: int,
+        blob: BlobRef,
+        parsed: Parsed,
+        *,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+        check_quota: bool = True,
+    ) -> Appended:
+        flag_list = rows.flags_list(flags)
+        when = time.time() if internal_date is None else internal_date
+
+        async def job(conn: Conn, changes: list[Change]) -> Appended:
+            meta = await messages.meta_id(conn, blob, parsed)
+            return await messages.insert_message(
+                conn, mailbox_id, meta, blob, flag_list, when, check_quota, changes
+            )
+
+        return await self._write(job)
+
+    async def deliver(
+        self,
+        mailbox_ids: Sequence[int],
+        blob: BlobRef,
+        parsed: Parsed,
+        *,
+        internal_date: float | None = None,
+        check_quota: bool = True,
+    ) -> list[Appended | Exception]:
+        when = time.time() if internal_date is None else internal_date
+        return await self._write(lambda conn, changes: messages.deliver(
+            conn, mailbox_ids, blob, parsed, when, check_quota, changes
+        ))
+
+    async def list_messages(self, mailbox_id: int) -> list[MessageEntry]:
+        found = await self.pool.fetch(
+            "SELECT uid, flags, modseq FROM messages WHERE mailbox_id = $1 ORDER BY uid",
+            mailbox_id,
+        )
+        return [rows.entry(r) for r in found]
+
+    async def fetch_info(self, mailbox_id: int, uids: Sequence[int]) -> list[MessageInfo]:
+        found = await self.pool.fetch(
+            "SELECT m.uid, m.flags, m.modseq, m.size, m.internal_date, m.blob_id, mm.meta"
+            " FROM messages m JOIN message_meta mm ON mm.id = m.meta_id"
+            " WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) ORDER BY m.uid",
+            mailbox_id, sorted(set(uids)),
+        )
+        return [MessageInfo(r[0], frozenset(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in found]
+
+    async def changes_since(self, mailbox_id: int, modseq: int) -> Changes:
+        async with self.pool.acquire() as conn, conn.transaction(
+            isolation="repeatable_read", readonly=True
+        ):
+            highest = await conn.fetchval(
+                "SELECT highest_modseq FROM mailboxes WHERE id = $1", mailbox_id
+            )
+            if highest is None:
+                raise errors.NotFound("no such folder")
+            changed = await conn.fetch(
+                "SELECT uid, flags, modseq FROM messages WHERE mailbox_id = $1 AND modseq > $2"
+                " ORDER BY uid",
+                mailbox_id, modseq,
+            )
+            gone = await conn.fetch(
+                "SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid",
+                mailbox_id, modseq,
+            )
+        return Changes(highest, tuple(rows.entry(r) for r in changed), tuple(r[0] for r in gone))
+
+    async def store_flags(
+        self,
+        mailbox_id: int,
+        uids: Sequence[int],
+        mode: str,
+        flags: Iterable[str],
+        *,
+        unchanged_since: int | None = None,
+    ) -> tuple[list[MessageEntry], list[int]]:
+        if mode not in ("set", "add", "remove"):
+            raise ValueError(mode)
+        wanted = frozenset(flags)
+        return await self._write(lambda conn, changes: messages.store_flags(
+            conn, mailbox_id, uids, mode, wanted, unchanged_since, changes
+        ))
+
+    async def expunge(self, mailbox_id: int, uids: Sequence[int]) -> list[int]:
+        return await self._write(
+            lambda conn, changes: messages.expunge(conn, mailbox_id, uids, changes)
+        )
+
+    async def copy(
+        self, src_mailbox_id: int, uids: Sequence[int], dst_mailbox_id: int, *, move: bool = False
+    ) -> list[tuple[int, int]]:
+        return await self._write(lambda conn, changes: messages.copy(
+            conn, src_mailbox_id, uids, dst_mailbox_id, move, changes
+        ))
+
+    async def search_text(self, mailbox_id: int, field: str, text: str) -> set[int] | None:
+        if len(text) < 3:
+            return None  # the trigram index cannot narrow shorter strings
+        condition = {
+            "header": "mm.header_text LIKE $2",
+            "body": "mm.body_text LIKE $2",
+            "text": "(mm.header_text LIKE $2 OR mm.body_text LIKE $2)",
+        }[field]
+        found = await self.pool.fetch(
+            "SELECT m.uid FROM messages m JOIN message_meta mm ON mm.id = m.meta_id"
+            f" WHERE m.mailbox_id = $1 AND {condition}",
+            mailbox_id, rows.like_contains(rows.search_text(text)),
+        )
+        return {r[0] for r in found}
+
+    # -- outbound queue ---------------------------------------------------------
+    async def enqueue(
+        self,
+        sender: str,
+        recipients: Sequence[QueueRecipient],
+        blob: BlobRef,
+        *,
+        envid: str = "",
+        ret: str = "",
+        next_attempt: float | None = None,
+    ) -> int:
+        now = time.time()
+        due = now if next_attempt is None else next_attempt
+        return await self._write(lambda conn, _: outbound.enqueue(
+            conn, sender, recipients, blob, envid, ret, now, due
+        ))
+
+    async def claim_queue(self, node: str, now: float, lease: float, limit: int) -> list[QueueItem]:
+        return await self._write(lambda conn, _: outbound.claim(conn, node, now, lease, limit))
+
+    async def update_queue(
+        self,
+        item_id: int,
+        recipients: Sequence[QueueRecipient],
+        *,
+        next_attempt: float | None,
+        delay_notified: bool | None = None,
+    ) -> None:
+        await self._write(lambda conn, _: outbound.update(
+            conn, item_id, recipients, next_attempt, delay_notified
+        ))
+
+    async def list_queue(self) -> list[QueueItem]:
+        found = await self.pool.fetch(f"SELECT {rows.QUEUE_COLS} FROM queue ORDER BY id")
+        return [rows.queue_item(r) for r in found]
+
+    async def get_queue_item(self, item_id: int) -> QueueItem | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {rows.QUEUE_COLS} FROM queue WHERE id = $1", item_id
+        )
+        return rows.queue_item(row) if row else None
+
+    async def delete_queue_item(self, item_id: int) -> None:
+        async def job(conn: Conn, _: list[Change]) -> None:
+            if await conn.execute("DELETE FROM queue WHERE id = $1", item_id) == "DELETE 0":
+                raise errors.NotFound(f"no queue item {item_id}")
+
+        await self._write(job)
+
+    async def retry_queue(self, item_id: int | None, now: float) -> int:
+        return await self._write(lambda conn, _: outbound.retry(conn, item_id, now))
+
+    # -- maintenance ------------------------------------------------------------
+    async def collect_garbage(self) -> int:
+        async def job(conn: Conn, _: list[Change]) -> int:
+            removed = await blobs.collect(conn)
+            orphans = await conn.fetch(
+                "SELECT mm.id FROM message_meta mm"
+                " WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.meta_id = mm.id)"
+            )
+            await rows.drop_unused_meta(conn, (r[0] for r in orphans))
+            return removed
+
+        return await self._write(job)
+
