@@ -411,8 +411,7 @@ class SqliteStore:
     def _create_mailbox(
         self, conn: sqlite3.Connection, account_id: int, name: str, special_use: str | None
     ) -> Mailbox:
-        if not name or name.startswith(DELIMITER) or name.endswith(DELIMITER) or "//" in name:
-            raise errors.InvalidName(f"invalid folder name {name!r}")
+        _check_name(name)
         if name.upper() == INBOX:
             name = INBOX
         uid_validity = self._next_uid_validity(conn)
@@ -506,6 +505,7 @@ class SqliteStore:
             old = INBOX
         if new.upper() == INBOX:
             raise errors.AlreadyExists("INBOX exists")
+        _check_name(new)
 
         def job(conn: sqlite3.Connection, changes: list[Any]) -> None:
             src = conn.execute(
@@ -1035,6 +1035,11 @@ class SqliteStore:
             self._readers, self.blobs.sweep, referenced
         )
         return removed
+
+
+def _check_name(name: str) -> None:
+    if not name or name.startswith(DELIMITER) or name.endswith(DELIMITER) or "//" in name:
+        raise errors.InvalidName(f"invalid folder name {name!r}")
 
 
 def _like_prefix(prefix: str) -> str:
