@@ -3,7 +3,7 @@
 The PostgreSQL backend runs against the server on 127.0.0.1:5432 (trust auth),
 in a database created for the test and dropped afterwards. In CI a missing
 server fails the run; elsewhere the PostgreSQL cases are skipped only when the
-server is unreachable."""
+server is unreachable (`require_server`)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,19 @@ async def _pg_drop(name: str) -> None:
         await conn.close()
 
 
+async def require_server() -> None:
+    """PostgreSQL must answer: in CI (CI=true) its absence fails the test, elsewhere it skips."""
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(PG_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {PG_DSN} is unreachable in CI: {exc}")
+        pytest.skip(f"PostgreSQL at {PG_DSN} is unreachable: {exc}")
+    await conn.close()
+
+
 async def open_backend(kind: str, tmp_path: Path) -> tuple[Store, str | None]:
     if kind == "sqlite":
         from postbus.store.sqlite.backend import SqliteStore
@@ -57,8 +70,9 @@ async def open_backend(kind: str, tmp_path: Path) -> tuple[Store, str | None]:
         store: Store = SqliteStore(tmp_path / "data")
         await store.open()
         return store, None
-    from postbus.store.postgres.backend import PostgresStore  # type: ignore[import-not-found,unused-ignore]
+    from postbus.store.postgres.backend import PostgresStore
 
+    await require_server()
     db = await _pg_database()
     url = PG_DSN.rsplit("/", 1)[0] + "/" + db
     store = PostgresStore(url, tmp_path / "data")

@@ -22,7 +22,7 @@ import pytest
 from postbus.store.model import Parsed
 from postbus.store.sqlite.backend import SqliteStore
 
-from .conftest import PG_DSN, _backends, _pg_database, _pg_drop
+from .conftest import PG_DSN, _backends, _pg_database, _pg_drop, require_server
 
 CHILD = Path(__file__).with_name("crash_child.py")
 ROUNDS = 5
@@ -49,7 +49,6 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
     from postbus.store.postgres.backend import PostgresStore  # type: ignore[import-not-found,unused-ignore]
 
-    from .test_postgres_only import require_server
 
     await require_server()
     db = await _pg_database()

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from postbus.store import OverQuota
@@ -23,19 +21,9 @@ from postbus.store.model import Appended, QueueRecipient
 from postbus.store.postgres import PostgresStore, notify
 from postbus.store.postgres import blobs as pg_blobs
 
-from .conftest import PG_DSN, _pg_database, _pg_drop, message, parsed
+from .conftest import PG_DSN, _pg_database, _pg_drop, message, parsed, require_server
 
 WAKE_WITHIN_SECONDS = 1.0
-
-
-async def require_server() -> None:
-    try:
-        conn = await asyncpg.connect(PG_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL at {PG_DSN} is unreachable in CI: {exc}")
-        pytest.skip(f"PostgreSQL at {PG_DSN} is unreachable: {exc}")
-    await conn.close()
 
 
 @pytest.fixture
