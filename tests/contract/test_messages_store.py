@@ -230,3 +230,4 @@ async def test_blob_writer_streams_and_dedups(store: Store) -> None:
     w2 = store.blob_writer()
     w2.write(b"discarded")
     w2.abort()
+

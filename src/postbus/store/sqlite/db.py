@@ -153,6 +153,11 @@ class Writer:
             self._run_batch(conn, batch)
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        # A caller cancelled before its job started gets nothing done; once a
+        # job runs, a cancellation no longer reaches it and its result is kept.
+        batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
+        if not batch:
+            return
         outcomes: list[tuple[_Job, bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
