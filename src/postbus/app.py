@@ -54,6 +54,11 @@ class App:
         await self.store.open()
 
     async def close(self) -> None:
+        # Services with work in flight (the outbound queue) finish it first.
+        for service in list(self.services.values()):
+            stop = getattr(service, "stop", None)
+            if stop is not None and asyncio.iscoroutinefunction(stop):
+                await stop()
         for task in list(self._background):
             task.cancel()
         if self._background:

@@ -48,8 +48,6 @@ KEY_CACHE_SIZE = 256
 
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
 _WSP_RUN = re.compile(rb"\t[ \t]*| [ \t]+")  # runs to fold; a lone SP is left alone (fast)
-_TRAILING_WSP = re.compile(rb"[ \t]+\r\n")
-_TRAILING_EMPTY_LINES = re.compile(rb"(?:\r\n)+\Z")
 
 
 # -- keys ------------------------------------------------------------------------
@@ -133,11 +131,23 @@ def relaxed_body(body: bytes) -> bytes:
     """RFC 6376 §3.4.4: WSP at line ends removed, WSP runs as one SP, empty
     lines at the end removed; a non-empty body ends with CRLF. A last line
     without CRLF keeps its trailing WSP, as dkimpy and OpenDKIM do (SMTP mail
-    always ends in CRLF, so this only matters for the oracle)."""
-    body = _WSP_RUN.sub(b" ", body)
-    body = _TRAILING_WSP.sub(b"\r\n", body)
-    body = _TRAILING_EMPTY_LINES.sub(b"", body)
-    return body + b"\r\n" if body else b""
+    always ends in CRLF, so this only matters for the oracle). Line by line:
+    whole-body regular expressions cost 100+ ms on a megabyte."""
+    lines = body.split(b"\r\n")
+    last = lines.pop()  # the text after the final CRLF: b"" for SMTP mail
+    out = []
+    for line in lines:
+        if b"\t" in line or b"  " in line:
+            line = _WSP_RUN.sub(b" ", line)
+        out.append(line.rstrip(b" "))
+    if last:
+        if b"\t" in last or b"  " in last:
+            last = _WSP_RUN.sub(b" ", last)
+        out.append(last)
+    else:
+        while out and not out[-1]:
+            out.pop()
+    return b"\r\n".join(out) + b"\r\n" if out else b""
 
 
 def select_headers(

@@ -1,0 +1,296 @@
+"""The outbound queue runner: delivers queued mail to other domains, retries, bounces.
+
+`start_queue(app)` registers one `QueueRunner` as `app.services["queue"]` and
+spawns its loop. The loop claims due items from the store (a lease, so that
+on several nodes each item is worked by one node at a time), delivers each
+concurrently up to `[queue] concurrency`, and records the outcome:
+
+- delivered recipients are done; permanently refused ones (5xx) are failed and
+  the sender gets one bounce (RFC 3464) for them if their NOTIFY allows;
+- the others are retried with exponential backoff (`first_retry`, doubling,
+  at most `max_retry_interval`); after `delay_notice` the sender is told once
+  (action=delayed), and past `lifetime` they fail and bounce;
+- an item with no pending recipient left is removed.
+
+DKIM: mail whose From (else envelope sender) domain is ours and has a key is
+signed at send time, so that a key rotation applies to mail already queued.
+
+Invariants: a bounce is durably stored (in the sender's Inbox, or queued with
+the null sender) before the item's new state is recorded, so a crash between
+the two can repeat a bounce but never lose one; mail with the null sender
+never causes a bounce. After a crash, items claimed by this node are taken
+back at start; those of a dead node come back when its lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from postbus.delivery import remote
+from postbus.delivery.dsn import RecipientStatus, build_dsn, status_of
+from postbus.delivery.ingest import ingest_bytes
+from postbus.delivery.router import Router
+from postbus.mailauth import dkim
+from postbus.mailauth.inbound import from_domain
+from postbus.mailauth.resolver import app_resolver
+from postbus.store import NotFound
+from postbus.store.model import INBOX, QueueItem, QueueRecipient
+
+log = logging.getLogger("postbus.delivery.queue")
+
+LEASE = 30 * 60.0  # an item's claim; longer than any one delivery attempt can take
+STOP_GRACE = 10.0  # seconds deliveries in flight get to finish when the runner stops
+POLL_INTERVAL = 30.0  # longest sleep without a wake-up: items queued by other nodes or the CLI
+INLINE_SIGN_LIMIT = 128 * 1024  # larger messages are canonicalised in the executor
+EXPIRED_STATUS = "4.4.7"  # RFC 3463: delivery time expired
+
+
+def retry_delay(first: float, cap: float, attempts: int) -> float:
+    """Wait after the `attempts`-th failed attempt: first, 2×first, 4×first... at most cap."""
+    return min(cap, first * 2 ** min(max(0, attempts - 1), 32))
+
+
+def notify_allows(notify: str, kind: str) -> bool:
+    """RFC 3461 §4.1: does NOTIFY ask for a `kind` (FAILURE, DELAY, SUCCESS) report?
+    Without NOTIFY, failures and delays are reported."""
+    kinds = {k.strip().upper() for k in notify.split(",") if k.strip()}
+    if not kinds:
+        return kind in ("FAILURE", "DELAY")
+    return "NEVER" not in kinds and kind in kinds
+
+
+class QueueRunner:
+    def __init__(self, app: Any, *, clock: Callable[[], float] = time.time) -> None:
+        self.app = app
+        self.store = app.store
+        self.settings = app.settings
+        self.clock = clock
+        q = self.settings
+        self.lifetime = q.duration("queue", "lifetime")
+        self.delay_notice = q.duration("queue", "delay_notice")
+        self.first_retry = q.duration("queue", "first_retry")
+        self.max_retry = q.duration("queue", "max_retry_interval")
+        self.concurrency = max(1, q.queue.concurrency)
+        self._wake = asyncio.Event()
+        self._inflight: dict[int, asyncio.Task[Any]] = {}
+        self._next_due = 0.0
+        self._stopping = False
+        self.task: asyncio.Task[Any] | None = None
+
+    # -- the loop -------------------------------------------------------------------
+    def wake(self) -> None:
+        """Something was queued or became due: look now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._stopping = False
+        if self.task is None or self.task.done():
+            self.task = self.app.spawn(self._run(), "queue runner")
+
+    async def stop(self) -> None:
+        """Stops claiming, lets deliveries in flight finish (at most STOP_GRACE
+        seconds, then cancels them) and ends the loop between store calls."""
+        self._stopping = True
+        self.wake()
+        if self.task is not None:
+            await asyncio.gather(self.task, return_exceptions=True)
+        try:
+            async with asyncio.timeout(STOP_GRACE):
+                await self.idle()
+        except TimeoutError:
+            for task in self._inflight.values():
+                task.cancel()
+            await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+
+    async def _run(self) -> None:
+        await self.release_own_claims()
+        while not self.app.closing and not self._stopping:
+            await self.run_due()
+            timeout = POLL_INTERVAL
+            if self._next_due:
+                timeout = max(0.05, min(timeout, self._next_due - self.clock()))
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def release_own_claims(self) -> None:
+        """Items this node had claimed when it stopped are due again now; the
+        earliest retry of what is queued sets the first wake-up."""
+        node, now = self.settings.node, self.clock()
+        for item in await self.store.list_queue():
+            if item.claimed_by == node and item.claimed_until > now and item.id not in self._inflight:
+                await self.store.update_queue(item.id, item.recipients, next_attempt=item.next_attempt)
+            if item.claimed_by == node or item.claimed_until <= now:
+                self._next_due = min(self._next_due or item.next_attempt, item.next_attempt)
+
+    async def run_due(self) -> int:
+        """Claims due items up to the free concurrency and starts delivering them."""
+        free = self.concurrency - len(self._inflight)
+        if free <= 0 or self._stopping:
+            return 0
+        now = self.clock()
+        items = await self.store.claim_queue(self.settings.node, now, LEASE, free)
+        if self._next_due <= now:
+            self._next_due = 0.0
+        for item in items:
+            task = self.app.spawn(self._guarded(item), f"queue item {item.id}")
+            self._inflight[item.id] = task
+        return len(items)
+
+    async def idle(self) -> None:
+        """Waits until every delivery in flight has finished (tests, shutdown)."""
+        while self._inflight:
+            await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+            self._inflight = {k: t for k, t in self._inflight.items() if not t.done()}
+
+    async def _guarded(self, item: QueueItem) -> None:
+        try:
+            await self.process(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("queue item %d: delivery attempt failed", item.id)
+            retry = self.clock() + retry_delay(self.first_retry, self.max_retry, item.attempts)
+            await self.store.update_queue(item.id, item.recipients, next_attempt=retry)
+        finally:
+            self._inflight.pop(item.id, None)
+            self.wake()
+
+    # -- one attempt ----------------------------------------------------------------
+    async def process(self, item: QueueItem) -> None:
+        """One delivery attempt for the pending recipients of `item`."""
+        try:
+            raw = await self.store.read_blob(item.blob_id)
+        except NotFound:
+            log.error("queue item %d: its message %s is missing; dropped", item.id, item.blob_id)
+            await self.store.delete_queue_item(item.id)
+            return
+        pending = [r for r in item.recipients if r.status == "pending"]
+        outcomes: dict[str, remote.Outcome] = {}
+        if pending:
+            message = await self._prepare(item, raw)
+            for outcome in await self._deliver(item, pending, message):
+                outcomes[outcome.address] = outcome
+        await self._record(item, raw, outcomes)
+
+    async def _prepare(self, item: QueueItem, raw: bytes) -> bytes:
+        message = dkim.crlf(raw)
+        domain, _ = from_domain(message)
+        candidates = [domain, item.sender.rpartition("@")[2].lower() if item.sender else ""]
+        for name in candidates:
+            record = await self.store.get_domain(name) if name else None
+            if record is None or not record.dkim_private_key:
+                continue
+            sign = functools.partial(dkim.sign, message, domain=record.name,
+                                     selector=record.dkim_selector,
+                                     private_pem=record.dkim_private_key)
+            if len(message) <= INLINE_SIGN_LIMIT:
+                return sign() + message
+            return await asyncio.get_running_loop().run_in_executor(None, sign) + message
+        return message
+
+    async def _deliver(
+        self, item: QueueItem, pending: Sequence[QueueRecipient], message: bytes
+    ) -> list[remote.Outcome]:
+        def envelope(recipients: Sequence[QueueRecipient]) -> remote.Envelope:
+            return remote.Envelope(item.sender, recipients, message, item.envid, item.ret)
+
+        if self.settings.relay.host:
+            return await remote.deliver_relay(self.settings, envelope(pending))
+        by_domain: dict[str, list[QueueRecipient]] = {}
+        for rcpt in pending:
+            by_domain.setdefault(rcpt.address.rpartition("@")[2].lower(), []).append(rcpt)
+        resolver = app_resolver(self.app)
+        results = await asyncio.gather(*(
+            remote.deliver_domain(self.settings, resolver, domain, envelope(rcpts))
+            for domain, rcpts in by_domain.items()))
+        return [outcome for group in results for outcome in group]
+
+    async def _record(self, item: QueueItem, raw: bytes, outcomes: dict[str, remote.Outcome]) -> None:
+        now = self.clock()
+        expired = now - item.created >= self.lifetime
+        recipients: list[QueueRecipient] = []
+        failed: list[RecipientStatus] = []
+        still: list[RecipientStatus] = []
+        for rcpt in item.recipients:
+            outcome = outcomes.get(rcpt.address)
+            if rcpt.status != "pending" or outcome is None:
+                recipients.append(rcpt)
+                continue
+            status = outcome.status
+            code = status_of(outcome.reply, permanent=status == "failed")
+            if status == "deferred" and expired:
+                status, code = "failed", EXPIRED_STATUS
+            log.info("queue item %d: <%s> %s: %s", item.id, rcpt.address, status, outcome.reply)
+            report = RecipientStatus(rcpt.address, "failed" if status == "failed" else "delayed",
+                                     code, outcome.reply, outcome.remote_mta, rcpt.orcpt)
+            new_status = "pending" if status == "deferred" else status
+            recipients.append(dataclasses.replace(rcpt, status=new_status, attempts=rcpt.attempts + 1,
+                                                  last_reply=outcome.reply[:500]))
+            if status == "failed" and notify_allows(rcpt.notify, "FAILURE"):
+                failed.append(report)
+            elif status == "deferred" and notify_allows(rcpt.notify, "DELAY"):
+                still.append(report)
+        retry_until = item.created + self.lifetime
+        if failed and item.sender:
+            await self.send_report(item.sender, build_dsn(
+                hostname=self.settings.hostname, sender=item.sender, original=raw,
+                recipients=failed, arrival=item.created, now=now, envid=item.envid, ret=item.ret))
+        delay_notified: bool | None = None
+        if (still and item.sender and not item.delay_notified
+                and now - item.created >= self.delay_notice):
+            await self.send_report(item.sender, build_dsn(
+                hostname=self.settings.hostname, sender=item.sender, original=raw,
+                recipients=still, arrival=item.created, now=now, envid=item.envid,
+                ret="HDRS", retry_until=retry_until))
+            delay_notified = True
+        next_attempt: float | None = None
+        if any(r.status == "pending" for r in recipients):
+            wait = retry_delay(self.first_retry, self.max_retry, item.attempts)
+            next_attempt = max(now, min(now + wait, retry_until))
+            self._next_due = min(self._next_due or next_attempt, next_attempt)
+        await self.store.update_queue(item.id, recipients, next_attempt=next_attempt,
+                                      delay_notified=delay_notified)
+
+    # -- reports ----------------------------------------------------------------------
+    async def send_report(self, sender: str, report: bytes) -> None:
+        """Delivers a DSN to `sender`: into the Inbox of a local sender, else queued
+        with the null reverse-path (RFC 3464 §2, RFC 5321 §4.5.5)."""
+        route = await Router(self.store).route(sender)
+        message = b"Return-Path: <>\r\n" + report
+        remote_targets = route.remote
+        if route.local:
+            ingested = await ingest_bytes(self.store, message)
+            inboxes = []
+            for account in route.local:
+                box = await self.store.get_mailbox(account.id, INBOX)
+                if box is not None:
+                    inboxes.append(box.id)
+            # A report is small and must reach its reader: quota does not stop it.
+            await self.store.deliver(inboxes, ingested.blob, ingested.parsed, check_quota=False)
+        if remote_targets:
+            blob = await self.store.put_blob(report)
+            await self.store.enqueue("", [QueueRecipient(a) for a in remote_targets], blob)
+            self.wake()
+        if not route.local and not remote_targets:
+            log.warning("delivery report for <%s> dropped: no such address", sender)
+
+
+async def start_queue(app: Any) -> QueueRunner:
+    """Registers the runner as app.services["queue"] and starts it; a second call
+    returns the running one."""
+    runner = app.services.get("queue")
+    if not isinstance(runner, QueueRunner):
+        runner = QueueRunner(app)
+        app.services["queue"] = runner
+    runner.start()
+    return runner
