@@ -1,0 +1,123 @@
+"""What SEARCH compares: the decoded, case-folded text and dates of a message.
+
+RFC 9051 §6.4.4: string keys are case-insensitive substring matches. Both
+sides are compared after `str.casefold()` (full Unicode case folding, so
+"ÉTÉ" finds "été"), on decoded text: encoded words (RFC 2047) in headers,
+transfer encodings and charsets in bodies (`postbus.message.text`, the same
+text the full-text index holds).
+
+* SUBJECT: the decoded Subject of the ENVELOPE.
+* FROM, TO, CC, BCC: the ENVELOPE's addresses written back as
+  ``Decoded Name <mailbox@host>`` (group names as ``name:``), so a key matches
+  display names and addresses alike without reading the message.
+* HEADER: the decoded values of every field of that name in the top-level header.
+* BODY / TEXT: the decoded body text (TEXT adds the header text); white space
+  runs count as one space on both sides, as the index stores them.
+* Dates (RFC 9051 §6.4.4 "disregarding time and timezone"): BEFORE/ON/SINCE
+  take INTERNALDATE's date in UTC, the server's time zone; SENT* take the date
+  as written in the Date header (its own zone), falling back to the UTC date
+  of the parsed Date when it is written oddly; no usable Date matches no SENT* key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from email.utils import parsedate_tz
+
+from postbus.message import MessageMeta, decode_header_value
+from postbus.message.addresses import Address
+from postbus.message.headers import parse_fields
+from postbus.message.text import search_text
+
+# Characters that can differ between the raw header and the ENVELOPE written back
+# (quoting, angle brackets, comments, group syntax): index probes avoid them.
+_ADDRESS_SPECIALS = re.compile(r'[\s"<>(),;:\\\[\]]+')
+
+#: The full-text index narrows only for probes at least this long (trigrams).
+MIN_INDEX_PROBE = 3
+
+
+def fold(text: str) -> str:
+    """Case-folded text for case-insensitive comparison."""
+    return text.casefold()
+
+
+_SPACE_RUN = re.compile(r"\s+")
+
+
+def collapse(text: str) -> str:
+    """`text` with each white space run as one space (as the index stores body text)."""
+    return _SPACE_RUN.sub(" ", text)
+
+
+def subject_text(meta: MessageMeta) -> str:
+    subject = meta.envelope.subject
+    return fold(decode_header_value(subject)) if subject else ""
+
+
+def address_text(addresses: Sequence[Address]) -> str:
+    """``Name <mailbox@host>, ...`` of an ENVELOPE address list, decoded and folded."""
+    out: list[str] = []
+    for name, _, mailbox, host in addresses:
+        if host is None:
+            if mailbox is not None:
+                out.append(f"{mailbox}:")  # RFC 9051 §7.5.2 group start
+            continue
+        spec = f"{mailbox}@{host}"
+        out.append(f"{decode_header_value(name)} <{spec}>" if name else spec)
+    return fold(", ".join(out))
+
+
+_ADDRESS_FIELDS = {"FROM": "from_", "TO": "to", "CC": "cc", "BCC": "bcc"}
+
+
+def envelope_text(meta: MessageMeta, field: str) -> str:
+    """The folded text SEARCH `field` (SUBJECT, FROM, TO, CC or BCC) matches against."""
+    if field == "SUBJECT":
+        return subject_text(meta)
+    return address_text(getattr(meta.envelope, _ADDRESS_FIELDS[field]))
+
+
+def address_probe(value: str) -> str | None:
+    """The longest run of `value` sure to appear in the raw decoded header, for the index."""
+    runs = [r for r in _ADDRESS_SPECIALS.split(value) if r]
+    best = max(runs, key=len, default="")
+    return best if len(best) >= MIN_INDEX_PROBE else None
+
+
+def header_values(block: bytes, name: str) -> list[str]:
+    """Decoded, folded values of every field `name` in the header block."""
+    wanted = name.lower()
+    return [fold(decode_header_value(value)) for fname, value in parse_fields(block, 0, len(block))
+            if fname.lower() == wanted]
+
+
+def message_text(raw: bytes, meta: MessageMeta) -> tuple[str, str]:
+    """(header text, body text), decoded, folded and with white space collapsed."""
+    header, body = search_text(raw, meta)
+    return fold(" ".join(header.split())), fold(body)
+
+
+def internal_date(timestamp: float) -> dt.date:
+    """The UTC date of an INTERNALDATE."""
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).date()
+
+
+def sent_date(meta: MessageMeta) -> dt.date | None:
+    """The date the Date header states, in its own time zone; None without one."""
+    value = meta.envelope.date
+    if value:
+        try:
+            parsed = parsedate_tz(value)
+        except Exception:  # parsedate_tz has raised IndexError/ValueError on odd input
+            parsed = None
+        if parsed is not None:
+            try:
+                return dt.date(parsed[0], parsed[1], parsed[2])
+            except ValueError:
+                pass
+    if meta.sort_date is not None:
+        return dt.datetime.fromtimestamp(meta.sort_date, dt.UTC).date()
+    return None
