@@ -25,6 +25,8 @@ from postbus.config import Settings
 log = logging.getLogger("postbus.server")
 
 SHUTDOWN_GRACE = 10.0
+# Orphaned parse-once records and unreferenced bodies are collected this often.
+MAINTENANCE_INTERVAL = 3600.0
 
 # listener name -> (module, implicit TLS)
 LISTENERS: dict[str, tuple[str, bool]] = {
@@ -83,6 +85,7 @@ class Server:
             self.bound[name] = (address[0], port)
             tls = "implicit TLS" if implicit_tls else "plain, STARTTLS offered"
             self._announce(f"postbus: {name} listening on {address[0]}:{port} ({tls})")
+        app.spawn(self._maintenance(), "maintenance")
         for name in WEB_LISTENERS:
             address = self.settings.listen_address(name)
             if address is None:
@@ -94,6 +97,12 @@ class Server:
             self.bound[name] = (address[0], handle.port)
             scheme = "https" if name == "https" else "http"
             self._announce(f"postbus: {name} listening on {scheme}://{address[0]}:{handle.port}/")
+
+    async def _maintenance(self) -> None:
+        while True:
+            await asyncio.sleep(MAINTENANCE_INTERVAL)
+            removed = await self.app.store.collect_garbage()
+            log.info("maintenance: %d unreferenced bodies removed", removed)
 
     async def stop(self) -> None:
         app = self.app
