@@ -1,0 +1,330 @@
+"""POP3 download-and-delete: Postbus against Dovecot, same messages, same client.
+
+Run (as root, Dovecot installed): .venv/bin/python bench/pop3_bench.py [--messages 2000]
+
+Builds `--messages` messages of mixed size (log-uniform between 2 KB and
+200 KB, seeded, some lines starting with "." so dot-stuffing has work to do),
+loads the same messages into both servers, then downloads all of them with
+one client over POP3S (implicit TLS, the same certificate for both servers):
+USER/PASS, then RETR n and DELE n for every message, one command at a time as
+fetchmail does, then QUIT, which is when both servers really delete. The
+timed part runs from the first RETR to QUIT's reply. Prints MB/s (MB = 2^20
+octets of message content) for both and the ratio, and the same split into
+the RETR+DELE phase and QUIT (the UPDATE state, where messages are removed).
+
+- Postbus: a `postbus serve` child with only pop3s listening (uvloop, the
+  default event loop), its store in a temporary directory, loaded through the
+  store API before it starts.
+- Dovecot: a throwaway `dovecot -c CONF -F` with its own base_dir, a
+  passwd-file passdb, a static userdb (uid nobody), Maildir files written
+  directly (LF line ends, as Dovecot's own LDA stores them, with S= and W=
+  sizes in the names so it needs no scan to answer LIST).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import pwd
+import random
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+USER = "bench@example.test"
+PASSWORD = "Tq7#mZ2v!pLx"
+MIN_SIZE, MAX_SIZE = 2 * 1024, 200 * 1024
+READ_SIZE = 256 * 1024
+MB = 2**20
+
+
+# -- the messages --------------------------------------------------------------------
+def make_messages(count: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    words = [w.encode() for w in "the quick brown fox jumps over a lazy dog mail server "
+             "download delete message inbox quota folder".split()]
+    out = []
+    for n in range(count):
+        size = int(math.exp(rng.uniform(math.log(MIN_SIZE), math.log(MAX_SIZE))))
+        head = (f"From: Sender {n} <sender{n}@remote.test>\r\nTo: {USER}\r\n"
+                f"Subject: bench message {n}\r\nDate: Tue, 1 Jul 2025 10:52:37 +0200\r\n"
+                f"Message-ID: <bench{n}.{seed}@remote.test>\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=us-ascii\r\n\r\n").encode()
+        lines = []
+        length = len(head)
+        while length < size:
+            line = b" ".join(rng.choice(words) for _ in range(rng.randint(3, 14)))
+            if rng.random() < 0.02:
+                line = b"." + line  # needs dot-stuffing on the wire
+            lines.append(line + b"\r\n")
+            length += len(line) + 2
+        out.append(head + b"".join(lines))
+    return out
+
+
+# -- Postbus ----------------------------------------------------------------------------
+async def load_postbus(data_dir: Path, messages: list[bytes]) -> None:
+    from postbus.accounts.service import Accounts
+    from postbus.delivery.ingest import ingest_bytes
+    from postbus.store.model import INBOX
+    from postbus.store.sqlite.backend import SqliteStore
+
+    store = SqliteStore(data_dir)
+    await store.open()
+    try:
+        await store.add_domain("example.test")
+        accounts = Accounts(store, default_quota=0)
+        account = await accounts.add_user(USER, PASSWORD)
+        accounts.close()
+        inbox = await store.get_mailbox(account.id, INBOX)
+        assert inbox is not None
+
+        async def one(raw: bytes) -> None:
+            ingested = await ingest_bytes(store, raw)
+            (result,) = await store.deliver([inbox.id], ingested.blob, ingested.parsed,
+                                            check_quota=False)
+            assert not isinstance(result, Exception), result
+
+        for start in range(0, len(messages), 64):  # batches keep the UIDs in order-ish
+            for raw in messages[start:start + 64]:
+                await one(raw)
+    finally:
+        await store.close()
+
+
+def start_postbus(root: Path, messages: list[bytes]) -> tuple[subprocess.Popen[str], int, Path]:
+    data = root / "postbus"
+    listen = {name: "" for name in ("smtp", "submissions", "submission", "imaps", "imap", "pop3",
+                                    "https", "http")}
+    listen["pop3s"] = "127.0.0.1:0"
+    config = root / "postbus.toml"
+    config.write_text(f'hostname = "localhost"\ndata_dir = "{data}"\nlog_level = "WARNING"\n'
+                      "[listen]\n" + "".join(f'{k} = "{v}"\n' for k, v in listen.items()))
+    asyncio.run(load_postbus(data, messages))
+    env = {k: v for k, v in os.environ.items() if k != "POSTBUS_LOOP"}
+    proc = subprocess.Popen([sys.executable, "-m", "postbus.cli", "--config", str(config), "serve"],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    port = 0
+    for line in proc.stdout:
+        m = re.match(r"postbus: pop3s listening on [\d.]+:(\d+)", line)
+        if m:
+            port = int(m.group(1))
+        if line.strip() == "postbus: ready":
+            break
+    if not port:
+        proc.kill()
+        raise SystemExit("postbus did not start")
+    return proc, port, data / "tls"
+
+
+# -- Dovecot ----------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_dovecot(root: Path, messages: list[bytes], tls_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    base = root / "dovecot"
+    nobody = pwd.getpwnam("nobody")
+    maildir = base / "home" / USER / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    stamp = int(time.time()) - len(messages)
+    for n, raw in enumerate(messages):
+        lf = raw.replace(b"\r\n", b"\n")
+        name = f"{stamp + n}.M{n}P1.bench,S={len(lf)},W={len(raw)}:2,"
+        (maildir / "cur" / name).write_bytes(lf)
+    for path in [base / "home", *(base / "home").rglob("*")]:
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    (base / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+    port = free_port()
+    conf = base / "dovecot.conf"
+    conf.write_text(f"""
+base_dir = {base}/run
+state_dir = {base}/state
+instance_name = postbus-bench-{port}
+log_path = {base}/dovecot.log
+protocols = pop3
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{tls_dir}/selfsigned.crt
+ssl_key = <{tls_dir}/selfsigned.key
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {base}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={nobody.pw_uid} gid={nobody.pw_gid} home={base}/home/%u
+}}
+mail_location = maildir:~/Maildir
+service pop3-login {{
+  inet_listener pop3 {{
+    port = 0
+  }}
+  inet_listener pop3s {{
+    port = {port}
+    ssl = yes
+  }}
+}}
+""")
+    os.chmod(root, 0o755)
+    proc = subprocess.Popen([dovecot, "-c", str(conf), "-F"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, port
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit("dovecot failed: " + (proc.stderr.read() if proc.stderr else b"")
+                                 .decode(errors="replace")) from None
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("dovecot did not start")
+
+
+# -- the client ---------------------------------------------------------------------------
+@dataclass
+class Result:
+    messages: int
+    octets: int
+    transfer: float  # first RETR to the last DELE's reply
+    quit: float  # QUIT to its reply: the UPDATE state, where the deleting happens
+
+    @property
+    def seconds(self) -> float:
+        return self.transfer + self.quit
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.octets / MB / self.seconds
+
+
+class Pop3Client:
+    """A lean POP3S client: big reads, no unstuffing, so the servers are what is measured."""
+
+    def __init__(self, port: int) -> None:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                                    server_hostname="localhost")
+        self.buf = b""
+
+    def _fill(self) -> None:
+        data = self.sock.recv(READ_SIZE)
+        if not data:
+            raise ConnectionError("server closed the connection")
+        self.buf += data
+
+    def line(self) -> bytes:
+        while (i := self.buf.find(b"\r\n")) < 0:
+            self._fill()
+        line, self.buf = self.buf[:i], self.buf[i + 2:]
+        return line
+
+    def command(self, text: str) -> bytes:
+        self.sock.sendall(text.encode() + b"\r\n")
+        reply = self.line()
+        if not reply.startswith(b"+OK"):
+            raise RuntimeError(f"{text.split()[0]}: {reply!r}")
+        return reply
+
+    def multiline_body(self) -> int:
+        """Reads up to the terminating dot line; returns the octets received."""
+        start = 0
+        while (i := self.buf.find(b"\r\n.\r\n", start)) < 0 and not self.buf.startswith(b".\r\n"):
+            start = max(0, len(self.buf) - 4)
+            self._fill()
+        if i < 0:  # an empty body
+            self.buf = self.buf[3:]
+            return 0
+        self.buf = self.buf[i + 5:]
+        return i + 2
+
+
+def download_all(port: int) -> Result:
+    client = Pop3Client(port)
+    client.line()  # greeting
+    client.command(f"USER {USER}")
+    client.command(f"PASS {PASSWORD}")
+    count = int(client.command("STAT").split()[1])
+    octets = 0
+    started = time.perf_counter()
+    for n in range(1, count + 1):
+        octets += int(client.command(f"RETR {n}").split()[1])
+        client.multiline_body()
+        client.command(f"DELE {n}")
+    transferred = time.perf_counter()
+    client.command("QUIT")
+    done = time.perf_counter()
+    client.sock.close()
+    check = Pop3Client(port)  # both servers must really have deleted everything
+    check.line()
+    check.command(f"USER {USER}")
+    check.command(f"PASS {PASSWORD}")
+    left = int(check.command("STAT").split()[1])
+    check.command("QUIT")
+    check.sock.close()
+    if left:
+        raise RuntimeError(f"{left} messages left after QUIT")
+    return Result(count, octets, transferred - started, done - transferred)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1939)
+    args = parser.parse_args()
+    messages = make_messages(args.messages, args.seed)
+    total = sum(len(m) for m in messages)
+    print(f"{len(messages)} messages, {total / MB:.1f} MB, sizes {min(map(len, messages))}"
+          f"-{max(map(len, messages))} octets, median {sorted(map(len, messages))[len(messages) // 2]}")
+    with tempfile.TemporaryDirectory(prefix="pop3-bench-") as tmp:
+        root = Path(tmp)
+        postbus, postbus_port, tls_dir = start_postbus(root, messages)
+        dovecot = None
+        try:
+            dovecot, dovecot_port = start_dovecot(root, messages, tls_dir)
+            results = {"Postbus": download_all(postbus_port), "Dovecot": download_all(dovecot_port)}
+        finally:
+            postbus.send_signal(signal.SIGTERM)
+            postbus.wait(30)
+            if dovecot is not None:
+                dovecot.send_signal(signal.SIGTERM)
+                dovecot.wait(30)
+    for name, r in results.items():
+        assert r.messages == len(messages) and r.octets in (total, sum(
+            len(m.replace(b"\r\n", b"\n")) + m.count(b"\r\n") for m in messages)), (name, r)
+        print(f"{name:8} {r.messages} messages, {r.octets / MB:.1f} MB in {r.seconds:.2f} s: "
+              f"{r.mb_per_s:.1f} MB/s, {r.messages / r.seconds:.0f} messages/s "
+              f"(RETR+DELE {r.transfer:.2f} s = {r.octets / MB / r.transfer:.1f} MB/s; "
+              f"QUIT {r.quit:.2f} s)")
+    p, d = results["Postbus"], results["Dovecot"]
+    print(f"Postbus/Dovecot throughput ratio: {p.mb_per_s / d.mb_per_s:.2f} "
+          f"(RETR+DELE alone: {d.transfer / p.transfer:.2f})")
+
+
+if __name__ == "__main__":
+    main()
