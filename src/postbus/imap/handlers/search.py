@@ -1,0 +1,93 @@
+"""SEARCH / UID SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC 5182)
+and SORT / UID SORT (RFC 5256, SORT=DISPLAY RFC 5957).
+
+Evaluation is ``postbus.imap.search`` and ``postbus.imap.sort`` (imported when
+first used); this module formats the results.  IMAP4rev2 clients always get
+ESEARCH (RFC 9051 §6.4.4: a plain SEARCH is ``RETURN (ALL)`` there).
+``RETURN (SAVE)`` keeps the result as ``$`` (RFC 5182 §2.1: the MIN/MAX
+message when only those are asked, else every match; with SAVE alone no
+ESEARCH response is sent).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from postbus.imap.outcome import Done
+from postbus.imap.proto import Command, ImapBad, SearchArgs, SearchKey, SortArgs, responses
+from postbus.imap.selected import SelectedMailbox
+
+if TYPE_CHECKING:
+    from postbus.imap.session import ImapSession
+
+
+async def _matches(session: ImapSession, view: SelectedMailbox, key: SearchKey) -> list[int]:
+    from postbus.imap import search as evaluation
+
+    return await evaluation.search(
+        session.store, view.mailbox_id, view.entries, key,
+        saved=view.saved, recent_uids=frozenset(view.recent),
+    )
+
+
+async def search(session: ImapSession, cmd: Command) -> Done | None:
+    args = cmd.args
+    assert isinstance(args, SearchArgs)
+    view = session.selected
+    assert view is not None
+    await session.refresh()
+    try:
+        seqs = await _matches(session, view, args.key)
+    except Exception:
+        if args.returns is not None and "SAVE" in args.returns:
+            view.saved = []  # RFC 5182 §2.1: a failed SEARCH ... SAVE empties $
+        raise
+    uids = [view.entries[s - 1].uid for s in seqs]
+    numbers = uids if cmd.uid else seqs
+    returns = args.returns
+    if returns is None and session.rev2:
+        returns = ()
+    if returns is None:
+        session.send(responses.search(numbers))
+        return None
+    options = set(returns) or {"ALL"}  # RFC 4731 §3.1: RETURN () is RETURN (ALL)
+    if "SAVE" in options:
+        options.discard("SAVE")
+        if options and options <= {"MIN", "MAX"}:
+            kept = set()
+            if uids and "MIN" in options:
+                kept.add(uids[0])
+            if uids and "MAX" in options:
+                kept.add(uids[-1])
+            view.saved = sorted(kept)
+        else:
+            view.saved = uids
+        if not options:
+            return None
+    session.send(responses.esearch(
+        cmd.tag, cmd.uid,
+        min=numbers[0] if "MIN" in options and numbers else None,
+        max=numbers[-1] if "MAX" in options and numbers else None,
+        count=len(numbers) if "COUNT" in options else None,
+        all=numbers if "ALL" in options else None,
+    ))
+    return None
+
+
+async def sort(session: ImapSession, cmd: Command) -> Done | None:
+    from postbus.imap import sort as ordering
+
+    args = cmd.args
+    assert isinstance(args, SortArgs)
+    view = session.selected
+    assert view is not None
+    if args.returns is not None:
+        raise ImapBad("ESORT is not supported")
+    await session.refresh()
+    matches = await _matches(session, view, args.key)
+    ordered = await ordering.sort(
+        session.store, view.mailbox_id, view.entries, args.criteria, matches
+    )
+    numbers = [view.entries[s - 1].uid for s in ordered] if cmd.uid else ordered
+    session.send(responses.sort(numbers))
+    return None

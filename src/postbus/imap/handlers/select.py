@@ -1,0 +1,97 @@
+"""SELECT, EXAMINE (RFC 9051 §6.3.2, §6.3.3), CLOSE (§6.4.1) and UNSELECT (RFC 3691).
+
+SELECT answers with what clients rely on, in Dovecot's order: FLAGS,
+PERMANENTFLAGS, EXISTS, RECENT and UNSEEN (IMAP4rev1 only; RFC 9051 dropped
+them), UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, the LIST of the mailbox
+(IMAP4rev2, §6.3.2), then ``OK [READ-WRITE]`` or ``[READ-ONLY]``.  A SELECT
+while a mailbox is selected closes it first (without expunging) and says so
+with ``OK [CLOSED]``; if the new one cannot be opened the session is left in
+the authenticated state, as §6.3.2 requires.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from postbus.imap.folders import folder_tree
+from postbus.imap.handlers.mailbox import get_mailbox
+from postbus.imap.outcome import Done
+from postbus.imap.proto import Command, ImapBad, SelectArgs, responses, writer
+from postbus.imap.selected import SelectedMailbox
+from postbus.imap.state import State
+from postbus.store.model import DELIMITER
+
+if TYPE_CHECKING:
+    from postbus.imap.session import ImapSession
+
+
+async def select(session: ImapSession, cmd: Command) -> Done | None:
+    return await _open(session, cmd, readonly=False)
+
+
+async def examine(session: ImapSession, cmd: Command) -> Done | None:
+    return await _open(session, cmd, readonly=True)
+
+
+async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
+    args = cmd.args
+    assert isinstance(args, SelectArgs)
+    if args.condstore or args.qresync is not None:
+        raise ImapBad("CONDSTORE and QRESYNC are not enabled")
+    closed = session.selected is not None
+    session.deselect()
+    mailbox = await get_mailbox(session, args.mailbox)
+    view = await SelectedMailbox.open(session.store, mailbox, readonly)
+    out: list[bytes] = []
+    if closed:
+        out.append(writer.untagged_status("OK", "Previous mailbox closed", "CLOSED"))
+    out.append(responses.flags(view.flags()))
+    if readonly:
+        out.append(writer.untagged_status("OK", "Read-only mailbox", "PERMANENTFLAGS ()"))
+    else:
+        permanent = " ".join([*view.flags(), "\\*"])  # RFC 9051 §7.1: \* = new keywords allowed
+        out.append(writer.untagged_status("OK", "Flags permitted", f"PERMANENTFLAGS ({permanent})"))
+    out.append(responses.exists(view.exists))
+    if not session.rev2:
+        out.append(responses.recent(0))
+        unseen = view.first_unseen()
+        if unseen is not None:
+            out.append(writer.untagged_status("OK", "First unseen", f"UNSEEN {unseen}"))
+    out.append(writer.untagged_status("OK", "UIDs valid", f"UIDVALIDITY {view.uid_validity}"))
+    out.append(writer.untagged_status("OK", "Predicted next UID", f"UIDNEXT {view.uid_next}"))
+    out.append(writer.untagged_status("OK", "Highest", f"HIGHESTMODSEQ {view.modseq}"))
+    if session.rev2:
+        out.append(await _list_line(session, mailbox.name))
+    session.selected = view
+    session.state = State.SELECTED
+    await session.write(b"".join(out))
+    return Done(f"{cmd.name} completed", "READ-ONLY" if readonly else "READ-WRITE")
+
+
+async def _list_line(session: ImapSession, name: str) -> bytes:
+    assert session.account is not None
+    for folder in folder_tree(await session.store.list_mailboxes(session.account.id)):
+        if folder.name == name:
+            attrs = ["\\HasChildren" if folder.has_children else "\\HasNoChildren"]
+            if folder.mailbox is not None and folder.mailbox.special_use:
+                attrs.append(folder.mailbox.special_use)
+            return responses.list_(attrs, DELIMITER, name, utf8=session.utf8)
+    return responses.list_([], DELIMITER, name, utf8=session.utf8)
+
+
+async def close(session: ImapSession, cmd: Command) -> Done | None:
+    """RFC 9051 §6.4.1: expunge \\Deleted silently (when writable), then deselect."""
+    view = session.selected
+    assert view is not None
+    if not view.readonly:
+        await session.refresh()
+        deleted = [e.uid for e in (*view.entries, *view.pending_new) if "\\Deleted" in e.flags]
+        if deleted:
+            await session.store.expunge(view.mailbox_id, deleted)
+    session.deselect()
+    return None
+
+
+async def unselect(session: ImapSession, cmd: Command) -> Done | None:
+    session.deselect()
+    return None

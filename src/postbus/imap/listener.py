@@ -1,0 +1,25 @@
+"""The IMAP listeners: ``imaps`` (implicit TLS, RFC 8314) and ``imap`` (STARTTLS).
+
+The server binds the sockets (and wraps ``imaps`` in TLS before the protocol
+sees a byte); each connection gets one :class:`~postbus.imap.session.ImapSession`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from postbus.app import App
+from postbus.imap.session import ImapSession
+
+SERVICES = ("imaps", "imap")
+
+
+def protocol_factory(app: App, service_name: str) -> Callable[[], asyncio.Protocol]:
+    if service_name not in SERVICES:
+        raise ValueError(f"not an IMAP service: {service_name}")
+
+    def factory() -> asyncio.Protocol:
+        return ImapSession(app, service_name)
+
+    return factory

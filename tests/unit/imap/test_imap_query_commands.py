@@ -1,0 +1,106 @@
+"""FETCH, SEARCH and SORT as the session frames them (evaluation is postbus.imap.fetch/search/sort)."""
+
+from __future__ import annotations
+
+from tests.unit.imap.harness import Client, Harness, message
+
+
+async def _mailbox(imap: Harness) -> Client:
+    await imap.deliver(message("banana", sender="zed@example.org"))
+    await imap.deliver(message("apple", sender="amy@example.org"), flags=("\\Seen",))
+    await imap.deliver(message("cherry hello", sender="max@example.org"))
+    await imap.deliver(message("hello world", sender="bob@example.org"), flags=("\\Flagged",))
+    client = await imap.client()
+    await client.ok("SELECT INBOX")
+    return client
+
+
+async def test_search_and_uid_search(imap: Harness) -> None:
+    client = await _mailbox(imap)
+    assert await client.command("SEARCH SUBJECT hello") == [
+        b"* SEARCH 3 4\r\n", b"TAG OK SEARCH completed\r\n"]
+    await client.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    await client.ok("EXPUNGE")
+    assert await client.command("UID SEARCH UNSEEN") == [
+        b"* SEARCH 3 4\r\n", b"TAG OK UID SEARCH completed\r\n"]
+    assert await client.command("SEARCH UNSEEN") == [
+        b"* SEARCH 2 3\r\n", b"TAG OK SEARCH completed\r\n"]
+    assert await client.command("SEARCH CHARSET KOI8-R ALL") == [
+        b"TAG NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset KOI8-R\r\n"]
+
+
+async def test_esearch_return_options(imap: Harness) -> None:
+    client = await _mailbox(imap)
+    tag = client.tag()
+    await client.send(f"{tag} UID SEARCH RETURN (MIN MAX COUNT ALL) UNSEEN\r\n")
+    assert await client.until_tagged(tag) == [
+        f'* ESEARCH (TAG "{tag}") UID MIN 1 MAX 4 COUNT 3 ALL 1,3:4\r\n'.encode(),
+        f"{tag} OK UID SEARCH completed\r\n".encode(),
+    ]
+    tag = client.tag()
+    await client.send(f"{tag} SEARCH RETURN () SEEN\r\n")
+    assert await client.until_tagged(tag) == [
+        f'* ESEARCH (TAG "{tag}") ALL 2\r\n'.encode(), f"{tag} OK SEARCH completed\r\n".encode()]
+    tag = client.tag()
+    await client.send(f"{tag} SEARCH RETURN (COUNT MIN) DRAFT\r\n")
+    assert await client.until_tagged(tag) == [
+        f'* ESEARCH (TAG "{tag}") COUNT 0\r\n'.encode(), f"{tag} OK SEARCH completed\r\n".encode()]
+
+
+async def test_searchres_save_and_dollar(imap: Harness) -> None:
+    client = await _mailbox(imap)
+    assert await client.command("SEARCH RETURN (SAVE) SUBJECT hello") == [
+        b"TAG OK SEARCH completed\r\n"]
+    assert await client.command("FETCH $ (UID)") == [
+        b"* 3 FETCH (UID 3)\r\n", b"* 4 FETCH (UID 4)\r\n", b"TAG OK FETCH completed\r\n"]
+    tag = client.tag()
+    await client.send(f"{tag} UID SEARCH RETURN (SAVE MAX) ALL\r\n")
+    assert await client.until_tagged(tag) == [
+        f'* ESEARCH (TAG "{tag}") UID MAX 4\r\n'.encode(),
+        f"{tag} OK UID SEARCH completed\r\n".encode()]
+    assert await client.command("UID STORE $ +FLAGS (\\Answered)") == [
+        b"* 4 FETCH (UID 4 FLAGS (\\Answered \\Flagged))\r\n",
+        b"TAG OK UID STORE completed\r\n"]
+    assert await client.command("SEARCH $") == [
+        b"* SEARCH 4\r\n", b"TAG OK SEARCH completed\r\n"]
+
+
+async def test_rev2_search_answers_with_esearch(imap: Harness) -> None:
+    await imap.deliver(message("one"))
+    client = await imap.client()
+    await client.ok("ENABLE IMAP4rev2")
+    await client.ok("SELECT INBOX")
+    tag = client.tag()
+    await client.send(f"{tag} SEARCH ALL\r\n")
+    assert await client.until_tagged(tag) == [
+        f'* ESEARCH (TAG "{tag}") ALL 1\r\n'.encode(), f"{tag} OK SEARCH completed\r\n".encode()]
+
+
+async def test_sort(imap: Harness) -> None:
+    client = await _mailbox(imap)
+    assert await client.command("SORT (SUBJECT) UTF-8 ALL") == [
+        b"* SORT 2 1 3 4\r\n", b"TAG OK SORT completed\r\n"]
+    assert await client.command("UID SORT (REVERSE FROM) UTF-8 UNSEEN") == [
+        b"* SORT 1 3 4\r\n", b"TAG OK UID SORT completed\r\n"]
+    assert await client.command("SORT RETURN (ALL) (SUBJECT) UTF-8 ALL") == [
+        b"TAG BAD ESORT is not supported\r\n"]
+
+
+async def test_fetch_peek_and_seen(imap: Harness) -> None:
+    client = await _mailbox(imap)
+    lines = await client.command("FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert lines == [
+        b"* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {19}\r\nSubject: banana\r\n\r\n)\r\n",
+        b"TAG OK FETCH completed\r\n"]
+    assert await client.command("FETCH 1 (FLAGS)") == [
+        b"* 1 FETCH (FLAGS ())\r\n", b"TAG OK FETCH completed\r\n"]
+    lines = await client.command("FETCH 1 (BODY[TEXT])")
+    assert lines[0] == b"* 1 FETCH (FLAGS (\\Seen) BODY[TEXT] {11}\r\nHi there.\r\n)\r\n"
+    # The session knows \Seen was set: NOOP does not announce it again.
+    assert await client.command("NOOP") == [b"TAG OK NOOP completed\r\n"]
+    assert await client.command("FETCH 1 (FLAGS)") == [
+        b"* 1 FETCH (FLAGS (\\Seen))\r\n", b"TAG OK FETCH completed\r\n"]
+    assert await client.command("FETCH 5 (FLAGS)") == [
+        b"TAG BAD Invalid message sequence number (beyond EXISTS)\r\n"]
+    assert await client.command("UID FETCH 1 (UID) (CHANGEDSINCE 1 VANISHED)") == [
+        b"TAG BAD QRESYNC is not enabled\r\n"]
