@@ -21,23 +21,29 @@ class Subscription:
         self._hub = hub
         self.account_id = account_id
         self._pending: dict[int, Change] = {}
-        self._event = asyncio.Event()
+        # Made on the first wait: most subscriptions (one per IMAP connection)
+        # only ever call `pending()`, and an Event costs ~0.7 KiB.
+        self._event: asyncio.Event | None = None
 
     def _push(self, change: Change) -> None:
         self._pending[change.mailbox_id] = change
-        self._event.set()
+        if self._event is not None:
+            self._event.set()
 
     def pending(self) -> list[Change]:
         """The changes seen since the last call, one per folder, and clears them."""
         changes = list(self._pending.values())
         self._pending.clear()
-        self._event.clear()
+        if self._event is not None:
+            self._event.clear()
         return changes
 
     async def wait(self, timeout: float | None = None) -> bool:
         """True when a change is pending; False on timeout."""
         if self._pending:
             return True
+        if self._event is None:
+            self._event = asyncio.Event()
         try:
             await asyncio.wait_for(self._event.wait(), timeout)
         except TimeoutError:
