@@ -1,0 +1,90 @@
+"""SMTP AUTH (RFC 4954) with the PLAIN and LOGIN mechanisms, on submission only.
+
+Rules: never on the MX (503: we are not a relay for anyone who can guess a
+password), never in plain text (538 5.7.11, RFC 4954 §4), not twice, not in a
+mail transaction. Credentials are checked by `app.accounts.authenticate`; a
+failure waits `security.auth_failure_delay` before 535 5.7.8, and after
+`MAX_AUTH_FAILURES` failures the connection is closed. Continuation lines of
+the SASL exchange are read by the session's `line_handler`, with the longer
+RFC 4954 line limit; "*" cancels (501).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from postbus.accounts.address import AddressError, normalize_address
+from postbus.smtp.errors import CloseConnection, Refusal
+from postbus.smtp.proto import (
+    Auth,
+    Challenge,
+    CommandLine,
+    Credentials,
+    LineTooLong,
+    Reply,
+    start_exchange,
+)
+from postbus.smtp.proto.replies import (
+    ALREADY_AUTHENTICATED,
+    AUTH_INVALID,
+    AUTH_LINE_TOO_LONG,
+    AUTH_SUCCEEDED,
+    ENCRYPTION_REQUIRED,
+)
+from postbus.smtp.proto.sasl import SaslExchange
+
+if TYPE_CHECKING:
+    from postbus.smtp.session import Result, SmtpSession
+
+MAX_AUTH_FAILURES = 3  # per connection, then 421
+AUTH_NOT_AVAILABLE = Reply(503, "5.5.1", "AUTH is not available on this port: use submission")
+TOO_MANY_FAILURES = Reply(421, "4.7.0", "Too many failed authentications, closing connection")
+
+
+def auth(s: SmtpSession, cmd: Auth) -> Result:
+    if s.cfg.mx:
+        raise Refusal(AUTH_NOT_AVAILABLE)
+    if not s.tls:
+        raise Refusal(ENCRYPTION_REQUIRED)
+    if s.account is not None:
+        raise Refusal(ALREADY_AUTHENTICATED)  # RFC 4954 §4
+    exchange = start_exchange(cmd.mechanism)  # 504 5.5.4 for anything else
+    return _step(s, exchange, exchange.start(cmd.initial_response))
+
+
+def _step(s: SmtpSession, exchange: SaslExchange, result: Challenge | Credentials) -> Result:
+    if isinstance(result, Credentials):
+        return _verify(s, result)
+    s.write_raw(f"334 {result.text}\r\n".encode("ascii"))  # RFC 4954 §4 continue-req
+    s.receiver.expect_auth_response()
+
+    def next_line(s: SmtpSession, event: CommandLine | LineTooLong) -> Result:
+        if isinstance(event, LineTooLong):
+            raise Refusal(AUTH_LINE_TOO_LONG)
+        return _step(s, exchange, exchange.step(event.line))
+
+    s.line_handler = next_line
+    return None
+
+
+def _same_identity(authzid: str, authcid: str) -> bool:
+    try:
+        return normalize_address(authzid) == normalize_address(authcid)
+    except AddressError:
+        return False
+
+
+async def _verify(s: SmtpSession, creds: Credentials) -> Reply:
+    account = None
+    # RFC 4616 §2: an authorization identity other than oneself is refused
+    if not creds.authzid or _same_identity(creds.authzid, creds.authcid):
+        account = await s.app.accounts.authenticate(creds.authcid, creds.password)
+    if account is None:
+        s.auth_failures += 1
+        await s.app.auth_failure_pause()
+        if s.auth_failures >= MAX_AUTH_FAILURES:
+            s.reply(AUTH_INVALID)
+            raise CloseConnection(TOO_MANY_FAILURES)
+        raise Refusal(AUTH_INVALID)
+    s.account = account
+    return AUTH_SUCCEEDED

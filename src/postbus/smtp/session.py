@@ -1,0 +1,405 @@
+"""One SMTP connection on `asyncio.Protocol`: bytes in, replies out, handlers in between.
+
+Theory of operation. `data_received` feeds the sans-IO `Receiver` and pumps its
+events in order. A handler (see `handlers.COMMANDS`) returns a `Reply`, nothing,
+or a coroutine when it must wait on the store, the accounts service or TLS.
+While a coroutine runs the session is *busy*: it pauses reading from the
+socket, processes no further buffered command, and resumes both when the
+coroutine has answered. So pipelined commands (RFC 2920) are executed strictly
+in order, and replies are collected and written in one piece whenever the
+receiver has no complete command left (RFC 2920 §3.2: flush before waiting
+for input).
+
+Invariants:
+- every reply goes through `reply()`, which counts 5xx answers and closes the
+  connection with 421 after `MAX_ERRORS`; handlers raise (`smtp.errors`) and
+  never write error lines themselves;
+- memory per session is bounded: the receiver holds at most one read's worth
+  of input (reading pauses while busy and while the client does not read our
+  replies, `pause_writing`), a message body streams to its sink;
+- after STARTTLS nothing from before the handshake survives: buffered
+  plaintext is dropped (the CVE-2011-0411 family of STARTTLS injections) and
+  HELO, AUTH and the transaction are forgotten (RFC 3207 §4.2);
+- a session that is silent for `limits.command_timeout` gets 421 4.4.2 and is closed;
+  a session never times out while it is waiting on the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from postbus.delivery.pipeline import Delivery
+from postbus.delivery.trace import ClientInfo
+from postbus.smtp import data, handlers
+from postbus.smtp.errors import CloseConnection, Refusal
+from postbus.smtp.proto import (
+    NEED_DATA,
+    BdatEnd,
+    CommandLine,
+    DataChunk,
+    DataEnd,
+    Event,
+    LineTooLong,
+    Receiver,
+    Reply,
+    SmtpSyntaxError,
+    greeting,
+)
+from postbus.smtp.proto.replies import (
+    LINE_TOO_LONG,
+    LOCAL_ERROR,
+    TIMEOUT,
+    TOO_MANY_ERRORS,
+)
+from postbus.smtp.rdns import verified_name
+from postbus.smtp.transaction import Transaction
+
+if TYPE_CHECKING:
+    from postbus.app import App
+    from postbus.smtp.listener import PeerLimiter
+    from postbus.store.model import Account
+
+log = logging.getLogger("postbus.smtp")
+
+MAX_ERRORS = 20  # 5xx replies before 421 (as Postfix's smtpd_hard_error_limit)
+TLS_HANDSHAKE_TIMEOUT = 30.0
+SHUTTING_DOWN = Reply(421, "4.3.2", "Server shutting down, try again later")
+TOO_MANY_CONNECTIONS = Reply(421, "4.7.0", "Too many connections from your address")
+
+Result = Reply | None | Coroutine[Any, Any, Reply | None]
+LineHandler = Callable[["SmtpSession", CommandLine | LineTooLong], Result]
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerConfig:
+    name: str  # "smtp", "submission" or "submissions"
+    hostname: str
+    max_message_size: int
+    command_timeout: float
+
+    @property
+    def mx(self) -> bool:
+        return self.name == "smtp"
+
+    @property
+    def submission(self) -> bool:
+        return not self.mx
+
+    @property
+    def implicit_tls(self) -> bool:
+        return self.name == "submissions"
+
+
+def describe_tls(transport: asyncio.BaseTransport) -> str:
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return ""
+    cipher = ssl_object.cipher()
+    version = ssl_object.version() or "TLS"
+    return f"{version} with cipher {cipher[0]}" if cipher else version
+
+
+class SmtpSession(asyncio.Protocol):
+    def __init__(self, app: App, cfg: ListenerConfig, delivery: Delivery, peers: PeerLimiter) -> None:
+        self.app = app
+        self.cfg = cfg
+        self.delivery = delivery
+        self.peers = peers
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.receiver = Receiver()
+        self.peer_ip = ""
+        self.tls = ""  # description of the TLS session, "" in plain text
+        self.helo: str | None = None
+        self.esmtp = True  # EHLO rather than HELO: enhanced status codes in replies
+        self.account: Account | None = None
+        self.tx: Transaction | None = None
+        self.line_handler: LineHandler | None = None  # the next line is not a command (AUTH)
+        self.bdat_chunk: tuple[Reply | None, bool] | None = None  # (failure, LAST) being read
+        self.errors = 0
+        self.auth_failures = 0
+        self._out: list[bytes] = []
+        self._busy = False
+        self._closing = False
+        self._closed = False
+        self._eof = False
+        self._shutdown = False
+        self._reading = True
+        self._write_paused = False
+        self._last_activity = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._unregister: Callable[[], None] | None = None
+        self._peer_slot = False
+        self._rdns: asyncio.Task[str] | None = None  # never waited for: used if it has answered
+
+    # -- asyncio.Protocol -------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+        peer = transport.get_extra_info("peername")
+        self.peer_ip = str(peer[0]) if peer else ""
+        self._unregister = self.app.register(self)
+        self._last_activity = self.loop.time()
+        self._timer = self.loop.call_later(self.cfg.command_timeout, self._check_timeout)
+        if self.cfg.implicit_tls:
+            self.tls = describe_tls(transport)
+        if self.app.closing:
+            self.reply(SHUTTING_DOWN)
+            self.close()
+            return
+        self._peer_slot = self.peers.acquire(self.peer_ip)
+        if not self._peer_slot:
+            self.reply(TOO_MANY_CONNECTIONS)
+            self.close()
+            return
+        self._rdns = self.loop.create_task(verified_name(self.app, self.peer_ip))
+        self.reply(greeting(self.cfg.hostname))  # RFC 5321 §4.2: 220 Domain text
+        self.flush()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closing:
+            return
+        self._last_activity = self.loop.time()
+        self.receiver.feed(data)
+        if not self._busy:
+            self._pump()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        # Plain TCP stays half-open so that replies to work in flight still go out.
+        return self._busy and not self.tls
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cleanup()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True  # the client is not reading our replies: stop reading its input
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._update_reading()
+
+    # -- the app's Session protocol ---------------------------------------------
+    def shutdown(self) -> None:
+        self._shutdown = True
+        if not self._busy and not self._closing:
+            self.reply(SHUTTING_DOWN)
+            self.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+        self._cleanup()
+
+    # -- state ------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        """connect (no HELO yet), ready, mail (sender given), rcpt (recipients), bdat."""
+        if self.helo is None:
+            return "connect"
+        tx = self.tx
+        if tx is None:
+            return "ready"
+        if tx.bdat:
+            return "bdat"
+        return "rcpt" if tx.recipients else "mail"
+
+    def client_info(self) -> ClientInfo:
+        tx = self.tx
+        rdns = self._rdns
+        return ClientInfo(
+            ip=self.peer_ip, helo=self.helo or "", esmtp=self.esmtp, tls=self.tls,
+            rdns=rdns.result() if rdns is not None and rdns.done() and not rdns.cancelled() else "",
+            authenticated=self.account is not None,
+            smtputf8=bool(tx is not None and tx.params.smtputf8),
+        )
+
+    def reset_transaction(self) -> None:
+        if self.tx is not None:
+            self.tx.abort()
+            self.tx = None
+
+    # -- replies ----------------------------------------------------------------
+    def reply(self, reply: Reply) -> None:
+        self._out.append(reply.to_bytes(enhanced_codes=self.esmtp))
+        if reply.code >= 500:
+            self.errors += 1
+            if self.errors >= MAX_ERRORS and not self._closing:
+                self._out.append(TOO_MANY_ERRORS.to_bytes(enhanced_codes=self.esmtp))
+                self.close()
+
+    def write_raw(self, line: bytes) -> None:
+        """A line that is not a Reply (RFC 4954 §4 "334 " SP base64)."""
+        self._out.append(line)
+
+    def flush(self) -> None:
+        if not self._out:
+            return
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out.clear()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def close(self) -> None:
+        """Send what is queued, then close."""
+        self._closing = True
+        self.flush()
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- the pump ---------------------------------------------------------------
+    def _pump(self) -> None:
+        receiver = self.receiver
+        while not self._busy and not self._closing:
+            event = receiver.next_event()
+            if event is NEED_DATA:
+                break
+            self._handle(event)
+        if self._closing:
+            return
+        self.flush()
+        if not self._busy:
+            if self._shutdown:
+                self.shutdown()
+                return
+            if self._eof:
+                self.close()
+                return
+        self._update_reading()
+
+    def _handle(self, event: Event) -> None:
+        kind = type(event)
+        if kind is DataChunk:
+            data.chunk(self, event)  # type: ignore[arg-type]
+        elif kind is CommandLine or kind is LineTooLong:
+            if self.line_handler is not None:
+                handler, self.line_handler = self.line_handler, None
+                self.run(handler, event)
+            elif kind is LineTooLong:
+                self.reply(LINE_TOO_LONG)  # RFC 5321 §4.5.3.1.4; the line was discarded
+            else:
+                self.run(handlers.command, event)
+        elif kind is DataEnd:
+            self.run(data.end_data, event)
+        elif kind is BdatEnd:
+            self.run(data.end_bdat, event)
+
+    def run(self, fn: Callable[[SmtpSession, Any], Result], arg: Any) -> None:
+        try:
+            result = fn(self, arg)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        if result is None:
+            return
+        if isinstance(result, Reply):
+            self.reply(result)
+            return
+        self._busy = True
+        self._update_reading()
+        self.loop.create_task(self._complete(result))
+
+    async def _complete(self, coro: Coroutine[Any, Any, Reply | None]) -> None:
+        try:
+            result = await coro
+        except Exception as exc:
+            self._fail(exc)
+        else:
+            if result is not None:
+                self.reply(result)
+        finally:
+            self._busy = False
+            self._last_activity = self.loop.time()
+        if self._closed:
+            self.reset_transaction()
+            return
+        self._pump()
+
+    def _fail(self, exc: Exception) -> None:
+        if isinstance(exc, Refusal):
+            self.reply(exc.reply)
+        elif isinstance(exc, SmtpSyntaxError):
+            self.reply(Reply.from_error(exc))
+        elif isinstance(exc, CloseConnection):
+            self.reply(exc.reply)
+            self.close()
+        else:
+            log.error("SMTP %s session from %s: server fault", self.cfg.name, self.peer_ip,
+                      exc_info=exc)
+            self.reply(LOCAL_ERROR)
+
+    def _update_reading(self) -> None:
+        want = not (self._busy or self._write_paused or self._closing)
+        transport = self.transport
+        if want == self._reading or transport is None or transport.is_closing():
+            return
+        self._reading = want
+        if want:
+            transport.resume_reading()
+        else:
+            transport.pause_reading()
+
+    # -- STARTTLS ---------------------------------------------------------------
+    async def start_tls(self) -> None:
+        """RFC 3207 §4: the 220 is queued by the caller; upgrade, then forget everything."""
+        transport = self.transport
+        assert transport is not None
+        self.receiver = Receiver()  # drop any plaintext pipelined after STARTTLS
+        self.flush()
+        try:
+            new = await self.loop.start_tls(
+                transport, self, self.app.tls, server_side=True,
+                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
+            )
+        except (TimeoutError, OSError) as exc:
+            log.info("SMTP %s: TLS handshake with %s failed: %s", self.cfg.name, self.peer_ip, exc)
+            transport.abort()
+            self._cleanup()
+            return
+        if new is None:  # the peer went away during the handshake
+            self._cleanup()
+            return
+        self.transport = new
+        self._reading = True
+        self.tls = describe_tls(new)
+        self.helo = None
+        self.esmtp = True
+        self.account = None
+        self.line_handler = None
+        self.reset_transaction()
+
+    # -- timeouts and the end ---------------------------------------------------
+    def _check_timeout(self) -> None:
+        self._timer = None
+        if self._closing:
+            return
+        timeout = self.cfg.command_timeout
+        idle = self.loop.time() - self._last_activity
+        if self._busy or idle < timeout:
+            self._timer = self.loop.call_later(max(timeout - idle, 0.05), self._check_timeout)
+            return
+        self.reply(TIMEOUT)  # RFC 5321 §4.5.3.2
+        self.close()
+
+    def _cleanup(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._unregister is not None:
+            self._unregister()
+            self._unregister = None
+        if self._peer_slot:
+            self.peers.release(self.peer_ip)
+            self._peer_slot = False
+        if self._rdns is not None and not self._rdns.done():
+            self._rdns.cancel()
+        if not self._busy:
+            self.reset_transaction()
