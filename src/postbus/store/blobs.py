@@ -45,9 +45,18 @@ class FileBlobStore:
         self._run = run
 
     def prepare(self) -> None:
+        """Creates the directories and removes temporary files left by a crash.
+
+        Only old ones: another process (a running server, while the CLI opens
+        the store) may be writing a new one right now."""
         self.tmp.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - GC_GRACE_SECONDS
         for leftover in self.tmp.iterdir():
-            leftover.unlink(missing_ok=True)
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+            except FileNotFoundError:
+                continue
 
     def path(self, blob_id: str) -> Path:
         return self.root / blob_id[:2] / blob_id[2:4] / blob_id
