@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from tests.unit.message.message_samples import CORPUS
 
 from postbus.message import FORMAT_VERSION, decode_meta, encode_meta, parse
+from tests.unit.message.message_samples import CORPUS
 
 
 @pytest.mark.parametrize("raw", CORPUS)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.unit.message.message_samples import SIMPLE, crlf
-
 from postbus.message import GROUP_END, decode_header_value, parse, parse_address_list
+from tests.unit.message.message_samples import SIMPLE, crlf
 
 
 def test_envelope_of_a_normal_message() -> None:

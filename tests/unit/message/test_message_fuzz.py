@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.unit.message.message_samples import CORPUS, MIXED, check_invariants
 
 from postbus.message import (
     decode_meta,
@@ -23,6 +22,7 @@ from postbus.message import (
     section_ranges,
 )
 from postbus.message.addresses import _simple_list, parse_address_list_general
+from tests.unit.message.message_samples import CORPUS, MIXED, check_invariants
 
 #: POSTBUS_FUZZ_EXAMPLES raises the example count for a longer run (e.g. 20000).
 FUZZ = settings(max_examples=int(os.environ.get("POSTBUS_FUZZ_EXAMPLES", "300")), deadline=None,

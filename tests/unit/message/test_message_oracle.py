@@ -13,9 +13,9 @@ from email.parser import BytesParser
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.unit.message.message_samples import check_invariants
 
 from postbus.message import decode_body, iter_parts, parse, part_text
+from tests.unit.message.message_samples import check_invariants
 
 ORACLE = settings(max_examples=int(os.environ.get("POSTBUS_FUZZ_EXAMPLES", "150")), deadline=None,
                   suppress_health_check=[HealthCheck.too_slow])

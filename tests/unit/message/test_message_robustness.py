@@ -6,11 +6,11 @@ import logging
 import time
 
 import pytest
-from tests.unit.message.message_samples import MIXED, check_invariants, crlf
 
 from postbus.message import parse, parse_full
 from postbus.message import parser as parser_module
 from postbus.message.limits import MAX_ADDRESSES, MAX_HEADER_FIELDS
+from tests.unit.message.message_samples import MIXED, check_invariants, crlf
 
 SIZE = 4 * 2**20
 HOSTILE = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.message.message_samples import FORWARD, MIXED, SIMPLE, crlf
 
 from postbus.message import (
     get_header,
@@ -12,6 +11,7 @@ from postbus.message import (
     resolve_section,
     section_ranges,
 )
+from tests.unit.message.message_samples import FORWARD, MIXED, SIMPLE, crlf
 
 
 def fetch(raw: bytes, path: tuple[int, ...], kind: str = "") -> bytes | None:

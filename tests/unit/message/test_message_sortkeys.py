@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.message.message_samples import SIMPLE, crlf
 
 from postbus.message import base_subject, parse, parse_date
+from tests.unit.message.message_samples import SIMPLE, crlf
 
 
 @pytest.mark.parametrize(("subject", "base", "is_reply"), [

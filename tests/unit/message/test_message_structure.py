@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.unit.message.message_samples import FORWARD, MIXED, SIMPLE, check_invariants, crlf
 
 from postbus.message import MAX_MESSAGE_DEPTH, MAX_PARTS, iter_parts, parse
+from tests.unit.message.message_samples import FORWARD, MIXED, SIMPLE, check_invariants, crlf
 
 
 def slice_of(raw: bytes, part_start: int, part_end: int) -> bytes:

@@ -6,7 +6,6 @@ import base64
 import time
 
 import pytest
-from tests.unit.message.message_samples import FORWARD, MIXED, crlf
 
 from postbus.message import (
     MAX_BODY_TEXT,
@@ -18,6 +17,7 @@ from postbus.message import (
     part_text,
 )
 from postbus.message.transfer import decode_base64, decode_transfer
+from tests.unit.message.message_samples import FORWARD, MIXED, crlf
 
 
 def single(content_type: str, encoding: str, body: bytes) -> bytes:

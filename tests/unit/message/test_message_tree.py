@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.unit.message.message_samples import FORWARD, MIXED, crlf
-
 from postbus.message import attachments, iter_parts, parse
+from tests.unit.message.message_samples import FORWARD, MIXED, crlf
 
 
 def test_iter_parts_is_document_order_and_enters_messages() -> None:
