@@ -37,8 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 from postbus.delivery.ingest import Ingested
 from postbus.delivery.router import Route, Router
+from postbus.delivery.rules import Rules
 from postbus.delivery.sink import LateHeader, MessageSink
 from postbus.delivery.trace import ClientInfo, received_header, return_path_header
+from postbus.delivery.vacation import build_reply, must_not_reply
 from postbus.store import NotFound, OverQuota, Store
 from postbus.store.model import INBOX, Account, Appended, QueueRecipient
 
@@ -145,6 +147,7 @@ class Delivery:
         self.store = app.store
         self.hostname = app.settings.hostname
         self.router = CachingRouter(app.store)
+        self.rules = Rules(app.store)
         self._inboxes: dict[int, int] = {}  # account id -> INBOX folder id (fixed for life)
         self.spool_dir = Path(app.settings.data_dir) / SPOOL_DIR
         self.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -218,7 +221,35 @@ class Delivery:
                 remote.setdefault(address, _queue_recipient(rcpt, address))
         delivered = await self._deliver_local(list(local.values()), message)
         queue_id = await self._enqueue(envelope, list(remote.values()), message)
+        if delivered and envelope.mail_from:
+            # After the commit and off the reply path: the 250 never waits for it.
+            boxes = {d.mailbox_id for d in delivered}
+            reached = [a for a in local.values() if self._inboxes.get(a.id) in boxes]
+            self.app.spawn(self._auto_replies(reached, envelope.mail_from, message), "vacation")
         return Outcome(envelope.id, tuple(delivered), queue_id, tuple(unknown))
+
+    async def _auto_replies(self, accounts: Sequence[Account], sender: str, message: Ingested) -> None:
+        """RFC 3834 vacation replies of the mailboxes that just received `message`."""
+        now = time.time()
+        raw_header: bytes | None = None
+        for account in accounts:
+            rule = await self.rules.vacation(account.address)
+            if rule is None or not rule.active(now):
+                continue
+            if raw_header is None:
+                raw_header = await self.store.read_blob(message.blob.id, 0, message.meta.header_end)
+            if must_not_reply(raw_header, sender, account.address, message.meta) is not None:
+                continue
+            if not await self.rules.vacation_due(account.address, sender, now, rule.interval_days):
+                continue
+            reply = build_reply(mailbox=account.address, to=sender, subject=rule.subject,
+                                body=rule.body, meta=message.meta, hostname=self.hostname, now=now)
+            # RFC 3834 §3.3: sent from the null reverse-path, so it cannot bounce back.
+            route = await self.route(sender)
+            if route.unknown:
+                continue
+            envelope = Envelope("", [Recipient(sender, route)], client=ClientInfo(ip="", via="LOCAL"))
+            await self.deliver_bytes(envelope, reply)
 
     async def deliver_bytes(self, envelope: Envelope, raw: bytes) -> Outcome:
         """`deliver` for a message held in memory (webmail, vacation, DSN)."""

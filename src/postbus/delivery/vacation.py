@@ -62,7 +62,7 @@ def build_reply(
     lines = [
         f"From: {mailbox}",
         f"To: {to}",
-        f"Subject: {Header(subject, 'utf-8').encode()}",
+        f"Subject: {subject if subject.isascii() else Header(subject, 'utf-8').encode()}",
         f"Date: {email.utils.formatdate(now)}",
         f"Message-ID: <{uuid.uuid4().hex}@{hostname}>",
         "Auto-Submitted: auto-replied",
