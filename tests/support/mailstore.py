@@ -1,20 +1,21 @@
 """Test helpers around a server's data: set up mailboxes through the CLI, and read
-what was delivered straight from the embedded store, read-only.
-
-Reading never opens the store through `SqliteStore.open()` (which would run
-migrations and clear the blob store's temporary directory under a running
-server): it queries the SQLite file in read-only mode and reads blob files.
+what was delivered through the store contract, so the same tests run on either
+backend. Opening the store beside a running server is safe: migrations are
+already applied, and only old temporary files are cleared.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
+import dataclasses
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
+from postbus.store import Store
 from tests.support.server import postbus
+
+T = TypeVar("T")
 
 PASSWORD = "Tq7#mZ2v!pLx"
 
@@ -53,46 +54,54 @@ def setup(config: Path, domains: Iterable[str], users: Iterable[str],
         add_alias(config, source, *targets)
 
 
-def _connect(config: Path) -> sqlite3.Connection:
-    path = data_dir(config) / "postbus.sqlite3"
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def _read(config: Path, fn: Callable[[Store], Awaitable[T]]) -> T:
+    """Runs `fn` on the configured store (either backend), from any thread or loop."""
+    from tests.support.mail import _in_thread, _with_store
+
+    return _in_thread(lambda: _with_store(config, fn))
 
 
 def read_blob(config: Path, blob_id: str) -> bytes:
-    return (data_dir(config) / "blobs" / blob_id[:2] / blob_id[2:4] / blob_id).read_bytes()
+    return _read(config, lambda store: store.read_blob(blob_id))
+
+
+async def _folder(store: Store, address: str, folder: str) -> list[bytes]:
+    account = await store.get_account(address)
+    box = None if account is None else await store.get_mailbox(account.id, folder)
+    if box is None:
+        return []
+    entries = await store.list_messages(box.id)
+    infos = await store.fetch_info(box.id, [e.uid for e in entries])
+    return [await store.read_blob(info.blob_id) for info in infos]
 
 
 def inbox(config: Path, address: str, folder: str = "INBOX") -> list[bytes]:
     """The raw messages in a folder of `address`, in UID order."""
-    conn = _connect(config)
-    try:
-        rows = conn.execute(
-            "SELECT m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id"
-            " JOIN accounts a ON a.id = b.account_id WHERE a.address = ? AND b.name = ?"
-            " ORDER BY m.uid", (address, folder)).fetchall()
-    finally:
-        conn.close()
-    return [read_blob(config, blob_id) for (blob_id,) in rows]
+    return _read(config, lambda store: _folder(store, address, folder))
 
 
 def all_messages(config: Path) -> list[bytes]:
-    conn = _connect(config)
-    try:
-        rows = conn.execute("SELECT blob_id FROM messages ORDER BY id").fetchall()
-    finally:
-        conn.close()
-    return [read_blob(config, blob_id) for (blob_id,) in rows]
+    """Every stored message of every account and folder."""
+
+    async def collect(store: Store) -> list[bytes]:
+        out: list[bytes] = []
+        for account in await store.list_accounts():
+            for box in await store.list_mailboxes(account.id):
+                out += await _folder(store, account.address, box.name)
+        return out
+
+    return _read(config, collect)
 
 
 def queue(config: Path) -> list[tuple[str, list[dict[str, str]], bytes]]:
     """(sender, recipient records, raw message) of every queue item."""
-    conn = _connect(config)
-    try:
-        rows = conn.execute("SELECT sender, recipients, blob_id FROM queue ORDER BY id").fetchall()
-    finally:
-        conn.close()
-    return [(sender, json.loads(recipients), read_blob(config, blob_id))
-            for sender, recipients, blob_id in rows]
+
+    async def collect(store: Store) -> list[tuple[str, list[dict[str, str]], bytes]]:
+        return [(item.sender, [dataclasses.asdict(r) for r in item.recipients],
+                 await store.read_blob(item.blob_id))
+                for item in await store.list_queue()]
+
+    return _read(config, collect)
 
 
 def split_trace(raw: bytes) -> tuple[list[bytes], bytes]:
