@@ -138,9 +138,11 @@ class QueueRunner:
         if free <= 0 or self._stopping:
             return 0
         now = self.clock()
-        items = await self.store.claim_queue(self.settings.node, now, LEASE, free)
+        # Reset before the await: a delivery finishing meanwhile records a new
+        # retry time, which a reset after the claim would wipe out.
         if self._next_due <= now:
             self._next_due = 0.0
+        items = await self.store.claim_queue(self.settings.node, now, LEASE, free)
         for item in items:
             task = self.app.spawn(self._guarded(item), f"queue item {item.id}")
             self._inflight[item.id] = task
