@@ -23,8 +23,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# The whole suite on the embedded store, then the integration and client tests
+# again with every server on PostgreSQL (127.0.0.1:5432).
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
+	POSTBUS_TEST_STORAGE=postgresql $(BIN)/python -m pytest -q tests/integration
 
 clean:
 	rm -rf $(VENV) var

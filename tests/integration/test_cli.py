@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
+from postbus.store import Store
+from tests.support.mailstore import _read
 from tests.support.server import postbus, write_config
 
 STRONG = "Tq7#mZ2v!pLx"
+
+
+def _password_hash(address: str) -> Callable[[Store], Awaitable[str]]:
+    async def read(store: Store) -> str:
+        account = await store.get_account(address)
+        assert account is not None
+        return account.password_hash
+
+    return read
 
 
 @pytest.fixture
@@ -29,8 +40,7 @@ def test_weak_passwords_are_refused_with_the_rule(cfg: Path) -> None:
         assert result.stderr.count("\n") == 1
     result = postbus(cfg, "user", "add", "weak@example.test", "--password-stdin", stdin=STRONG + "\n")
     assert "added mailbox weak@example.test" in result.stdout
-    db = cfg.parent / "var" / "postbus.sqlite3"
-    (stored,) = sqlite3.connect(db).execute("SELECT password_hash FROM accounts").fetchone()
+    stored = _read(cfg, _password_hash("weak@example.test"))
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
 
 

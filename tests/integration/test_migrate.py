@@ -242,7 +242,7 @@ async def table_counts(url: str) -> dict[str, int]:
 
 
 async def test_migrate_round_trips_ten_thousand_messages(tmp_path: Path) -> None:
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, {"storage": {"backend": "sqlite"}})  # the source is embedded
     await build_store(config)
     with throwaway_database() as url:
         result = postbus(config, "migrate", "--to", url)
@@ -256,7 +256,7 @@ async def test_migrate_round_trips_ten_thousand_messages(tmp_path: Path) -> None
 
 
 async def test_migrate_refuses_a_store_a_running_server_holds(tmp_path: Path) -> None:
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, {"storage": {"backend": "sqlite"}})  # the source is embedded
     postbus(config, "domain", "add", DOMAIN)
     with throwaway_database() as url:
         with running_server(config):
@@ -269,7 +269,7 @@ async def test_migrate_refuses_a_store_a_running_server_holds(tmp_path: Path) ->
 
 
 async def test_migrate_refuses_a_missing_body_and_leaves_the_target_empty(tmp_path: Path) -> None:
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, {"storage": {"backend": "sqlite"}})  # the source is embedded
     app = App(config_mod.load(config))
     await app.open()
     try:

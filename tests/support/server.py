@@ -19,6 +19,7 @@ from typing import Any
 
 LISTENERS = ("smtp", "submissions", "submission", "imaps", "imap", "pop3s", "pop3", "https")
 START_TIMEOUT = 30.0
+CREATED_DATABASES: list[str] = []
 
 
 def toml_value(v: Any) -> str:
@@ -41,6 +42,15 @@ def write_config(directory: Path, overrides: dict[str, dict[str, Any]] | None = 
     }
     for name, values in (overrides or {}).items():
         sections.setdefault(name, {}).update(values)
+    if os.environ.get("POSTBUS_TEST_STORAGE") == "postgresql" and "storage" not in sections:
+        # The whole integration suite runs again on PostgreSQL (`make test`),
+        # each server on a database of its own, dropped at the end of the run.
+        from tests.support.pg import create_database, require_postgres
+
+        require_postgres()
+        url = create_database()
+        CREATED_DATABASES.append(url)
+        sections["storage"] = {"backend": "postgresql", "url": url}
     lines = [f"{k} = {toml_value(v)}" for k, v in {"hostname": "localhost", "data_dir": "var", **top}.items()]
     for name, values in sections.items():
         lines.append(f"[{name}]")
