@@ -117,7 +117,8 @@ def unindex_some(config: Path) -> None:
             return
         ids = [r[0] for r in conn.execute(
             "SELECT rowid FROM message_search WHERE message_search MATCH '\"zanzibar\"'")][::2]
-        assert ids
+        if not ids:
+            return  # the writer indexed none of them yet: all are pending already
         marks = ",".join("?" * len(ids))
         conn.execute("BEGIN")
         conn.execute("INSERT INTO search_pending (meta_id, header, body) SELECT rowid, header,"
@@ -282,7 +283,13 @@ async def test_migrate_refuses_a_missing_body_and_leaves_the_target_empty(tmp_pa
     finally:
         await app.close()
     path = tmp_path / "var" / "blobs" / made.blob.id[:2] / made.blob.id[2:4] / made.blob.id
-    path.unlink()
+    if path.exists():
+        path.unlink()
+    else:  # a small body lives in the database (schema 2)
+        gc.collect()
+        conn = sqlite3.connect(tmp_path / "var" / "postbus.sqlite3", isolation_level=None)
+        conn.execute("DELETE FROM blobs_inline WHERE id = ?", (made.blob.id,))
+        conn.close()
     with throwaway_database() as url:
         refused = postbus(config, "migrate", "--to", url, check=False)
         assert refused.returncode == 1

@@ -1,32 +1,73 @@
-"""Content-addressed message bodies as files.
+"""Content-addressed message bodies of the embedded store: small ones in SQLite, big ones as files.
 
-A body lives at `root/ab/cd/<sha256 hex>`. It is written to `root/tmp/`, flushed
-with fsync, renamed into place, and the directory is flushed too, all before
-`finish()` returns; only then may a transaction reference it. So a crash at any
-point leaves at worst an unreferenced file (collected later), never a reference
-to a missing one. Identical bodies (one message to many recipients, COPY) are
-stored once.
+A body is named by the lowercase hex SHA-256 of its bytes; identical bodies (one
+message to many recipients, COPY) are stored once. Two places hold them:
+
+- A body of at most `INLINE_LIMIT` octets (most mail) goes into the SQLite
+  table `blobs_inline`, in the same transaction as the first message or queue
+  item that references it: `finish()` only keeps the bytes in memory (the
+  stage) and returns the BlobRef; the writer job that references it calls
+  `reference()`, which inserts the bytes (INSERT OR IGNORE) before the
+  reference. The body and its first reference therefore commit together, in
+  one group-committed WAL fsync shared with the other jobs of the batch,
+  instead of two fsyncs of its own (file and directory).
+- A bigger body is a file `root/ab/cd/<sha256 hex>`, written to `root/tmp/`,
+  flushed with fsync, renamed into place, and its directory flushed too, all
+  before `finish()` returns.
+
+Invariants:
+
+- No committed reference to a missing body. A staged body leaves the stage
+  only once it is durable: after the commit of a transaction that inserted it
+  (`stored()`), or after it was written as a file (unreferenced for
+  `STAGE_MAX_AGE`); when the stage is full, a small body is written as a file
+  at once. `reference()` refuses (NotFound) a body that is neither staged, nor
+  in the table, nor a file, rather than commit a dangling reference.
+- So the BlobRef of a small body is durable only together with the first call
+  that references it (append, deliver, enqueue): a crash before that loses
+  bytes nothing refers to. A call that fails (over quota) leaves it staged.
+- Garbage collection removes unreferenced rows and files only once they are
+  `GC_GRACE_SECONDS` old: a file may be written before its reference commits,
+  and a caller may still hold the BlobRef of a body whose messages were just
+  expunged and append it again.
+- Reads look in the stage, then the table, then the files.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import secrets
+import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
+from postbus.store import errors
 from postbus.store.model import BlobRef
+
+log = logging.getLogger(__name__)
 
 # Chunks are kept in memory up to this size, then spilled to the temporary file.
 SPILL_THRESHOLD = 256 * 1024
+# Bodies up to this size are stored in the database, with the transaction that references them.
+INLINE_LIMIT = 64 * 1024
+# Staged bytes held at most; past this, small bodies are written as files.
+STAGE_LIMIT = 64 * 1024 * 1024
+# A staged body no transaction has taken after this long is written as a file (seconds).
+STAGE_MAX_AGE = 600.0
 # Unreferenced files younger than this are left alone by garbage collection:
 # they may belong to a transaction that has not committed yet.
 GC_GRACE_SECONDS = 3600.0
+# Rows of blobs_inline examined per garbage-collection job.
+GC_INLINE_BATCH = 1000
+# Reads up to this size run inline on the event loop (a page-cache hit costs microseconds).
+INLINE_READ_LIMIT = 65536
 
 
 def _fsync_dir(path: Path) -> None:
@@ -38,11 +79,11 @@ def _fsync_dir(path: Path) -> None:
 
 
 class FileBlobStore:
-    def __init__(self, root: Path, run: Callable[..., Any]) -> None:
-        """`run(fn, *args)` is the executor seam: it returns an awaitable."""
+    """Bodies as files, each fsync'd with its directory before it is referenced."""
+
+    def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
-        self._run = run
 
     def prepare(self) -> None:
         """Creates the directories and removes temporary files left by a crash.
@@ -61,25 +102,11 @@ class FileBlobStore:
     def path(self, blob_id: str) -> Path:
         return self.root / blob_id[:2] / blob_id[2:4] / blob_id
 
-    def writer(self) -> FileBlobWriter:
-        return FileBlobWriter(self)
-
-    async def put(self, data: bytes) -> BlobRef:
-        w = self.writer()
-        w.write(data)
-        return await w.finish()
-
-    def read_sync(self, blob_id: str, offset: int = 0, length: int = -1) -> bytes:
+    def read(self, blob_id: str, offset: int = 0, length: int = -1) -> bytes:
         with open(self.path(blob_id), "rb") as f:
             if offset:
                 f.seek(offset)
             return f.read(length)
-
-    async def read(self, blob_id: str, offset: int = 0, length: int = -1) -> bytes:
-        if 0 <= length <= 65536:
-            return self.read_sync(blob_id, offset, length)
-        result: bytes = await self._run(self.read_sync, blob_id, offset, length)
-        return result
 
     def exists(self, blob_id: str) -> bool:
         return self.path(blob_id).exists()
@@ -116,8 +143,168 @@ class FileBlobStore:
         return removed
 
 
-class FileBlobWriter:
-    def __init__(self, store: FileBlobStore) -> None:
+class _Staged:
+    __slots__ = ("data", "refs", "since")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.refs = 0  # BlobRefs handed out and not yet stored
+        self.since = time.monotonic()
+
+
+class Stage:
+    """Small bodies between `finish()` and the commit that stores them (any thread)."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, _Staged] = {}
+        self._lock = threading.Lock()
+        self.size = 0
+
+    def add(self, blob_id: str, data: bytes) -> bool:
+        """Holds the body for one more BlobRef; False when the stage is full."""
+        with self._lock:
+            item = self._items.get(blob_id)
+            if item is None:
+                if self.size + len(data) > STAGE_LIMIT:
+                    return False
+                item = self._items[blob_id] = _Staged(data)
+                self.size += len(data)
+            item.refs += 1
+            return True
+
+    def get(self, blob_id: str) -> bytes | None:
+        item = self._items.get(blob_id)
+        return None if item is None else item.data
+
+    def release(self, blob_id: str, *, all_refs: bool = False) -> None:
+        """One BlobRef's body is durable now (all of them with `all_refs`)."""
+        with self._lock:
+            item = self._items.get(blob_id)
+            if item is None:
+                return
+            item.refs = 0 if all_refs else item.refs - 1
+            if item.refs <= 0:
+                del self._items[blob_id]
+                self.size -= len(item.data)
+
+    def stale(self) -> list[tuple[str, bytes]]:
+        now = time.monotonic()
+        with self._lock:
+            return [(blob_id, item.data) for blob_id, item in self._items.items()
+                    if now - item.since > STAGE_MAX_AGE]
+
+
+class EmbeddedBlobs:
+    """The embedded store's bodies: staged, in `blobs_inline`, or files (see the docstring).
+
+    `run(fn, *args)` is the executor seam for file I/O (it returns an
+    awaitable); `db()` is the event loop's read connection."""
+
+    def __init__(
+        self, root: Path, run: Callable[..., Any], db: Callable[[], sqlite3.Connection]
+    ) -> None:
+        self.files = FileBlobStore(root)
+        self.stage = Stage()
+        self._run = run
+        self._db = db
+        self._next_stale_check = 0.0
+
+    def prepare(self) -> None:
+        self.files.prepare()
+
+    def writer(self) -> EmbeddedBlobWriter:
+        return EmbeddedBlobWriter(self)
+
+    async def put(self, data: bytes) -> BlobRef:
+        w = self.writer()
+        w.write(data)
+        return await w.finish()
+
+    async def read(self, blob_id: str, offset: int = 0, length: int = -1) -> bytes:
+        staged = self.stage.get(blob_id)
+        if staged is not None:
+            return staged[offset:] if length < 0 else staged[offset:offset + length]
+        found = read_inline(self._db(), blob_id, offset, length)
+        if found is not None:
+            return found
+        if 0 <= length <= INLINE_READ_LIMIT:
+            return self.files.read(blob_id, offset, length)
+        result: bytes = await self._run(self.files.read, blob_id, offset, length)
+        return result
+
+    def exists(self, blob_id: str) -> bool:
+        return (self.stage.get(blob_id) is not None
+                or read_inline(self._db(), blob_id, 0, 0) is not None
+                or self.files.exists(blob_id))
+
+    async def _stage_or_file(self, digest: str, data: bytes) -> None:
+        if not self.stage.add(digest, data):
+            await self._run(self.files.commit_file, None, data, digest)
+        now = time.monotonic()
+        if now >= self._next_stale_check:
+            self._next_stale_check = now + STAGE_MAX_AGE / 10
+            await self._write_out_stale()
+
+    async def _write_out_stale(self) -> None:
+        """Staged bodies no transaction took become files: their BlobRefs stay valid."""
+        for blob_id, body in self.stage.stale():
+            try:
+                await self._run(self.files.commit_file, None, body, blob_id)
+            except OSError as exc:  # kept staged; tried again at the next check
+                log.warning("cannot write staged body %s: %s", blob_id, exc)
+                return
+            self.stage.release(blob_id, all_refs=True)
+
+    # -- inside writer jobs (the writer thread) -----------------------------------
+    def reference(self, conn: sqlite3.Connection, blob: BlobRef) -> None:
+        """Makes sure the transaction of `conn` may reference `blob`: stores a staged
+        body in it, or checks that the body is stored already. Call `stored(blob)`
+        once that transaction committed."""
+        staged = self.stage.get(blob.id)
+        if staged is not None:
+            conn.execute("INSERT OR IGNORE INTO blobs_inline (id, created, data) VALUES (?, ?, ?)",
+                         (blob.id, time.time(), staged))
+        elif not (conn.execute("SELECT 1 FROM blobs_inline WHERE id = ?", (blob.id,)).fetchone()
+                  or self.files.exists(blob.id)):
+            raise errors.NotFound(f"message body {blob.id} is not stored")
+
+    def stored(self, blob: BlobRef) -> None:
+        """The transaction that referenced `blob` committed: its staged bytes are durable."""
+        self.stage.release(blob.id)
+
+
+def read_inline(conn: sqlite3.Connection, blob_id: str, offset: int, length: int) -> bytes | None:
+    if length < 0:
+        row = conn.execute("SELECT substr(data, ?) FROM blobs_inline WHERE id = ?",
+                           (offset + 1, blob_id)).fetchone()
+    else:
+        row = conn.execute("SELECT substr(data, ?, ?) FROM blobs_inline WHERE id = ?",
+                           (offset + 1, length, blob_id)).fetchone()
+    return None if row is None else bytes(row[0] or b"")
+
+
+def collect_inline(conn: sqlite3.Connection, after: int) -> tuple[int, int]:
+    """Deletes old unreferenced rows among the next GC_INLINE_BATCH after rowid
+    `after` (a writer job); returns (rows removed, last rowid examined, or -1 at the end)."""
+    rows = conn.execute(
+        "SELECT rowid, id, created FROM blobs_inline WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        (after, GC_INLINE_BATCH),
+    ).fetchall()
+    if not rows:
+        return 0, -1
+    cutoff = time.time() - GC_GRACE_SECONDS
+    unused = [(rowid,) for rowid, blob_id, created in rows
+              if created < cutoff
+              and not conn.execute("SELECT 1 FROM messages WHERE blob_id = ? LIMIT 1",
+                                  (blob_id,)).fetchone()
+              and not conn.execute("SELECT 1 FROM queue WHERE blob_id = ? LIMIT 1",
+                                   (blob_id,)).fetchone()]
+    conn.executemany("DELETE FROM blobs_inline WHERE rowid = ?", unused)
+    return len(unused), int(rows[-1][0])
+
+
+class EmbeddedBlobWriter:
+    def __init__(self, store: EmbeddedBlobs) -> None:
         self._store = store
         self._hash = hashlib.sha256()
         self._chunks: list[bytes] = []
@@ -135,7 +322,7 @@ class FileBlobWriter:
             self._chunks.append(bytes(chunk))
             self._buffered += len(chunk)
             if self._buffered > SPILL_THRESHOLD:
-                self._tmp_path = self._store.tmp / secrets.token_hex(12)
+                self._tmp_path = self._store.files.tmp / secrets.token_hex(12)
                 self._file = open(self._tmp_path, "wb")
                 self._file.write(b"".join(self._chunks))
                 self._chunks = []
@@ -144,6 +331,7 @@ class FileBlobWriter:
 
     async def finish(self) -> BlobRef:
         digest = self._hash.hexdigest()
+        files = self._store.files
         if self._file is not None:
             f = self._file
             self._file = None
@@ -154,11 +342,14 @@ class FileBlobWriter:
                 f.close()
 
             await self._store._run(flush_close)
-            await self._store._run(self._store.commit_file, self._tmp_path, b"", digest)
+            await self._store._run(files.commit_file, self._tmp_path, b"", digest)
         else:
             data = b"".join(self._chunks)
             self._chunks = []
-            await self._store._run(self._store.commit_file, None, data, digest)
+            if len(data) <= INLINE_LIMIT:
+                await self._store._stage_or_file(digest, data)
+            else:
+                await self._store._run(files.commit_file, None, data, digest)
         return BlobRef(digest, self._size)
 
     def abort(self) -> None:

@@ -170,6 +170,7 @@ class Source:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="postbus-migrate")
         self._conn: sqlite3.Connection | None = None
         self._pending = False  # the store has `search_pending`
+        self._inline = False  # the store keeps small bodies in `blobs_inline`
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
@@ -206,7 +207,8 @@ class Source:
 
     def _check_schema(self, conn: sqlite3.Connection) -> None:
         """Refuses a store with tables or columns this migrator would not copy."""
-        known = {t.name: t.source_columns for t in TABLES} | {"search_pending": _PENDING_COLUMNS}
+        known = {t.name: t.source_columns for t in TABLES} | {
+            "search_pending": _PENDING_COLUMNS, "blobs_inline": {"id", "created", "data"}}
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for name in names:
             if name.startswith(_NOT_DATA):
@@ -219,6 +221,7 @@ class Source:
                 raise MigrationError(f"table {name} has columns {sorted(have)}, migrate expects"
                                      f" {sorted(known[name])}; nothing was copied")
         self._pending = "search_pending" in names
+        self._inline = "blobs_inline" in names
 
     async def close(self) -> None:
         def close() -> None:
@@ -270,16 +273,35 @@ class Source:
                 try:
                     out.append(self.body_path(blob_id).stat().st_size)
                 except FileNotFoundError:
-                    out.append(None)
+                    out.append(self._inline_size(blob_id))
             return out
 
         result: list[int | None] = await self.call(sizes)
         return result
 
+    # Since schema version 2 small bodies live in the database (store/blobs.py).
+    def _inline_size(self, blob_id: str) -> int | None:
+        if not self._inline:
+            return None
+        row = self.conn.execute(
+            "SELECT length(data) FROM blobs_inline WHERE id = ?", (blob_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _inline_data(self, blob_id: str) -> bytes:
+        row = None
+        if self._inline:
+            row = self.conn.execute("SELECT data FROM blobs_inline WHERE id = ?", (blob_id,)).fetchone()
+        if row is None:
+            raise MigrationError(f"message body {blob_id} is missing; nothing was copied")
+        return bytes(row[0])
+
     def _read_bodies(self, blob_ids: Sequence[str], now: float) -> list[Row]:
         out: list[Row] = []
         for blob_id in blob_ids:
-            data = self.body_path(blob_id).read_bytes()
+            try:
+                data = self.body_path(blob_id).read_bytes()
+            except FileNotFoundError:
+                data = self._inline_data(blob_id)
             if hashlib.sha256(data).hexdigest() != blob_id:
                 raise MigrationError(f"message body {blob_id} is damaged (its SHA-256 differs);"
                                      " nothing was copied")

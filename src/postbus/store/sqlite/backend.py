@@ -1,9 +1,11 @@
-"""The embedded store: SQLite (WAL) for metadata, files for message bodies.
+"""The embedded store: SQLite (WAL) for metadata and small bodies, files for big bodies.
 
 Writes go through the group-committing writer thread (`db.Writer`); point
 reads run on the event loop's connection (7 µs each); reads that grow with a
-folder's size run on reader threads. Bodies are made durable by
-`FileBlobStore` before any transaction references them.
+folder's size run on reader threads. A body is durable no later than the
+transaction that first references it (`blobs.EmbeddedBlobs`: a small body is
+stored by that very transaction, a big one is a file fsync'd before it); the
+search text of a message is indexed in the background (`search`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from postbus.store import errors
-from postbus.store.blobs import FileBlobStore, FileBlobWriter, executor_runner
+from postbus.store import blobs, errors
+from postbus.store.blobs import EmbeddedBlobs, EmbeddedBlobWriter, executor_runner
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
     DELIMITER,
@@ -41,6 +43,7 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
+from postbus.store.sqlite import search
 from postbus.store.sqlite.db import Writer, connect, migrate
 
 T = TypeVar("T")
@@ -90,10 +93,6 @@ def _recipients_json(recipients: Sequence[QueueRecipient]) -> str:
     ])
 
 
-def _fts_phrase(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
 class SqliteStore:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
@@ -104,7 +103,11 @@ class SqliteStore:
         self._io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="postbus-io")
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="postbus-reader")
         self._local = threading.local()
-        self.blobs = FileBlobStore(self.data_dir / "blobs", executor_runner(self._io))
+        self._reader_lock = threading.Lock()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self.blobs = EmbeddedBlobs(
+            self.data_dir / "blobs", executor_runner(self._io), lambda: self._db
+        )
         self._conn: sqlite3.Connection | None = None
 
     # -- life cycle -----------------------------------------------------------
@@ -117,12 +120,21 @@ class SqliteStore:
         finally:
             conn.close()
         self._conn = connect(self.db_path, readonly=True)
+        self._writer.idle = search.index_pending
+        self._writer.idle_backlog = search.BACKLOG
+        left = search.pending(self._conn)  # by a previous run
+        if left:
+            self._writer.schedule_idle(left)
         self._writer.start()
 
     async def close(self) -> None:
         self._writer.stop()
         self._io.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+        with self._reader_lock:
+            for reader in self._reader_conns:
+                reader.close()
+            self._reader_conns.clear()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -141,6 +153,8 @@ class SqliteStore:
         if conn is None:
             conn = connect(self.db_path, readonly=True)
             self._local.conn = conn
+            with self._reader_lock:
+                self._reader_conns.append(conn)
         return conn
 
     async def _read(self, fn: Any, *args: Any) -> Any:
@@ -480,7 +494,8 @@ class SqliteStore:
     # until `collect_garbage`: removing a message from the trigram index costs
     # ~2 ms (FTS5 re-tokenises the text), which inside an EXPUNGE of 2,000
     # messages held the single writer for seconds. Searches join through
-    # `messages`, so an orphaned record is never found.
+    # `messages`, so an orphaned record is never found. A record expunged before
+    # it was indexed is never indexed: its text leaves `search_pending` here.
     def _drop_orphan_meta(self, conn: sqlite3.Connection, changes: list[Any]) -> int:
         ids = [r[0] for r in conn.execute(
             "SELECT id FROM message_meta WHERE NOT EXISTS"
@@ -488,7 +503,7 @@ class SqliteStore:
             (GC_META_BATCH,),
         )]
         for meta_id in ids:
-            conn.execute("DELETE FROM message_search WHERE rowid = ?", (meta_id,))
+            search.drop(conn, meta_id)
             conn.execute("DELETE FROM message_meta WHERE id = ?", (meta_id,))
         return len(ids)
 
@@ -577,7 +592,7 @@ class SqliteStore:
         return MailboxStatus(box, messages=row[0], unseen=row[2], size=row[1], deleted=row[3])
 
     # -- blobs ----------------------------------------------------------------
-    def blob_writer(self) -> FileBlobWriter:
+    def blob_writer(self) -> EmbeddedBlobWriter:
         return self.blobs.writer()
 
     async def put_blob(self, data: bytes) -> BlobRef:
@@ -596,10 +611,9 @@ class SqliteStore:
         )
         meta_id = cur.lastrowid
         assert meta_id is not None
-        conn.execute(
-            "INSERT INTO message_search (rowid, header, body) VALUES (?, ?, ?)",
-            (meta_id, parsed.header_text, parsed.body_text),
-        )
+        # Indexed later by the writer's idle work, off the delivery's path (search.py).
+        search.add(conn, meta_id, parsed.header_text, parsed.body_text)
+        self._writer.schedule_idle()
         return meta_id
 
     def _bump_modseq(self, conn: sqlite3.Connection, mailbox_id: int) -> int:
@@ -666,6 +680,7 @@ class SqliteStore:
         when = time.time() if internal_date is None else internal_date
 
         def job(conn: sqlite3.Connection, changes: list[Any]) -> Appended:
+            self.blobs.reference(conn, blob)
             meta_id = self._meta_id(conn, blob, parsed)
             account_id, validity, uid, modseq = self._insert_message(
                 conn, mailbox_id, meta_id, blob.id, blob.size, flag_text, when, check_quota
@@ -673,7 +688,9 @@ class SqliteStore:
             changes.append(Change(account_id, mailbox_id, modseq))
             return Appended(mailbox_id, validity, uid, modseq)
 
-        return await self._writer.run(job)
+        appended = await self._writer.run(job)
+        self.blobs.stored(blob)
+        return appended
 
     async def deliver(
         self,
@@ -687,6 +704,7 @@ class SqliteStore:
         when = time.time() if internal_date is None else internal_date
 
         def job(conn: sqlite3.Connection, changes: list[Any]) -> list[Appended | Exception]:
+            self.blobs.reference(conn, blob)
             meta_id = self._meta_id(conn, blob, parsed)
             results: list[Appended | Exception] = []
             for mailbox_id in mailbox_ids:
@@ -704,7 +722,9 @@ class SqliteStore:
                 conn.execute("RELEASE one")
             return results
 
-        return await self._writer.run(job)
+        results = await self._writer.run(job)
+        self.blobs.stored(blob)
+        return results
 
     async def list_messages(self, mailbox_id: int) -> list[MessageEntry]:
         def read(conn: sqlite3.Connection) -> list[MessageEntry]:
@@ -913,21 +933,20 @@ class SqliteStore:
         return await self._writer.run(job)
 
     async def search_text(self, mailbox_id: int, field: str, text: str) -> set[int] | None:
-        if len(text) < 3:
+        if len(text) < search.MIN_QUERY:
             return None  # the trigram index cannot narrow shorter strings
-        column = {"header": "header", "body": "body", "text": None}[field]
-        query = _fts_phrase(text) if column is None else f"{column} : {_fts_phrase(text)}"
-
-        def read(conn: sqlite3.Connection) -> set[int]:
-            rows = conn.execute(
-                "SELECT m.uid FROM messages m WHERE m.mailbox_id = ? AND m.meta_id IN"
-                " (SELECT rowid FROM message_search WHERE message_search MATCH ?)",
-                (mailbox_id, query),
-            ).fetchall()
-            return {r[0] for r in rows}
-
-        result: set[int] = await self._read(read)
+        if field not in ("header", "body", "text"):
+            raise ValueError(field)
+        result: set[int] = await self._read(search.search, mailbox_id, field, text)
         return result
+
+    async def search_backlog(self) -> int:
+        """Parse-once records in use whose search text waits for the background
+        indexer (not in the contract: for tests, benchmarks and monitoring)."""
+        return int(self._db.execute(
+            "SELECT count(*) FROM search_pending p"
+            " WHERE EXISTS (SELECT 1 FROM messages m WHERE m.meta_id = p.meta_id)"
+        ).fetchone()[0])
 
     # -- outbound queue ---------------------------------------------------------
     async def enqueue(
@@ -943,6 +962,7 @@ class SqliteStore:
         now = time.time()
 
         def job(conn: sqlite3.Connection, changes: list[Any]) -> int:
+            self.blobs.reference(conn, blob)
             cur = conn.execute(
                 "INSERT INTO queue (sender, blob_id, size, created, next_attempt, envid, ret,"
                 " recipients) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -952,7 +972,9 @@ class SqliteStore:
             assert cur.lastrowid is not None
             return cur.lastrowid
 
-        return await self._writer.run(job)
+        item_id = await self._writer.run(job)
+        self.blobs.stored(blob)
+        return item_id
 
     async def claim_queue(self, node: str, now: float, lease: float, limit: int) -> list[QueueItem]:
         def job(conn: sqlite3.Connection, changes: list[Any]) -> list[QueueItem]:
@@ -1032,6 +1054,16 @@ class SqliteStore:
         # Small writer jobs, so that deliveries interleave with the clean-up.
         while await self._writer.run(self._drop_orphan_meta) == GC_META_BATCH:
             pass
+        removed = 0
+        after = 0
+        while after >= 0:
+            def collect(conn: sqlite3.Connection, changes: list[Any], start: int = after
+                        ) -> tuple[int, int]:
+                return blobs.collect_inline(conn, start)
+
+            count, after = await self._writer.run(collect)
+            removed += count
+
         def referenced(blob_id: str) -> bool:
             conn = self._reader_conn()
             return bool(
@@ -1039,8 +1071,8 @@ class SqliteStore:
                 or conn.execute("SELECT 1 FROM queue WHERE blob_id = ? LIMIT 1", (blob_id,)).fetchone()
             )
 
-        removed: int = await asyncio.get_running_loop().run_in_executor(
-            self._readers, self.blobs.sweep, referenced
+        removed += await asyncio.get_running_loop().run_in_executor(
+            self._readers, self.blobs.files.sweep, referenced
         )
         return removed
 

@@ -7,6 +7,19 @@ fsync (group commit). A job's future resolves only after its COMMIT returned,
 so callers see success only for durable changes. Reads use other connections:
 point reads on the event loop's own connection, long reads on reader threads.
 
+Work that no caller waits for (building the full-text index) is the writer's
+idle work: `Writer.idle`, one bounded step per transaction. `schedule_idle(n)`
+says that n more units wait. A step runs
+- when no job has arrived for `IDLE_QUIET` seconds: a burst of deliveries is
+  not slowed down by idle work;
+- when `idle_backlog` units wait and no job does: a load that lasts keeps the
+  backlog near that size;
+- when idle work has waited `IDLE_MAX_DELAY` seconds: a load that never lets
+  the writer rest cannot starve it (one step per IDLE_MAX_DELAY).
+Idle transactions commit without an fsync (`synchronous = NORMAL`): losing one
+to a crash loses no acknowledged change, only work that is then redone, and
+the next job's commit (FULL) flushes the WAL with it anyway.
+
 Invariant: a job function never awaits and never touches the event loop.
 """
 
@@ -17,6 +30,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from importlib import resources
@@ -30,6 +44,10 @@ T = TypeVar("T")
 # Most jobs folded into one transaction; bounds the latency of the first job.
 MAX_BATCH = 256
 BUSY_TIMEOUT_MS = 10_000
+# Idle work runs after this long without a job (seconds)...
+IDLE_QUIET = 0.05
+# ...and, under a load that never lets the writer rest, at least this often (seconds).
+IDLE_MAX_DELAY = 2.0
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -90,6 +108,8 @@ def _statements(script: str) -> list[str]:
 # A job gets the write connection and a list to which it appends the change
 # events that its work produces; they are published only if it committed.
 JobFn = Callable[[sqlite3.Connection, list[Any]], T]
+# Idle work does one bounded step inside a transaction; returns (units done, more remain).
+IdleFn = Callable[[sqlite3.Connection], tuple[int, bool]]
 
 
 class _Job:
@@ -110,6 +130,17 @@ class Writer:
         self._thread = threading.Thread(target=self._main, name="postbus-sqlite-writer", daemon=True)
         self._conn: sqlite3.Connection | None = None
         self.after_commit: Callable[[list[Any]], None] | None = None
+        self.idle: IdleFn | None = None
+        # Units of idle work that are worth a step as soon as no job waits.
+        self.idle_backlog = 1
+        self._idle_work = 0  # units waiting (an estimate: a step finds out)
+        self._idle_since = 0.0  # when the idle work waiting now was first scheduled
+
+    def schedule_idle(self, units: int = 1) -> None:
+        """`units` more of idle work wait (on the writer thread, from a job, or before start)."""
+        if not self._idle_work:
+            self._idle_since = time.monotonic()
+        self._idle_work += units
 
     def start(self) -> None:
         self._conn = connect(self._path)
@@ -137,7 +168,7 @@ class Writer:
         assert conn is not None
         stopping = False
         while not stopping:
-            first = self._jobs.get()
+            first = self._next_job(conn)
             if first is None:
                 break
             batch = [first]
@@ -151,6 +182,38 @@ class Writer:
                     break
                 batch.append(nxt)
             self._run_batch(conn, batch)
+
+    def _next_job(self, conn: sqlite3.Connection) -> _Job | None:
+        """The next job, doing idle steps while they are due (see the module docstring)."""
+        resting = False  # no job came for IDLE_QUIET: step on until one comes
+        while self._idle_work and self.idle is not None:
+            if time.monotonic() - self._idle_since > IDLE_MAX_DELAY or (
+                (resting or self._idle_work >= self.idle_backlog) and self._jobs.empty()
+            ):
+                self._run_idle(conn, self.idle)
+                continue
+            try:
+                return self._jobs.get(timeout=IDLE_QUIET)
+            except queue.Empty:
+                resting = True
+        return self._jobs.get()
+
+    def _run_idle(self, conn: sqlite3.Connection, step: IdleFn) -> None:
+        try:
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("BEGIN IMMEDIATE")
+            done, more = step(conn)
+            conn.execute("COMMIT")
+        except Exception:
+            # Left until the next schedule_idle(): retrying at once would spin.
+            log.exception("idle work failed")
+            done, more = 0, False
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        finally:
+            conn.execute("PRAGMA synchronous = FULL")
+        self._idle_work = max(self._idle_work - done, 1) if more else 0
+        self._idle_since = time.monotonic()
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         # A caller cancelled before its job started gets nothing done; once a
