@@ -148,6 +148,25 @@ async def test_pending_and_indexed_text_match_alike(tmp_path: Path) -> None:
         conn.close()
 
 
+async def test_index_steps_are_bounded_by_text_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "INDEX_BATCH_CHARS", 60)
+    conn = _raw_store(tmp_path / "raw.sqlite3")
+    try:
+        steps = []
+        more = True
+        while more:
+            done, more = search.index_pending(conn)
+            steps.append(done)
+        assert sum(steps) == len(SAMPLES) and max(steps) < len(SAMPLES)
+        assert all(n >= 1 for n in steps[:-1])  # a row bigger than the bound goes alone
+        assert search.pending(conn) == 0
+        assert search.search(conn, 1, "body", "été") == {1}
+    finally:
+        conn.close()
+
+
 async def test_indexer_keeps_up_under_a_steady_load(
     sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,6 +33,8 @@ import threading
 
 # Pending rows moved into the index per writer transaction (~50 ms of FTS5 work).
 INDEX_BATCH = 200
+# ...and at most this much text per transaction (one bigger message goes alone).
+INDEX_BATCH_CHARS = 4 * 1024 * 1024
 # Rows left pending while deliveries keep the writer busy: a burst this size is
 # indexed after it, a longer load keeps the backlog near it.
 BACKLOG = 5000
@@ -109,16 +111,28 @@ def pending(conn: sqlite3.Connection) -> int:
 
 
 def index_pending(conn: sqlite3.Connection) -> tuple[int, bool]:
-    """Moves up to INDEX_BATCH pending rows of records in use into the index (the
-    writer's idle work, inside its transaction); returns (rows moved, more may wait)."""
-    rows = conn.execute(
-        "SELECT p.meta_id, p.header, p.body FROM search_pending p WHERE EXISTS"
+    """Moves up to INDEX_BATCH pending rows (INDEX_BATCH_CHARS of text, or one
+    bigger row) of records in use into the index (the writer's idle work, inside
+    its transaction); returns (rows moved, more may wait). The text is copied
+    inside SQLite: it never becomes Python strings."""
+    candidates = conn.execute(
+        "SELECT p.meta_id, length(p.header) + length(p.body) FROM search_pending p WHERE EXISTS"
         " (SELECT 1 FROM messages m WHERE m.meta_id = p.meta_id) ORDER BY p.meta_id LIMIT ?",
         (INDEX_BATCH,),
     ).fetchall()
-    conn.executemany("INSERT INTO message_search (rowid, header, body) VALUES (?, ?, ?)", rows)
-    conn.executemany("DELETE FROM search_pending WHERE meta_id = ?", [(r[0],) for r in rows])
-    return len(rows), len(rows) == INDEX_BATCH
+    ids: list[int] = []
+    chars = 0
+    for meta_id, length in candidates:
+        if ids and chars + length > INDEX_BATCH_CHARS:
+            break
+        ids.append(meta_id)
+        chars += length
+    if ids:
+        marks = ",".join("?" * len(ids))
+        conn.execute("INSERT INTO message_search (rowid, header, body) SELECT meta_id, header,"
+                     f" body FROM search_pending WHERE meta_id IN ({marks})", ids)
+        conn.execute(f"DELETE FROM search_pending WHERE meta_id IN ({marks})", ids)
+    return len(ids), len(candidates) == INDEX_BATCH or len(ids) < len(candidates)
 
 
 def search(conn: sqlite3.Connection, mailbox_id: int, field: str, text: str) -> set[int]:
