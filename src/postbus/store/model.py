@@ -121,7 +121,11 @@ class Changes:
 
 @dataclass(frozen=True, slots=True)
 class BlobRef:
-    """A message body already written durably to the blob store."""
+    """A message body handed to the blob store. Bodies over the inline limit
+    are durable files when this is returned; small bodies become durable in the
+    same transaction as the first append, deliver or enqueue that references
+    them (see store/blobs.py), so a crash before that loses only bytes that
+    nothing refers to."""
 
     id: str  # lowercase hex SHA-256 of the bytes
     size: int
