@@ -19,6 +19,7 @@ import click
 from postbus import config as config_mod
 from postbus.accounts.address import display_address, display_domain
 from postbus.app import App
+from postbus.delivery.rules import Rules, Vacation
 from postbus.store import StoreError
 
 T = TypeVar("T")
@@ -306,8 +307,6 @@ def forward() -> None:
 @click.option("--keep-copy", is_flag=True, help="Also keep the mail in the mailbox.")
 @click.pass_context
 def forward_set(ctx: click.Context, address: str, targets: tuple[str, ...], keep_copy: bool) -> None:
-    from postbus.delivery.rules import Rules
-
     rule = _with_app(ctx, lambda app: Rules(app.store).set_forward(address, targets, keep_copy=keep_copy))
     copy = " (keeping a copy)" if rule.keep_copy else ""
     click.echo(f"{address} forwards to {', '.join(rule.targets)}{copy}")
@@ -317,8 +316,6 @@ def forward_set(ctx: click.Context, address: str, targets: tuple[str, ...], keep
 @click.argument("address")
 @click.pass_context
 def forward_clear(ctx: click.Context, address: str) -> None:
-    from postbus.delivery.rules import Rules
-
     _with_app(ctx, lambda app: Rules(app.store).clear_forward(address))
     click.echo(f"{address} no longer forwards")
 
@@ -352,8 +349,6 @@ def _date(value: str | None, option: str) -> float | None:
 @click.pass_context
 def vacation_set(ctx: click.Context, address: str, subject: str, body_file: Any,
                  start: str | None, end: str | None, interval_days: int) -> None:
-    from postbus.delivery.rules import Rules, Vacation
-
     body = body_file.read() if body_file is not None else ""
     rule = Vacation(subject=subject, body=body, start=_date(start, "--start"),
                     end=_date(end, "--end"), interval_days=interval_days)
@@ -365,8 +360,6 @@ def vacation_set(ctx: click.Context, address: str, subject: str, body_file: Any,
 @click.argument("address")
 @click.pass_context
 def vacation_clear(ctx: click.Context, address: str) -> None:
-    from postbus.delivery.rules import Rules
-
     _with_app(ctx, lambda app: Rules(app.store).clear_vacation(address))
     click.echo(f"vacation reply cleared for {address}")
 

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 from postbus.delivery.ingest import Ingested
 from postbus.delivery.router import Route, Router
-from postbus.delivery.rules import Rules
 from postbus.delivery.sink import LateHeader, MessageSink
 from postbus.delivery.trace import ClientInfo, received_header, return_path_header
 from postbus.delivery.vacation import build_reply, must_not_reply
@@ -147,7 +146,7 @@ class Delivery:
         self.store = app.store
         self.hostname = app.settings.hostname
         self.router = CachingRouter(app.store)
-        self.rules = Rules(app.store)
+        self.rules = self.router.rules  # one reader of the forwarding/vacation records
         self._inboxes: dict[int, int] = {}  # account id -> INBOX folder id (fixed for life)
         self.spool_dir = Path(app.settings.data_dir) / SPOOL_DIR
         self.spool_dir.mkdir(parents=True, exist_ok=True)
