@@ -52,7 +52,7 @@ from postbus.pop3.proto import (
     parse_command,
 )
 from postbus.pop3.state import SessionClosed, State
-from postbus.smtp.proto.sasl import SaslError
+from postbus.sasl import SaslError
 
 if TYPE_CHECKING:
     from postbus.pop3.listener import PeerLimit
