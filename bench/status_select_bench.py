@@ -35,17 +35,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from postbus.accounts.passwords import hash_password  # noqa: E402
-from postbus.delivery.ingest import ingest_bytes  # noqa: E402
-from postbus.store import Store  # noqa: E402
-from postbus.store.postgres.backend import PostgresStore  # noqa: E402
-from postbus.store.sqlite.backend import SqliteStore  # noqa: E402
-from tests.support.server import running_server, write_config  # noqa: E402
+from tests.support.server import running_server, write_config
+
+from postbus.accounts.passwords import hash_password
+from postbus.delivery.ingest import ingest_bytes
+from postbus.store import Store
+from postbus.store.postgres.backend import PostgresStore
+from postbus.store.sqlite.backend import SqliteStore
 
 PG_ADMIN = os.environ.get("POSTBUS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADDRESS = "bench@example.org"
 PASSWORD = "Tq7#mZ2v!pLx"
 APPEND_CONCURRENCY = 256
+ITEMS = "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY SIZE HIGHESTMODSEQ)"
 MESSAGE = (
     b"From: Bench <bench@example.net>\r\nTo: bench@example.org\r\n"
     b"Subject: status and select\r\nDate: Tue, 1 Jul 2025 10:52:37 +0200\r\n"
@@ -126,10 +128,10 @@ def measure(port: int, sizes: list[int], rounds: int) -> dict[str, float]:
         out["noop"] = noop
         for size in sizes:
             folder = f"F{size}"
-            items = "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY SIZE HIGHESTMODSEQ)"
-            typ, data = imap.status(folder, items)
+
+            typ, data = imap.status(folder, ITEMS)
             assert typ == "OK" and f"MESSAGES {size}" in data[0].decode(), data
-            out[f"status {size}"] = median_ms(rounds, lambda f=folder: imap.status(f, items)) - noop
+            out[f"status {size}"] = median_ms(rounds, lambda f=folder: imap.status(f, ITEMS)) - noop
             typ, data = imap.select(folder)
             assert typ == "OK" and int(data[0]) == size, data
             imap.unselect()
