@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from postbus.accounts.service import Accounts
 from postbus.config import Settings
+from postbus.mailbox.service import Mailboxes
 from postbus.net.tls import context_for
 from postbus.store import Store, make_store
 
@@ -37,6 +38,7 @@ class App:
         self.settings = settings
         self.store: Store = store or make_store(settings)
         self.accounts = Accounts(self.store, default_quota=settings.default_quota)
+        self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
         self._tls: ssl.SSLContext | None = None

@@ -1,10 +1,10 @@
 """STORE and UID STORE (RFC 9051 §6.4.6, UNCHANGEDSINCE of RFC 7162 §3.1.3).
 
-The flags are changed in one store call; unless ``.SILENT`` the new flags of
-every message named are returned as FETCH responses (with the UID for UID
-STORE, RFC 9051 §6.4.9).  ``\\Recent`` cannot be stored (RFC 3501 §2.3.2) and
-is dropped.  Messages another session expunged are skipped and the reply
-says ``OK [EXPUNGEISSUED]`` (RFC 5530); messages that fail UNCHANGEDSINCE are
+The flags are changed in one call of the mailbox service, which owns the
+update rule and drops ``\\Recent`` (RFC 3501 §2.3.2); unless ``.SILENT`` the
+new flags of every message named are returned as FETCH responses (with the
+UID for UID STORE, RFC 9051 §6.4.9).  Messages another session expunged are
+skipped and the reply says ``OK [EXPUNGEISSUED]`` (RFC 5530); messages that fail UNCHANGEDSINCE are
 listed in ``OK [MODIFIED set]``.
 """
 
@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, ImapNo, StoreArgs, format_set
-from postbus.store.model import MessageEntry
+from postbus.mailbox.flags import FlagMode
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
 
-#: The parser's mode → the store's.
-MODES = {"replace": "set", "add": "add", "remove": "remove"}
+#: The parser's mode → the mailbox service's (the rule itself is `mailbox.flags`).
+MODES: dict[str, FlagMode] = {"replace": "set", "add": "add", "remove": "remove"}
 
 
 async def store(session: ImapSession, cmd: Command) -> Done | None:
@@ -33,14 +33,10 @@ async def store(session: ImapSession, cmd: Command) -> Done | None:
     await session.refresh()
     targets = view.resolve(args.seqset, cmd.uid)
     live = view.live(targets)
-    flags = [f for f in args.flags if f != "\\Recent"]
-    changed: list[MessageEntry] = []
-    failed: list[int] = []
-    if live:
-        changed, failed = await session.store.store_flags(
-            view.mailbox_id, [e.uid for _, e in live], MODES[args.mode], flags,
-            unchanged_since=args.unchangedsince,
-        )
+    changed, failed = await session.mailboxes.store_flags(
+        view.mailbox_id, [e.uid for _, e in live], MODES[args.mode], args.flags,
+        unchanged_since=args.unchangedsince,
+    )
     announcement = view.update(changed)
     if announcement:
         session.send(announcement)
