@@ -157,7 +157,7 @@ async def fetch(
     if plan.sets_seen and not readonly:
         unseen = [e.uid for _, e in targets if SEEN not in e.flags]
         if unseen:
-            updated, _ = await store.store_flags(mailbox_id, unseen, "add", (SEEN,))
+            updated, _ = await store.store_flags(mailbox_id, unseen, lambda f: f | {SEEN})
             changed = {e.uid: e for e in updated}
     out = Output(write)
     missing: list[int] = []

@@ -21,10 +21,7 @@ from postbus.mailbox.types import Mailbox
 
 def box(name: str, special_use: str | None = None) -> Mailbox:
     return Mailbox(id=1, account_id=1, name=name, special_use=special_use, uid_validity=1,
-                   uid_next=1, highest_modseq=1, **_OLD)
-
-
-_OLD = {"subscribed": True} if "subscribed" in Mailbox.__dataclass_fields__ else {}  # TEMP
+                   uid_next=1, highest_modseq=1)
 
 
 def test_folder_tree_adds_implied_parents_and_children_flags() -> None:

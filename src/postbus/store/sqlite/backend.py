@@ -15,17 +15,16 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from postbus.store import blobs, errors
+from postbus.store import blobs, counters, errors
 from postbus.store.blobs import EmbeddedBlobs, EmbeddedBlobWriter, executor_runner
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
     DELIMITER,
-    INBOX,
     SPECIAL_USE_FOLDERS,
     Account,
     Admin,
@@ -42,6 +41,7 @@ from postbus.store.model import (
     Parsed,
     QueueItem,
     QueueRecipient,
+    exceeds_quota,
 )
 from postbus.store.sqlite import search
 from postbus.store.sqlite.db import Writer, connect, migrate
@@ -53,7 +53,13 @@ GC_META_BATCH = 50
 IO_THREADS = 4
 
 _ACCOUNT_COLS = "id, address, domain_id, password_hash, quota_bytes, enabled, used_bytes, used_messages"
-_MAILBOX_COLS = "id, account_id, name, special_use, uid_validity, uid_next, highest_modseq, subscribed"
+_MAILBOX_COLS = "id, account_id, name, special_use, uid_validity, uid_next, highest_modseq"
+_COUNTER_COLS = "messages, unseen, size, deleted, deleted_size"
+# Adds a `counters.Counts` delta (its `values()`) to a folder row.
+_ADD_COUNTS = (
+    "messages = messages + ?, unseen = unseen + ?, size = size + ?, deleted = deleted + ?,"
+    " deleted_size = deleted_size + ?"
+)
 _QUEUE_COLS = (
     "id, sender, blob_id, size, created, next_attempt, attempts, recipients, envid, ret,"
     " delay_notified, claimed_by, claimed_until"
@@ -73,7 +79,7 @@ def _account(row: Sequence[Any]) -> Account:
 
 
 def _mailbox(row: Sequence[Any]) -> Mailbox:
-    return Mailbox(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
+    return Mailbox(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
 
 
 def _queue_item(row: Sequence[Any]) -> QueueItem:
@@ -229,6 +235,10 @@ class SqliteStore:
             assert account_id is not None
             for folder, use in SPECIAL_USE_FOLDERS:
                 self._create_mailbox(conn, account_id, folder, use)
+            conn.executemany(
+                "INSERT INTO subscriptions (account_id, name) VALUES (?, ?)",
+                [(account_id, folder) for folder, _ in SPECIAL_USE_FOLDERS],
+            )
             return Account(account_id, address, row[0], password_hash, quota_bytes, enabled, 0, 0)
 
         return await self._writer.run(job)
@@ -267,6 +277,7 @@ class SqliteStore:
             "SELECT id FROM mailboxes WHERE account_id = ?", (account_id,)
         ).fetchall():
             self._drop_mailbox_rows(conn, mailbox_id)
+        conn.execute("DELETE FROM subscriptions WHERE account_id = ?", (account_id,))
         conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
 
     async def remove_account(self, address: str) -> None:
@@ -426,9 +437,6 @@ class SqliteStore:
     def _create_mailbox(
         self, conn: sqlite3.Connection, account_id: int, name: str, special_use: str | None
     ) -> Mailbox:
-        _check_name(name)
-        if name.upper() == INBOX:
-            name = INBOX
         uid_validity = self._next_uid_validity(conn)
         try:
             cur = conn.execute(
@@ -439,7 +447,7 @@ class SqliteStore:
         except sqlite3.IntegrityError:
             raise errors.AlreadyExists(f"folder {name} exists") from None
         assert cur.lastrowid is not None
-        return Mailbox(cur.lastrowid, account_id, name, special_use, uid_validity, 1, 1, True)
+        return Mailbox(cur.lastrowid, account_id, name, special_use, uid_validity, 1, 1)
 
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
         rows = self._db.execute(
@@ -449,8 +457,6 @@ class SqliteStore:
         return [_mailbox(r) for r in rows]
 
     async def get_mailbox(self, account_id: int, name: str) -> Mailbox | None:
-        if name.upper() == INBOX:
-            name = INBOX
         row = self._db.execute(
             f"SELECT {_MAILBOX_COLS} FROM mailboxes WHERE account_id = ? AND name = ?",
             (account_id, name),
@@ -475,9 +481,7 @@ class SqliteStore:
 
     def _drop_mailbox_rows(self, conn: sqlite3.Connection, mailbox_id: int) -> None:
         row = conn.execute(
-            "SELECT account_id, COALESCE(SUM(m.size), 0), COUNT(m.id) FROM mailboxes b"
-            " LEFT JOIN messages m ON m.mailbox_id = b.id WHERE b.id = ? GROUP BY b.id",
-            (mailbox_id,),
+            "SELECT account_id, size, messages FROM mailboxes WHERE id = ?", (mailbox_id,)
         ).fetchone()
         if row is None:
             return
@@ -514,82 +518,67 @@ class SqliteStore:
             ).fetchone()
             if row is None:
                 raise errors.NotFound(f"no folder {name}")
-            if name == INBOX:
-                raise errors.Conflict("INBOX cannot be deleted")
             self._drop_mailbox_rows(conn, row[0])
             changes.append(Change(account_id, row[0], 0, "mailboxes"))
 
         await self._writer.run(job)
 
     async def rename_mailbox(self, account_id: int, old: str, new: str) -> None:
-        if old.upper() == INBOX:
-            old = INBOX
-        if new.upper() == INBOX:
-            raise errors.AlreadyExists("INBOX exists")
-        _check_name(new)
-
         def job(conn: sqlite3.Connection, changes: list[Any]) -> None:
             src = conn.execute(
-                f"SELECT {_MAILBOX_COLS} FROM mailboxes WHERE account_id = ? AND name = ?",
-                (account_id, old),
+                "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?", (account_id, old)
             ).fetchone()
             if src is None:
                 raise errors.NotFound(f"no folder {old}")
-            if conn.execute(
-                "SELECT 1 FROM mailboxes WHERE account_id = ? AND name = ?", (account_id, new)
-            ).fetchone():
-                raise errors.AlreadyExists(f"folder {new} exists")
-            if old == INBOX:
-                # RFC 9051 §6.3.6: the messages move to the new name, INBOX stays, empty.
-                box = self._create_mailbox(conn, account_id, new, None)
-                moved = conn.execute(
-                    "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid", (src[0],)
-                ).fetchall()
-                self._copy_rows(conn, src[0], [r[0] for r in moved], box.id, move=True)
-                changes.append(Change(account_id, src[0], 0, "messages"))
-            else:
-                children = conn.execute(
-                    "SELECT id, name FROM mailboxes WHERE account_id = ? AND name LIKE ? ESCAPE '\\'",
-                    (account_id, _like_prefix(old + DELIMITER)),
-                ).fetchall()
-                for child_id, child_name in [(src[0], old), *children]:
-                    renamed = new + child_name[len(old):]
-                    if conn.execute(
-                        "SELECT 1 FROM mailboxes WHERE account_id = ? AND name = ?",
-                        (account_id, renamed),
-                    ).fetchone():
-                        raise errors.AlreadyExists(f"folder {renamed} exists")
-                    # A new name is a new folder to clients: it gets a new UIDVALIDITY.
-                    conn.execute(
-                        "UPDATE mailboxes SET name = ?, uid_validity = ? WHERE id = ?",
-                        (renamed, self._next_uid_validity(conn), child_id),
-                    )
+            children = conn.execute(
+                "SELECT id, name FROM mailboxes WHERE account_id = ? AND name LIKE ? ESCAPE '\\'",
+                (account_id, _like_prefix(old + DELIMITER)),
+            ).fetchall()
+            renames = [(src[0], new), *((i, new + n[len(old):]) for i, n in children)]
+            for _, renamed in renames:
+                if conn.execute(
+                    "SELECT 1 FROM mailboxes WHERE account_id = ? AND name = ?",
+                    (account_id, renamed),
+                ).fetchone():
+                    raise errors.AlreadyExists(f"folder {renamed} exists")
+            for folder_id, renamed in renames:
+                # A new name is a new folder to clients: it gets a new UIDVALIDITY.
+                conn.execute(
+                    "UPDATE mailboxes SET name = ?, uid_validity = ? WHERE id = ?",
+                    (renamed, self._next_uid_validity(conn), folder_id),
+                )
             changes.append(Change(account_id, src[0], 0, "mailboxes"))
 
         await self._writer.run(job)
 
+    async def list_subscriptions(self, account_id: int) -> list[str]:
+        rows = self._db.execute(
+            "SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name", (account_id,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
     async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None:
         def job(conn: sqlite3.Connection, changes: list[Any]) -> None:
-            if conn.execute(
-                "UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ?",
-                (int(subscribed), account_id, name),
-            ).rowcount == 0:
-                raise errors.NotFound(f"no folder {name}")
+            if subscribed:
+                conn.execute(
+                    "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)",
+                    (account_id, name),
+                )
+            else:
+                conn.execute(
+                    "DELETE FROM subscriptions WHERE account_id = ? AND name = ?",
+                    (account_id, name),
+                )
 
         await self._writer.run(job)
 
     async def mailbox_status(self, mailbox_id: int) -> MailboxStatus:
-        box = await self.get_mailbox_by_id(mailbox_id)
-        if box is None:
-            raise errors.NotFound("no such folder")
         row = self._db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(size), 0),"
-            " COALESCE(SUM(CASE WHEN ' ' || flags || ' ' LIKE '% \\Seen %' THEN 0 ELSE 1 END), 0),"
-            " COALESCE(SUM(CASE WHEN ' ' || flags || ' ' LIKE '% \\Deleted %' THEN 1 ELSE 0 END), 0)"
-            " FROM messages WHERE mailbox_id = ?",
-            (mailbox_id,),
+            f"SELECT {_MAILBOX_COLS}, {_COUNTER_COLS} FROM mailboxes WHERE id = ?", (mailbox_id,)
         ).fetchone()
-        return MailboxStatus(box, messages=row[0], unseen=row[2], size=row[1], deleted=row[3])
+        if row is None:
+            raise errors.NotFound("no such folder")
+        return MailboxStatus(_mailbox(row), *row[7:])
 
     # -- blobs ----------------------------------------------------------------
     def blob_writer(self) -> EmbeddedBlobWriter:
@@ -616,16 +605,6 @@ class SqliteStore:
         self._writer.schedule_idle()
         return meta_id
 
-    def _bump_modseq(self, conn: sqlite3.Connection, mailbox_id: int) -> int:
-        row = conn.execute(
-            "UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?"
-            " RETURNING highest_modseq",
-            (mailbox_id,),
-        ).fetchone()
-        if row is None:
-            raise errors.NotFound("no such folder")
-        return int(row[0])
-
     def _insert_message(
         self,
         conn: sqlite3.Connection,
@@ -646,12 +625,12 @@ class SqliteStore:
         if box is None:
             raise errors.NotFound("no such folder")
         account_id, uid_validity, quota, used = box
-        if check_quota and quota > 0 and used + size > quota:
+        if check_quota and exceeds_quota(quota, used, size):
             raise errors.OverQuota("quota exceeded")
         row = conn.execute(
-            "UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1"
-            " WHERE id = ? RETURNING uid_next - 1, highest_modseq",
-            (mailbox_id,),
+            "UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,"
+            f" {_ADD_COUNTS} WHERE id = ? RETURNING uid_next - 1, highest_modseq",
+            (*counters.of_message(size, flags.split()).values(), mailbox_id),
         ).fetchone()
         uid, modseq = int(row[0]), int(row[1])
         conn.execute(
@@ -792,47 +771,47 @@ class SqliteStore:
         self,
         mailbox_id: int,
         uids: Sequence[int],
-        mode: str,
-        flags: Iterable[str],
+        update: Callable[[frozenset[str]], frozenset[str]],
         *,
         unchanged_since: int | None = None,
     ) -> tuple[list[MessageEntry], list[int]]:
-        wanted = frozenset(flags)
-        if mode not in ("set", "add", "remove"):
-            raise ValueError(mode)
-
         def job(conn: sqlite3.Connection, changes: list[Any]) -> tuple[list[MessageEntry], list[int]]:
-            updates: list[tuple[int, str]] = []
+            updates: list[tuple[int, frozenset[str]]] = []
             failed: list[int] = []
+            delta = counters.Counts()
             ordered = sorted(set(uids))
             for start in range(0, len(ordered), 500):
                 chunk = ordered[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                for uid, text, modseq in conn.execute(
-                    f"SELECT uid, flags, modseq FROM messages WHERE mailbox_id = ? AND uid IN ({marks})",
+                for uid, text, modseq, size in conn.execute(
+                    "SELECT uid, flags, modseq, size FROM messages"
+                    f" WHERE mailbox_id = ? AND uid IN ({marks})",
                     (mailbox_id, *chunk),
                 ).fetchall():
                     if unchanged_since is not None and modseq > unchanged_since:
                         failed.append(uid)  # RFC 7162 §3.1.3
                         continue
                     current = _flags_set(text)
-                    new = wanted if mode == "set" else (
-                        current | wanted if mode == "add" else current - wanted
-                    )
+                    new = frozenset(update(current))
                     if new != current:
-                        updates.append((uid, _flags_text(new)))
+                        updates.append((uid, new))
+                        delta += counters.flag_change(size, current, new)
             if not updates:
                 return [], failed
-            modseq = self._bump_modseq(conn, mailbox_id)
+            row = conn.execute(
+                f"UPDATE mailboxes SET highest_modseq = highest_modseq + 1, {_ADD_COUNTS}"
+                " WHERE id = ? RETURNING highest_modseq, account_id",
+                (*delta.values(), mailbox_id),
+            ).fetchone()
+            if row is None:
+                raise errors.NotFound("no such folder")
+            modseq, account_id = row
             conn.executemany(
                 "UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
-                [(text, modseq, mailbox_id, uid) for uid, text in updates],
+                [(_flags_text(new), modseq, mailbox_id, uid) for uid, new in updates],
             )
-            account_id = conn.execute(
-                "SELECT account_id FROM mailboxes WHERE id = ?", (mailbox_id,)
-            ).fetchone()[0]
             changes.append(Change(account_id, mailbox_id, modseq))
-            return [MessageEntry(uid, _flags_set(text), modseq) for uid, text in updates], failed
+            return [MessageEntry(uid, new, modseq) for uid, new in updates], failed
 
         return await self._writer.run(job)
 
@@ -840,13 +819,13 @@ class SqliteStore:
         self, conn: sqlite3.Connection, mailbox_id: int, uids: Sequence[int]
     ) -> tuple[list[int], int, int]:
         """Returns (removed uids, modseq, account_id)."""
-        removed: list[tuple[int, int, int]] = []
+        removed: list[tuple[int, int, str]] = []
         ordered = sorted(set(uids))
         for start in range(0, len(ordered), 500):
             chunk = ordered[start:start + 500]
             marks = ",".join("?" * len(chunk))
             removed.extend(conn.execute(
-                f"SELECT uid, size, meta_id FROM messages WHERE mailbox_id = ? AND uid IN ({marks})",
+                f"SELECT uid, size, flags FROM messages WHERE mailbox_id = ? AND uid IN ({marks})",
                 (mailbox_id, *chunk),
             ).fetchall())
         account_id = conn.execute(
@@ -856,7 +835,12 @@ class SqliteStore:
             raise errors.NotFound("no such folder")
         if not removed:
             return [], 0, account_id[0]
-        modseq = self._bump_modseq(conn, mailbox_id)
+        gone = counters.of_messages((size, text.split()) for _, size, text in removed)
+        modseq = conn.execute(
+            f"UPDATE mailboxes SET highest_modseq = highest_modseq + 1, {_ADD_COUNTS}"
+            " WHERE id = ? RETURNING highest_modseq",
+            (*(-gone).values(), mailbox_id),
+        ).fetchone()[0]
         conn.executemany(
             "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?",
             [(mailbox_id, uid) for uid, _, _ in removed],
@@ -868,7 +852,7 @@ class SqliteStore:
         conn.execute(
             "UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ?"
             " WHERE id = ?",
-            (sum(size for _, size, _ in removed), len(removed), account_id[0]),
+            (gone.size, gone.messages, account_id[0]),
         )
         return [uid for uid, _, _ in removed], modseq, account_id[0]
 
@@ -907,7 +891,7 @@ class SqliteStore:
             quota, used = conn.execute(
                 "SELECT quota_bytes, used_bytes FROM accounts WHERE id = ?", (accounts[dst],)
             ).fetchone()
-            if quota > 0 and used + total > quota:
+            if exceeds_quota(quota, used, total):
                 raise errors.OverQuota("quota exceeded")
         mapping: list[tuple[int, int]] = []
         modseq = 0
@@ -1075,11 +1059,6 @@ class SqliteStore:
             self._readers, self.blobs.files.sweep, referenced
         )
         return removed
-
-
-def _check_name(name: str) -> None:
-    if not name or name.startswith(DELIMITER) or name.endswith(DELIMITER) or "//" in name:
-        raise errors.InvalidName(f"invalid folder name {name!r}")
 
 
 def _like_prefix(prefix: str) -> str:
