@@ -140,7 +140,7 @@ async def test_depth_and_name_limits(store: Store) -> None:
     with pytest.raises(LimitReached, match="too long"):
         await mailboxes.create(acc.id, "n" * (limits.MAX_LEVEL_LENGTH + 1))
     # RENAME checks the names its children get.
-    await mailboxes.create(acc.id, "top/" + "/".join(["c"] * (limits.MAX_FOLDER_DEPTH - 2)))
+    await mailboxes.create(acc.id, "top/" + "/".join(["c"] * (limits.MAX_FOLDER_DEPTH - 1)))
     with pytest.raises(LimitReached, match="Too many folder levels"):
         await mailboxes.rename(acc.id, "top", "one/two")
     assert await mailboxes.find(acc.id, "one") is None
