@@ -10,8 +10,9 @@ bounded instead.  Invariants:
   - the pattern is compiled once: runs of wildcards collapse to one ("**" and
     "*%" are "*"), so the compiled pattern has at most 2 x literals + 1 tokens;
   - a name shorter than the pattern's literal characters, or without its
-    literal prefix, is refused at once (a 64 KB "*a*a..." pattern matches no
-    name of at most `MAX_NAME_LENGTH` characters, and costs nothing per name);
+    literal prefix, is refused at once; a pattern with more literal characters
+    than the longest name is not even compiled (a 64 KB "*a*a..." pattern
+    costs two `str.count` calls);
   - patterns with "*" only are matched segment by segment with `str.find`
     (greedy leftmost placement is exact when the segments are literal);
   - patterns with "%" run a bit-parallel simulation of the pattern automaton:
@@ -27,7 +28,7 @@ from postbus.mailbox.types import DELIMITER, INBOX
 
 _STAR = "*"
 _PERCENT = "%"
-_EXACT, _ALL, _STARS, _AUTOMATON = range(4)
+_EXACT, _ALL, _STARS, _AUTOMATON, _NEVER = range(5)
 
 
 def fold_inbox(pattern: str) -> str:
@@ -60,15 +61,23 @@ class Pattern:
         "_wild",
     )
 
-    def __init__(self, pattern: str) -> None:
-        text = collapse(fold_inbox(pattern))
-        self._text = text
-        first = min((i for i in (text.find(_STAR), text.find(_PERCENT)) if i != -1), default=-1)
-        self._prefix = text if first == -1 else text[:first]
-        self._literals = sum(1 for c in text if c != _STAR and c != _PERCENT)
+    def __init__(self, pattern: str, longest: int | None = None) -> None:
+        """`longest`, when known, is the length of the longest name the pattern
+        will meet: a pattern with more literal characters matches none of them
+        and is not compiled at all (counted in C, before any per-character work)."""
+        folded = fold_inbox(pattern)
+        self._literals = len(folded) - folded.count(_STAR) - folded.count(_PERCENT)
         self._segments: list[str] = []
         self._masks: dict[str, int] = {}
         self._star = self._wild = self._accept = 0
+        if longest is not None and self._literals > longest:
+            self._kind = _NEVER
+            self._text = self._prefix = ""
+            return
+        text = collapse(folded)
+        self._text = text
+        first = min((i for i in (text.find(_STAR), text.find(_PERCENT)) if i != -1), default=-1)
+        self._prefix = text if first == -1 else text[:first]
         if first == -1:
             self._kind = _EXACT
         elif text == _STAR:
@@ -95,13 +104,24 @@ class Pattern:
 
     @property
     def text(self) -> str:
-        """The pattern as compiled (INBOX folded, wildcard runs collapsed)."""
+        """The pattern as compiled (INBOX folded, wildcard runs collapsed; "" when
+        it can match no name)."""
         return self._text
+
+    @property
+    def matches_all(self) -> bool:
+        return self._kind == _ALL
+
+    @property
+    def matches_none(self) -> bool:
+        return self._kind == _NEVER
 
     def matches(self, name: str) -> bool:
         kind = self._kind
         if kind == _ALL:
             return True
+        if kind == _NEVER:
+            return False
         if kind == _EXACT:
             return name == self._text
         if len(name) < self._literals or not name.startswith(self._prefix):
@@ -137,9 +157,3 @@ class Pattern:
         return bool(state & self._accept)
 
 
-def compile_patterns(patterns: tuple[str, ...] | list[str]) -> list[Pattern]:
-    return [Pattern(p) for p in patterns]
-
-
-def any_matches(patterns: list[Pattern], name: str) -> bool:
-    return any(p.matches(name) for p in patterns)
