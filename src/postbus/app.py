@@ -18,6 +18,7 @@ from postbus import executor as executor_mod
 from postbus.accounts.service import Accounts
 from postbus.config import Settings
 from postbus.executor import Executor
+from postbus.mailbox.service import Mailboxes
 from postbus.net.tls import context_for
 from postbus.store import Store, make_store
 
@@ -42,6 +43,7 @@ class App:
         self.executor = Executor()
         self.accounts = Accounts(self.store, default_quota=settings.default_quota,
                                  executor=self.executor)
+        self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
         self._tls: ssl.SSLContext | None = None

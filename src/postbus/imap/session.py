@@ -51,10 +51,11 @@ from postbus.imap.proto import (
 )
 from postbus.imap.selected import SelectedMailbox
 from postbus.imap.state import State
+from postbus.mailbox.errors import NotFound, StoreError, code_for
+from postbus.mailbox.service import Mailboxes
+from postbus.mailbox.types import Account
 from postbus.store import Store
-from postbus.store import errors as store_errors
 from postbus.store.events import Subscription
-from postbus.store.model import Account
 
 log = logging.getLogger("postbus.imap")
 
@@ -63,14 +64,6 @@ log = logging.getLogger("postbus.imap")
 MAX_BAD_COMMANDS = 20
 
 _DONE = Done()
-# Store refusals → response codes (RFC 5530).
-_STORE_CODES: tuple[tuple[type[store_errors.StoreError], str], ...] = (
-    (store_errors.NotFound, "NONEXISTENT"),
-    (store_errors.AlreadyExists, "ALREADYEXISTS"),
-    (store_errors.OverQuota, "OVERQUOTA"),
-    (store_errors.InvalidName, "CANNOT"),
-    (store_errors.Conflict, "CANNOT"),
-)
 
 
 class ImapSession(ImapConnection):
@@ -95,6 +88,10 @@ class ImapSession(ImapConnection):
     @property
     def store(self) -> Store:
         return self.app.store
+
+    @property
+    def mailboxes(self) -> Mailboxes:
+        return self.app.mailboxes
 
     def capabilities(self) -> tuple[str, ...]:
         return capabilities(
@@ -123,7 +120,7 @@ class ImapSession(ImapConnection):
             return
         try:
             await view.refresh(self.app.store)
-        except store_errors.NotFound:
+        except NotFound:
             raise ImapBye("The selected mailbox was deleted") from None
 
     async def sync(self, *, expunge: bool, uid: bool = True) -> None:
@@ -223,8 +220,8 @@ class ImapSession(ImapConnection):
         except ImapBye as exc:
             self._bye(exc.message)
             raise SessionClosed() from None
-        except store_errors.StoreError as exc:
-            self.send(writer.tagged(tag, "NO", str(exc) or "Refused", _store_code(exc)))
+        except StoreError as exc:  # the mailbox service's refusals (RFC 5530 codes)
+            self.send(writer.tagged(tag, "NO", str(exc) or "Refused", code_for(exc)))
         except Overloaded:  # reported by the executor; RFC 5530 §3: try again later
             self.send(writer.tagged(tag, "NO", "Server busy, try again later", "UNAVAILABLE"))
         except (SessionClosed, asyncio.CancelledError):
@@ -255,10 +252,3 @@ class ImapSession(ImapConnection):
         if self._bad_count >= MAX_BAD_COMMANDS:
             self._bye("Too many invalid commands")
             raise SessionClosed()
-
-
-def _store_code(exc: store_errors.StoreError) -> str | None:
-    for kind, code in _STORE_CODES:
-        if isinstance(exc, kind):
-            return code
-    return None

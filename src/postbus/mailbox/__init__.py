@@ -13,4 +13,10 @@ IMAP, POP3 and the webmail call this package and nothing below it (DESIGN.md,
 - This package imports nothing from `imap/`, `pop3/`, `smtp/` or `web/`;
   those front ends import the records and refusals they need from here
   (`mailbox.types`, `mailbox.errors`), never from `postbus.store`.
+
+Modules: `service` (`Mailboxes`, the object front ends call, `App.mailboxes`),
+`names` (INBOX, delimiter, new-name checks), `limits` (the named bounds),
+`tree` (the hierarchy, linear), `patterns` (LIST wildcards, no regex),
+`listing` (what LIST and LSUB select), `flags` (the STORE rule), `quota`,
+`types` and `errors`.
 """

@@ -2,7 +2,8 @@
 
 The store's own refusals are re-exported: a front end catches these names and
 never imports `postbus.store`. `code` is the RFC 5530 response code a refusal
-carries in IMAP (POP3 and the webmail show the text).
+carries in IMAP (POP3 and the webmail show the text, which always says what
+was refused and why).
 """
 
 from postbus.store.errors import (
@@ -19,12 +20,22 @@ class LimitReached(StoreError):
     """A named limit of the service was reached (folder depth, count, name length)."""
 
 
-#: Refusal → RFC 5530 response code.
+class SpecialUseRefused(StoreError):
+    """A special-use attribute a folder cannot be given (RFC 6154 §3, USEATTR)."""
+
+
+class TooBig(StoreError):
+    """A message over the house maximum size (RFC 7889 APPENDLIMIT, TOOBIG)."""
+
+
+#: Refusal → RFC 5530 response code; the first match wins.
 CODES: tuple[tuple[type[StoreError], str], ...] = (
     (NotFound, "NONEXISTENT"),
     (AlreadyExists, "ALREADYEXISTS"),
     (OverQuota, "OVERQUOTA"),
     (LimitReached, "LIMIT"),
+    (SpecialUseRefused, "USEATTR"),  # RFC 6154 §5.3
+    (TooBig, "TOOBIG"),  # RFC 4469 / RFC 7889
     (InvalidName, "CANNOT"),
     (Conflict, "CANNOT"),
 )
@@ -39,5 +50,5 @@ def code_for(exc: StoreError) -> str | None:
 
 __all__ = [
     "CODES", "AlreadyExists", "Conflict", "InvalidName", "LimitReached", "NotFound",
-    "OverQuota", "StoreError", "code_for",
+    "OverQuota", "SpecialUseRefused", "StoreError", "TooBig", "code_for",
 ]

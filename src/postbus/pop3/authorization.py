@@ -19,12 +19,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from postbus.accounts.address import normalize_address
+from postbus.mailbox.errors import StoreError
 from postbus.pop3.lock import locks_for
 from postbus.pop3.maildrop import Maildrop, messages_text
 from postbus.pop3.proto import Pop3Command, Pop3Error, ResponseCode, continuation, multiline, ok
 from postbus.pop3.state import State
 from postbus.sasl import Challenge, start_exchange
-from postbus.store import StoreError
 
 if TYPE_CHECKING:
     from postbus.pop3.session import Pop3Session
@@ -128,7 +128,7 @@ async def _login(session: Pop3Session, name: str, password: str, *, authzid: str
         raise Pop3Error("Maildrop is in use by another POP3 session", ResponseCode.IN_USE)
     session.locked_account = account.id
     try:
-        maildrop = await Maildrop.open(app.store, account.id)
+        maildrop = await Maildrop.open(app.mailboxes, account.id)
     except BaseException as exc:
         session.locked_account = None
         await locks.release(account.id)

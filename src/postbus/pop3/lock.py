@@ -30,9 +30,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from postbus.app import App
-from postbus.store import Store
 
 log = logging.getLogger("postbus.pop3")
 
@@ -42,10 +42,19 @@ SETTING_PREFIX = "pop3_lock:"
 _APP_KEY = "pop3.locks"
 
 
+class LeaseStore(Protocol):
+    """Where leases are kept: the store's small key/value records (the only
+    part of the store POP3 sees; `locks_for` passes the App's store)."""
+
+    async def get_setting(self, key: str) -> str | None: ...
+
+    async def set_setting(self, key: str, value: str | None) -> None: ...
+
+
 class MaildropLocks:
     """The locks of one process (one `App`)."""
 
-    def __init__(self, store: Store, node: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: LeaseStore, node: str, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.node = node
         self.clock = clock

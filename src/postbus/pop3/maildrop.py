@@ -10,7 +10,8 @@ LIST reports; deletions are only marks until the UPDATE state. Invariants:
   and `uid_validity` is fixed for the life of the INBOX.
 - Nothing changes in the store before `update()`: a session that ends any
   other way leaves the maildrop as it found it.
-- `update()` removes every message marked deleted with one `store.expunge`
+- Every read and change goes through the mailbox service (`App.mailboxes`).
+- `update()` removes every message marked deleted with one `expunge`
   call: one transaction, which frees the quota and publishes the change that
   IMAP sessions turn into EXPUNGE responses. A message another session
   expunged meanwhile is simply no longer there to remove. Then it sets \\Seen
@@ -22,10 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from postbus.mailbox.service import Mailboxes
+from postbus.mailbox.types import INBOX, Mailbox
 from postbus.message import decode_meta, find_header_end
 from postbus.pop3.proto import Pop3Error
-from postbus.store import NotFound, Store
-from postbus.store.model import INBOX, Mailbox
 
 SNAPSHOT_PAGE = 1000  # UIDs per fetch_info call while taking the snapshot
 SEEN = "\\Seen"
@@ -45,26 +46,25 @@ class DropMessage:
 
 
 class Maildrop:
-    def __init__(self, store: Store, inbox: Mailbox, messages: list[DropMessage]) -> None:
-        self.store = store
+    def __init__(self, mailboxes: Mailboxes, inbox: Mailbox, messages: list[DropMessage]) -> None:
+        self.mailboxes = mailboxes
         self.inbox = inbox
         self.messages = messages
         self.deleted: set[int] = set()  # message numbers
         self.retrieved: set[int] = set()
 
     @classmethod
-    async def open(cls, store: Store, account_id: int) -> Maildrop:
-        inbox = await store.get_mailbox(account_id, INBOX)
-        if inbox is None:
-            raise NotFound("the account has no INBOX")
-        uids = [entry.uid for entry in await store.list_messages(inbox.id)]
+    async def open(cls, mailboxes: Mailboxes, account_id: int) -> Maildrop:
+        """The snapshot; NotFound when the account has no INBOX."""
+        inbox = await mailboxes.get(account_id, INBOX)
+        uids = [entry.uid for entry in await mailboxes.messages(inbox.id)]
         messages: list[DropMessage] = []
         for start in range(0, len(uids), SNAPSHOT_PAGE):
-            infos = await store.fetch_info(inbox.id, uids[start:start + SNAPSHOT_PAGE])
+            infos = await mailboxes.fetch_info(inbox.id, uids[start:start + SNAPSHOT_PAGE])
             messages.extend(
                 DropMessage(i.uid, i.size, i.blob_id, SEEN in i.flags) for i in infos
             )
-        return cls(store, inbox, messages)
+        return cls(mailboxes, inbox, messages)
 
     # -- what the TRANSACTION state reads ---------------------------------------
     def get(self, number: int) -> DropMessage:
@@ -88,13 +88,13 @@ class Maildrop:
 
     async def header_end(self, message: DropMessage) -> int:
         """Where the body starts, from the parse-once record (RFC 1939 §7 TOP)."""
-        infos = await self.store.fetch_info(self.inbox.id, [message.uid])
+        infos = await self.mailboxes.fetch_info(self.inbox.id, [message.uid])
         if infos:
             try:
                 return decode_meta(infos[0].meta).header_end
             except ValueError:  # msgspec.DecodeError: a record from an unknown version
                 pass
-        head = await self.store.read_blob(message.blob_id, 0, HEADER_PROBE)
+        head = await self.mailboxes.read_body(message.blob_id, 0, HEADER_PROBE)
         return find_header_end(head, 0, len(head))
 
     # -- what the TRANSACTION state changes ---------------------------------------
@@ -114,9 +114,9 @@ class Maildrop:
         """Applies the session's changes; returns how many messages are left."""
         gone = [self.messages[n - 1].uid for n in sorted(self.deleted)]
         if gone:
-            await self.store.expunge(self.inbox.id, gone)  # RFC 1939 §6
+            await self.mailboxes.expunge(self.inbox.id, gone)  # RFC 1939 §6
         seen = [self.messages[n - 1].uid for n in sorted(self.retrieved - self.deleted)
                 if not self.messages[n - 1].seen]
         if seen:
-            await self.store.store_flags(self.inbox.id, seen, lambda f: f | {SEEN})
+            await self.mailboxes.store_flags(self.inbox.id, seen, "add", [SEEN])
         return len(self.messages) - len(gone)

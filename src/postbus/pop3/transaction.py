@@ -1,13 +1,13 @@
 """POP3 TRANSACTION-state commands (RFC 1939 §5, §7) and QUIT (§4, §6).
 
 Invariants:
-- Message content is streamed from the blob store in `CHUNK`-sized reads
+- Message content is streamed through the mailbox service in `CHUNK`-sized reads
   through one `DotStuffer` per response, waiting for the transport to drain
   after each chunk: a 12 MB message is never held whole, and a slow client
   holds at most a chunk plus the transport's buffer.
 - The first chunk is read before "+OK" is sent, so a message that vanished
   (expunged by IMAP and collected since the snapshot) gets a clean -ERR.
-- Nothing here changes the store except QUIT, through `Maildrop.update()`,
+- Nothing here changes the maildrop except QUIT, through `Maildrop.update()`,
   and QUIT's "+OK" is written only after that call returned.
 """
 
@@ -17,10 +17,10 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from postbus.mailbox.errors import NotFound, StoreError
 from postbus.pop3.maildrop import Maildrop, messages_text
 from postbus.pop3.proto import DotStuffer, Pop3Command, Pop3Error, ResponseCode, ok, top_lines
 from postbus.pop3.state import State
-from postbus.store import NotFound, StoreError
 
 if TYPE_CHECKING:
     from postbus.pop3.session import Pop3Session
@@ -83,7 +83,7 @@ async def top(session: Pop3Session, command: Pop3Command) -> None:
     stuffer = DotStuffer()
     if len(header) < header_end:
         await _stream(session, message.blob_id, header, header_end, stuffer)
-        tail = await session.app.store.read_blob(
+        tail = await session.app.mailboxes.read_body(
             message.blob_id, max(0, header_end - 3), min(3, header_end))
     else:
         session.write(stuffer.feed(header))
@@ -128,7 +128,7 @@ async def quit(session: Pop3Session, command: Pop3Command) -> None:
 # -- streaming -----------------------------------------------------------------------
 async def _first_chunk(session: Pop3Session, blob_id: str, start: int, end: int) -> bytes:
     try:
-        return await session.app.store.read_blob(blob_id, start, min(CHUNK, end - start))
+        return await session.app.mailboxes.read_body(blob_id, start, min(CHUNK, end - start))
     except (FileNotFoundError, NotFound):
         raise Pop3Error("Message was removed by another session") from None
 
@@ -139,7 +139,7 @@ async def _stream(
 ) -> None:
     """Writes `chunk` (the octets from `start`) and the rest up to `end`, stuffed."""
     pos = start
-    store = session.app.store
+    mailboxes = session.app.mailboxes
     while chunk:
         session.write(stuffer.feed(chunk))
         pos += len(chunk)
@@ -147,7 +147,7 @@ async def _stream(
             return
         await session.drain()
         await asyncio.sleep(0)  # let other sessions run between chunks
-        chunk = await store.read_blob(blob_id, pos, min(CHUNK, end - pos))
+        chunk = await mailboxes.read_body(blob_id, pos, min(CHUNK, end - pos))
 
 
 async def _stream_lines(
@@ -155,9 +155,9 @@ async def _stream_lines(
 ) -> None:
     """RFC 1939 §7 TOP: the first `lines` body lines; a last line without LF counts."""
     pos, remaining = start, lines
-    store = session.app.store
+    mailboxes = session.app.mailboxes
     while remaining > 0 and pos < end:
-        chunk = await store.read_blob(blob_id, pos, min(CHUNK, end - pos))
+        chunk = await mailboxes.read_body(blob_id, pos, min(CHUNK, end - pos))
         if not chunk:
             return
         pos += len(chunk)

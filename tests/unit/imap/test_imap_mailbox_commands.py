@@ -136,11 +136,12 @@ async def test_rename(imap: Harness) -> None:
 
 async def test_subscriptions_lsub_and_list_subscribed(imap: Harness) -> None:
     client = await imap.client()
-    await client.ok("CREATE news/comp/mail")
-    await client.ok("SUBSCRIBE news/comp/mail")  # RFC 3501 §6.3.9: CREATE does not subscribe
-    for name in ("Archive", "Drafts", "Junk", "Sent", "Trash", "INBOX", "news", "news/comp"):
+    await client.ok("CREATE news/comp/mail")  # CREATE subscribes nothing (RFC 3501 §6.3.9)
+    for name in ("Archive", "Drafts", "Junk", "Sent", "Trash", "INBOX", "news"):
         assert await client.command(f"UNSUBSCRIBE {name}") == [
             b"TAG OK UNSUBSCRIBE completed\r\n"]
+    assert await client.command("SUBSCRIBE news/comp/mail") == [
+        b"TAG OK SUBSCRIBE completed\r\n"]
     assert await client.command("UNSUBSCRIBE never-existed") == [
         b"TAG OK UNSUBSCRIBE completed\r\n"]
     assert await client.command("SUBSCRIBE never-existed") == [

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, CopyArgs, ImapNo, format_set, writer
+from postbus.mailbox.errors import NotFound
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
@@ -37,14 +38,13 @@ async def _transfer(session: ImapSession, cmd: Command, *, move: bool) -> Done |
     await session.refresh()
     targets = view.resolve(args.seqset, cmd.uid)
     live = view.live(targets)
-    destination = await session.store.get_mailbox(session.account.id, args.mailbox)
-    if destination is None:
-        raise ImapNo(f"No folder named {args.mailbox}", "TRYCREATE")  # RFC 9051 §6.4.7
-    mapping = []
-    if live:
-        mapping = await session.store.copy(
-            view.mailbox_id, [e.uid for _, e in live], destination.id, move=move
-        )
+    try:
+        destination = await session.mailboxes.get(session.account.id, args.mailbox)
+    except NotFound:
+        raise ImapNo(f"No folder named {args.mailbox}", "TRYCREATE") from None  # RFC 9051 §6.4.7
+    mapping = await session.mailboxes.copy(
+        view.mailbox_id, [e.uid for _, e in live], destination, move=move
+    )
     code = None
     if mapping:
         sources = format_set(src for src, _ in mapping)

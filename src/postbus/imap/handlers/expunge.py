@@ -2,7 +2,7 @@
 
 Before computing what to remove, other sessions' changes are announced (an
 EXPUNGE may send EXPUNGE responses), so the \\Deleted flags seen are current;
-then one store call removes the messages and each gets its ``* n EXPUNGE``.
+then one call of the mailbox service removes the messages and each gets its ``* n EXPUNGE``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,6 @@ async def expunge(session: ImapSession, cmd: Command) -> Done | None:
         candidates = view.entries
     deleted = [e.uid for e in candidates if "\\Deleted" in e.flags]
     if deleted:
-        removed = await session.store.expunge(view.mailbox_id, deleted)
+        removed = await session.mailboxes.expunge(view.mailbox_id, deleted)
         await session.write(view.remove(removed))
     return None

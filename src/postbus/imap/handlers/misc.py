@@ -8,7 +8,7 @@ import postbus
 from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, EnableArgs, responses, writer
 from postbus.imap.state import State
-from postbus.store.model import DELIMITER
+from postbus.mailbox.types import DELIMITER
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession

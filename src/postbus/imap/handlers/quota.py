@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from postbus.imap.handlers.mailbox import get_mailbox
 from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, ImapNo, MailboxArgs, QuotaRootArgs, responses
-from postbus.store.model import Account
+from postbus.mailbox.quota import QuotaReport
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
@@ -22,38 +22,35 @@ if TYPE_CHECKING:
 ROOT = ""
 
 
-async def _account(session: ImapSession) -> Account:
+async def _report(session: ImapSession) -> QuotaReport:
     assert session.account is not None
-    account = await session.store.get_account_by_id(session.account.id)
-    if account is None:
-        raise ImapNo("The account no longer exists", "NONEXISTENT")
-    return account
+    return await session.mailboxes.quota(session.account.id)
 
 
-def _quota(account: Account) -> bytes:
-    used_kib = (account.used_bytes + 1023) // 1024
-    return responses.quota(ROOT, [("STORAGE", used_kib, account.quota_bytes // 1024)])
+def _quota(report: QuotaReport) -> bytes:
+    used_kib = (report.used_bytes + 1023) // 1024
+    return responses.quota(ROOT, [("STORAGE", used_kib, report.limit_bytes // 1024)])
 
 
 async def getquotaroot(session: ImapSession, cmd: Command) -> Done | None:
     args = cmd.args
     assert isinstance(args, MailboxArgs)
     mailbox = await get_mailbox(session, args.mailbox)
-    account = await _account(session)
-    limited = account.quota_bytes > 0
-    session.send(responses.quotaroot(mailbox.name, [ROOT] if limited else [], utf8=session.utf8))
-    if limited:
-        session.send(_quota(account))
+    report = await _report(session)
+    session.send(responses.quotaroot(
+        mailbox.name, [ROOT] if report.limited else [], utf8=session.utf8))
+    if report.limited:
+        session.send(_quota(report))
     return None
 
 
 async def getquota(session: ImapSession, cmd: Command) -> Done | None:
     args = cmd.args
     assert isinstance(args, QuotaRootArgs)
-    account = await _account(session)
-    if args.root != ROOT or account.quota_bytes <= 0:
+    report = await _report(session)
+    if args.root != ROOT or not report.limited:
         raise ImapNo(f"No quota root {args.root!r}", "NONEXISTENT")
-    session.send(_quota(account))
+    session.send(_quota(report))
     return None
 
 

@@ -141,7 +141,8 @@ def read_list(cur: Cursor, uid: bool) -> ListArgs:
         selection = frozenset(cur.paren_list(lambda: cur.keyword("a LIST option")))
         if not selection <= LIST_SELECT_OPTIONS:
             raise ImapBad("Unknown LIST selection option")
-        if selection == {"RECURSIVEMATCH"}:
+        if "RECURSIVEMATCH" in selection and selection <= {"RECURSIVEMATCH", "REMOTE"}:
+            # RFC 5258 §3.1: RECURSIVEMATCH alone, or with only REMOTE, is BAD.
             raise ImapBad("RECURSIVEMATCH needs another selection option")
         cur.sp()
     reference = cur.list_mailbox()
