@@ -230,3 +230,49 @@ async def test_counters_equal_a_recount_after_any_mix_of_changes(store: Store, s
 async def test_mailbox_status_of_a_missing_folder(store: Store) -> None:
     with pytest.raises(NotFound):
         await store.mailbox_status(424242)
+
+
+class _RecordingPool:
+    """Forwards to an asyncpg pool and records the SQL of its point reads."""
+
+    def __init__(self, pool: object, seen: list[str]) -> None:
+        self._pool, self._seen = pool, seen
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self._pool, name)
+        if name not in ("fetch", "fetchrow", "fetchval", "execute"):
+            return attr
+
+        def record(sql: str, *args: object) -> object:
+            self._seen.append(sql)
+            return attr(sql, *args)  # type: ignore[operator]
+
+        return record
+
+
+async def test_status_and_folder_reads_never_scan_messages(store: Store) -> None:
+    """Issue 9: STATUS and SELECT cost must not grow with the folder, so these
+    reads touch the folder row only: no COUNT/SUM over `messages`."""
+    acc = await _account(store)
+    box = await _box_id(store, acc, "INBOX")
+    for n in range(3):
+        await store.append(box, await store.put_blob(message(n)), parsed(str(n)))
+    seen: list[str] = []
+    if hasattr(store, "_db"):  # the embedded store reads on its event-loop connection
+        store._db.set_trace_callback(seen.append)
+    else:
+        store._pool = _RecordingPool(store._pool, seen)  # type: ignore[attr-defined]
+    try:
+        status = await store.mailbox_status(box)
+        await store.get_mailbox(acc.id, "INBOX")
+        await store.get_mailbox_by_id(box)
+    finally:
+        if hasattr(store, "_db"):
+            store._db.set_trace_callback(None)
+        else:
+            store._pool = store._pool._pool  # type: ignore[attr-defined]
+    assert status.messages == 3
+    assert len(seen) == 3
+    for sql in seen:
+        assert " FROM mailboxes WHERE " in sql and "messages WHERE" not in sql, sql
+        assert "count(" not in sql.lower() and "sum(" not in sql.lower(), sql

@@ -203,7 +203,8 @@ class Store(Protocol):
         has one entry per folder, in order."""
 
     async def list_messages(self, mailbox_id: int) -> list[MessageEntry]:
-        """Every message of the folder, ascending UID: what a selected view starts from."""
+        """Every message of the folder, ascending UID: what a selected view starts
+        from. Entries with equal flags share one frozenset."""
 
     async def fetch_info(self, mailbox_id: int, uids: Sequence[int]) -> list[MessageInfo]:
         """Records of the given UIDs that still exist, ascending UID."""

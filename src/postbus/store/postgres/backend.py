@@ -386,11 +386,16 @@ class PostgresStore:
         ))
 
     async def list_messages(self, mailbox_id: int) -> list[MessageEntry]:
+        # Flags as one text per row (IMAP flags are atoms: no spaces) and one
+        # frozenset per distinct set, shared by the entries: a folder has few
+        # distinct sets, and decoding an array per row doubled the time.
         found = await self.pool.fetch(
-            "SELECT uid, flags, modseq FROM messages WHERE mailbox_id = $1 ORDER BY uid",
+            "SELECT uid, array_to_string(flags, ' '), modseq FROM messages WHERE mailbox_id = $1"
+            " ORDER BY uid",
             mailbox_id,
         )
-        return [rows.entry(r) for r in found]
+        flagsets = {text: frozenset(text.split()) for text in {r[1] for r in found}}
+        return [MessageEntry(uid, flagsets[text], modseq) for uid, text, modseq in found]
 
     async def fetch_info(self, mailbox_id: int, uids: Sequence[int]) -> list[MessageInfo]:
         found = await self.pool.fetch(
