@@ -2,8 +2,8 @@
 
 Work that would stall the event loop runs here instead: Argon2 hashing and
 verifying, password policy checks, DKIM key generation, signing and verifying,
-parsing a large message ("cpu"), and blocking file reads and writes of bodies
-("io"). Each pool has a fixed number of threads and a named limit on the jobs
+parsing a large message ("cpu"), blocking file reads and writes of bodies
+("io"), and database reads whose cost grows with a folder ("read"). Each pool has a fixed number of threads and a named limit on the jobs
 that may wait for one.
 
 Invariants:
@@ -46,6 +46,7 @@ T = TypeVar("T")
 
 CPU = "cpu"  # Argon2, password policy, DKIM, parsing: releases the GIL or is short
 IO = "io"  # blocking file reads and writes of message bodies
+READ = "read"  # database reads whose cost grows with a folder (SQLite reader connections)
 
 # Argon2 (argon2-cffi) and the C parts of DKIM release the GIL: one thread per
 # core keeps every core busy without oversubscribing it.
@@ -58,6 +59,12 @@ CPU_MAX_WAITING = 64 * CPU_WORKERS
 IO_WORKERS = 4
 # Body reads and writes that may wait; each holds at most one body's buffer.
 IO_MAX_WAITING = 256
+# Long SQLite reads (a folder's entries, a search narrowing) run on reader
+# connections, one per thread; two overlap a reader with the loop's point reads
+# without letting big folders crowd out the writer's share of the GIL.
+READ_WORKERS = 2
+# Long reads that may wait; each is a few dozen bytes until it runs.
+READ_MAX_WAITING = 256
 # An overload is logged at most once per this many seconds per pool: under a
 # flood the counter keeps the numbers, the log keeps one line.
 OVERLOAD_LOG_INTERVAL = 10.0
@@ -72,6 +79,7 @@ class PoolSpec:
 DEFAULT_POOLS: Mapping[str, PoolSpec] = {
     CPU: PoolSpec(CPU_WORKERS, CPU_MAX_WAITING),
     IO: PoolSpec(IO_WORKERS, IO_MAX_WAITING),
+    READ: PoolSpec(READ_WORKERS, READ_MAX_WAITING),
 }
 
 

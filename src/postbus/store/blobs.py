@@ -35,7 +35,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
@@ -43,11 +42,11 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Executor
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from postbus import executor
 from postbus.store import errors
 from postbus.store.model import BlobRef
 
@@ -361,8 +360,9 @@ class EmbeddedBlobWriter:
         self._chunks = []
 
 
-def executor_runner(executor: Executor | None) -> Callable[..., Any]:
-    def run(fn: Callable[..., Any], *args: Any) -> Any:
-        return asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+def pool_runner(pool: str) -> Callable[..., Awaitable[Any]]:
+    """Runs blocking file work in `pool` of the executor seam (postbus.executor)."""
+    def run(fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+        return executor.run(pool, fn, *args)
 
     return run

@@ -18,13 +18,13 @@ server ships only the bytes asked for.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import time
 from pathlib import Path
 from typing import Any
 
+from postbus import executor
 from postbus.store.model import BlobRef
 from postbus.store.postgres.db import Conn
 
@@ -113,7 +113,7 @@ class PgBlobWriter:
         ref = BlobRef(self._hash.hexdigest(), self._size)
         try:
             if self._file is not None:
-                data = await asyncio.get_running_loop().run_in_executor(None, self._read_back)
+                data = await executor.run(executor.IO, self._read_back)
             else:
                 data = b"".join(self._chunks)
             self._chunks = []

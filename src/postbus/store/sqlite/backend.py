@@ -17,13 +17,13 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from postbus import executor
 from postbus.store import blobs
-from postbus.store.blobs import EmbeddedBlobs, EmbeddedBlobWriter, executor_runner
+from postbus.store.blobs import EmbeddedBlobs, EmbeddedBlobWriter, pool_runner
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
     Account,
@@ -47,8 +47,6 @@ from postbus.store.sqlite.db import Writer, connect, migrate
 
 T = TypeVar("T")
 
-READER_THREADS = 2
-IO_THREADS = 4
 # fetch_info of at most this many UIDs reads on the event loop (a few point reads).
 INLINE_FETCH_UIDS = 8
 
@@ -60,13 +58,14 @@ class SqliteStore:
         self.changes = ChangeHub()
         self._writer = Writer(self.db_path)
         self._writer.after_commit = self._publish
-        self._io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="postbus-io")
-        self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="postbus-reader")
         self._local = threading.local()
+        # Reads in flight on the executor's threads: close() waits for them
+        # before it closes the reader connections they use.
+        self._reading: set[asyncio.Future[Any]] = set()
         self._reader_lock = threading.Lock()
         self._reader_conns: list[sqlite3.Connection] = []
         self.blobs = EmbeddedBlobs(
-            self.data_dir / "blobs", executor_runner(self._io), lambda: self._db
+            self.data_dir / "blobs", pool_runner(executor.IO), lambda: self._db
         )
         self._conn: sqlite3.Connection | None = None
 
@@ -89,8 +88,8 @@ class SqliteStore:
 
     async def close(self) -> None:
         self._writer.stop()
-        self._io.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
+        if self._reading:
+            await asyncio.gather(*self._reading, return_exceptions=True)
         with self._reader_lock:
             for reader in self._reader_conns:
                 reader.close()
@@ -122,7 +121,13 @@ class SqliteStore:
         def job() -> T:
             return fn(self._reader_conn(), *args)
 
-        return await asyncio.get_running_loop().run_in_executor(self._readers, job)
+        return await self._tracked(executor.run(executor.READ, job))
+
+    async def _tracked(self, work: Awaitable[T]) -> T:
+        future = asyncio.ensure_future(work)
+        self._reading.add(future)
+        future.add_done_callback(self._reading.discard)
+        return await future
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """Runs fn(connection, *args) in the writer's transaction."""
@@ -426,7 +431,7 @@ class SqliteStore:
                 or conn.execute("SELECT 1 FROM queue WHERE blob_id = ? LIMIT 1", (blob_id,)).fetchone()
             )
 
-        removed += await asyncio.get_running_loop().run_in_executor(
-            self._readers, self.blobs.files.sweep, referenced
+        removed += await self._tracked(
+            executor.run(executor.READ, self.blobs.files.sweep, referenced)
         )
         return removed
