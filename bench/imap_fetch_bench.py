@@ -39,6 +39,7 @@ from postbus.imap.fetch import fetch
 from postbus.imap.proto import FetchArgs, SearchArgs, SortArgs, parse_command
 from postbus.imap.search import search
 from postbus.imap.sort import sort
+from postbus.store.contract import Store
 from postbus.store.sqlite.backend import SqliteStore
 
 WORDS = ("quarterly numbers budget meeting agenda lunch report project deadline review "
@@ -93,15 +94,20 @@ async def build(store: SqliteStore, messages: int, distinct: int) -> int:
     account = await store.add_account("bench@example.org", "x", quota_bytes=0)
     mailbox = await store.get_mailbox(account.id, "INBOX")
     assert mailbox is not None
+    await build_folder(store, mailbox.id, messages, distinct)
+    return mailbox.id
+
+
+async def build_folder(store: Store, mailbox_id: int, messages: int, distinct: int) -> None:
+    """Fill the folder with `messages` messages made of `distinct` different ones."""
     rng = random.Random(1)
     ingested = [await ingest_bytes(store, make_message(n, rng)) for n in range(distinct)]
     for start in range(0, messages, APPEND_CONCURRENCY):
         await asyncio.gather(*(
-            store.append(mailbox.id, ingested[n % distinct].blob, ingested[n % distinct].parsed,
+            store.append(mailbox_id, ingested[n % distinct].blob, ingested[n % distinct].parsed,
                          flags=("\\Seen",) if n % 3 else (), internal_date=1.7e9 + n * 60)
             for n in range(start, min(messages, start + APPEND_CONCURRENCY))
         ))
-    return mailbox.id
 
 
 async def best(runs: int, job: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
