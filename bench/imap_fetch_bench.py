@@ -37,8 +37,10 @@ from postbus.delivery.ingest import ingest_bytes
 from postbus.imap import fetch_structure
 from postbus.imap.fetch import fetch
 from postbus.imap.proto import FetchArgs, SearchArgs, SortArgs, parse_command
-from postbus.imap.search import search
-from postbus.imap.sort import sort
+from postbus.imap.search import criterion
+from postbus.imap.sort import sort_keys
+from postbus.mailbox.search import search
+from postbus.mailbox.sort import sort
 from postbus.store.contract import Store
 from postbus.store.sqlite.backend import SqliteStore
 
@@ -182,7 +184,7 @@ async def run(store: SqliteStore, mailbox_id: int, runs: int) -> None:
     async def do_search(keys: str) -> list[int]:
         cmd = parse_command([f"A SEARCH {keys}".encode()])
         assert isinstance(cmd.args, SearchArgs)
-        return await search(store, mailbox_id, entries, cmd.args.key)
+        return await search(store, mailbox_id, entries, criterion(cmd.args.key, entries))
 
     for keys in ("TEXT zanzibar", "BODY zanzibar", "UNSEEN", "SUBJECT quarterly",
                  "SINCE 1-Jan-2030", "TEXT zz"):
@@ -190,12 +192,12 @@ async def run(store: SqliteStore, mailbox_id: int, runs: int) -> None:
         seconds, found = await best(runs, partial(do_search, keys))
         report(f"SEARCH {keys}", seconds, f"{len(found)} found, {reads // runs} blob reads/run")
 
-    every = list(range(1, count + 1))
+    every = [e.uid for e in entries]
     for criteria in ("(DATE)", "(SUBJECT)", "(REVERSE ARRIVAL)"):
         cmd = parse_command([f"A SORT {criteria} UTF-8 ALL".encode()])
         assert isinstance(cmd.args, SortArgs)
         seconds, _ = await best(runs, partial(
-            sort, store, mailbox_id, entries, cmd.args.criteria, every))
+            sort, store, mailbox_id, every, sort_keys(cmd.args.criteria)))
         report(f"SORT {criteria} UTF-8 ALL", seconds)
 
 

@@ -26,12 +26,13 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from postbus.imap import fetch_body, fetch_meta, fetch_structure
+from postbus.imap import fetch_body, fetch_structure
 from postbus.imap.fetch_body import RawMessage
 from postbus.imap.fetch_output import Output
 from postbus.imap.proto.dates import format_date_time
 from postbus.imap.proto.fetch import FetchAtt, Section
 from postbus.imap.proto.writer import string
+from postbus.mailbox import record as fetch_meta
 from postbus.message import MessageMeta
 from postbus.store.contract import Store
 from postbus.store.model import MessageEntry, MessageInfo

@@ -112,14 +112,13 @@ class MailboxView:
             return i
         return None
 
-    def positions(self, uids: Iterable[int]) -> list[int]:
-        """The 1-based message numbers of the `uids` in the view, ascending; UIDs not in
-        the view are left out. Linear in the view when the UIDs are many."""
-        wanted = sorted(set(uids))
-        if len(wanted) < 64:
-            return [i + 1 for u in wanted if (i := self.index_of(u)) is not None]
-        wanted_set = set(wanted)
-        return [n for n, e in enumerate(self.entries, 1) if e.uid in wanted_set]
+    def numbers(self, uids: Sequence[int]) -> list[int]:
+        """The 1-based message numbers of `uids`, in the order given; UIDs not in the
+        view are left out. Linear in the view when the UIDs are many."""
+        if len(uids) < 64:
+            return [i + 1 for u in uids if (i := self.index_of(u)) is not None]
+        number = {e.uid: n for n, e in enumerate(self.entries, 1)}
+        return [n for u in uids if (n := number.get(u)) is not None]
 
     def flags(self) -> list[str]:
         """Every flag the folder knows: system flags, then the keywords in use, sorted."""
