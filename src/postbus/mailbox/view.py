@@ -232,4 +232,5 @@ class MailboxView:
         """Hook for a front end's own per-message state (IMAP's saved search result)."""
 
 
-__all__ = ["SEEN", "SYSTEM_FLAGS", "MailboxView", "Target", "keywords_of"]
+#: The store a view reads, re-exported for front ends' annotations (they never import the store).
+__all__ = ["SEEN", "SYSTEM_FLAGS", "MailboxView", "Store", "Target", "keywords_of"]

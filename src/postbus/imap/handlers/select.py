@@ -19,7 +19,7 @@ from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, ImapBad, SelectArgs, responses, writer
 from postbus.imap.selected import SelectedMailbox
 from postbus.imap.state import State
-from postbus.store.model import DELIMITER
+from postbus.mailbox.types import DELIMITER
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
