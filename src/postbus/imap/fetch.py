@@ -93,6 +93,10 @@ def _response_att(att: FetchAtt) -> FetchAtt:
 # The RFC822 items are BODY[] forms (RFC 9051 §6.4.5): name -> section text
 _RFC822: dict[str, query.SectionText] = {
     "RFC822": "", "RFC822.HEADER": "HEADER", "RFC822.TEXT": "TEXT"}
+# The parser's section-text specifiers (None: the whole part)
+_SECTION_TEXTS: dict[str | None, query.SectionText] = {
+    None: "", "HEADER": "HEADER", "HEADER.FIELDS": "HEADER.FIELDS",
+    "HEADER.FIELDS.NOT": "HEADER.FIELDS.NOT", "TEXT": "TEXT", "MIME": "MIME"}
 
 
 def is_body_item(att: FetchAtt) -> bool:
@@ -109,8 +113,7 @@ def section_of(att: FetchAtt) -> query.Section:
     assert section is not None
     if att.name.startswith("BINARY"):  # RFC 3516 §4.2: the part's decoded content
         return query.Section(section.part, partial=att.partial, decode=True)
-    text: query.SectionText = section.text or ""  # type: ignore[assignment]
-    return query.Section(section.part, text, section.headers, att.partial)
+    return query.Section(section.part, _SECTION_TEXTS[section.text], section.headers, att.partial)
 
 
 @dataclass(frozen=True, slots=True)
