@@ -7,7 +7,10 @@ way `imap_fetch_bench` fills one (a few hundred distinct messages appended
 again and again, one in three unseen). A client then SELECTs it `--runs`
 times; the figure is the best time spent in the SELECT handler itself (from
 the command reaching the handler to the tagged reply being queued), so
-loopback and TLS are left out. The round trip is printed next to it.
+loopback and TLS are left out. The round trip is printed next to it, and
+the two parts that grow with the folder: reading every entry
+(`store.list_messages`, in the store's reader thread) and building the view
+from them (on the event loop).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +30,19 @@ from bench.imap_fetch_bench import build_folder
 from tests.unit.imap.harness import USER, running
 
 from postbus.imap.handlers import select as select_handler
+from postbus.mailbox.view import MailboxView
 
 
-async def measure(size: int, runs: int) -> tuple[float, float]:
+async def best(runs: int, job: Callable[[], Awaitable[object]]) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await job()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+async def measure(size: int, runs: int) -> tuple[float, float, float, float]:
     handler_times: list[float] = []
     original = select_handler._open
 
@@ -53,16 +67,25 @@ async def measure(size: int, runs: int) -> tuple[float, float]:
                     await client.ok("SELECT INBOX")
                     round_trips.append(time.perf_counter() - start)
                     await client.ok("UNSELECT")
+                store = imap.app.store
+                entries = await store.list_messages(mailbox.id)
+                read = await best(runs, lambda: store.list_messages(mailbox.id))
+
+                async def build_view() -> None:
+                    MailboxView(mailbox, entries, readonly=False)
+
+                view = await best(runs, build_view)
     finally:
         select_handler._open = original  # type: ignore[assignment]
-    return min(handler_times), min(round_trips)
+    return min(handler_times), min(round_trips), read, view
 
 
 async def main(args: argparse.Namespace) -> None:
     for size in args.sizes:
-        server, round_trip = await measure(size, args.runs)
+        server, round_trip, read, view = await measure(size, args.runs)
         print(f"SELECT, {size:>6} messages: server {server * 1e3:8.2f} ms"
-              f"   round trip {round_trip * 1e3:8.2f} ms")
+              f"   round trip {round_trip * 1e3:8.2f} ms"
+              f"   (list_messages {read * 1e3:6.2f} ms, view {view * 1e3:6.2f} ms)")
 
 
 if __name__ == "__main__":
