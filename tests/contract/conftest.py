@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -98,3 +98,19 @@ def parsed(text: str = "hello world") -> Parsed:
 def message(n: int = 0, size: int = 0) -> bytes:
     body = f"Subject: message {n}\r\n\r\nbody {n}\r\n".encode()
     return body + b"x" * max(0, size - len(body))
+
+
+FlagUpdate = Callable[[frozenset[str]], frozenset[str]]
+
+
+def add(*flags: str) -> FlagUpdate:
+    """A `store_flags` update as +FLAGS makes it (the rule itself is the service's)."""
+    return lambda current: current | set(flags)
+
+
+def remove(*flags: str) -> FlagUpdate:
+    return lambda current: current - set(flags)
+
+
+def replace(*flags: str) -> FlagUpdate:
+    return lambda current: frozenset(flags)

@@ -22,7 +22,7 @@ from postbus.store.model import Account, Parsed
 from postbus.store.sqlite import db, search
 from postbus.store.sqlite.backend import SqliteStore
 
-from .conftest import message
+from .conftest import add, message, remove
 
 INDEX_TIMEOUT = 10.0
 
@@ -178,8 +178,8 @@ async def test_indexer_keeps_up_under_a_steady_load(
 
     async def load() -> None:
         while busy:
-            await store.store_flags(box, [1], "add", ["\\Seen"])
-            await store.store_flags(box, [1], "remove", ["\\Seen"])
+            await store.store_flags(box, [1], add("\\Seen"))
+            await store.store_flags(box, [1], remove("\\Seen"))
 
     await _add(store, box, 0, "first", "first")
     loaders = [asyncio.create_task(load()) for _ in range(4)]

@@ -89,11 +89,12 @@ async def build_store(config: Path) -> None:
             ))
         for box in boxes:  # later changes: flags, expunges, a copy, a move
             uids = [e.uid for e in await store.list_messages(box)]
-            await store.store_flags(box, uids[::5], "add", ["$Later"])
+            await store.store_flags(box, uids[::5], lambda f: f | {"$Later"})
             await store.expunge(box, uids[1::17])
             await store.copy(box, uids[2::29], boxes[0])
             await store.copy(box, uids[3::31], boxes[-1], move=True)
         await store.set_subscribed(accounts[0].id, "Lists/python", False)
+        await store.set_subscribed(accounts[0].id, "Gone/folder", True)  # no such folder
         await store.set_setting(f"vacation:{USERS[1]}", '{"subject": "away"}')
         await store.enqueue(USERS[0], [QueueRecipient("x@remote.test", notify="FAILURE")],
                             bodies[0].blob, envid="env-1", ret="HDRS")
@@ -179,6 +180,8 @@ async def compare(data_dir: Path, url: str, scratch: Path) -> None:
         for account in await old.list_accounts():
             boxes = await old.list_mailboxes(account.id)
             assert await new.list_mailboxes(account.id) == boxes
+            subscriptions = await old.list_subscriptions(account.id)
+            assert await new.list_subscriptions(account.id) == subscriptions
             for box in boxes:
                 entries = await old.list_messages(box.id)
                 assert await new.list_messages(box.id) == entries

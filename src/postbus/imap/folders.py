@@ -14,7 +14,7 @@ children (RFC 9051 §5.1).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from postbus.store.model import DELIMITER, INBOX, Mailbox
@@ -31,10 +31,7 @@ class Folder:
     name: str
     mailbox: Mailbox | None
     has_children: bool = False
-
-    @property
-    def subscribed(self) -> bool:
-        return self.mailbox is not None and self.mailbox.subscribed
+    subscribed: bool = False  # a real folder whose name is subscribed
 
 
 def parents(name: str) -> list[str]:
@@ -43,9 +40,12 @@ def parents(name: str) -> list[str]:
     return [DELIMITER.join(parts[:i]) for i in range(1, len(parts))]
 
 
-def folder_tree(mailboxes: Iterable[Mailbox]) -> list[Folder]:
+def folder_tree(mailboxes: Iterable[Mailbox], subscriptions: Collection[str] = ()) -> list[Folder]:
     """Every folder and implied parent, INBOX first, then by name."""
-    folders: dict[str, Folder] = {m.name: Folder(m.name, m) for m in mailboxes}
+    subscribed = set(subscriptions)
+    folders: dict[str, Folder] = {
+        m.name: Folder(m.name, m, subscribed=m.name in subscribed) for m in mailboxes
+    }
     for name in list(folders):
         for parent in parents(name):
             folder = folders.get(parent)

@@ -54,6 +54,8 @@ INLINE_DECODE_LIMIT = 256 * 1024
 KNOWN_ENCODINGS = frozenset(("", "7bit", "8bit", "binary", "base64", "quoted-printable"))
 _IDENTITY_ENCODINGS = frozenset(("", "7bit", "8bit", "binary"))
 
+_SEEN_SET = frozenset((SEEN,))
+
 
 class UnknownEncoding(Exception):
     """A decoded section's part has a Content-Transfer-Encoding that cannot be undone
@@ -196,8 +198,13 @@ async def mark_seen(
     unseen = [e.uid for e in entries if SEEN not in e.flags]
     if not unseen:
         return []
-    changed, _ = await store.store_flags(mailbox_id, unseen, "add", (SEEN,))
+    changed, _ = await store.store_flags(mailbox_id, unseen, _add_seen)
     return changed
+
+
+def _add_seen(flags: frozenset[str]) -> frozenset[str]:
+    return flags | _SEEN_SET
+
 
 
 async def check_decodable(

@@ -118,5 +118,5 @@ class Maildrop:
         seen = [self.messages[n - 1].uid for n in sorted(self.retrieved - self.deleted)
                 if not self.messages[n - 1].seen]
         if seen:
-            await self.store.store_flags(self.inbox.id, seen, "add", [SEEN])
+            await self.store.store_flags(self.inbox.id, seen, lambda f: f | {SEEN})
         return len(self.messages) - len(gone)

@@ -12,7 +12,11 @@ suite (`tests/contract`) runs against both. Invariants every backend keeps:
   mod-sequence from that folder's counter (RFC 7162) and records expunged UIDs
   with it, so that `changes_since` can answer any session.
 - Quota (`used_bytes`, `used_messages`) is the sum over all folders of the
-  account, Trash included, updated in the same transaction as the change.
+  account, Trash included, updated in the same transaction as the change;
+  the comparison is `model.exceeds_quota`, made inside that transaction.
+- Each folder row carries its counters (messages, unseen, size, deleted,
+  deleted_size), updated in the same transaction as every change to its
+  messages (`store.counters`), so `mailbox_status` is one point read.
 - After each commit the backend publishes a `Change` on its `ChangeHub`.
 
 Short point reads may run on the event loop; anything that can wait on disk
@@ -21,7 +25,7 @@ or the network is awaited.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from postbus.store.events import ChangeHub
@@ -70,13 +74,15 @@ class Store(Protocol):
     async def list_domains(self) -> list[Domain]: ...
 
     async def remove_domain(self, name: str) -> None:
-        """Removes the domain with its accounts, their folders and messages, and its aliases."""
+        """Removes the domain with its accounts (their folders, messages and
+        subscriptions) and its aliases."""
 
     # -- accounts -------------------------------------------------------------
     async def add_account(
         self, address: str, password_hash: str, *, quota_bytes: int, enabled: bool = True
     ) -> Account:
-        """Creates the account and its special-use folders (INBOX, Sent, Drafts, Trash, Junk, Archive)."""
+        """Creates the account and its special-use folders (INBOX, Sent, Drafts,
+        Trash, Junk, Archive: `model.SPECIAL_USE_FOLDERS`), each subscribed."""
 
     async def get_account(self, address: str) -> Account | None: ...
 
@@ -84,7 +90,8 @@ class Store(Protocol):
 
     async def list_accounts(self, domain: str | None = None) -> list[Account]: ...
 
-    async def remove_account(self, address: str) -> None: ...
+    async def remove_account(self, address: str) -> None:
+        """Removes the account with its folders, messages and subscriptions."""
 
     async def update_account(
         self,
@@ -124,26 +131,42 @@ class Store(Protocol):
     async def set_setting(self, key: str, value: str | None) -> None: ...
 
     # -- folders --------------------------------------------------------------
+    # Names are stored verbatim: the backends keep no naming rules (no INBOX
+    # case folding, no name checks, no protected folders); the mailbox service
+    # decides what is allowed before it calls these.
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]: ...
 
-    async def get_mailbox(self, account_id: int, name: str) -> Mailbox | None: ...
+    async def get_mailbox(self, account_id: int, name: str) -> Mailbox | None:
+        """A point read of the folder row."""
 
-    async def get_mailbox_by_id(self, mailbox_id: int) -> Mailbox | None: ...
+    async def get_mailbox_by_id(self, mailbox_id: int) -> Mailbox | None:
+        """A point read of the folder row."""
 
     async def create_mailbox(
         self, account_id: int, name: str, *, special_use: str | None = None
-    ) -> Mailbox: ...
+    ) -> Mailbox:
+        """Creates the folder (AlreadyExists if the name is taken); subscribes nothing."""
 
     async def delete_mailbox(self, account_id: int, name: str) -> None:
-        """Deletes the folder and its messages (quota freed); its children stay."""
+        """Deletes the folder and its messages (quota freed); its children and
+        any subscription to the name stay. NotFound if there is no such folder."""
 
     async def rename_mailbox(self, account_id: int, old: str, new: str) -> None:
-        """Renames the folder and its children. Renaming INBOX moves its messages
-        to a new folder and leaves INBOX empty (RFC 9051 §6.3.6)."""
+        """Renames the folder and each child (names starting with old + "/"); each
+        gets a new UIDVALIDITY. AlreadyExists if any target name exists, NotFound
+        if `old` does not. Subscriptions stay with the old names."""
 
-    async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None: ...
+    async def mailbox_status(self, mailbox_id: int) -> MailboxStatus:
+        """The folder row with its counters: one point read, whatever the folder's size."""
 
-    async def mailbox_status(self, mailbox_id: int) -> MailboxStatus: ...
+    # -- subscriptions (RFC 3501 §6.3.6/§6.3.9, RFC 5258 §3) -----------------
+    # Per-user state of their own: a subscription names a folder that may or may
+    # not exist; removed only by the user (or with the account).
+    async def list_subscriptions(self, account_id: int) -> list[str]:
+        """The subscribed names, sorted by code point."""
+
+    async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None:
+        """Idempotent; no existence check (subscribing a name without a folder is allowed)."""
 
     # -- blobs ----------------------------------------------------------------
     def blob_writer(self) -> BlobWriter: ...
@@ -191,13 +214,14 @@ class Store(Protocol):
         self,
         mailbox_id: int,
         uids: Sequence[int],
-        mode: str,
-        flags: Iterable[str],
+        update: Callable[[frozenset[str]], frozenset[str]],
         *,
         unchanged_since: int | None = None,
     ) -> tuple[list[MessageEntry], list[int]]:
-        """mode is "set", "add" or "remove". Returns the entries that changed
-        (new flags and mod-sequence) and the UIDs that failed UNCHANGEDSINCE."""
+        """Applies `update` to the current flags of each selected message inside
+        the transaction and writes only the rows whose flags changed, all with
+        one new mod-sequence. Returns the entries that changed (new flags and
+        mod-sequence) and the UIDs that failed UNCHANGEDSINCE (RFC 7162 §3.1.3)."""
 
     async def expunge(self, mailbox_id: int, uids: Sequence[int]) -> list[int]:
         """Removes the messages; returns the UIDs that were removed."""

@@ -5,7 +5,9 @@ quota counters, aliases, administrators, settings (API tokens, forwarding and
 vacation rules, the UIDVALIDITY counter), folders with their UIDVALIDITY,
 UIDNEXT and HIGHESTMODSEQ, messages with their UIDs, flags, internal dates and
 mod-sequences, expunged records, the parse-once records with their search
-text, the outbound queue, and every body a message or queue item references.
+text, the outbound queue, subscriptions, and every body a message or queue item
+references. Each folder's counters (messages, unseen, size, deleted,
+deleted_size) are recomputed from the copied messages.
 A client that synchronised against the embedded store finds the same folders
 (RFC 9051 §2.3.1.1: same UIDVALIDITY, same UIDs) and the same mod-sequences
 (RFC 7162 §3.1: CONDSTORE/QRESYNC resume), so it re-downloads nothing.
@@ -112,9 +114,12 @@ TABLES: tuple[Table, ...] = (
     _plain("admins", ("id", "name", "password_hash", "operator", "domains"),
            convert=lambda r: (r[0], r[1], r[2], bool(r[3]), _json_list(r[4]))),
     _plain("settings", ("key", "value"), order="key", identity=False),
+    _plain("subscriptions", ("account_id", "name"), order="account_id, name", identity=False),
+    # The counters are copied as they are and recomputed from the copied
+    # messages before the commit (`_recount`).
     _plain("mailboxes", ("id", "account_id", "name", "special_use", "uid_validity", "uid_next",
-                         "highest_modseq", "subscribed"),
-           convert=lambda r: (*r[:7], bool(r[7]))),
+                         "highest_modseq", "messages", "unseen", "size", "deleted",
+                         "deleted_size")),
     Table("message_meta", ("id", "blob_id", "meta", "header_text", "body_text"),
           "SELECT mm.id, mm.blob_id, mm.meta, s.header, s.body FROM message_meta mm"
           " LEFT JOIN message_search s ON s.rowid = mm.id ORDER BY mm.id",
@@ -363,8 +368,23 @@ async def _copy(conn: Any, name: str, columns: Sequence[str], batches: AsyncIter
     return copied
 
 
+# Every folder's counters from its messages, as migrations/postgresql/0002 backfills them.
+_RECOUNT = (
+    "UPDATE mailboxes b SET messages = COALESCE(c.messages, 0), unseen = COALESCE(c.unseen, 0),"
+    " size = COALESCE(c.size, 0), deleted = COALESCE(c.deleted, 0),"
+    " deleted_size = COALESCE(c.deleted_size, 0)"
+    " FROM mailboxes b2 LEFT JOIN (SELECT mailbox_id, count(*) AS messages,"
+    " count(*) FILTER (WHERE NOT '\\Seen' = ANY(flags)) AS unseen, sum(size) AS size,"
+    " count(*) FILTER (WHERE '\\Deleted' = ANY(flags)) AS deleted,"
+    " sum(size) FILTER (WHERE '\\Deleted' = ANY(flags)) AS deleted_size"
+    " FROM messages GROUP BY mailbox_id) c ON c.mailbox_id = b2.id WHERE b.id = b2.id"
+)
+
+
 async def _finish(conn: Any, expected: dict[str, int], body_bytes: int) -> None:
-    """Moves the identity sequences on and checks what the target now holds."""
+    """Recounts the folder counters, moves the identity sequences on and checks
+    what the target now holds."""
+    await conn.execute(_RECOUNT)
     for table in TABLES:
         if table.identity:
             await conn.execute(

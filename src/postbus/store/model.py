@@ -3,7 +3,9 @@
 Plain frozen dataclasses, shared by every backend. Addresses and domain names
 are stored normalised (lowercase, IDNA A-labels): `postbus.accounts.address`
 does that before anything reaches the store. Mailbox names are Unicode with
-"/" as the hierarchy delimiter; "INBOX" is always spelled that way.
+"/" as the hierarchy delimiter, stored verbatim: the store keeps no naming
+rules ("inbox" and "INBOX" are two names to it); the mailbox service decides
+what a name may be and how INBOX is spelled.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ SPECIAL_USE_FOLDERS: tuple[tuple[str, str | None], ...] = (
     ("Junk", "\\Junk"),
     ("Archive", "\\Archive"),
 )
+
+
+def exceeds_quota(quota_bytes: int, used_bytes: int, adding: int) -> bool:
+    """Whether adding `adding` octets to an account using `used_bytes` passes its
+    quota; a quota of 0 means none. Both backends call this inside the
+    transaction that adds the octets, so the check is atomic with the insert."""
+    return quota_bytes > 0 and used_bytes + adding > quota_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +82,19 @@ class Mailbox:
     uid_validity: int
     uid_next: int
     highest_modseq: int
-    subscribed: bool
 
 
 @dataclass(frozen=True, slots=True)
 class MailboxStatus:
-    """Counts for STATUS and SELECT, taken in one read."""
+    """Counts for STATUS and SELECT, read from the folder row in one point read:
+    the backends keep them in the same transaction as every change."""
 
     mailbox: Mailbox
     messages: int
-    unseen: int
-    size: int
-    deleted: int
+    unseen: int  # messages without \Seen
+    size: int  # octets of all messages
+    deleted: int  # messages with \Deleted
+    deleted_size: int  # octets of the \Deleted messages (RFC 9208 DELETED-STORAGE)
 
 
 @dataclass(frozen=True, slots=True)

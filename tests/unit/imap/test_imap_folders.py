@@ -8,8 +8,8 @@ from postbus.imap.folders import check_new_name, folder_tree, matcher, parents
 from postbus.store.model import Mailbox
 
 
-def box(name: str, special_use: str | None = None, subscribed: bool = True) -> Mailbox:
-    return Mailbox(1, 1, name, special_use, 1, 1, 1, subscribed)
+def box(name: str, special_use: str | None = None) -> Mailbox:
+    return Mailbox(1, 1, name, special_use, 1, 1, 1)
 
 
 @pytest.mark.parametrize(("pattern", "name", "expected"), [

@@ -137,6 +137,7 @@ async def test_rename(imap: Harness) -> None:
 async def test_subscriptions_lsub_and_list_subscribed(imap: Harness) -> None:
     client = await imap.client()
     await client.ok("CREATE news/comp/mail")
+    await client.ok("SUBSCRIBE news/comp/mail")  # RFC 3501 §6.3.9: CREATE does not subscribe
     for name in ("Archive", "Drafts", "Junk", "Sent", "Trash", "INBOX", "news", "news/comp"):
         assert await client.command(f"UNSUBSCRIBE {name}") == [
             b"TAG OK UNSUBSCRIBE completed\r\n"]

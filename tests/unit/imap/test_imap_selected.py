@@ -24,7 +24,7 @@ class FakeStore:
 
 
 def view(*uids: int) -> SelectedMailbox:
-    box = Mailbox(7, 1, "INBOX", None, 42, max(uids, default=0) + 1, 10, True)
+    box = Mailbox(7, 1, "INBOX", None, 42, max(uids, default=0) + 1, 10)
     return SelectedMailbox(box, [entry(u) for u in uids], readonly=False)
 
 

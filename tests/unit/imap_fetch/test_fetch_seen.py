@@ -39,7 +39,7 @@ async def test_body_peek_does_not_set_seen(three: Folder) -> None:
 @pytest.mark.parametrize("item", ["BODY[]", "BODY[TEXT]", "BODY[HEADER.FIELDS (SUBJECT)]",
                                   "RFC822", "RFC822.TEXT", "BODY[1]<0.2>"])
 async def test_items_that_set_seen_report_flags(three: Folder, item: str) -> None:
-    await three.store.store_flags(three.mailbox_id, [2], "add", ["\\Seen"])
+    await three.store.store_flags(three.mailbox_id, [2], lambda f: f | {"\\Seen"})
     calls = count_calls(three, "store_flags")
     data, outcome = await three.fetch(f"1:3 ({item})")
     assert len(calls) == 1 and list(calls[0][1]) == [1, 3]  # one call, only the unseen ones
@@ -69,7 +69,7 @@ async def test_examine_never_sets_seen(three: Folder) -> None:
 
 
 async def test_already_seen_messages_make_no_store_call(three: Folder) -> None:
-    await three.store.store_flags(three.mailbox_id, [1, 2, 3], "add", ["\\Seen"])
+    await three.store.store_flags(three.mailbox_id, [1, 2, 3], lambda f: f | {"\\Seen"})
     calls = count_calls(three, "store_flags")
     data, outcome = await three.fetch("1:* BODY[]")
     assert calls == [] and outcome.seen == []

@@ -215,7 +215,7 @@ async def test_modseq(folder: Folder) -> None:
     box = await fill(folder)
     entries = await box.entries()
     assert await box.search(f"MODSEQ {entries[2].modseq}") == [3, 4]
-    await box.store.store_flags(box.mailbox_id, [1], "add", ["\\Flagged"])
+    await box.store.store_flags(box.mailbox_id, [1], lambda f: f | {"\\Flagged"})
     assert await box.search(f"MODSEQ {entries[3].modseq + 1}") == [1]
     assert await box.search(f'MODSEQ "/flags/\\\\draft" all {entries[0].modseq}') == [1, 2, 3, 4]
 

@@ -20,7 +20,7 @@ class FakeStore:
 
 
 def view(*entries: MessageEntry) -> MailboxView:
-    box = Mailbox(7, 1, "INBOX", None, 42, 5, 10, True)
+    box = Mailbox(7, 1, "INBOX", None, 42, 5, 10)
     return MailboxView(box, list(entries), readonly=False)
 
 

@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 
 async def _tree(session: ImapSession) -> list[Folder]:
     assert session.account is not None
-    return folder_tree(await session.store.list_mailboxes(session.account.id))
+    account_id = session.account.id
+    return folder_tree(
+        await session.store.list_mailboxes(account_id),
+        await session.store.list_subscriptions(account_id),
+    )
 
 
 def _matchers(args: ListArgs) -> list[Callable[[str], bool]]:

@@ -1,9 +1,9 @@
 """CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE and STATUS (RFC 9051 §6.3).
 
 Folder names arrive decoded (Unicode, ``INBOX`` upper-cased) from the parser.
-Subscriptions are a property of a folder in the store: a folder that does
-not exist cannot be subscribed (``NO [NONEXISTENT]``), and unsubscribing a
-name that has no folder succeeds without effect.
+Subscriptions are per-user state in the store: a folder that does not exist
+cannot be subscribed (``NO [NONEXISTENT]``), unsubscribing a name that has no
+folder succeeds, and DELETE and RENAME leave subscriptions alone.
 """
 
 from __future__ import annotations
@@ -106,6 +106,13 @@ async def rename(session: ImapSession, cmd: Command) -> Done | None:
     if await session.store.get_mailbox(_account_id(session), new) is not None:
         raise ImapNo(f"{new} already exists", "ALREADYEXISTS")
     await _create_parents(session, new)
+    if old.name == INBOX:
+        # RFC 9051 §6.3.6: the messages move to the new name, INBOX stays, empty.
+        box = await session.store.create_mailbox(_account_id(session), new)
+        moved = [e.uid for e in await session.store.list_messages(old.id)]
+        if moved:
+            await session.store.copy(old.id, moved, box.id, move=True)
+        return None
     await session.store.rename_mailbox(_account_id(session), old.name, new)
     return None
 
@@ -121,10 +128,7 @@ async def subscribe(session: ImapSession, cmd: Command) -> Done | None:
 async def unsubscribe(session: ImapSession, cmd: Command) -> Done | None:
     args = cmd.args
     assert isinstance(args, MailboxArgs)
-    try:
-        await session.store.set_subscribed(_account_id(session), args.mailbox, False)
-    except store_errors.NotFound:
-        pass  # a name without a folder is never subscribed
+    await session.store.set_subscribed(_account_id(session), args.mailbox, False)
     return None
 
 
@@ -144,18 +148,9 @@ async def status_values(
         "SIZE": status.size,
         "HIGHESTMODSEQ": box.highest_modseq,
         "APPENDLIMIT": session.app.settings.max_message_size,  # RFC 7889 §4
+        "DELETED-STORAGE": (status.deleted_size + 1023) // 1024,  # RFC 9208 §4.3, in KiB
     }
-    if "DELETED-STORAGE" in items:
-        values["DELETED-STORAGE"] = await _deleted_storage(session, mailbox.id)
     return [(item, values[item]) for item in items]
-
-
-async def _deleted_storage(session: ImapSession, mailbox_id: int) -> int:
-    """RFC 9208 §4.3: octets EXPUNGE would free, in KiB like STORAGE."""
-    entries = await session.store.list_messages(mailbox_id)
-    deleted = [e.uid for e in entries if "\\Deleted" in e.flags]
-    infos = await session.store.fetch_info(mailbox_id, deleted) if deleted else []
-    return (sum(i.size for i in infos) + 1023) // 1024
 
 
 async def status(session: ImapSession, cmd: Command) -> Done | None:

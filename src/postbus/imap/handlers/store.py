@@ -10,6 +10,7 @@ listed in ``OK [MODIFIED set]``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from postbus.imap.outcome import Done
@@ -19,8 +20,14 @@ from postbus.store.model import MessageEntry
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
 
-#: The parser's mode → the store's.
-MODES = {"replace": "set", "add": "add", "remove": "remove"}
+
+def _update(mode: str, flags: frozenset[str]) -> Callable[[frozenset[str]], frozenset[str]]:
+    """The parser's mode as the store's flag update."""
+    if mode == "replace":
+        return lambda current: flags
+    if mode == "add":
+        return lambda current: current | flags
+    return lambda current: current - flags
 
 
 async def store(session: ImapSession, cmd: Command) -> Done | None:
@@ -38,7 +45,7 @@ async def store(session: ImapSession, cmd: Command) -> Done | None:
     failed: list[int] = []
     if live:
         changed, failed = await session.store.store_flags(
-            view.mailbox_id, [e.uid for _, e in live], MODES[args.mode], flags,
+            view.mailbox_id, [e.uid for _, e in live], _update(args.mode, frozenset(flags)),
             unchanged_since=args.unchangedsince,
         )
     announcement = view.update(changed)

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from postbus.store import errors
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
-    INBOX,
     Account,
     Admin,
     Alias,
@@ -270,8 +269,6 @@ class PostgresStore:
         return [rows.mailbox(r) for r in found]
 
     async def get_mailbox(self, account_id: int, name: str) -> Mailbox | None:
-        if name.upper() == INBOX:
-            name = INBOX
         row = await self.pool.fetchrow(
             f"SELECT {rows.MAILBOX_COLS} FROM mailboxes WHERE account_id = $1 AND name = $2",
             account_id, name,
@@ -298,38 +295,43 @@ class PostgresStore:
         await self._write(lambda conn, changes: folders.delete(conn, account_id, name, changes))
 
     async def rename_mailbox(self, account_id: int, old: str, new: str) -> None:
-        if old.upper() == INBOX:
-            old = INBOX
-        if new.upper() == INBOX:
-            raise errors.AlreadyExists("INBOX exists")
         await self._write(
             lambda conn, changes: folders.rename(conn, account_id, old, new, changes)
         )
 
+    async def list_subscriptions(self, account_id: int) -> list[str]:
+        found = await self.pool.fetch(
+            'SELECT name FROM subscriptions WHERE account_id = $1 ORDER BY name COLLATE "C"',
+            account_id,
+        )
+        return [r[0] for r in found]
+
     async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None:
+        name = folders.storable_name(name)
+
         async def job(conn: Conn, _: list[Change]) -> None:
-            if await conn.execute(
-                "UPDATE mailboxes SET subscribed = $3 WHERE account_id = $1 AND name = $2",
-                account_id, name, subscribed,
-            ) == "UPDATE 0":
-                raise errors.NotFound(f"no folder {name}")
+            if subscribed:
+                await conn.execute(
+                    "INSERT INTO subscriptions (account_id, name) VALUES ($1, $2)"
+                    " ON CONFLICT DO NOTHING",
+                    account_id, name,
+                )
+            else:
+                await conn.execute(
+                    "DELETE FROM subscriptions WHERE account_id = $1 AND name = $2",
+                    account_id, name,
+                )
 
         await self._write(job)
 
     async def mailbox_status(self, mailbox_id: int) -> MailboxStatus:
         row = await self.pool.fetchrow(
-            f"SELECT {rows.MAILBOX_COLS}, s.* FROM mailboxes,"
-            " LATERAL (SELECT count(*), COALESCE(sum(size), 0),"
-            " count(*) FILTER (WHERE NOT '\\Seen' = ANY(flags)),"
-            " count(*) FILTER (WHERE '\\Deleted' = ANY(flags))"
-            " FROM messages WHERE mailbox_id = mailboxes.id) AS s WHERE mailboxes.id = $1",
+            f"SELECT {rows.MAILBOX_COLS}, {rows.COUNTER_COLS} FROM mailboxes WHERE id = $1",
             mailbox_id,
         )
         if row is None:
             raise errors.NotFound("no such folder")
-        return MailboxStatus(
-            rows.mailbox(row), messages=row[8], unseen=row[10], size=row[9], deleted=row[11]
-        )
+        return MailboxStatus(rows.mailbox(row), *row[7:])
 
     # -- blobs ----------------------------------------------------------------
     def blob_writer(self) -> blobs.PgBlobWriter:
@@ -423,16 +425,12 @@ class PostgresStore:
         self,
         mailbox_id: int,
         uids: Sequence[int],
-        mode: str,
-        flags: Iterable[str],
+        update: Callable[[frozenset[str]], frozenset[str]],
         *,
         unchanged_since: int | None = None,
     ) -> tuple[list[MessageEntry], list[int]]:
-        if mode not in ("set", "add", "remove"):
-            raise ValueError(mode)
-        wanted = frozenset(flags)
         return await self._write(lambda conn, changes: messages.store_flags(
-            conn, mailbox_id, uids, mode, wanted, unchanged_since, changes
+            conn, mailbox_id, uids, update, unchanged_since, changes
         ))
 
     async def expunge(self, mailbox_id: int, uids: Sequence[int]) -> list[int]:

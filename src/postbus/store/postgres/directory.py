@@ -61,6 +61,10 @@ async def add_account(
         raise errors.NotFound(f"no domain {domain}") from None
     for folder, use in SPECIAL_USE_FOLDERS:
         await folders.create(conn, account_id, folder, use)
+    await conn.execute(
+        "INSERT INTO subscriptions (account_id, name) SELECT $1, unnest($2::text[])",
+        account_id, [folder for folder, _ in SPECIAL_USE_FOLDERS],
+    )
     return Account(account_id, address, domain_id, password_hash, quota_bytes, enabled, 0, 0)
 
 
@@ -74,6 +78,7 @@ async def remove_account(conn: Conn, address: str) -> None:
         "SELECT id FROM mailboxes WHERE account_id = $1 ORDER BY id", account_id
     ):
         await folders.drop(conn, mailbox_id)
+    await conn.execute("DELETE FROM subscriptions WHERE account_id = $1", account_id)
     await conn.execute("DELETE FROM accounts WHERE id = $1", account_id)
 
 

@@ -1,5 +1,6 @@
 """Folder writes in SQL: create, delete (with its messages), rename, and the
-UIDVALIDITY counter.
+UIDVALIDITY counter. Names are stored as given: the naming rules (INBOX,
+hierarchy, what may be deleted or renamed) are the mailbox service's.
 
 A folder's UIDVALIDITY is max(now, last + 1) from one counter row in
 `settings`, as in the embedded store; its row lock makes the values unique
@@ -13,18 +14,17 @@ import time
 import asyncpg
 
 from postbus.store import errors
-from postbus.store.model import DELIMITER, INBOX, Change, Mailbox
-from postbus.store.postgres import messages, rows
+from postbus.store.model import DELIMITER, Change, Mailbox
+from postbus.store.postgres import rows
 from postbus.store.postgres.db import Conn
 
 
-def valid_name(name: str) -> str:
-    """The stored spelling of a folder name, or InvalidName."""
-    if not name or name.startswith(DELIMITER) or name.endswith(DELIMITER) or "//" in name:
-        raise errors.InvalidName(f"invalid folder name {name!r}")
+def storable_name(name: str) -> str:
+    """The name as given, or InvalidName when PostgreSQL text cannot hold it (NUL).
+    This is a limit of the storage, not a naming rule: those are the service's."""
     if "\x00" in name:
         raise errors.InvalidName("a folder name cannot contain NUL")
-    return INBOX if name.upper() == INBOX else name
+    return name
 
 
 async def next_uid_validity(conn: Conn) -> int:
@@ -38,7 +38,7 @@ async def next_uid_validity(conn: Conn) -> int:
 
 
 async def create(conn: Conn, account_id: int, name: str, special_use: str | None) -> Mailbox:
-    name = valid_name(name)
+    name = storable_name(name)
     uid_validity = await next_uid_validity(conn)
     try:
         async with conn.transaction():  # a savepoint, so that the caller may go on
@@ -51,7 +51,7 @@ async def create(conn: Conn, account_id: int, name: str, special_use: str | None
         raise errors.AlreadyExists(f"folder {name} exists") from None
     except asyncpg.exceptions.ForeignKeyViolationError:
         raise errors.NotFound("no such account") from None
-    return Mailbox(mailbox_id, account_id, name, special_use, uid_validity, 1, 1, True)
+    return Mailbox(mailbox_id, account_id, name, special_use, uid_validity, 1, 1)
 
 
 async def drop(conn: Conn, mailbox_id: int) -> None:
@@ -80,8 +80,6 @@ async def delete(conn: Conn, account_id: int, name: str, changes: list[Change]) 
     )
     if mailbox_id is None:
         raise errors.NotFound(f"no folder {name}")
-    if name == INBOX:
-        raise errors.Conflict("INBOX cannot be deleted")
     await drop(conn, mailbox_id)
     changes.append(Change(account_id, mailbox_id, 0, "mailboxes"))
 
@@ -94,33 +92,21 @@ async def rename(
     )
     if src is None:
         raise errors.NotFound(f"no folder {old}")
-    new = valid_name(new)
-    if await conn.fetchval(
-        "SELECT 1 FROM mailboxes WHERE account_id = $1 AND name = $2", account_id, new
-    ):
-        raise errors.AlreadyExists(f"folder {new} exists")
-    if old == INBOX:
-        # RFC 9051 §6.3.6: the messages move to the new name, INBOX stays, empty.
-        box = await create(conn, account_id, new, None)
-        moved = await conn.fetch(
-            "SELECT uid FROM messages WHERE mailbox_id = $1 ORDER BY uid", src
-        )
-        await messages.copy(conn, src, [r[0] for r in moved], box.id, True, changes)
-    else:
-        children = await conn.fetch(
-            "SELECT id, name FROM mailboxes WHERE account_id = $1 AND starts_with(name, $2)"
-            " ORDER BY id",
-            account_id, old + DELIMITER,
-        )
-        for child_id, child_name in [(src, old), *children]:
-            renamed = new + child_name[len(old):]
-            # A new name is a new folder to clients: it gets a new UIDVALIDITY.
-            try:
-                async with conn.transaction():
-                    await conn.execute(
-                        "UPDATE mailboxes SET name = $2, uid_validity = $3 WHERE id = $1",
-                        child_id, renamed, await next_uid_validity(conn),
-                    )
-            except asyncpg.exceptions.UniqueViolationError:
-                raise errors.AlreadyExists(f"folder {renamed} exists") from None
+    new = storable_name(new)
+    children = await conn.fetch(
+        "SELECT id, name FROM mailboxes WHERE account_id = $1 AND starts_with(name, $2)"
+        " ORDER BY id",
+        account_id, old + DELIMITER,
+    )
+    for child_id, child_name in [(src, old), *children]:
+        renamed = new + child_name[len(old):]
+        # A new name is a new folder to clients: it gets a new UIDVALIDITY.
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    "UPDATE mailboxes SET name = $2, uid_validity = $3 WHERE id = $1",
+                    child_id, renamed, await next_uid_validity(conn),
+                )
+        except asyncpg.exceptions.UniqueViolationError:
+            raise errors.AlreadyExists(f"folder {renamed} exists") from None
     changes.append(Change(account_id, src, 0, "mailboxes"))

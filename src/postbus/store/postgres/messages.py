@@ -4,16 +4,18 @@ Each function runs inside the caller's transaction and appends the `Change`s
 it makes to `changes`. UIDs and mod-sequences come from an UPDATE of the
 folder row, whose row lock is held until commit: appenders on any number of
 nodes queue on it, so a UID is never given twice and a folder's changes commit
-in mod-sequence order. The quota check and the counters use the account row,
-locked before the folder row (see `rows.lock_rows`).
+in mod-sequence order. The quota check and the quota counters use the account
+row, locked before the folder row (see `rows.lock_rows`); the folder's own
+counters (`store.counters`) change in the same UPDATE of its row that takes
+the UID or mod-sequence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from postbus.store import errors
-from postbus.store.model import Appended, BlobRef, Change, MessageEntry, Parsed
+from postbus.store import counters, errors
+from postbus.store.model import Appended, BlobRef, Change, MessageEntry, Parsed, exceeds_quota
 from postbus.store.postgres import rows
 from postbus.store.postgres.db import Conn
 
@@ -59,16 +61,17 @@ async def insert_message(
     if account is None:
         raise errors.NotFound("no such folder")
     account_id, quota, used = account
-    if check_quota and quota > 0 and used > quota:
+    if check_quota and exceeds_quota(quota, used - blob.size, blob.size):
         raise errors.OverQuota("quota exceeded")  # the caller's rollback undoes the counters
     row = await conn.fetchrow(
         "WITH box AS (UPDATE mailboxes SET uid_next = uid_next + 1,"
-        " highest_modseq = highest_modseq + 1 WHERE id = $1"
+        f" highest_modseq = highest_modseq + 1, {rows.add_counts(7)} WHERE id = $1"
         " RETURNING uid_validity, uid_next - 1 AS uid, highest_modseq)"
         " INSERT INTO messages (mailbox_id, uid, meta_id, blob_id, size, internal_date, flags,"
         " modseq) SELECT $1, box.uid, $2, $3, $4, $5, $6, box.highest_modseq FROM box"
         " RETURNING (SELECT uid_validity FROM box), uid, modseq",
         mailbox_id, meta, blob.id, blob.size, internal_date, flags,
+        *counters.of_message(blob.size, flags).values(),
     )
     if row is None:
         raise errors.NotFound("no such folder")
@@ -115,8 +118,7 @@ async def store_flags(
     conn: Conn,
     mailbox_id: int,
     uids: Sequence[int],
-    mode: str,
-    wanted: frozenset[str],
+    update: Callable[[frozenset[str]], frozenset[str]],
     unchanged_since: int | None,
     changes: list[Change],
 ) -> tuple[list[MessageEntry], list[int]]:
@@ -127,10 +129,11 @@ async def store_flags(
     )
     if account_id is None:
         raise errors.NotFound("no such folder")
-    updates: list[tuple[int, list[str]]] = []
+    updates: list[tuple[int, frozenset[str]]] = []
     failed: list[int] = []
-    for uid, current_list, modseq in await conn.fetch(
-        "SELECT uid, flags, modseq FROM messages WHERE mailbox_id = $1"
+    delta = counters.Counts()
+    for uid, current_list, modseq, size in await conn.fetch(
+        "SELECT uid, flags, modseq, size FROM messages WHERE mailbox_id = $1"
         " AND uid = ANY($2::bigint[]) ORDER BY uid",
         mailbox_id, sorted(set(uids)),
     ):
@@ -138,34 +141,27 @@ async def store_flags(
             failed.append(uid)  # RFC 7162 §3.1.3
             continue
         current = frozenset(current_list)
-        new = wanted if mode == "set" else (
-            current | wanted if mode == "add" else current - wanted
-        )
+        new = frozenset(update(current))
         if new != current:
-            updates.append((uid, rows.flags_list(new)))
+            updates.append((uid, new))
+            delta += counters.flag_change(size, current, new)
     if not updates:
         return [], failed
-    modseq = await bump_modseq(conn, mailbox_id)
+    modseq = await conn.fetchval(
+        f"UPDATE mailboxes SET highest_modseq = highest_modseq + 1, {rows.add_counts(2)}"
+        " WHERE id = $1 RETURNING highest_modseq",
+        mailbox_id, *delta.values(),
+    )
     # Flags are IMAP atoms (no spaces), so a space-joined text carries each list.
     await conn.execute(
         "UPDATE messages m SET flags = string_to_array(u.flags, ' '), modseq = $4"
         " FROM unnest($2::bigint[], $3::text[]) AS u(uid, flags)"
         " WHERE m.mailbox_id = $1 AND m.uid = u.uid",
-        mailbox_id, [u for u, _ in updates], [" ".join(f) for _, f in updates], modseq,
+        mailbox_id, [u for u, _ in updates], [" ".join(rows.flags_list(f)) for _, f in updates],
+        modseq,
     )
     changes.append(Change(account_id, mailbox_id, modseq))
-    return [MessageEntry(uid, frozenset(f), modseq) for uid, f in updates], failed
-
-
-async def bump_modseq(conn: Conn, mailbox_id: int) -> int:
-    modseq: int | None = await conn.fetchval(
-        "UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1"
-        " RETURNING highest_modseq",
-        mailbox_id,
-    )
-    if modseq is None:
-        raise errors.NotFound("no such folder")
-    return modseq
+    return [MessageEntry(uid, f, modseq) for uid, f in updates], failed
 
 
 async def expunge(
@@ -177,13 +173,18 @@ async def expunge(
     await rows.lock_rows(conn, [account_id], [mailbox_id])
     removed = await conn.fetch(
         "DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])"
-        " RETURNING uid, size, meta_id",
+        " RETURNING uid, size, meta_id, flags",
         mailbox_id, sorted(set(uids)),
     )
     if not removed:
         return []
     removed_uids = sorted(r[0] for r in removed)
-    modseq = await bump_modseq(conn, mailbox_id)
+    gone = counters.of_messages((r[1], r[3]) for r in removed)
+    modseq = await conn.fetchval(
+        f"UPDATE mailboxes SET highest_modseq = highest_modseq + 1, {rows.add_counts(2)}"
+        " WHERE id = $1 RETURNING highest_modseq",
+        mailbox_id, *(-gone).values(),
+    )
     await conn.execute(
         "INSERT INTO expunged (mailbox_id, uid, modseq) SELECT $1, u, $3"
         " FROM unnest($2::bigint[]) AS u"
@@ -193,7 +194,7 @@ async def expunge(
     await conn.execute(
         "UPDATE accounts SET used_bytes = used_bytes - $2, used_messages = used_messages - $3"
         " WHERE id = $1",
-        account_id, sum(r[1] for r in removed), len(removed),
+        account_id, gone.size, gone.messages,
     )
     await rows.drop_unused_meta(conn, (r[2] for r in removed))
     changes.append(Change(account_id, mailbox_id, modseq))
@@ -216,20 +217,22 @@ async def copy(
     )
     if not found:
         return []
-    total = sum(r[3] for r in found)
+    added = counters.of_messages((r[3], r[5]) for r in found)
     # Counted against the destination now; a move gives it back to the source below.
     quota, used = await conn.fetchrow(
         "UPDATE accounts SET used_bytes = used_bytes + $2, used_messages = used_messages + $3"
         " WHERE id = $1 RETURNING quota_bytes, used_bytes",
-        owners[dst], total, len(found),
+        owners[dst], added.size, added.messages,
     )
-    if not (move and owners[src] == owners[dst]) and quota > 0 and used > quota:
+    if not (move and owners[src] == owners[dst]) and exceeds_quota(
+        quota, used - added.size, added.size
+    ):
         raise errors.OverQuota("quota exceeded")
     n = len(found)
     first_uid, base_modseq = await conn.fetchrow(
-        "UPDATE mailboxes SET uid_next = uid_next + $2, highest_modseq = highest_modseq + $2"
-        " WHERE id = $1 RETURNING uid_next - $2, highest_modseq - $2",
-        dst, n,
+        "UPDATE mailboxes SET uid_next = uid_next + $2, highest_modseq = highest_modseq + $2,"
+        f" {rows.add_counts(3)} WHERE id = $1 RETURNING uid_next - $2, highest_modseq - $2",
+        dst, n, *added.values(),
     )
     new_uids = list(range(first_uid, first_uid + n))
     await conn.execute(

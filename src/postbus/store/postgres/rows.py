@@ -19,9 +19,8 @@ from postbus.store.postgres.db import Conn
 ACCOUNT_COLS = (
     "id, address, domain_id, password_hash, quota_bytes, enabled, used_bytes, used_messages"
 )
-MAILBOX_COLS = (
-    "id, account_id, name, special_use, uid_validity, uid_next, highest_modseq, subscribed"
-)
+MAILBOX_COLS = "id, account_id, name, special_use, uid_validity, uid_next, highest_modseq"
+COUNTER_COLS = "messages, unseen, size, deleted, deleted_size"
 QUEUE_COLS = (
     "id, sender, blob_id, size, created, next_attempt, attempts, recipients, envid, ret,"
     " delay_notified, claimed_by, claimed_until"
@@ -33,7 +32,16 @@ def account(row: Sequence[Any]) -> Account:
 
 
 def mailbox(row: Sequence[Any]) -> Mailbox:
-    return Mailbox(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
+    return Mailbox(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
+
+
+def add_counts(first: int) -> str:
+    """SET clause adding a `counters.Counts` delta, passed as its `values()` in
+    parameters $first .. $first+4, to a folder row."""
+    return ", ".join(
+        f"{column} = {column} + ${first + i}"
+        for i, column in enumerate(COUNTER_COLS.split(", "))
+    )
 
 
 def entry(row: Sequence[Any]) -> MessageEntry:
