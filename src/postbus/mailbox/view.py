@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from typing import Self
 
 from postbus.store.contract import Store
-from postbus.store.model import Mailbox, MessageEntry
+from postbus.store.model import Mailbox, MailboxStatus, MessageEntry
 
 #: Flags every mailbox supports (RFC 9051 §2.3.2); keywords in use are added.
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
@@ -124,8 +124,23 @@ class MailboxView:
         """Every flag the folder knows: system flags, then the keywords in use, sorted."""
         return [*SYSTEM_FLAGS, *sorted(self.keywords)]
 
-    def first_unseen(self) -> int | None:
-        """The message number of the first message without \\Seen, or None."""
+    def agrees_with(self, status: MailboxStatus) -> bool:
+        """Whether the store's counters, read after the view was loaded, count exactly
+        the view's messages: the folder's mod-sequence has not moved since the view
+        was taken (every change takes a new one), and nothing is pending."""
+        return (status.mailbox.id == self.mailbox_id
+                and status.mailbox.highest_modseq == self.modseq
+                and status.messages == len(self.entries)
+                and not (self.pending_new or self.pending_expunge or self.pending_flags))
+
+    def first_unseen(self, status: MailboxStatus | None = None) -> int | None:
+        """The message number of the first message without \\Seen, or None.
+
+        With counters that agree with the view (`agrees_with`) and count no
+        unseen message, the answer is known without looking at the entries.
+        """
+        if status is not None and status.unseen == 0 and self.agrees_with(status):
+            return None
         for seq, entry in enumerate(self.entries, 1):
             if SEEN not in entry.flags:
                 return seq

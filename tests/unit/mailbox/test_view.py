@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postbus.mailbox.types import Mailbox, MessageEntry
+from postbus.mailbox.types import Mailbox, MailboxStatus, MessageEntry
 from postbus.mailbox.view import MailboxView
 from postbus.store.model import Changes
 
@@ -64,3 +64,16 @@ def test_own_changes() -> None:
     assert v.apply([entry(2, "\\Seen", "$new", modseq=30)]) == {"$new"}
     assert v.entries[1].flags == {"\\Seen", "$new"}
     assert v.apply([entry(1, "$new")]) == set()  # already known
+
+
+def test_counters_answer_first_unseen_only_when_they_agree() -> None:
+    v = view(entry(1, "\\Seen"), entry(2, "\\Seen"))
+    box = Mailbox(7, 1, "INBOX", None, 42, 5, 10)
+    assert v.agrees_with(MailboxStatus(box, 2, 0, 100, 0, 0))
+    assert v.first_unseen(MailboxStatus(box, 2, 0, 100, 0, 0)) is None
+    # the folder moved on after the view was read: the entries decide
+    moved = Mailbox(7, 1, "INBOX", None, 42, 6, 11)
+    assert not v.agrees_with(MailboxStatus(moved, 3, 1, 150, 0, 0))
+    w = view(entry(1, "\\Seen"), entry(2))
+    assert w.first_unseen(MailboxStatus(moved, 2, 0, 100, 0, 0)) == 2
+    assert w.first_unseen(MailboxStatus(box, 2, 1, 100, 0, 0)) == 2
