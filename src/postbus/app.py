@@ -1,8 +1,8 @@
 """The application: the services every front end shares, built from settings.
 
 Front ends get one `App` and reach everything through it: settings, the store,
-the accounts service, TLS contexts, and the registry of live sessions that a
-graceful shutdown asks to finish.
+the accounts service, the executor for blocking work, TLS contexts, and the
+registry of live sessions that a graceful shutdown asks to finish.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from postbus import executor as executor_mod
 from postbus.accounts.service import Accounts
 from postbus.config import Settings
+from postbus.executor import Executor
 from postbus.net.tls import context_for
 from postbus.store import Store, make_store
 
@@ -36,7 +38,10 @@ class App:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self.store: Store = store or make_store(settings)
-        self.accounts = Accounts(self.store, default_quota=settings.default_quota)
+        # the one seam for blocking work (postbus.executor); shut down by close()
+        self.executor = Executor()
+        self.accounts = Accounts(self.store, default_quota=settings.default_quota,
+                                 executor=self.executor)
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
         self._tls: ssl.SSLContext | None = None
@@ -51,6 +56,8 @@ class App:
         return self._tls
 
     async def open(self) -> None:
+        # code without an App at hand (parsing, DKIM) finds this executor through the loop
+        executor_mod.install(self.executor)
         await self.store.open()
 
     async def close(self) -> None:
@@ -65,6 +72,8 @@ class App:
             await asyncio.gather(*self._background, return_exceptions=True)
         self.accounts.close()
         await self.store.close()
+        executor_mod.uninstall(self.executor)
+        self.executor.shutdown()
 
     def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         """Runs a background task whose failure is logged, never lost."""

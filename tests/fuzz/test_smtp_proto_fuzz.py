@@ -7,6 +7,7 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from postbus.sasl import SaslError, start_exchange
 from postbus.smtp.proto import (
     AUTH_LINE_LIMIT,
     NEED_DATA,
@@ -20,13 +21,11 @@ from postbus.smtp.proto import (
     DataEnd,
     LineTooLong,
     Receiver,
-    SaslError,
     SmtpSyntaxError,
     XtextError,
     decode_xtext,
     parse_command,
     parse_path,
-    start_exchange,
 )
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,20 +5,20 @@ Passwords are stored only as Argon2id hashes in the PHC string format
 m=19 MiB, t=2, p=1 (about 34 ms per verification on our reference machine;
 argon2-cffi's defaults cost 216-259 ms). Hashing is CPU-bound and blocking:
 the plain functions are for synchronous callers (the CLI, tests), and code on
-the event loop uses `PasswordVerifier`, whose thread pool is the one executor
-seam for Argon2 (argon2-cffi releases the GIL, so threads run in parallel).
+the event loop uses `PasswordVerifier`, which runs them on the "cpu" pool of
+the executor seam (`postbus.executor`; argon2-cffi releases the GIL, so the
+pool's threads run in parallel). A full pool raises `executor.Overloaded`.
 Invariants: verification never raises for a wrong password or a malformed
 hash, it returns False; nothing in this module logs or keeps a password.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from postbus import executor as executor_mod
+from postbus.executor import CPU, Executor
 
 # OWASP Password Storage Cheat Sheet, Argon2id profile 2 (m=19 MiB, t=2, p=1).
 ARGON2_MEMORY_COST_KIB = 19456
@@ -65,24 +65,29 @@ def needs_rehash(hash: str) -> bool:
 
 
 class PasswordVerifier:
-    """Runs Argon2 hashing and verification off the event loop, in its own thread pool."""
+    """Runs Argon2 hashing and verification off the event loop, on the executor's cpu pool.
 
-    def __init__(self, max_workers: int | None = None) -> None:
-        self._executor = ThreadPoolExecutor(
-            max_workers=max_workers or os.cpu_count() or 1,
-            thread_name_prefix="argon2",
-        )
+    `executor` is the App's; without one, the executor installed for the
+    running loop (`postbus.executor.current`) is used at each call.
+    """
+
+    def __init__(self, executor: Executor | None = None) -> None:
+        self._executor = executor
+        self._closed = False
 
     async def verify(self, hash: str, pw: str) -> bool:
         """Return True if `pw` matches `hash`; never raises for a wrong or bad hash."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, verify_password, hash, pw)
+        return await self._pool().run(CPU, verify_password, hash, pw)
 
     async def hash(self, pw: str) -> str:
         """Return a new Argon2id hash of `pw`."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, hash_password, pw)
+        return await self._pool().run(CPU, hash_password, pw)
 
     def close(self) -> None:
-        """Stop the worker threads, waiting for running jobs and dropping queued ones."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Refuse further work; the executor itself belongs to its owner (the App)."""
+        self._closed = True
+
+    def _pool(self) -> Executor:
+        if self._closed:
+            raise RuntimeError("the password verifier is closed")
+        return self._executor or executor_mod.current()

@@ -2,13 +2,13 @@
 
 One service serves the CLI, the admin panel, the JSON API and every protocol's
 login: addresses are normalised here, every password that is set passes the
-password policy here, hashing and verification run off the event loop, and
+password policy here, hashing, verification, policy checks and key generation
+run on the executor's cpu pool (a full pool raises `executor.Overloaded`), and
 successful verifications are cached briefly (dropped on a password change).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -22,6 +22,7 @@ from postbus.accounts.address import (
 from postbus.accounts.authcache import AuthCache
 from postbus.accounts.passwords import PasswordVerifier
 from postbus.accounts.policy import PasswordPolicy
+from postbus.executor import CPU, Executor, current
 from postbus.store import NotFound, Store
 from postbus.store.model import Account, Admin, Alias, Domain
 
@@ -43,10 +44,12 @@ class Accounts:
         verifier: PasswordVerifier | None = None,
         policy: PasswordPolicy | None = None,
         cache: AuthCache | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.store = store
         self.default_quota = default_quota
-        self.verifier = verifier or PasswordVerifier()
+        self.executor = executor  # None: the one installed for the running loop
+        self.verifier = verifier or PasswordVerifier(executor)
         self.policy = policy or PasswordPolicy()
         self.cache = cache or AuthCache()
 
@@ -55,14 +58,17 @@ class Accounts:
 
     async def _check_policy(self, password: str, username: str) -> None:
         """The policy check takes up to ~25 ms (zxcvbn): run it off the loop."""
-        await asyncio.get_running_loop().run_in_executor(None, self.policy.check, password, username)
+        await self._executor().run(CPU, self.policy.check, password, username)
+
+    def _executor(self) -> Executor:
+        return self.executor or current()
 
     # -- domains --------------------------------------------------------------
     async def add_domain(self, name: str) -> NewDomain:
         from postbus.mailauth.dkim import dns_txt_record, generate_key, selector_for_today
 
         domain = normalize_domain(name)
-        key_pem = await asyncio.get_running_loop().run_in_executor(None, generate_key)
+        key_pem = await self._executor().run(CPU, generate_key)
         selector = selector_for_today()
         created = await self.store.add_domain(domain, dkim_selector=selector, dkim_private_key=key_pem)
         return NewDomain(created, dns_txt_record(key_pem))

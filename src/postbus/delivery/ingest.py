@@ -1,17 +1,19 @@
 """Ingest: every way a message enters (SMTP, IMAP APPEND, webmail, import)
 ends here: the body becomes a durable blob and is parsed exactly once.
 
-Parsing is CPU work; messages above `INLINE_PARSE_LIMIT` are parsed in the
-executor so that the event loop stays free. A message streamed in chunks is
+Parsing is CPU work; messages above `INLINE_PARSE_LIMIT` are parsed on the
+executor's cpu pool so that the event loop stays free (a full pool raises
+`executor.Overloaded`, a temporary failure). A message streamed in chunks is
 written to the blob store as it arrives and read back once for parsing, so a
 12 MB message is never held twice in memory.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
+from postbus import executor
+from postbus.executor import CPU
 from postbus.message import encode_meta, parse_full
 from postbus.message.model import MessageMeta
 from postbus.store import Store
@@ -36,7 +38,7 @@ def parse_for_store(raw: bytes) -> tuple[Parsed, MessageMeta]:
 async def parse(raw: bytes) -> tuple[Parsed, MessageMeta]:
     if len(raw) <= INLINE_PARSE_LIMIT:
         return parse_for_store(raw)
-    return await asyncio.get_running_loop().run_in_executor(None, parse_for_store, raw)
+    return await executor.run(CPU, parse_for_store, raw)
 
 
 async def ingest_bytes(store: Store, raw: bytes) -> Ingested:

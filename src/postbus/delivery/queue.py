@@ -36,6 +36,7 @@ from postbus.delivery import remote
 from postbus.delivery.dsn import RecipientStatus, build_dsn, status_of
 from postbus.delivery.ingest import ingest_bytes
 from postbus.delivery.router import Router
+from postbus.executor import CPU
 from postbus.mailauth import dkim
 from postbus.mailauth.inbound import from_domain
 from postbus.mailauth.resolver import app_resolver
@@ -197,7 +198,7 @@ class QueueRunner:
                                      private_pem=record.dkim_private_key)
             if len(message) <= INLINE_SIGN_LIMIT:
                 return sign() + message
-            return await asyncio.get_running_loop().run_in_executor(None, sign) + message
+            return await self.app.executor.run(CPU, sign) + message
         return message
 
     async def _deliver(

@@ -20,12 +20,12 @@ memory when the message is small, from the blob otherwise.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
+from postbus import executor
 from postbus.delivery.ingest import Ingested, ingest_blob
 from postbus.store import Store
 from postbus.store.contract import BlobWriter
@@ -68,7 +68,7 @@ class Spool:
             f.seek(0)
             return f.read()
 
-        return await asyncio.get_running_loop().run_in_executor(None, read_all)
+        return await executor.run(executor.IO, read_all)
 
     def close(self) -> None:
         self._chunks = []

@@ -34,6 +34,7 @@ import logging
 import ssl
 
 from postbus.app import App
+from postbus.executor import Overloaded
 from postbus.imap.capabilities import capabilities
 from postbus.imap.connection import ImapConnection
 from postbus.imap.dispatch import TABLE
@@ -224,6 +225,8 @@ class ImapSession(ImapConnection):
             raise SessionClosed() from None
         except store_errors.StoreError as exc:
             self.send(writer.tagged(tag, "NO", str(exc) or "Refused", _store_code(exc)))
+        except Overloaded:  # reported by the executor; RFC 5530 §3: try again later
+            self.send(writer.tagged(tag, "NO", "Server busy, try again later", "UNAVAILABLE"))
         except (SessionClosed, asyncio.CancelledError):
             raise
         except (ConnectionError, ssl.SSLError):

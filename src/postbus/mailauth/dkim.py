@@ -28,6 +28,8 @@ import dkim as dkimpy
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from postbus import executor
+from postbus.executor import CPU
 from postbus.mailauth.resolver import DnsTempError, Resolver, normalize_name
 
 KEY_BITS = 2048
@@ -259,8 +261,7 @@ async def verify(message: bytes, resolver: Resolver) -> list[DkimResult]:
             records[name] = exc
 
     await asyncio.gather(*(fetch(n) for n in names))
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, _verify_all, message, parsed, records)
+    return await executor.run(CPU, _verify_all, message, parsed, records)
 
 
 def _verify_all(

@@ -23,7 +23,7 @@ from postbus.pop3.lock import locks_for
 from postbus.pop3.maildrop import Maildrop, messages_text
 from postbus.pop3.proto import Pop3Command, Pop3Error, ResponseCode, continuation, multiline, ok
 from postbus.pop3.state import State
-from postbus.smtp.proto.sasl import Challenge, start_exchange
+from postbus.sasl import Challenge, start_exchange
 from postbus.store import StoreError
 
 if TYPE_CHECKING:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from postbus.app import App
+from postbus.executor import Overloaded
 from postbus.pop3 import authorization as a
 from postbus.pop3 import transaction as t
 from postbus.pop3.lock import locks_for
@@ -52,7 +53,7 @@ from postbus.pop3.proto import (
     parse_command,
 )
 from postbus.pop3.state import SessionClosed, State
-from postbus.smtp.proto.sasl import SaslError
+from postbus.sasl import SaslError
 
 if TYPE_CHECKING:
     from postbus.pop3.listener import PeerLimit
@@ -272,6 +273,8 @@ class Pop3Session(asyncio.Protocol):
             self.write(err(error.text, error.code))
         except SaslError as error:  # RFC 5034 §4: a failed exchange is -ERR
             self.write(err(error.text))
+        except Overloaded:  # reported by the executor; RFC 3206 §3: the client may retry
+            self.write(err("Server busy, try again later", ResponseCode.SYS_TEMP))
         except (SessionClosed, _Stopping, ConnectionError):
             raise
         except Exception:

@@ -14,16 +14,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from postbus.accounts.address import AddressError, normalize_address
-from postbus.smtp.errors import CloseConnection, Refusal
-from postbus.smtp.proto import (
-    Auth,
-    Challenge,
-    CommandLine,
+from postbus.sasl import (
     Credentials,
-    LineTooLong,
-    Reply,
+    SaslCancelled,
+    SaslError,
+    ServerExchange,
+    Step,
+    UnknownMechanism,
     start_exchange,
 )
+from postbus.smtp.errors import CloseConnection, Refusal
+from postbus.smtp.proto import Auth, CommandLine, LineTooLong, Reply, SmtpSyntaxError
 from postbus.smtp.proto.replies import (
     ALREADY_AUTHENTICATED,
     AUTH_INVALID,
@@ -31,7 +32,6 @@ from postbus.smtp.proto.replies import (
     AUTH_SUCCEEDED,
     ENCRYPTION_REQUIRED,
 )
-from postbus.smtp.proto.sasl import SaslExchange
 
 if TYPE_CHECKING:
     from postbus.smtp.session import Result, SmtpSession
@@ -48,11 +48,23 @@ def auth(s: SmtpSession, cmd: Auth) -> Result:
         raise Refusal(ENCRYPTION_REQUIRED)
     if s.account is not None:
         raise Refusal(ALREADY_AUTHENTICATED)  # RFC 4954 §4
-    exchange = start_exchange(cmd.mechanism)  # 504 5.5.4 for anything else
-    return _step(s, exchange, exchange.start(cmd.initial_response))
+    try:
+        exchange = start_exchange(cmd.mechanism)
+        result = exchange.start(cmd.initial_response)
+    except SaslError as error:
+        raise _syntax_error(error) from None
+    return _step(s, exchange, result)
 
 
-def _step(s: SmtpSession, exchange: SaslExchange, result: Challenge | Credentials) -> Result:
+def _syntax_error(error: SaslError) -> SmtpSyntaxError:
+    if isinstance(error, UnknownMechanism):
+        return SmtpSyntaxError(504, "5.5.4", error.text)  # RFC 4954 §6
+    if isinstance(error, SaslCancelled):
+        return SmtpSyntaxError(501, "5.0.0", error.text)  # RFC 4954 §4
+    return SmtpSyntaxError(501, "5.5.2", error.text)
+
+
+def _step(s: SmtpSession, exchange: ServerExchange, result: Step) -> Result:
     if isinstance(result, Credentials):
         return _verify(s, result)
     s.write_raw(f"334 {result.text}\r\n".encode("ascii"))  # RFC 4954 §4 continue-req
@@ -61,7 +73,11 @@ def _step(s: SmtpSession, exchange: SaslExchange, result: Challenge | Credential
     def next_line(s: SmtpSession, event: CommandLine | LineTooLong) -> Result:
         if isinstance(event, LineTooLong):
             raise Refusal(AUTH_LINE_TOO_LONG)
-        return _step(s, exchange, exchange.step(event.line))
+        try:
+            result = exchange.step(event.line)
+        except SaslError as error:
+            raise _syntax_error(error) from None
+        return _step(s, exchange, result)
 
     s.line_handler = next_line
     return None

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from postbus.delivery.pipeline import Delivery
 from postbus.delivery.trace import ClientInfo
+from postbus.executor import Overloaded
 from postbus.smtp import data, handlers
 from postbus.smtp.errors import CloseConnection, Refusal
 from postbus.smtp.proto import (
@@ -52,6 +53,7 @@ from postbus.smtp.proto import (
 from postbus.smtp.proto.replies import (
     LINE_TOO_LONG,
     LOCAL_ERROR,
+    SERVER_BUSY,
     TIMEOUT,
     TOO_MANY_ERRORS,
 )
@@ -327,6 +329,8 @@ class SmtpSession(asyncio.Protocol):
         elif isinstance(exc, CloseConnection):
             self.reply(exc.reply)
             self.close()
+        elif isinstance(exc, Overloaded):  # reported by the executor; the client retries
+            self.reply(SERVER_BUSY)
         else:
             log.error("SMTP %s session from %s: server fault", self.cfg.name, self.peer_ip,
                       exc_info=exc)

@@ -15,6 +15,7 @@ from postbus.accounts.passwords import (
     needs_rehash,
     verify_password,
 )
+from postbus.executor import CPU, Executor, PoolSpec
 
 PHC_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$"
 
@@ -75,7 +76,8 @@ def test_needs_rehash() -> None:
 
 
 async def test_async_verifier_runs_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    verifier = PasswordVerifier()
+    executor = Executor()
+    verifier = PasswordVerifier(executor)
     threads: list[str] = []
     original = passwords.verify_password
 
@@ -94,13 +96,15 @@ async def test_async_verifier_runs_off_the_loop(monkeypatch: pytest.MonkeyPatch)
         )
     finally:
         verifier.close()
+        executor.shutdown()
     assert results == [True, False, False]
     assert len(threads) == 3
-    assert all(name.startswith("argon2") for name in threads)
+    assert all(name.startswith("postbus-cpu") for name in threads)
 
 
 async def test_event_loop_stays_responsive_during_verification() -> None:
-    verifier = PasswordVerifier(max_workers=1)
+    executor = Executor({CPU: PoolSpec(workers=1, max_waiting=4)})
+    verifier = PasswordVerifier(executor)
     stored = hash_password("Tq7#mZ2v!pLx")
     ticks = 0
 
@@ -116,7 +120,7 @@ async def test_event_loop_stays_responsive_during_verification() -> None:
             assert await verifier.verify(stored, "Tq7#mZ2v!pLx")
     finally:
         task.cancel()
-        verifier.close()
+        executor.shutdown()
     # Three verifications take ~100 ms; a blocked loop would tick at most 3 times.
     assert ticks >= 10
 

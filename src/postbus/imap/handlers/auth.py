@@ -25,7 +25,7 @@ from postbus.imap.proto import (
     ProtocolError,
     writer,
 )
-from postbus.smtp.proto.sasl import SaslError, decode_plain, decode_response
+from postbus.sasl import SaslError, decode_plain, decode_response
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession

@@ -1,4 +1,4 @@
-"""Sans-IO SMTP pieces: command grammar, the byte receiver, replies, SASL, xtext.
+"""Sans-IO SMTP pieces: command grammar, the byte receiver, replies, xtext.
 
 Invariants: nothing here does I/O, awaits, or knows about the store or the
 services; every limit is a named constant in the module that enforces it; client
@@ -51,24 +51,14 @@ from .receiver import (
     Receiver,
 )
 from .replies import Reply, ehlo_reply, greeting, helo_reply
-from .sasl import (
-    Challenge,
-    Credentials,
-    SaslCancelled,
-    SaslError,
-    decode_plain,
-    decode_response,
-    start_exchange,
-)
 from .xtext import XtextError, decode_xtext, encode_xtext
 
 __all__ = [
     "AUTH_LINE_LIMIT", "COMMAND_LINE_LIMIT", "MAX_DOMAIN", "MAX_LOCAL_PART", "MAX_PATH",
-    "NEED_DATA", "AddressError", "Auth", "Bdat", "BdatEnd", "Challenge", "Command",
-    "CommandLine", "Credentials", "Data", "DataChunk", "DataEnd", "Ehlo", "Event", "Expn",
-    "Helo", "Help", "LineTooLong", "Mail", "MailParams", "NeedData", "Noop", "Orcpt", "Path",
-    "Quit", "Rcpt", "RcptParams", "Receiver", "Reply", "Rset", "SaslCancelled", "SaslError",
-    "SmtpSyntaxError", "StartTls", "Vrfy", "XtextError", "decode_plain", "decode_response",
+    "NEED_DATA", "AddressError", "Auth", "Bdat", "BdatEnd", "Command", "CommandLine",
+    "Data", "DataChunk", "DataEnd", "Ehlo", "Event", "Expn", "Helo", "Help", "LineTooLong",
+    "Mail", "MailParams", "NeedData", "Noop", "Orcpt", "Path", "Quit", "Rcpt", "RcptParams",
+    "Receiver", "Reply", "Rset", "SmtpSyntaxError", "StartTls", "Vrfy", "XtextError",
     "decode_xtext", "ehlo_reply", "encode_xtext", "greeting", "helo_reply", "parse_command",
-    "parse_mailbox", "parse_path", "start_exchange", "valid_address_literal", "valid_domain",
+    "parse_mailbox", "parse_path", "valid_address_literal", "valid_domain",
 ]

@@ -111,7 +111,7 @@ class StartTls(Command):
 @dataclass(frozen=True, slots=True)
 class Auth(Command):
     """RFC 4954 §4. `mechanism` is upper-cased; `initial_response` is the base64
-    text as sent ("=" stands for an empty response), decoded by `sasl`."""
+    text as sent ("=" stands for an empty response), decoded by `postbus.sasl`."""
 
     verb: ClassVar[str] = "AUTH"
     mechanism: str

@@ -14,8 +14,9 @@ class SmtpSyntaxError(ValueError):
 
     Codes used by the parsers: 500 (line or verb not recognised), 501 (bad
     arguments), 553 (mailbox name not allowed: too long, non-ASCII without
-    SMTPUTF8), 555 (MAIL/RCPT parameter not recognised, RFC 5321 §4.1.1.11),
-    504 (unknown SASL mechanism, RFC 4954 §6).
+    SMTPUTF8), 555 (MAIL/RCPT parameter not recognised, RFC 5321 §4.1.1.11);
+    `smtp.auth` also raises it for SASL errors (501, and 504 for an unknown
+    mechanism, RFC 4954 §6).
     """
 
     def __init__(self, code: int, enhanced: str, text: str) -> None:

@@ -100,6 +100,7 @@ SERVICE_UNAVAILABLE = Reply(421, "4.3.2", "Service not available, closing transm
 TOO_MANY_ERRORS = Reply(421, "4.7.0", "Too many errors, closing transmission channel")
 TIMEOUT = Reply(421, "4.4.2", "Timeout, closing transmission channel")
 LOCAL_ERROR = Reply(451, "4.3.0", "Local error in processing")
+SERVER_BUSY = Reply(451, "4.3.0", "Server busy, try again later")  # executor.Overloaded
 INSUFFICIENT_STORAGE = Reply(452, "4.3.1", "Insufficient system storage")
 TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Too many recipients")  # §4.5.3.1.10
 TLS_NOT_AVAILABLE = Reply(454, "4.7.0", "TLS not available due to temporary reason")

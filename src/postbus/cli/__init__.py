@@ -1,0 +1,40 @@
+"""The `postbus` command line (DESIGN.md's command line contract), one module per command group.
+
+Exit 0 on success. A bad configuration is one line on stderr and exit 2; a
+refusal (weak password, unknown domain, existing mailbox...) is one line on
+stderr and exit 1 (`cli.common.fail`). Passwords come from --password-stdin or
+a prompt, never argv. Each command opens the App for its own run
+(`cli.common.with_app`) and calls the same services as the admin panel and API.
+"""
+
+from __future__ import annotations
+
+import click
+
+from postbus.cli.admin import admin
+from postbus.cli.alias import alias
+from postbus.cli.config import config_cmd
+from postbus.cli.demo import init_demo
+from postbus.cli.domain import domain
+from postbus.cli.forward import forward
+from postbus.cli.migrate import migrate_cmd
+from postbus.cli.queue import queue
+from postbus.cli.serve import serve
+from postbus.cli.user import user
+from postbus.cli.vacation import vacation
+
+__all__ = ["main"]
+
+
+@click.group()
+@click.option("--config", "config_path", envvar="POSTBUS_CONFIG", default=None,
+              type=click.Path(dir_okay=False), help="TOML configuration file.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Postbus mail hosting: run the service and administer it."""
+    ctx.obj = {"config": config_path}
+
+
+for _command in (serve, config_cmd, init_demo, domain, user, alias, forward, vacation, admin,
+                 queue, migrate_cmd):
+    main.add_command(_command)

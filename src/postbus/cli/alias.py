@@ -1,0 +1,42 @@
+"""`postbus alias add|list|remove`: aliases and catch-alls."""
+
+from __future__ import annotations
+
+import click
+
+from postbus.app import App
+from postbus.cli.common import with_app
+
+
+@click.group()
+def alias() -> None:
+    """Aliases: one source address (or @domain for a catch-all), several targets."""
+
+
+@alias.command("add")
+@click.argument("source")
+@click.argument("targets", nargs=-1, required=True)
+@click.pass_context
+def alias_add(ctx: click.Context, source: str, targets: tuple[str, ...]) -> None:
+    made = with_app(ctx, lambda app: app.accounts.add_alias(source, targets))
+    click.echo(f"{made.source} -> {', '.join(made.targets)}")
+
+
+@alias.command("list")
+@click.argument("domain_name", required=False)
+@click.pass_context
+def alias_list(ctx: click.Context, domain_name: str | None) -> None:
+    async def run(app: App) -> None:
+        for a in await app.accounts.list_aliases(domain_name):
+            click.echo(f"{a.source} -> {', '.join(a.targets)}")
+
+    with_app(ctx, run)
+
+
+@alias.command("remove")
+@click.argument("source")
+@click.argument("targets", nargs=-1)
+@click.pass_context
+def alias_remove(ctx: click.Context, source: str, targets: tuple[str, ...]) -> None:
+    with_app(ctx, lambda app: app.accounts.remove_alias(source, targets))
+    click.echo(f"removed {source}" + (f" -> {', '.join(targets)}" if targets else ""))

@@ -1,0 +1,74 @@
+"""`postbus domain add|list|remove|dns`: hosted domains."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from postbus.accounts.address import display_domain
+from postbus.app import App
+from postbus.cli.common import fail, settings, with_app
+
+
+@click.group()
+def domain() -> None:
+    """Hosted domains."""
+
+
+@domain.command("add")
+@click.argument("name")
+@click.pass_context
+def domain_add(ctx: click.Context, name: str) -> None:
+    """Host a domain (and make its DKIM key)."""
+    async def run(app: App) -> None:
+        made = await app.accounts.add_domain(name)
+        d = made.domain
+        click.echo(f"added domain {display_domain(d.name)}")
+        click.echo("publish this DNS record to sign outbound mail with DKIM:")
+        click.echo(f'{d.dkim_selector}._domainkey.{d.name}. IN TXT "{made.dkim_txt}"')
+
+    with_app(ctx, run)
+
+
+@domain.command("list")
+@click.pass_context
+def domain_list(ctx: click.Context) -> None:
+    async def run(app: App) -> None:
+        for d in await app.accounts.list_domains():
+            click.echo(display_domain(d.name))
+
+    with_app(ctx, run)
+
+
+@domain.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask; removes its mailboxes and all their mail.")
+@click.pass_context
+def domain_remove(ctx: click.Context, name: str, yes: bool) -> None:
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Remove {name} with all its mailboxes and mail?", abort=True)
+    with_app(ctx, lambda app: app.accounts.remove_domain(name))
+    click.echo(f"removed domain {name}")
+
+
+@domain.command("dns")
+@click.argument("name")
+@click.pass_context
+def domain_dns(ctx: click.Context, name: str) -> None:
+    """Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC)."""
+    from postbus.mailauth.dkim import dns_txt_record
+
+    loaded = settings(ctx)
+
+    async def run(app: App) -> None:
+        d = await app.accounts.get_domain(name)
+        if d is None:
+            fail(f"domain {name} is not hosted here")
+        click.echo(f"{d.name}. IN MX 10 {loaded.hostname}.")
+        click.echo(f'{d.name}. IN TXT "v=spf1 mx -all"')
+        if d.dkim_private_key:
+            click.echo(f'{d.dkim_selector}._domainkey.{d.name}. IN TXT "{dns_txt_record(d.dkim_private_key)}"')
+        click.echo(f'_dmarc.{d.name}. IN TXT "v=DMARC1; p=quarantine"')
+
+    with_app(ctx, run)

@@ -1,0 +1,32 @@
+"""`postbus forward set|clear`: forwarding (administrators only: mailbox users cannot set it)."""
+
+from __future__ import annotations
+
+import click
+
+from postbus.cli.common import with_app
+from postbus.delivery.rules import Rules
+
+
+@click.group()
+def forward() -> None:
+    """Forwarding of a mailbox's mail to other addresses."""
+
+
+@forward.command("set")
+@click.argument("address")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--keep-copy", is_flag=True, help="Also keep the mail in the mailbox.")
+@click.pass_context
+def forward_set(ctx: click.Context, address: str, targets: tuple[str, ...], keep_copy: bool) -> None:
+    rule = with_app(ctx, lambda app: Rules(app.store).set_forward(address, targets, keep_copy=keep_copy))
+    copy = " (keeping a copy)" if rule.keep_copy else ""
+    click.echo(f"{address} forwards to {', '.join(rule.targets)}{copy}")
+
+
+@forward.command("clear")
+@click.argument("address")
+@click.pass_context
+def forward_clear(ctx: click.Context, address: str) -> None:
+    with_app(ctx, lambda app: Rules(app.store).clear_forward(address))
+    click.echo(f"{address} no longer forwards")

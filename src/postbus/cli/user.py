@@ -1,0 +1,70 @@
+"""`postbus user add|list|remove|passwd|quota`: mailboxes."""
+
+from __future__ import annotations
+
+import click
+
+from postbus.accounts.address import display_address
+from postbus.app import App
+from postbus.cli.common import human, read_password, size, with_app
+
+
+@click.group()
+def user() -> None:
+    """Mailbox users."""
+
+
+@user.command("add")
+@click.argument("address")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--quota", default=None, help='Quota over all folders, e.g. "2GB"; default from config.')
+@click.pass_context
+def user_add(ctx: click.Context, address: str, password_stdin: bool, quota: str | None) -> None:
+    quota_bytes = size(quota, "--quota")
+    password = read_password(password_stdin)
+    account = with_app(ctx, lambda app: app.accounts.add_user(address, password, quota=quota_bytes))
+    click.echo(f"added mailbox {display_address(account.address)} (quota {human(account.quota_bytes)})")
+
+
+@user.command("list")
+@click.argument("domain_name", required=False)
+@click.pass_context
+def user_list(ctx: click.Context, domain_name: str | None) -> None:
+    async def run(app: App) -> None:
+        for a in await app.accounts.list_users(domain_name):
+            state = "" if a.enabled else "  (disabled)"
+            quota = human(a.quota_bytes) if a.quota_bytes else "unlimited"
+            click.echo(f"{display_address(a.address)}  {human(a.used_bytes)} of {quota}"
+                       f"  {a.used_messages} messages{state}")
+
+    with_app(ctx, run)
+
+
+@user.command("remove")
+@click.argument("address")
+@click.pass_context
+def user_remove(ctx: click.Context, address: str) -> None:
+    with_app(ctx, lambda app: app.accounts.remove_user(address))
+    click.echo(f"removed mailbox {address}")
+
+
+@user.command("passwd")
+@click.argument("address")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def user_passwd(ctx: click.Context, address: str, password_stdin: bool) -> None:
+    password = read_password(password_stdin, "New password")
+    with_app(ctx, lambda app: app.accounts.set_password(address, password))
+    click.echo(f"password changed for {address}")
+
+
+@user.command("quota")
+@click.argument("address")
+@click.argument("size_text", metavar="SIZE")
+@click.pass_context
+def user_quota(ctx: click.Context, address: str, size_text: str) -> None:
+    """Set a mailbox's quota ("0" is unlimited)."""
+    value = size(size_text, "SIZE")
+    assert value is not None
+    with_app(ctx, lambda app: app.accounts.set_quota(address, value))
+    click.echo(f"quota of {address} is now {human(value) if value else 'unlimited'}")
