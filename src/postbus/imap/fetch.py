@@ -140,7 +140,7 @@ def _plan(atts: Sequence[FetchAtt], uid_command: bool, changed_since: int | None
     # a client sees which message and its flags before any literal.
     items.sort(key=lambda a: 0 if uid_command and a.name == "UID" else
                1 if a.name in _ENTRY_ITEMS else 2)
-    sections = tuple(section_of(a) for a in items if is_body_item(a) and a.name != "BINARY.SIZE")
+    sections = tuple(section_of(a) for a in items if is_body_item(a))
     reads = query.FetchItems(
         info=any(a.name in _INFO_ITEMS for a in items),
         record=any(a.name not in _ENTRY_ITEMS and a.name not in _INFO_ITEMS for a in items),
@@ -203,26 +203,36 @@ async def _fetch(
             store, mailbox_id, [e for _, e in targets])}
     out = Output(write)
     missing: list[int] = []
-    position = 0
-    async for m in reading.fetch(store, mailbox_id, uids, plan.reads):
-        seq, entry = targets[position]
-        position += 1
-        if m.gone:
-            missing.append(m.uid)
-            continue
-        new = changed.get(entry.uid)
-        items = plan.items
-        if new is not None and not plan.has_flags:
-            # RFC 3501 §6.4.5: include FLAGS when FETCH set \Seen (after UID, as Dovecot)
-            at = 1 if plan.uid_first else 0
-            items = (*items[:at], _FLAGS, *items[at:])
-        await _respond(out, seq, new or entry, m, items, utf8)
+    reads = plan.reads
+    if not (reads.info or reads.record or reads.sections):
+        # FLAGS, UID, MODSEQ only: the view holds them and nothing is read
+        for seq, entry in targets:
+            new = changed.get(entry.uid)
+            await _respond(out, seq, new or entry, None, _items(plan, new), utf8)
+    else:
+        position = 0
+        async for m in reading.fetch(store, mailbox_id, uids, reads):
+            seq, entry = targets[position]
+            position += 1
+            if m.gone:
+                missing.append(m.uid)
+                continue
+            new = changed.get(entry.uid)
+            await _respond(out, seq, new or entry, m, _items(plan, new), utf8)
     await out.flush()
     return FetchOutcome(list(changed.values()), missing)
 
 
+def _items(plan: _Plan, seen_set: MessageEntry | None) -> tuple[FetchAtt, ...]:
+    if seen_set is None or plan.has_flags:
+        return plan.items
+    # RFC 3501 §6.4.5: include FLAGS when FETCH set \Seen (after UID, as Dovecot)
+    at = 1 if plan.uid_first else 0
+    return (*plan.items[:at], _FLAGS, *plan.items[at:])
+
+
 async def _respond(
-    out: Output, seq: int, entry: MessageEntry, m: Fetched, items: tuple[FetchAtt, ...],
+    out: Output, seq: int, entry: MessageEntry, m: Fetched | None, items: tuple[FetchAtt, ...],
     utf8: bool,
 ) -> None:
     parts: list[bytes] = [b"* %d FETCH (" % seq]
@@ -236,6 +246,8 @@ async def _respond(
             parts.append(b"UID %d" % entry.uid)
         elif name == "MODSEQ":
             parts.append(b"MODSEQ (%d)" % entry.modseq)  # RFC 7162 §3.1.4.1
+        elif m is None:
+            raise AssertionError(f"{name} needs the message read")  # pragma: no cover
         elif name != "BINARY.SIZE" and is_body_item(att):
             parts.append(att.key + b" ")
             out.add_now(b"".join(parts))

@@ -168,7 +168,7 @@ async def fetch(
         batch = uids[start:start + BATCH]
         infos = {i.uid: i for i in await store.fetch_info(mailbox_id, batch)}
         for group_start in range(0, len(batch), READ_AHEAD):
-            group = [_fetched(store, uid, infos.get(uid))
+            group = [_fetched(store, uid, infos.get(uid), bool(items.sections))
                      for uid in batch[group_start:group_start + READ_AHEAD]]
             if items.sections:  # overlap the blob reads of the next few messages
                 await asyncio.gather(*(_prepare(m, header_only) for m in group if not m.gone))
@@ -176,11 +176,12 @@ async def fetch(
                 yield m
 
 
-def _fetched(store: Store, uid: int, info: MessageInfo | None) -> Fetched:
+def _fetched(store: Store, uid: int, info: MessageInfo | None, sections: bool) -> Fetched:
     if info is None:
         return Fetched(store, uid, None, gone=True)
     m = Fetched(store, uid, info)
-    m.reader = MessageReader(store, info.blob_id, info.size)
+    if sections:
+        m.reader = MessageReader(store, info.blob_id, info.size)
     return m
 
 
