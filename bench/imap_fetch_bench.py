@@ -37,8 +37,11 @@ from postbus.delivery.ingest import ingest_bytes
 from postbus.imap import fetch_structure
 from postbus.imap.fetch import fetch
 from postbus.imap.proto import FetchArgs, SearchArgs, SortArgs, parse_command
-from postbus.imap.search import search
-from postbus.imap.sort import sort
+from postbus.imap.search import criterion
+from postbus.imap.sort import sort_keys
+from postbus.mailbox.search import search
+from postbus.mailbox.sort import sort
+from postbus.store.contract import Store
 from postbus.store.sqlite.backend import SqliteStore
 
 WORDS = ("quarterly numbers budget meeting agenda lunch report project deadline review "
@@ -93,15 +96,20 @@ async def build(store: SqliteStore, messages: int, distinct: int) -> int:
     account = await store.add_account("bench@example.org", "x", quota_bytes=0)
     mailbox = await store.get_mailbox(account.id, "INBOX")
     assert mailbox is not None
+    await build_folder(store, mailbox.id, messages, distinct)
+    return mailbox.id
+
+
+async def build_folder(store: Store, mailbox_id: int, messages: int, distinct: int) -> None:
+    """Fill the folder with `messages` messages made of `distinct` different ones."""
     rng = random.Random(1)
     ingested = [await ingest_bytes(store, make_message(n, rng)) for n in range(distinct)]
     for start in range(0, messages, APPEND_CONCURRENCY):
         await asyncio.gather(*(
-            store.append(mailbox.id, ingested[n % distinct].blob, ingested[n % distinct].parsed,
+            store.append(mailbox_id, ingested[n % distinct].blob, ingested[n % distinct].parsed,
                          flags=("\\Seen",) if n % 3 else (), internal_date=1.7e9 + n * 60)
             for n in range(start, min(messages, start + APPEND_CONCURRENCY))
         ))
-    return mailbox.id
 
 
 async def best(runs: int, job: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
@@ -176,7 +184,7 @@ async def run(store: SqliteStore, mailbox_id: int, runs: int) -> None:
     async def do_search(keys: str) -> list[int]:
         cmd = parse_command([f"A SEARCH {keys}".encode()])
         assert isinstance(cmd.args, SearchArgs)
-        return await search(store, mailbox_id, entries, cmd.args.key)
+        return await search(store, mailbox_id, entries, criterion(cmd.args.key, entries))
 
     for keys in ("TEXT zanzibar", "BODY zanzibar", "UNSEEN", "SUBJECT quarterly",
                  "SINCE 1-Jan-2030", "TEXT zz"):
@@ -184,12 +192,12 @@ async def run(store: SqliteStore, mailbox_id: int, runs: int) -> None:
         seconds, found = await best(runs, partial(do_search, keys))
         report(f"SEARCH {keys}", seconds, f"{len(found)} found, {reads // runs} blob reads/run")
 
-    every = list(range(1, count + 1))
+    every = [e.uid for e in entries]
     for criteria in ("(DATE)", "(SUBJECT)", "(REVERSE ARRIVAL)"):
         cmd = parse_command([f"A SORT {criteria} UTF-8 ALL".encode()])
         assert isinstance(cmd.args, SortArgs)
         seconds, _ = await best(runs, partial(
-            sort, store, mailbox_id, entries, cmd.args.criteria, every))
+            sort, store, mailbox_id, every, sort_keys(cmd.args.criteria)))
         report(f"SORT {criteria} UTF-8 ALL", seconds)
 
 

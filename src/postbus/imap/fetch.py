@@ -1,14 +1,16 @@
 """FETCH (RFC 3501 §6.4.5, RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 7162 CHANGEDSINCE).
 
 The session resolves the sequence set and calls :func:`fetch` with the
-(sequence number, entry) pairs; this module answers from the store:
+(sequence number, entry) pairs; this module translates the FETCH items into
+the mailbox service's `FetchItems` and sections, reads through
+`mailbox.fetch`, and writes the responses:
 
 * FLAGS, UID and MODSEQ come from the session's entries; nothing is read.
-* Anything else reads `MessageInfo` in batches of `BATCH` UIDs, and ENVELOPE,
-  BODYSTRUCTURE, BODY and PREVIEW come from the parse-once record (memoised
-  per blob in `fetch_structure`); message bodies are not read for them.
-* Body sections read only their byte range (`fetch_body`); literals larger
-  than 64 KB are streamed from the blob store (`fetch_output`).
+* ENVELOPE, BODYSTRUCTURE, BODY and PREVIEW come from the parse-once record
+  (their bytes memoised per blob in `fetch_structure`: the record is not even
+  decoded when they are known); message bodies are not read for them.
+* Body sections read only their byte range; literals larger than 64 KB are
+  streamed from the blob store (`fetch_output`).
 
 Invariants: \\Seen is set in one `store_flags` call before anything is
 written, so each response shows the new flags, and never when `readonly`
@@ -21,28 +23,21 @@ FLAGS are the entry's flags as the session holds them (the store keeps no
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from postbus.imap import fetch_body, fetch_meta, fetch_structure
-from postbus.imap.fetch_body import RawMessage
+from postbus.imap import fetch_structure
 from postbus.imap.fetch_output import Output
 from postbus.imap.proto.dates import format_date_time
+from postbus.imap.proto.errors import ImapNo
 from postbus.imap.proto.fetch import FetchAtt, Section
 from postbus.imap.proto.writer import string
-from postbus.message import MessageMeta
-from postbus.store.contract import Store
-from postbus.store.model import MessageEntry, MessageInfo
-
-#: UIDs per `store.fetch_info` call.
-BATCH = 500
-
-#: Messages whose blob reads (for body sections) are started together.
-READ_AHEAD = 16
-
-SEEN = "\\Seen"
+from postbus.mailbox import fetch as reading
+from postbus.mailbox import query
+from postbus.mailbox.fetch import Fetched, UnknownEncoding
+from postbus.mailbox.types import MessageEntry
+from postbus.mailbox.view import Store
 
 # RFC 9051 §2.3.2 system flags, in the order Dovecot sends them; keywords follow, sorted.
 _SYSTEM_ORDER = {f: i for i, f in enumerate(
@@ -95,13 +90,36 @@ def _response_att(att: FetchAtt) -> FetchAtt:
     return replace(att, key=key.encode("utf-8"))
 
 
+# The RFC822 items are BODY[] forms (RFC 9051 §6.4.5): name -> section text
+_RFC822: dict[str, query.SectionText] = {
+    "RFC822": "", "RFC822.HEADER": "HEADER", "RFC822.TEXT": "TEXT"}
+# The parser's section-text specifiers (None: the whole part)
+_SECTION_TEXTS: dict[str | None, query.SectionText] = {
+    None: "", "HEADER": "HEADER", "HEADER.FIELDS": "HEADER.FIELDS",
+    "HEADER.FIELDS.NOT": "HEADER.FIELDS.NOT", "TEXT": "TEXT", "MIME": "MIME"}
+
+
+def is_body_item(att: FetchAtt) -> bool:
+    """Whether `att` is answered with message octets (a literal)."""
+    return att.name in _RFC822 or att.section is not None
+
+
+def section_of(att: FetchAtt) -> query.Section:
+    """The mailbox section a body item reads (BODY[...], BINARY[...], BINARY.SIZE[...],
+    RFC822.*)."""
+    if att.name in _RFC822:
+        return query.Section(text=_RFC822[att.name])
+    section = att.section
+    assert section is not None
+    if att.name.startswith("BINARY"):  # RFC 3516 §4.2: the part's decoded content
+        return query.Section(section.part, partial=att.partial, decode=True)
+    return query.Section(section.part, _SECTION_TEXTS[section.text], section.headers, att.partial)
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     items: tuple[FetchAtt, ...]
-    needs_info: bool
-    needs_raw: bool
-    header_only: bool  # every body item lies in the top-level header
-    sets_seen: bool
+    reads: query.FetchItems
     binary_parts: bool
     has_flags: bool
     uid_first: bool
@@ -122,12 +140,16 @@ def _plan(atts: Sequence[FetchAtt], uid_command: bool, changed_since: int | None
     # a client sees which message and its flags before any literal.
     items.sort(key=lambda a: 0 if uid_command and a.name == "UID" else
                1 if a.name in _ENTRY_ITEMS else 2)
+    sections = tuple(section_of(a) for a in items if is_body_item(a))
+    reads = query.FetchItems(
+        info=any(a.name in _INFO_ITEMS for a in items),
+        record=any(a.name not in _ENTRY_ITEMS and a.name not in _INFO_ITEMS for a in items),
+        sections=sections,
+        mark_seen=any(a.sets_seen for a in atts),
+    )
     return _Plan(
         items=tuple(items),
-        needs_info=any(a.name not in _ENTRY_ITEMS for a in items),
-        needs_raw=any(fetch_body.is_body_item(a) for a in items),
-        header_only=all(fetch_body.in_header(a) for a in items if fetch_body.is_body_item(a)),
-        sets_seen=any(a.sets_seen for a in atts),
+        reads=reads,
         binary_parts=any(a.name.startswith("BINARY") and a.section is not None
                          and a.section.part for a in items),
         has_flags=b"FLAGS" in keys,
@@ -148,89 +170,73 @@ async def fetch(
     write: Callable[[bytes], Awaitable[None]],
 ) -> FetchOutcome:
     """Write ``* n FETCH (...)`` for each target through `write`; see the module docstring."""
+    try:
+        return await _fetch(store, mailbox_id, targets, atts, uid_command=uid_command,
+                            readonly=readonly, utf8=utf8, changed_since=changed_since,
+                            write=write)
+    except UnknownEncoding:
+        # RFC 3516 §4.2: NO [UNKNOWN-CTE] when the encoding cannot be undone
+        raise ImapNo("Unknown Content-Transfer-Encoding", "UNKNOWN-CTE") from None
+
+
+async def _fetch(
+    store: Store,
+    mailbox_id: int,
+    targets: Sequence[tuple[int, MessageEntry]],
+    atts: Sequence[FetchAtt],
+    *,
+    uid_command: bool,
+    readonly: bool,
+    utf8: bool,
+    changed_since: int | None,
+    write: Callable[[bytes], Awaitable[None]],
+) -> FetchOutcome:
     plan = _plan(atts, uid_command, changed_since)
     if changed_since is not None:  # RFC 7162 §3.1.4.1: only messages changed since
         targets = [(seq, e) for seq, e in targets if e.modseq > changed_since]
+    uids = [e.uid for _, e in targets]
     if plan.binary_parts:
-        await _check_encodings(store, mailbox_id, targets, plan)
+        await reading.check_decodable(store, mailbox_id, uids, plan.reads.sections)
     changed: dict[int, MessageEntry] = {}
-    if plan.sets_seen and not readonly:
-        unseen = [e.uid for _, e in targets if SEEN not in e.flags]
-        if unseen:
-            updated, _ = await store.store_flags(mailbox_id, unseen, lambda f: f | {SEEN})
-            changed = {e.uid: e for e in updated}
+    if plan.reads.mark_seen and not readonly:
+        changed = {e.uid: e for e in await reading.mark_seen(
+            store, mailbox_id, [e for _, e in targets])}
     out = Output(write)
     missing: list[int] = []
-    for start in range(0, len(targets), BATCH):
-        batch = targets[start:start + BATCH]
-        infos: dict[int, MessageInfo] = {}
-        if plan.needs_info:
-            found = await store.fetch_info(mailbox_id, [e.uid for _, e in batch])
-            infos = {i.uid: i for i in found}
-        messages: list[_Message] = []
-        for seq, entry in batch:
-            info = infos.get(entry.uid)
-            if plan.needs_info and info is None:
-                missing.append(entry.uid)
+    reads = plan.reads
+    if not (reads.info or reads.record or reads.sections):
+        # FLAGS, UID, MODSEQ only: the view holds them and nothing is read
+        for seq, entry in targets:
+            new = changed.get(entry.uid)
+            await _respond(out, seq, new or entry, None, _items(plan, new), utf8)
+    else:
+        position = 0
+        async for m in reading.fetch(store, mailbox_id, uids, reads):
+            seq, entry = targets[position]
+            position += 1
+            if m.gone:
+                missing.append(m.uid)
                 continue
             new = changed.get(entry.uid)
-            items = plan.items
-            if new is not None and not plan.has_flags:
-                # RFC 3501 §6.4.5: include FLAGS when FETCH set \Seen (after UID, as Dovecot)
-                at = 1 if plan.uid_first else 0
-                items = (*items[:at], _FLAGS, *items[at:])
-            messages.append(_Message(seq, new or entry, info, items))
-        for group_start in range(0, len(messages), READ_AHEAD):
-            group = messages[group_start:group_start + READ_AHEAD]
-            if plan.needs_raw:  # overlap the blob reads of the next few messages
-                await asyncio.gather(*(_load(store, m, plan, utf8) for m in group))
-            else:
-                for m in group:
-                    await _load(store, m, plan, utf8)
-            for m in group:
-                await _respond(out, m, utf8)
+            await _respond(out, seq, new or entry, m, _items(plan, new), utf8)
     await out.flush()
     return FetchOutcome(list(changed.values()), missing)
 
 
-async def _check_encodings(
-    store: Store, mailbox_id: int, targets: Sequence[tuple[int, MessageEntry]], plan: _Plan,
+def _items(plan: _Plan, seen_set: MessageEntry | None) -> tuple[FetchAtt, ...]:
+    if seen_set is None or plan.has_flags:
+        return plan.items
+    # RFC 3501 §6.4.5: include FLAGS when FETCH set \Seen (after UID, as Dovecot)
+    at = 1 if plan.uid_first else 0
+    return (*plan.items[:at], _FLAGS, *plan.items[at:])
+
+
+async def _respond(
+    out: Output, seq: int, entry: MessageEntry, m: Fetched | None, items: tuple[FetchAtt, ...],
+    utf8: bool,
 ) -> None:
-    binary = [a for a in plan.items if a.name.startswith("BINARY")]
-    for start in range(0, len(targets), BATCH):
-        uids = [e.uid for _, e in targets[start:start + BATCH]]
-        for info in await store.fetch_info(mailbox_id, uids):
-            fetch_body.check_binary(await fetch_meta.load(store, info), binary)
-
-
-@dataclass(slots=True)
-class _Message:
-    """One message being answered: its entry, record and what was read of it."""
-
-    seq: int
-    entry: MessageEntry
-    info: MessageInfo | None
-    items: tuple[FetchAtt, ...]
-    meta: MessageMeta | None = None
-    raw: RawMessage | None = None
-
-
-async def _load(store: Store, m: _Message, plan: _Plan, utf8: bool) -> None:
-    info = m.info
-    if info is None:
-        return
-    if _needs_meta(m.items, info.blob_id, utf8):
-        m.meta = await fetch_meta.load(store, info)
-    if plan.needs_raw:
-        assert m.meta is not None
-        m.raw = RawMessage(store, info.blob_id, info.size)
-        await m.raw.prepare(m.meta.header_end if plan.header_only else info.size)
-
-
-async def _respond(out: Output, m: _Message, utf8: bool) -> None:
-    entry, info, meta, raw = m.entry, m.info, m.meta, m.raw
-    parts: list[bytes] = [b"* %d FETCH (" % m.seq]
-    for index, att in enumerate(m.items):
+    parts: list[bytes] = [b"* %d FETCH (" % seq]
+    for index, att in enumerate(items):
         if index:
             parts.append(b" ")
         name = att.name
@@ -240,37 +246,27 @@ async def _respond(out: Output, m: _Message, utf8: bool) -> None:
             parts.append(b"UID %d" % entry.uid)
         elif name == "MODSEQ":
             parts.append(b"MODSEQ (%d)" % entry.modseq)  # RFC 7162 §3.1.4.1
+        elif m is None:
+            raise AssertionError(f"{name} needs the message read")  # pragma: no cover
+        elif name != "BINARY.SIZE" and is_body_item(att):
+            parts.append(att.key + b" ")
+            out.add_now(b"".join(parts))
+            parts.clear()
+            content, binary = await m.section(section_of(att))
+            assert m.reader is not None
+            # RFC 3516 §4.2: decoded octets may hold NUL, so they go in a literal8; a part
+            # sent as stored (7bit, 8bit) is a plain literal, as Dovecot answers.
+            await out.literal(content, m.reader, binary=binary)
         else:
-            assert info is not None
-            if name != "BINARY.SIZE" and fetch_body.is_body_item(att):
-                assert meta is not None and raw is not None
-                parts.append(att.key + b" ")
-                out.add_now(b"".join(parts))
-                parts.clear()
-                await _literal(out, raw, meta, att)
-            else:
-                parts.append(att.key + b" " + await _value(att, info, meta, raw, utf8))
+            parts.append(att.key + b" " + await _value(att, m, utf8))
     parts.append(b")\r\n")
     await out.add(b"".join(parts))
 
 
-def _needs_meta(items: Sequence[FetchAtt], blob_id: str, utf8: bool) -> bool:
-    for att in items:
-        name = att.name
-        if name in _ENTRY_ITEMS or name in _INFO_ITEMS:
-            continue
-        if att.section is None and name in fetch_structure.STRUCTURE_ITEMS:
-            if fetch_structure.cached(blob_id, name, utf8) is not None:
-                continue
-        return True
-    return False
-
-
-async def _value(
-    att: FetchAtt, info: MessageInfo, meta: MessageMeta | None, raw: RawMessage | None,
-    utf8: bool,
-) -> bytes:
+async def _value(att: FetchAtt, m: Fetched, utf8: bool) -> bytes:
     name = att.name
+    info = m.info
+    assert info is not None
     if name == "RFC822.SIZE":
         return b"%d" % info.size
     if name == "INTERNALDATE":
@@ -279,23 +275,9 @@ async def _value(
         value = fetch_structure.cached(info.blob_id, name, utf8)
         if value is not None:
             return value
-        assert meta is not None
-        return fetch_structure.encode(info.blob_id, meta, name, utf8)
-    assert meta is not None
+        return fetch_structure.encode(info.blob_id, await m.record(), name, utf8)
     if name == "BINARY.SIZE":
-        assert raw is not None
-        return b"%d" % await fetch_body.binary_size(raw, meta, att)
+        return b"%d" % await m.decoded_size(section_of(att))
     if name == "PREVIEW":  # RFC 8970 §3
-        return string(meta.preview, utf8=utf8)
+        return string((await m.record()).preview, utf8=utf8)
     raise AssertionError(f"unexpected FETCH item {name}")  # pragma: no cover - parser's set
-
-
-async def _literal(out: Output, raw: RawMessage, meta: MessageMeta, att: FetchAtt) -> None:
-    binary = False
-    if att.name == "BINARY":
-        # RFC 3516 §4.2: decoded octets may hold NUL, so they go in a literal8; a part
-        # sent as stored (7bit, 8bit) is a plain literal, as Dovecot answers.
-        content, binary = await fetch_body.binary_content(raw, meta, att)
-    else:
-        content = await fetch_body.body_content(raw, meta, att)
-    await out.literal(content, raw, binary=binary)

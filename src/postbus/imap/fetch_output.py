@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from postbus.imap.fetch_body import Content, RawMessage, Span
 from postbus.imap.proto.writer import literal_prefix
+from postbus.mailbox.fetch import Content, MessageReader, Span
 
 #: Gathered output is handed to the session's writer once it reaches this size.
 FLUSH_BYTES = 64 * 1024
@@ -57,7 +57,7 @@ class Output:
             self._size = 0
             await self._write(data)
 
-    async def literal(self, content: Content, raw: RawMessage, *, binary: bool = False) -> None:
+    async def literal(self, content: Content, raw: MessageReader, *, binary: bool = False) -> None:
         """``{n}CRLF`` (``~{n}`` for `binary`) and the octets of `content`."""
         size = len(content)
         await self.add(literal_prefix(size, binary))

@@ -11,8 +11,10 @@ import pytest
 from postbus.delivery.ingest import ingest_bytes
 from postbus.imap.fetch import FetchOutcome, fetch
 from postbus.imap.proto import FetchArgs, SearchArgs, SortArgs, parse_command
-from postbus.imap.search import search
-from postbus.imap.sort import sort
+from postbus.imap.search import criterion
+from postbus.imap.sort import sort_keys
+from postbus.mailbox.search import search
+from postbus.mailbox.sort import sort
 from postbus.store.model import MessageEntry
 from postbus.store.sqlite.backend import SqliteStore
 
@@ -76,15 +78,23 @@ class Folder:
         cmd = parse_command([f"A SEARCH {keys}".encode()])
         assert isinstance(cmd.args, SearchArgs)
         view = entries if entries is not None else await self.entries()
-        return await search(self.store, self.mailbox_id, view, cmd.args.key, saved=saved,
-                            recent_uids=recent)
+        uids = await search(self.store, self.mailbox_id, view,
+                            criterion(cmd.args.key, view, saved=saved), recent=recent)
+        return numbers(view, uids)
 
     async def sort(self, args: str) -> list[int]:
         cmd = parse_command([f"A SORT {args}".encode()])
         assert isinstance(cmd.args, SortArgs)
         view = await self.entries()
-        matches = await search(self.store, self.mailbox_id, view, cmd.args.key)
-        return await sort(self.store, self.mailbox_id, view, cmd.args.criteria, matches)
+        matches = await search(self.store, self.mailbox_id, view, criterion(cmd.args.key, view))
+        ordered = await sort(self.store, self.mailbox_id, matches, sort_keys(cmd.args.criteria))
+        return numbers(view, ordered)
+
+
+def numbers(view: list[MessageEntry], uids: list[int]) -> list[int]:
+    """The sequence numbers of `uids` in `view`, in the order given."""
+    number = {e.uid: n for n, e in enumerate(view, 1)}
+    return [number[u] for u in uids if u in number]
 
 
 async def open_folder(tmp_path: Path) -> tuple[SqliteStore, Folder]:

@@ -1,8 +1,9 @@
 """FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9): resolve the set, hand over.
 
-Message access is ``postbus.imap.fetch`` (imported when first used, so the
-session works without it): it streams ``* n FETCH`` responses through the
-session's flow-controlled writer and reports the entries whose \\Seen it set.
+The responses are ``postbus.imap.fetch``'s (imported when first used), which
+reads through the mailbox service (``postbus.mailbox.fetch``): it streams
+``* n FETCH`` responses through the session's flow-controlled writer and
+reports the entries whose \\Seen it set.
 Messages another session expunged but this client still numbers are skipped
 and the reply is ``OK [EXPUNGEISSUED]`` (Dovecot's behaviour, RFC 5530); no
 EXPUNGE is sent during a non-UID FETCH (RFC 9051 §7.5.1).

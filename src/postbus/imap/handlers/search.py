@@ -1,8 +1,9 @@
 """SEARCH / UID SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC 5182)
 and SORT / UID SORT (RFC 5256, SORT=DISPLAY RFC 5957).
 
-Evaluation is ``postbus.imap.search`` and ``postbus.imap.sort`` (imported when
-first used); this module formats the results.  IMAP4rev2 clients always get
+The keys are translated into the mailbox service's query model
+(``imap.search``, ``imap.sort``) and evaluated by ``mailbox.search`` and
+``mailbox.sort`` (imported when first used); this module formats the results.  IMAP4rev2 clients always get
 ESEARCH (RFC 9051 §6.4.4: a plain SEARCH is ``RETURN (ALL)`` there).
 ``RETURN (SAVE)`` keeps the result as ``$`` (RFC 5182 §2.1: the MIN/MAX
 message when only those are asked, else every match; with SAVE alone no
@@ -22,11 +23,13 @@ if TYPE_CHECKING:
 
 
 async def _matches(session: ImapSession, view: SelectedMailbox, key: SearchKey) -> list[int]:
-    from postbus.imap import search as evaluation
+    """The UIDs of the view that match `key`, ascending."""
+    from postbus.imap.search import criterion
+    from postbus.mailbox import search as evaluation
 
     return await evaluation.search(
-        session.store, view.mailbox_id, view.entries, key,
-        saved=view.saved, recent_uids=frozenset(view.recent),
+        session.store, view.mailbox_id, view.entries,
+        criterion(key, view.entries, saved=view.saved), recent=view.recent,
     )
 
 
@@ -37,13 +40,12 @@ async def search(session: ImapSession, cmd: Command) -> Done | None:
     assert view is not None
     await session.refresh()
     try:
-        seqs = await _matches(session, view, args.key)
+        uids = await _matches(session, view, args.key)
     except Exception:
         if args.returns is not None and "SAVE" in args.returns:
             view.saved = []  # RFC 5182 §2.1: a failed SEARCH ... SAVE empties $
         raise
-    uids = [view.entries[s - 1].uid for s in seqs]
-    numbers = uids if cmd.uid else seqs
+    numbers = uids if cmd.uid else view.numbers(uids)
     returns = args.returns
     if returns is None and session.rev2:
         returns = ()
@@ -75,7 +77,8 @@ async def search(session: ImapSession, cmd: Command) -> Done | None:
 
 
 async def sort(session: ImapSession, cmd: Command) -> Done | None:
-    from postbus.imap import sort as ordering
+    from postbus.imap.sort import sort_keys
+    from postbus.mailbox import sort as ordering
 
     args = cmd.args
     assert isinstance(args, SortArgs)
@@ -86,8 +89,7 @@ async def sort(session: ImapSession, cmd: Command) -> Done | None:
     await session.refresh()
     matches = await _matches(session, view, args.key)
     ordered = await ordering.sort(
-        session.store, view.mailbox_id, view.entries, args.criteria, matches
+        session.store, view.mailbox_id, matches, sort_keys(args.criteria)
     )
-    numbers = [view.entries[s - 1].uid for s in ordered] if cmd.uid else ordered
-    session.send(responses.sort(numbers))
+    session.send(responses.sort(ordered if cmd.uid else view.numbers(ordered)))
     return None

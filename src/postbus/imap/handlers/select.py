@@ -19,7 +19,7 @@ from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, ImapBad, SelectArgs, responses, writer
 from postbus.imap.selected import SelectedMailbox
 from postbus.imap.state import State
-from postbus.store.model import DELIMITER
+from postbus.mailbox.types import DELIMITER
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
@@ -54,7 +54,9 @@ async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
     out.append(responses.exists(view.exists))
     if not session.rev2:
         out.append(responses.recent(0))
-        unseen = view.first_unseen()
+        # The folder's counters, one row read after the view: when they agree with
+        # it, UNSEEN needs no look at the entries (see MailboxView.agrees_with).
+        unseen = view.first_unseen(await session.store.mailbox_status(mailbox.id))
         if unseen is not None:
             out.append(writer.untagged_status("OK", "First unseen", f"UNSEEN {unseen}"))
     out.append(writer.untagged_status("OK", "UIDs valid", f"UIDVALIDITY {view.uid_validity}"))

@@ -1,22 +1,23 @@
-"""What SEARCH compares: the decoded, case-folded text and dates of a message.
+"""What a search compares: the decoded, case-folded text and dates of a message.
 
-RFC 9051 §6.4.4: string keys are case-insensitive substring matches. Both
-sides are compared after `str.casefold()` (full Unicode case folding, so
-"ÉTÉ" finds "été"), on decoded text: encoded words (RFC 2047) in headers,
-transfer encodings and charsets in bodies (`postbus.message.text`, the same
-text the full-text index holds).
+RFC 9051 §6.4.4 (IMAP SEARCH; the webmail follows it too): string criteria
+are case-insensitive substring matches. Both sides are compared after
+`str.casefold()` (full Unicode case folding, so "ÉTÉ" finds "été"), on decoded
+text: encoded words (RFC 2047) in headers, transfer encodings and charsets in
+bodies (`postbus.message.text`, the same text the full-text index holds).
 
-* SUBJECT: the decoded Subject of the ENVELOPE.
-* FROM, TO, CC, BCC: the ENVELOPE's addresses written back as
+* Subject: the decoded Subject of the ENVELOPE.
+* From, To, Cc, Bcc: the ENVELOPE's addresses written back as
   ``Decoded Name <mailbox@host>`` (group names as ``name:``), so a key matches
   display names and addresses alike without reading the message.
-* HEADER: the decoded values of every field of that name in the top-level header.
-* BODY / TEXT: the decoded body text (TEXT adds the header text); white space
+* Header: the decoded values of every field of that name in the top-level header.
+* Body / Text: the decoded body text (TEXT adds the header text); white space
   runs count as one space on both sides, as the index stores them.
 * Dates (RFC 9051 §6.4.4 "disregarding time and timezone"): BEFORE/ON/SINCE
-  take INTERNALDATE's date in UTC, the server's time zone; SENT* take the date
-  as written in the Date header (its own zone), falling back to the UTC date
-  of the parsed Date when it is written oddly; no usable Date matches no SENT* key.
+  on the arrival take INTERNALDATE's date in UTC, the server's time zone; on
+  the sent date they take the date as written in the Date header (its own
+  zone), falling back to the UTC date of the parsed Date when it is written
+  oddly; no usable Date matches no sent-date criterion.
 """
 
 from __future__ import annotations
@@ -70,13 +71,12 @@ def address_text(addresses: Sequence[Address]) -> str:
     return fold(", ".join(out))
 
 
-_ADDRESS_FIELDS = {"FROM": "from_", "TO": "to", "CC": "cc", "BCC": "bcc"}
+_ADDRESS_FIELDS = {"from": "from_", "to": "to", "cc": "cc", "bcc": "bcc"}
 
 
 def envelope_text(meta: MessageMeta, field: str) -> str:
-    """The folded text SEARCH `field` (SUBJECT, FROM, TO, CC or BCC) matches against."""
-    if field == "SUBJECT":
-        return subject_text(meta)
+    """The folded text an address criterion on `field` ("from", "to", "cc" or "bcc")
+    matches against."""
     return address_text(getattr(meta.envelope, _ADDRESS_FIELDS[field]))
 
 

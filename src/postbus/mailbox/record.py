@@ -1,7 +1,7 @@
-"""The parse-once record of a stored message, as FETCH, SEARCH and SORT read it.
+"""The parse-once record of a stored message, as fetch, search and sort read it.
 
 `MessageInfo.meta` is the record `postbus.message` encoded at delivery. It is
-decoded here and nowhere else in the IMAP layer. A record that does not decode,
+decoded here and nowhere else above the store. A record that does not decode,
 or that an older parser wrote (`FORMAT_VERSION`), is rebuilt from the stored
 raw message, so that an upgrade or a damaged row never fails a FETCH; the
 rebuilt record is not written back (the store has no call for it).

@@ -1,0 +1,162 @@
+"""Search a folder with a criterion tree (`mailbox.query`): RFC 9051 §6.4.4 matching.
+
+:func:`search` evaluates the tree over the entries of a view and returns the
+matching UIDs. Work grows with what the criteria need, not with the folder
+(see `search_eval`):
+
+1. Flags, UIDs, mod-sequences, \\Recent: from the entries, no store call.
+2. String criteria first ask the full-text index (`store.search_text`) for a
+   superset of candidates, once per criterion, when the probe has at least 3
+   characters: Body and Text probe the body/all text; Subject and Header the
+   header text (Header with an empty value probes ``name:``); addresses their
+   longest run free of address punctuation.
+3. Messages still undecided are read in batches of `BATCH`: MessageInfo and the
+   parse-once record (sizes, dates, Subject and addresses from the ENVELOPE),
+   then, only if still undecided, the header block (Header) or the whole raw
+   message (Body/Text), `RAW_CONCURRENCY` reads at a time.
+
+Body/Text candidates are always checked exactly on the decoded text, even when
+the index answered: the contract only promises a superset, and PostgreSQL's
+and SQLite's indexes fold case differently (SQLite's trigram folds simple
+Unicode case, so "ÉTÉ" finds "été", but not "ß" to "ss"). The answer is the
+index's candidates that pass the exact check; for a probe under 3 characters
+every undecided message is read. Matching rules are in `search_fields`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Sequence
+
+from postbus.mailbox import record
+from postbus.mailbox import search_fields as fields
+from postbus.mailbox.query import Address, Body, Criterion, Header, StringCriterion, Subject, Text
+from postbus.mailbox.search_eval import Candidate, Evaluator, Level, Needs, children, needs
+from postbus.store.contract import Store
+from postbus.store.model import MessageEntry
+
+#: UIDs per `store.fetch_info` call.
+BATCH = 500
+
+#: Raw messages read at once for Header/Body/Text checks.
+RAW_CONCURRENCY = 16
+
+#: Raw messages above this size have their text extracted in the executor.
+INLINE_TEXT_LIMIT = 256 * 1024
+
+#: Entries judged between two yields to the event loop (about 5 ms of work).
+ENTRY_SLICE = 5000
+
+
+async def search(
+    store: Store,
+    mailbox_id: int,
+    entries: Sequence[MessageEntry],
+    criterion: Criterion,
+    *,
+    recent: Collection[int] = frozenset(),
+) -> list[int]:
+    """UIDs (ascending) of the messages among `entries` (ascending UID) that match.
+
+    `recent` holds the UIDs that count as \\Recent for `query.Recent`.
+    """
+    if not entries:
+        return []
+    evaluator = Evaluator(recent=recent, narrowed=await _narrow(store, mailbox_id, criterion))
+    matched: list[int] = []
+    undecided: list[Candidate] = []
+    for n, entry in enumerate(entries, 1):
+        if n % ENTRY_SLICE == 0:
+            await asyncio.sleep(0)  # a 50,000-message view must not hold the loop
+        candidate = Candidate(entry)
+        result = evaluator.eval(criterion, candidate, Level.ENTRY)
+        if result:
+            matched.append(entry.uid)
+        elif result is None:
+            undecided.append(candidate)
+    need = needs(criterion)
+    for start in range(0, len(undecided), BATCH):
+        batch = undecided[start:start + BATCH]
+        matched += await _read_and_match(store, mailbox_id, batch, criterion, evaluator, need)
+    matched.sort()
+    return matched
+
+
+async def _narrow(
+    store: Store, mailbox_id: int, criterion: Criterion,
+) -> dict[StringCriterion, frozenset[int]]:
+    """The index's candidate UIDs for each string criterion it can narrow."""
+    narrowed: dict[StringCriterion, frozenset[int]] = {}
+    stack = [criterion]
+    while stack:
+        c = stack.pop()
+        stack += children(c)
+        if isinstance(c, StringCriterion) and c not in narrowed:
+            probe = _probe(c)
+            if probe is not None:
+                found = await store.search_text(mailbox_id, probe[0], probe[1])
+                if found is not None:
+                    narrowed[c] = frozenset(found)
+    return narrowed
+
+
+def _probe(c: StringCriterion) -> tuple[str, str] | None:
+    """(index field, text) to ask the index for, or None when it cannot narrow."""
+    if isinstance(c, Header):
+        text = c.value if c.value else f"{c.name}:"
+        field = "header"
+    elif isinstance(c, Body | Text):
+        text = fields.collapse(c.value)
+        field = "body" if isinstance(c, Body) else "text"
+    elif isinstance(c, Subject):
+        text, field = c.value, "header"
+    else:
+        assert isinstance(c, Address)
+        probe = fields.address_probe(c.value)
+        if probe is None:
+            return None
+        text, field = probe, "header"
+    return (field, text) if len(text) >= fields.MIN_INDEX_PROBE else None
+
+
+async def _read_and_match(
+    store: Store, mailbox_id: int, batch: list[Candidate], criterion: Criterion,
+    evaluator: Evaluator, need: Needs,
+) -> list[int]:
+    infos = {i.uid: i for i in await store.fetch_info(mailbox_id, [c.entry.uid for c in batch])}
+    matched: list[int] = []
+    deeper: list[Candidate] = []
+    for c in batch:
+        c.info = infos.get(c.entry.uid)
+        if c.info is None:
+            continue  # expunged meanwhile: it matches nothing
+        if need.meta:
+            c.meta = await record.load(store, c.info)
+        result = evaluator.eval(criterion, c, Level.INFO)
+        if result:
+            matched.append(c.entry.uid)
+        elif result is None:
+            deeper.append(c)
+    for start in range(0, len(deeper), RAW_CONCURRENCY):
+        group = deeper[start:start + RAW_CONCURRENCY]
+        await asyncio.gather(*(_load_raw(store, c, need) for c in group))
+        matched += [c.entry.uid for c in group if evaluator.eval(criterion, c, Level.RAW)]
+        for c in group:  # keep memory to one group of raw texts
+            c.header, c.header_text, c.body_text = None, "", ""
+    return matched
+
+
+async def _load_raw(store: Store, c: Candidate, need: Needs) -> None:
+    assert c.info is not None and c.meta is not None
+    meta = c.meta
+    if not need.text:
+        c.header = await store.read_blob(c.info.blob_id, 0, meta.header_end)
+        return
+    raw = await store.read_blob(c.info.blob_id)
+    c.header = raw[:meta.header_end]
+    if len(raw) <= INLINE_TEXT_LIMIT:
+        c.header_text, c.body_text = fields.message_text(raw, meta)
+    else:
+        loop = asyncio.get_running_loop()
+        c.header_text, c.body_text = await loop.run_in_executor(
+            None, fields.message_text, raw, meta)

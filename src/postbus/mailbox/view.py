@@ -1,0 +1,261 @@
+"""The selected view of a folder: the messages a client knows, and what changed since.
+
+A :class:`MailboxView` holds the entries the client was told about, in UID
+order, so that the position ``i`` of an entry is the client's message number
+``i + 1`` (IMAP's sequence number, the webmail's row).  What other sessions
+(IMAP, POP3, delivery, webmail) change reaches it in two steps:
+
+* :meth:`MailboxView.refresh` asks the store what changed since the last
+  known mod-sequence and *records* it: UIDs now gone (``pending_expunge``),
+  new messages (``pending_new``), flags changed (applied to the entries at
+  once, their UIDs remembered in ``pending_flags`` to announce).
+* The front end decides when the client may hear of them and then calls
+  :meth:`take_new`, :meth:`take_flag_changes` and :meth:`expunge`, which
+  change the numbering and return what to announce.
+
+Invariants:
+
+* The numbering of ``entries`` is the client's: a message leaves ``entries``
+  only in :meth:`expunge` and joins only in :meth:`take_new`; a front end
+  calls them exactly when it tells the client (IMAP: ``* n EXPUNGE`` and
+  ``* n EXISTS`` at the points RFC 9051 §7.5.1 allows).
+* The session's own changes need no bookkeeping: :meth:`refresh` compares
+  the store's flags with the entries' and records only real differences.
+* Entries share one frozenset per distinct set of flags (see :meth:`intern`).
+* Nothing here knows a wire protocol: no IMAP bytes, no `imap` import.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from typing import Self
+
+from postbus.store.contract import Store
+from postbus.store.model import Mailbox, MailboxStatus, MessageEntry
+
+#: Flags every mailbox supports (RFC 9051 §2.3.2); keywords in use are added.
+SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+SEEN = "\\Seen"
+
+Target = tuple[int, MessageEntry]
+
+
+# Writes a field of a frozen entry; used only to swap in an equal value (see intern).
+_set_field = object.__setattr__
+
+
+def _uid_key(entry: MessageEntry) -> int:
+    return entry.uid
+
+
+def keywords_of(flag_sets: Iterable[frozenset[str]]) -> set[str]:
+    """The keywords (flags without a backslash, RFC 9051 §2.3.2) in `flag_sets`."""
+    return {f for flags in flag_sets for f in flags if not f.startswith("\\")}
+
+
+class MailboxView:
+    """One client's view of one folder; see the module docstring."""
+
+    __slots__ = (
+        "_flagsets", "entries", "keywords", "mailbox_id", "modseq", "name", "pending_expunge",
+        "pending_flags", "pending_new", "readonly", "recent", "uid_next", "uid_validity",
+    )
+
+    def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool) -> None:
+        self.mailbox_id = mailbox.id
+        self.name = mailbox.name
+        self.uid_validity = mailbox.uid_validity
+        self.readonly = readonly
+        self._flagsets: dict[frozenset[str], frozenset[str]] = {}
+        self.entries = self.intern(entries)
+        # The mailbox was read before the messages: changes in between are
+        # seen again by the first refresh, which compares and drops them.
+        self.modseq = mailbox.highest_modseq
+        last = self.entries[-1].uid if self.entries else 0
+        self.uid_next = max(mailbox.uid_next, last + 1)
+        # Computed from the distinct flag sets: linear in those, not in the folder.
+        self.keywords = keywords_of(self._flagsets)
+        self.pending_expunge: set[int] = set()
+        self.pending_new: list[MessageEntry] = []
+        self.pending_flags: set[int] = set()
+        #: UIDs that arrived while this view was open: the session-local
+        #: \Recent of IMAP4rev1 (RFC 3501 §2.3.2).
+        self.recent: set[int] = set()
+
+    @classmethod
+    async def open(cls, store: Store, mailbox: Mailbox, readonly: bool) -> Self:
+        return cls(mailbox, await store.list_messages(mailbox.id), readonly)
+
+    def intern(self, entries: Iterable[MessageEntry]) -> list[MessageEntry]:
+        """The entries, sharing one frozenset per distinct set of flags.
+
+        The store hands out a new set per message (about 200 bytes even when
+        empty); a mailbox has few distinct combinations, so a view of 50,000
+        messages shrinks from ~14 MB to ~3.5 MB. The entries are the store's
+        fresh objects, handed over to the view: each gets the shared set in
+        place of its own *equal* one, so nothing observable changes (equality
+        and hash stay), and no second object per message is made. Making
+        50,000 new entries instead cost more than reading them, most of it in
+        the garbage collector's passes over a large heap.
+        """
+        sets = self._flagsets
+        out = list(entries)  # the view's own list: pointers only, no new entries
+        for entry in out:
+            flags = entry.flags
+            shared = sets.setdefault(flags, flags)
+            if shared is not flags:
+                _set_field(entry, "flags", shared)
+        return out
+
+    # -- lookups ---------------------------------------------------------------------
+    @property
+    def exists(self) -> int:
+        return len(self.entries)
+
+    def index_of(self, uid: int) -> int | None:
+        """The 0-based index of ``uid`` in the view, or None."""
+        entries = self.entries
+        i = bisect_left(entries, uid, key=_uid_key)
+        if i < len(entries) and entries[i].uid == uid:
+            return i
+        return None
+
+    def numbers(self, uids: Sequence[int]) -> list[int]:
+        """The 1-based message numbers of `uids`, in the order given; UIDs not in the
+        view are left out. Linear in the view when the UIDs are many."""
+        if len(uids) < 64:
+            return [i + 1 for u in uids if (i := self.index_of(u)) is not None]
+        number = {e.uid: n for n, e in enumerate(self.entries, 1)}
+        return [n for u in uids if (n := number.get(u)) is not None]
+
+    def flags(self) -> list[str]:
+        """Every flag the folder knows: system flags, then the keywords in use, sorted."""
+        return [*SYSTEM_FLAGS, *sorted(self.keywords)]
+
+    def agrees_with(self, status: MailboxStatus) -> bool:
+        """Whether the store's counters, read after the view was loaded, count exactly
+        the view's messages: the folder's mod-sequence has not moved since the view
+        was taken (every change takes a new one), and nothing is pending."""
+        return (status.mailbox.id == self.mailbox_id
+                and status.mailbox.highest_modseq == self.modseq
+                and status.messages == len(self.entries)
+                and not (self.pending_new or self.pending_expunge or self.pending_flags))
+
+    def first_unseen(self, status: MailboxStatus | None = None) -> int | None:
+        """The message number of the first message without \\Seen, or None.
+
+        With counters that agree with the view (`agrees_with`) and count no
+        unseen message, the answer is known without looking at the entries.
+        """
+        if status is not None and status.unseen == 0 and self.agrees_with(status):
+            return None
+        for seq, entry in enumerate(self.entries, 1):
+            if SEEN not in entry.flags:
+                return seq
+        return None
+
+    def live(self, targets: Sequence[Target]) -> list[Target]:
+        """``targets`` without the messages known to be expunged."""
+        if not self.pending_expunge:
+            return list(targets)
+        return [t for t in targets if t[1].uid not in self.pending_expunge]
+
+    # -- the session's own changes -------------------------------------------------------
+    def apply(self, changed: Sequence[MessageEntry]) -> set[str]:
+        """Apply entries this session changed (flags set by STORE or FETCH).
+
+        Returns the keywords new to the folder (already added to ``keywords``);
+        a front end announces them (IMAP: FLAGS, RFC 9051 §7.3.5).
+        """
+        for entry in self.intern(changed):
+            i = self.index_of(entry.uid)
+            if i is not None:
+                self.entries[i] = entry
+        new = keywords_of(e.flags for e in changed) - self.keywords
+        self.keywords |= new
+        return new
+
+    # -- other sessions' changes -------------------------------------------------------
+    async def refresh(self, store: Store) -> None:
+        """Record what changed in the store since the last refresh (see the module doc)."""
+        changes = await store.changes_since(self.mailbox_id, self.modseq)
+        self.modseq = changes.highest_modseq
+        gone = set(changes.expunged)
+        self.pending_expunge.update(u for u in gone if self.index_of(u) is not None)
+        if self.pending_new and gone:  # arrived and left before the client heard of it
+            self.pending_new = [e for e in self.pending_new if e.uid not in gone]
+        last = self.entries[-1].uid if self.entries else 0
+        known_new = {e.uid: n for n, e in enumerate(self.pending_new)}
+        for entry in self.intern(changes.changed):
+            if entry.uid > last:
+                n = known_new.get(entry.uid)
+                if n is None:
+                    known_new[entry.uid] = len(self.pending_new)
+                    self.pending_new.append(entry)
+                else:
+                    self.pending_new[n] = entry
+                continue
+            i = self.index_of(entry.uid)
+            if i is None:
+                continue  # expunged by this session already
+            if self.entries[i].flags != entry.flags:
+                self.pending_flags.add(entry.uid)
+            self.entries[i] = entry
+        self.pending_new.sort(key=_uid_key)
+        if self.pending_new:
+            self.uid_next = max(self.uid_next, self.pending_new[-1].uid + 1)
+
+    def take_new(self) -> tuple[list[MessageEntry], set[str]]:
+        """Number the recorded new messages (they join ``entries`` and ``recent``).
+
+        Returns them and the keywords they bring that are new to the folder
+        (already added to ``keywords``). The front end must tell the client.
+        """
+        new = self.pending_new
+        if not new:
+            return [], set()
+        self.pending_new = []
+        self.entries.extend(new)
+        self.recent.update(e.uid for e in new)
+        keywords = keywords_of(e.flags for e in new) - self.keywords
+        self.keywords |= keywords
+        return new, keywords
+
+    def take_flag_changes(self) -> tuple[list[Target], set[str]]:
+        """The recorded flag changes as ``(message number, entry)``, ascending, and the
+        keywords new to the folder among them (already added to ``keywords``)."""
+        if not self.pending_flags:
+            return [], set()
+        updates = sorted(self.pending_flags)
+        self.pending_flags = set()
+        changed = [(i + 1, self.entries[i]) for u in updates
+                   if (i := self.index_of(u)) is not None]
+        keywords = keywords_of(e.flags for _, e in changed) - self.keywords
+        self.keywords |= keywords
+        return changed, keywords
+
+    def expunge(self, gone: Iterable[int]) -> list[int]:
+        """Remove the messages `gone` (UIDs) from the numbering.
+
+        Returns the message numbers they had, ascending, counted before the
+        removal; the front end announces them (IMAP: highest first).
+        """
+        gone = set(gone)
+        seqs = [i + 1 for i, e in enumerate(self.entries) if e.uid in gone]
+        self.pending_expunge -= gone
+        if not seqs:
+            return []
+        self.entries = [e for e in self.entries if e.uid not in gone]
+        self.pending_flags -= gone
+        self.recent -= gone
+        self._expunged(gone)
+        return seqs
+
+    def _expunged(self, gone: set[int]) -> None:
+        """Hook for a front end's own per-message state (IMAP's saved search result)."""
+
+
+#: The store a view reads, re-exported for front ends' annotations (they never import the store).
+__all__ = ["SEEN", "SYSTEM_FLAGS", "MailboxView", "Store", "Target", "keywords_of"]

@@ -1,0 +1,3 @@
+from tests.unit.imap_fetch.support import folder
+
+__all__ = ["folder"]
