@@ -33,6 +33,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from postbus.config import Settings
 from postbus.delivery.ingest import ingest_bytes
 from postbus.imap import fetch_structure
 from postbus.imap.fetch import fetch
@@ -40,6 +41,7 @@ from postbus.imap.proto import FetchArgs, SearchArgs, SortArgs, parse_command
 from postbus.imap.search import criterion
 from postbus.imap.sort import sort_keys
 from postbus.mailbox.search import search
+from postbus.mailbox.service import Mailboxes
 from postbus.mailbox.sort import sort
 from postbus.store.contract import Store
 from postbus.store.sqlite.backend import SqliteStore
@@ -160,7 +162,7 @@ async def run(store: SqliteStore, mailbox_id: int, runs: int) -> None:
     async def do_fetch(items: str) -> None:
         cmd = parse_command([f"A FETCH 1:* {items}".encode()])
         assert isinstance(cmd.args, FetchArgs)
-        await fetch(store, mailbox_id, targets, cmd.args.atts, uid_command=False,
+        await fetch(Mailboxes(store, Settings()), mailbox_id, targets, cmd.args.atts, uid_command=False,
                     readonly=True, utf8=False, changed_since=None, write=write)
 
     for items in ("(FLAGS UID)", "(UID RFC822.SIZE INTERNALDATE)", THUNDERBIRD):

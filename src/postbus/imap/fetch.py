@@ -33,11 +33,10 @@ from postbus.imap.proto.dates import format_date_time
 from postbus.imap.proto.errors import ImapNo
 from postbus.imap.proto.fetch import FetchAtt, Section
 from postbus.imap.proto.writer import string
-from postbus.mailbox import fetch as reading
 from postbus.mailbox import query
 from postbus.mailbox.fetch import Fetched, UnknownEncoding
+from postbus.mailbox.service import Mailboxes
 from postbus.mailbox.types import MessageEntry
-from postbus.mailbox.view import Store
 
 # RFC 9051 §2.3.2 system flags, in the order Dovecot sends them; keywords follow, sorted.
 _SYSTEM_ORDER = {f: i for i, f in enumerate(
@@ -158,7 +157,7 @@ def _plan(atts: Sequence[FetchAtt], uid_command: bool, changed_since: int | None
 
 
 async def fetch(
-    store: Store,
+    mailboxes: Mailboxes,
     mailbox_id: int,
     targets: Sequence[tuple[int, MessageEntry]],
     atts: Sequence[FetchAtt],
@@ -171,7 +170,7 @@ async def fetch(
 ) -> FetchOutcome:
     """Write ``* n FETCH (...)`` for each target through `write`; see the module docstring."""
     try:
-        return await _fetch(store, mailbox_id, targets, atts, uid_command=uid_command,
+        return await _fetch(mailboxes, mailbox_id, targets, atts, uid_command=uid_command,
                             readonly=readonly, utf8=utf8, changed_since=changed_since,
                             write=write)
     except UnknownEncoding:
@@ -180,7 +179,7 @@ async def fetch(
 
 
 async def _fetch(
-    store: Store,
+    mailboxes: Mailboxes,
     mailbox_id: int,
     targets: Sequence[tuple[int, MessageEntry]],
     atts: Sequence[FetchAtt],
@@ -196,11 +195,11 @@ async def _fetch(
         targets = [(seq, e) for seq, e in targets if e.modseq > changed_since]
     uids = [e.uid for _, e in targets]
     if plan.binary_parts:
-        await reading.check_decodable(store, mailbox_id, uids, plan.reads.sections)
+        await mailboxes.check_decodable(mailbox_id, uids, plan.reads.sections)
     changed: dict[int, MessageEntry] = {}
     if plan.reads.mark_seen and not readonly:
-        changed = {e.uid: e for e in await reading.mark_seen(
-            store, mailbox_id, [e for _, e in targets])}
+        changed = {e.uid: e for e in await mailboxes.mark_seen(
+            mailbox_id, [e for _, e in targets])}
     out = Output(write)
     missing: list[int] = []
     reads = plan.reads
@@ -211,7 +210,7 @@ async def _fetch(
             await _respond(out, seq, new or entry, None, _items(plan, new), utf8)
     else:
         position = 0
-        async for m in reading.fetch(store, mailbox_id, uids, reads):
+        async for m in mailboxes.fetch(mailbox_id, uids, reads):
             seq, entry = targets[position]
             position += 1
             if m.gone:

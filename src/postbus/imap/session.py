@@ -53,9 +53,7 @@ from postbus.imap.selected import SelectedMailbox
 from postbus.imap.state import State
 from postbus.mailbox.errors import NotFound, StoreError, code_for
 from postbus.mailbox.service import Mailboxes
-from postbus.mailbox.types import Account
-from postbus.store import Store
-from postbus.store.events import Subscription
+from postbus.mailbox.types import Account, Subscription
 
 log = logging.getLogger("postbus.imap")
 
@@ -86,10 +84,6 @@ class ImapSession(ImapConnection):
 
     # -- what handlers use -------------------------------------------------------------
     @property
-    def store(self) -> Store:
-        return self.app.store
-
-    @property
     def mailboxes(self) -> Mailboxes:
         return self.app.mailboxes
 
@@ -104,7 +98,7 @@ class ImapSession(ImapConnection):
         """Enter the authenticated state and start watching the account's folders."""
         self.account = account
         self.state = State.AUTHENTICATED
-        self.changes = self.app.store.changes.subscribe(account.id)
+        self.changes = self.mailboxes.watch(account.id)
         self._timeout_changed()
 
     def deselect(self) -> None:
@@ -119,7 +113,7 @@ class ImapSession(ImapConnection):
         if view is None or not any(c.mailbox_id == view.mailbox_id for c in pending):
             return
         try:
-            await view.refresh(self.app.store)
+            await self.mailboxes.refresh(view)
         except NotFound:
             raise ImapBye("The selected mailbox was deleted") from None
 

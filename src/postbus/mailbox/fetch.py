@@ -21,7 +21,7 @@ as stored: decoding is defined for a part's body, not for a message's header.
 
 Invariants: a UID whose message is gone (expunged since the view was taken)
 yields a `Fetched` with `gone` set and nothing else; \\Seen is set by
-:func:`mark_seen` in one store call, before anything is read.
+:meth:`Mailboxes.mark_seen` in one store call, before anything is read.
 """
 
 from __future__ import annotations
@@ -32,11 +32,10 @@ from dataclasses import dataclass
 
 from postbus.mailbox import record
 from postbus.mailbox.query import FetchItems, Section
-from postbus.mailbox.view import SEEN
 from postbus.message import MessageMeta, header_fields, resolve_section, section_ranges
 from postbus.message.transfer import decode_transfer
 from postbus.store.contract import Store
-from postbus.store.model import MessageEntry, MessageInfo
+from postbus.store.model import MessageInfo
 
 #: UIDs per `store.fetch_info` call.
 BATCH = 500
@@ -54,7 +53,6 @@ INLINE_DECODE_LIMIT = 256 * 1024
 KNOWN_ENCODINGS = frozenset(("", "7bit", "8bit", "binary", "base64", "quoted-printable"))
 _IDENTITY_ENCODINGS = frozenset(("", "7bit", "8bit", "binary"))
 
-_SEEN_SET = frozenset((SEEN,))
 
 
 class UnknownEncoding(Exception):
@@ -191,23 +189,6 @@ async def _prepare(m: Fetched, header_only: bool) -> None:
     await m.reader.prepare(meta.header_end if header_only else m.info.size)
 
 
-async def mark_seen(
-    store: Store, mailbox_id: int, entries: Sequence[MessageEntry],
-) -> list[MessageEntry]:
-    """Set \\Seen on those of `entries` without it, in one store call (RFC 9051 §6.4.5);
-    returns the entries that changed, with their new flags and mod-sequence."""
-    unseen = [e.uid for e in entries if SEEN not in e.flags]
-    if not unseen:
-        return []
-    changed, _ = await store.store_flags(mailbox_id, unseen, _add_seen)
-    return changed
-
-
-def _add_seen(flags: frozenset[str]) -> frozenset[str]:
-    return flags | _SEEN_SET
-
-
-
 async def check_decodable(
     store: Store, mailbox_id: int, uids: Sequence[int], sections: Sequence[Section],
 ) -> None:
@@ -283,5 +264,5 @@ async def _decoded(
 
 __all__ = [
     "BATCH", "READ_AHEAD", "Content", "Fetched", "MessageReader", "Span", "UnknownEncoding",
-    "check_decodable", "fetch", "mark_seen",
+    "check_decodable", "fetch",
 ]

@@ -17,11 +17,15 @@ mailbox id the caller obtained for that account from `get`.  Invariants:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from postbus.config import Settings
 from postbus.delivery.ingest import ingest_bytes
+from postbus.mailbox import fetch as reading
+from postbus.mailbox import search as searching
+from postbus.mailbox import sort as sorting
 from postbus.mailbox.errors import (
     AlreadyExists,
     Conflict,
@@ -43,6 +47,7 @@ from postbus.mailbox.listing import (
 )
 from postbus.mailbox.names import canonical, check_limits, check_new_name, parents
 from postbus.mailbox.patterns import Pattern
+from postbus.mailbox.query import Criterion, FetchItems, Section, SortKey
 from postbus.mailbox.quota import QuotaReport
 from postbus.mailbox.tree import Folder, folder_tree
 from postbus.mailbox.types import (
@@ -54,7 +59,11 @@ from postbus.mailbox.types import (
     MessageEntry,
     MessageInfo,
 )
+from postbus.mailbox.view import SEEN, MailboxView
 from postbus.store import Store
+from postbus.store.events import Subscription
+
+View = TypeVar("View", bound=MailboxView)
 
 #: RFC 6154 §2 attributes a real folder can carry (\All and \Flagged are
 #: virtual views, which Postbus does not have).
@@ -73,12 +82,12 @@ class NewMessage:
 
 class Mailboxes:
     def __init__(self, store: Store, settings: Settings) -> None:
-        self.store = store
+        self._store = store
         self.max_message_size = settings.max_message_size
 
     # -- folders -----------------------------------------------------------------------
     async def find(self, account_id: int, name: str) -> Mailbox | None:
-        return await self.store.get_mailbox(account_id, canonical(name))
+        return await self._store.get_mailbox(account_id, canonical(name))
 
     async def get(self, account_id: int, name: str) -> Mailbox:
         """The folder `name`; NotFound when there is none."""
@@ -89,7 +98,7 @@ class Mailboxes:
 
     async def tree(self, account_id: int) -> list[Folder]:
         """Every folder and implied level, INBOX first then by name."""
-        return folder_tree(await self.store.list_mailboxes(account_id))
+        return folder_tree(await self._store.list_mailboxes(account_id))
 
     async def folder(self, account_id: int, name: str) -> Folder | None:
         """The tree node of `name` (for one LIST line), or None."""
@@ -104,14 +113,14 @@ class Mailboxes:
         tree = await self.tree(account_id)
         subs: list[str] = []
         if options.subscribed or options.mark_subscribed or options.recursive_match:
-            subs = await self.store.list_subscriptions(account_id)
+            subs = await self._store.list_subscriptions(account_id)
         candidates = list_candidates(tree, subs, options)
         matched = await _match(candidates, options.patterns)
         return select_listed(tree, subs, options, matched)
 
     async def lsub(self, account_id: int, patterns: Sequence[str]) -> list[Lsubbed]:
         """LSUB (RFC 3501 §6.3.9): see `mailbox.listing`."""
-        subs = await self.store.list_subscriptions(account_id)
+        subs = await self._store.list_subscriptions(account_id)
         matched = await _match(lsub_candidates(subs), patterns)
         return select_lsub(subs, matched)
 
@@ -123,18 +132,18 @@ class Mailboxes:
             raise AlreadyExists("INBOX always exists")
         if special_use is not None and special_use not in CREATABLE_SPECIAL_USE:
             raise SpecialUseRefused(f"{special_use} cannot be given to a folder")  # RFC 6154 §3
-        existing = {m.name for m in await self.store.list_mailboxes(account_id)}
+        existing = {m.name for m in await self._store.list_mailboxes(account_id)}
         if name in existing:
             raise AlreadyExists(f"{name} already exists")
         missing = [p for p in parents(name) if p not in existing]
         _check_count(len(existing) + len(missing) + 1)
         await self._create_parents(account_id, missing)
-        return await self.store.create_mailbox(account_id, name, special_use=special_use)
+        return await self._store.create_mailbox(account_id, name, special_use=special_use)
 
     async def _create_parents(self, account_id: int, missing: list[str]) -> None:
         for parent in missing:
             try:
-                await self.store.create_mailbox(account_id, parent)
+                await self._store.create_mailbox(account_id, parent)
             except AlreadyExists:
                 pass  # made by another session meanwhile
 
@@ -145,7 +154,7 @@ class Mailboxes:
         if name == INBOX:
             raise Conflict("INBOX cannot be deleted")
         mailbox = await self.get(account_id, name)
-        await self.store.delete_mailbox(account_id, mailbox.name)
+        await self._store.delete_mailbox(account_id, mailbox.name)
         return mailbox
 
     async def rename(self, account_id: int, old: str, new: str) -> None:
@@ -157,7 +166,7 @@ class Mailboxes:
             raise AlreadyExists(f"{new} already exists")
         if new.startswith(old + DELIMITER):
             raise Conflict("A folder cannot become its own child")
-        mailboxes = await self.store.list_mailboxes(account_id)
+        mailboxes = await self._store.list_mailboxes(account_id)
         existing = {m.name for m in mailboxes}
         if new in existing:
             raise AlreadyExists(f"{new} already exists")
@@ -167,10 +176,10 @@ class Mailboxes:
             # and its children are not renamed.
             _check_count(len(existing) + len(missing) + 1)
             await self._create_parents(account_id, missing)
-            target = await self.store.create_mailbox(account_id, new)
-            uids = [e.uid for e in await self.store.list_messages(source.id)]
+            target = await self._store.create_mailbox(account_id, new)
+            uids = [e.uid for e in await self._store.list_messages(source.id)]
             if uids:
-                await self.store.copy(source.id, uids, target.id, move=True)
+                await self._store.copy(source.id, uids, target.id, move=True)
             return
         prefix = old + DELIMITER
         for name in existing:
@@ -178,33 +187,33 @@ class Mailboxes:
                 check_limits(new + name[len(old):])  # the children move too
         _check_count(len(existing) + len(missing))
         await self._create_parents(account_id, missing)
-        await self.store.rename_mailbox(account_id, old, new)
+        await self._store.rename_mailbox(account_id, old, new)
 
     # -- subscriptions (RFC 3501 §6.3.6, §6.3.7) -----------------------------------------
     async def subscriptions(self, account_id: int) -> list[str]:
-        return await self.store.list_subscriptions(account_id)
+        return await self._store.list_subscriptions(account_id)
 
     async def subscribe(self, account_id: int, name: str) -> None:
         """Subscribes an existing folder (RFC 3501 §6.3.6 lets the server check)."""
         mailbox = await self.get(account_id, name)
-        subs = await self.store.list_subscriptions(account_id)
+        subs = await self._store.list_subscriptions(account_id)
         if mailbox.name not in subs and len(subs) >= MAX_SUBSCRIPTIONS:
             raise LimitReached(f"Too many subscriptions (limit {MAX_SUBSCRIPTIONS})")
-        await self.store.set_subscribed(account_id, mailbox.name, True)
+        await self._store.set_subscribed(account_id, mailbox.name, True)
 
     async def unsubscribe(self, account_id: int, name: str) -> None:
         """Removes the name from the subscriptions, whether or not a folder has it."""
-        await self.store.set_subscribed(account_id, canonical(name), False)
+        await self._store.set_subscribed(account_id, canonical(name), False)
 
     # -- counts and quota ----------------------------------------------------------------
     async def status(self, mailbox: Mailbox) -> MailboxStatus:
         """Counters kept by the store (messages, unseen, size, deleted,
         deleted_size) and the folder's uid_next, uid_validity, highest_modseq:
         one row read, whatever the folder's size."""
-        return await self.store.mailbox_status(mailbox.id)
+        return await self._store.mailbox_status(mailbox.id)
 
     async def quota(self, account_id: int) -> QuotaReport:
-        account = await self.store.get_account_by_id(account_id)
+        account = await self._store.get_account_by_id(account_id)
         if account is None:
             raise NotFound("The account no longer exists")
         return QuotaReport.of(account)
@@ -212,14 +221,14 @@ class Mailboxes:
     # -- messages ------------------------------------------------------------------------
     async def messages(self, mailbox_id: int) -> list[MessageEntry]:
         """Every message of the folder, ascending UID."""
-        return await self.store.list_messages(mailbox_id)
+        return await self._store.list_messages(mailbox_id)
 
     async def fetch_info(self, mailbox_id: int, uids: Sequence[int]) -> list[MessageInfo]:
-        return await self.store.fetch_info(mailbox_id, uids)
+        return await self._store.fetch_info(mailbox_id, uids)
 
     async def read_body(self, blob_id: str, offset: int = 0, length: int = -1) -> bytes:
         """The octets [offset, offset+length) of a message body (-1: to the end)."""
-        return await self.store.read_blob(blob_id, offset, length)
+        return await self._store.read_blob(blob_id, offset, length)
 
     async def append(self, mailbox: Mailbox, messages: Sequence[NewMessage]) -> list[Appended]:
         """APPEND / MULTIAPPEND: all or nothing (RFC 3502 §6.3.11); the quota
@@ -231,15 +240,15 @@ class Mailboxes:
                     raise TooBig(f"Message too big (limit {self.max_message_size} octets)")
                 if not message.data:
                     raise Conflict("An empty message cannot be stored")
-                ingested = await ingest_bytes(self.store, bytes(message.data))
-                appended.append(await self.store.append(
+                ingested = await ingest_bytes(self._store, bytes(message.data))
+                appended.append(await self._store.append(
                     mailbox.id, ingested.blob, ingested.parsed,
                     flags=[f for f in message.flags if f != "\\Recent"],
                     internal_date=message.internal_date,
                 ))
         except Exception:
             if appended:
-                await self.store.expunge(mailbox.id, [a.uid for a in appended])
+                await self._store.expunge(mailbox.id, [a.uid for a in appended])
             raise
         return appended
 
@@ -248,12 +257,12 @@ class Mailboxes:
         """COPY / MOVE: (source UID, new UID) pairs, ascending."""
         if not uids:
             return []
-        return await self.store.copy(source_id, uids, destination.id, move=move)
+        return await self._store.copy(source_id, uids, destination.id, move=move)
 
     async def expunge(self, mailbox_id: int, uids: Sequence[int]) -> list[int]:
         if not uids:
             return []
-        return await self.store.expunge(mailbox_id, uids)
+        return await self._store.expunge(mailbox_id, uids)
 
     async def store_flags(
         self, mailbox_id: int, uids: Sequence[int], mode: FlagMode, flags: Sequence[str], *,
@@ -263,8 +272,52 @@ class Mailboxes:
         failed UNCHANGEDSINCE (RFC 7162 §3.1.3)."""
         if not uids:
             return [], []
-        return await self.store.store_flags(
+        return await self._store.store_flags(
             mailbox_id, uids, flag_update(mode, flags), unchanged_since=unchanged_since)
+
+
+    # -- the selected view and what reads through it -------------------------------------
+    def watch(self, account_id: int) -> Subscription:
+        """The change events of the account's folders (the selected view, IDLE)."""
+        return self._store.changes.subscribe(account_id)
+
+    async def open_view(self, mailbox: Mailbox, readonly: bool, kind: type[View]) -> View:
+        """A view of `mailbox` (a `MailboxView` or a front end's subclass of it)."""
+        return await kind.open(self._store, mailbox, readonly)
+
+    async def refresh(self, view: MailboxView) -> None:
+        """Record in `view` what other sessions changed since it last looked."""
+        await view.refresh(self._store)
+
+    async def search(self, mailbox_id: int, entries: Sequence[MessageEntry],
+                     criterion: Criterion, *, recent: Collection[int] = frozenset()
+                     ) -> list[int]:
+        """The UIDs of `entries` that match `criterion`, ascending (`mailbox.search`)."""
+        return await searching.search(self._store, mailbox_id, entries, criterion,
+                                      recent=recent)
+
+    async def sort(self, mailbox_id: int, uids: Iterable[int], keys: Sequence[SortKey]
+                   ) -> list[int]:
+        """`uids` in the order of `keys` (RFC 5256, `mailbox.sort`)."""
+        return await sorting.sort(self._store, mailbox_id, uids, keys)
+
+    def fetch(self, mailbox_id: int, uids: Sequence[int], items: FetchItems
+              ) -> AsyncIterator[reading.Fetched]:
+        """What FETCH reads for each UID, in order (`mailbox.fetch`)."""
+        return reading.fetch(self._store, mailbox_id, uids, items)
+
+    async def check_decodable(self, mailbox_id: int, uids: Sequence[int],
+                              sections: Sequence[Section]) -> None:
+        """Raises `UnknownEncoding` when a section cannot be decoded (RFC 3516 §4.2)."""
+        await reading.check_decodable(self._store, mailbox_id, uids, sections)
+
+    async def mark_seen(self, mailbox_id: int, entries: Sequence[MessageEntry]
+                        ) -> list[MessageEntry]:
+        """Set \\Seen on those of `entries` without it, in one store call, through the
+        one flag rule (RFC 9051 §6.4.5); the entries that changed."""
+        unseen = [e.uid for e in entries if SEEN not in e.flags]
+        changed, _ = await self.store_flags(mailbox_id, unseen, "add", [SEEN])
+        return changed
 
 
 def _check_count(total: int) -> None:

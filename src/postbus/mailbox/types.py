@@ -1,5 +1,6 @@
 """The records front ends see, re-exported so that they never import the store."""
 
+from postbus.store.events import Subscription
 from postbus.store.model import (
     DELIMITER,
     INBOX,
@@ -14,5 +15,5 @@ from postbus.store.model import (
 
 __all__ = [
     "DELIMITER", "INBOX", "SPECIAL_USE_FOLDERS", "Account", "Appended", "Mailbox",
-    "MailboxStatus", "MessageEntry", "MessageInfo",
+    "MailboxStatus", "MessageEntry", "MessageInfo", "Subscription",
 ]

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from postbus.config import Settings
 from postbus.delivery.ingest import ingest_bytes
 from postbus.imap.fetch import FetchOutcome, fetch
 from postbus.imap.proto import FetchArgs, SearchArgs, SortArgs, parse_command
 from postbus.imap.search import criterion
 from postbus.imap.sort import sort_keys
 from postbus.mailbox.search import search
+from postbus.mailbox.service import Mailboxes
 from postbus.mailbox.sort import sort
 from postbus.store.model import MessageEntry
 from postbus.store.sqlite.backend import SqliteStore
@@ -31,6 +33,7 @@ class Folder:
 
     def __init__(self, store: SqliteStore, mailbox_id: int) -> None:
         self.store = store
+        self.mailboxes = Mailboxes(store, Settings())
         self.mailbox_id = mailbox_id
 
     async def add(
@@ -66,7 +69,7 @@ class Folder:
             written.append(data)
 
         outcome = await fetch(
-            self.store, self.mailbox_id, targets, cmd.args.atts, uid_command=uid,
+            self.mailboxes, self.mailbox_id, targets, cmd.args.atts, uid_command=uid,
             readonly=readonly, utf8=utf8, changed_since=cmd.args.changedsince, write=write,
         )
         return b"".join(written), outcome

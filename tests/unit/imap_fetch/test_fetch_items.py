@@ -117,7 +117,7 @@ async def test_preview(folder: Folder) -> None:
     async def write(data: bytes) -> None:
         written.append(data)
 
-    await fetch(folder.store, folder.mailbox_id, [(1, entries[0])],
+    await fetch(folder.mailboxes, folder.mailbox_id, [(1, entries[0])],
                 [FetchAtt("PREVIEW", key=b"PREVIEW")], uid_command=False, readonly=False,
                 utf8=False, changed_since=None, write=write)
     assert b"".join(written) == (

@@ -44,7 +44,7 @@ async def fetch_chunks(folder: Folder, args: str) -> list[bytes]:
     async def write(data: bytes) -> None:
         chunks.append(data)
 
-    await fetch(folder.store, folder.mailbox_id, targets, cmd.args.atts, uid_command=False,
+    await fetch(folder.mailboxes, folder.mailbox_id, targets, cmd.args.atts, uid_command=False,
                 readonly=True, utf8=False, changed_since=None, write=write)
     return chunks
 

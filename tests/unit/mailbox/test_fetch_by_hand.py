@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from postbus.config import Settings
 from postbus.mailbox import fetch as reading
 from postbus.mailbox.query import FetchItems, Section
+from postbus.mailbox.service import Mailboxes
 from tests.unit.imap_fetch.samples import NESTED, SIMPLE
 from tests.unit.imap_fetch.support import Folder
 
@@ -40,6 +42,7 @@ async def test_sections_records_and_gone_messages(folder: Folder) -> None:
 async def test_mark_seen_sets_only_unseen(folder: Folder) -> None:
     await folder.add(SIMPLE, flags=["\\Seen"])
     await folder.add(SIMPLE)
-    changed = await reading.mark_seen(folder.store, folder.mailbox_id, await folder.entries())
+    mailboxes = Mailboxes(folder.store, Settings())
+    changed = await mailboxes.mark_seen(folder.mailbox_id, await folder.entries())
     assert [e.uid for e in changed] == [2] and "\\Seen" in changed[0].flags
-    assert await reading.mark_seen(folder.store, folder.mailbox_id, await folder.entries()) == []
+    assert await mailboxes.mark_seen(folder.mailbox_id, await folder.entries()) == []

@@ -35,7 +35,7 @@ async def fetch(session: ImapSession, cmd: Command) -> Done | None:
     missing: list[int] = []
     if live:
         outcome = await message_access.fetch(
-            session.store, view.mailbox_id, live, args.atts,
+            session.mailboxes, view.mailbox_id, live, args.atts,
             uid_command=cmd.uid, readonly=view.readonly, utf8=session.utf8,
             changed_since=args.changedsince, write=session.write,
         )

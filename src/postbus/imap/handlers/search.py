@@ -25,10 +25,9 @@ if TYPE_CHECKING:
 async def _matches(session: ImapSession, view: SelectedMailbox, key: SearchKey) -> list[int]:
     """The UIDs of the view that match `key`, ascending."""
     from postbus.imap.search import criterion
-    from postbus.mailbox import search as evaluation
 
-    return await evaluation.search(
-        session.store, view.mailbox_id, view.entries,
+    return await session.mailboxes.search(
+        view.mailbox_id, view.entries,
         criterion(key, view.entries, saved=view.saved), recent=view.recent,
     )
 
@@ -78,7 +77,6 @@ async def search(session: ImapSession, cmd: Command) -> Done | None:
 
 async def sort(session: ImapSession, cmd: Command) -> Done | None:
     from postbus.imap.sort import sort_keys
-    from postbus.mailbox import sort as ordering
 
     args = cmd.args
     assert isinstance(args, SortArgs)
@@ -88,8 +86,6 @@ async def sort(session: ImapSession, cmd: Command) -> Done | None:
         raise ImapBad("ESORT is not supported")
     await session.refresh()
     matches = await _matches(session, view, args.key)
-    ordered = await ordering.sort(
-        session.store, view.mailbox_id, matches, sort_keys(args.criteria)
-    )
+    ordered = await session.mailboxes.sort(view.mailbox_id, matches, sort_keys(args.criteria))
     session.send(responses.sort(ordered if cmd.uid else view.numbers(ordered)))
     return None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from postbus.imap.folders import folder_tree
 from postbus.imap.handlers.mailbox import get_mailbox
 from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, ImapBad, SelectArgs, responses, writer
@@ -41,7 +40,7 @@ async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
     closed = session.selected is not None
     session.deselect()
     mailbox = await get_mailbox(session, args.mailbox)
-    view = await SelectedMailbox.open(session.store, mailbox, readonly)
+    view = await session.mailboxes.open_view(mailbox, readonly, SelectedMailbox)
     out: list[bytes] = []
     if closed:
         out.append(writer.untagged_status("OK", "Previous mailbox closed", "CLOSED"))
@@ -56,7 +55,7 @@ async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
         out.append(responses.recent(0))
         # The folder's counters, one row read after the view: when they agree with
         # it, UNSEEN needs no look at the entries (see MailboxView.agrees_with).
-        unseen = view.first_unseen(await session.store.mailbox_status(mailbox.id))
+        unseen = view.first_unseen(await session.mailboxes.status(mailbox))
         if unseen is not None:
             out.append(writer.untagged_status("OK", "First unseen", f"UNSEEN {unseen}"))
     out.append(writer.untagged_status("OK", "UIDs valid", f"UIDVALIDITY {view.uid_validity}"))
@@ -72,13 +71,13 @@ async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
 
 async def _list_line(session: ImapSession, name: str) -> bytes:
     assert session.account is not None
-    for folder in folder_tree(await session.store.list_mailboxes(session.account.id)):
-        if folder.name == name:
-            attrs = ["\\HasChildren" if folder.has_children else "\\HasNoChildren"]
-            if folder.mailbox is not None and folder.mailbox.special_use:
-                attrs.append(folder.mailbox.special_use)
-            return responses.list_(attrs, DELIMITER, name, utf8=session.utf8)
-    return responses.list_([], DELIMITER, name, utf8=session.utf8)
+    folder = await session.mailboxes.folder(session.account.id, name)
+    if folder is None:
+        return responses.list_([], DELIMITER, name, utf8=session.utf8)
+    attrs = ["\\HasChildren" if folder.has_children else "\\HasNoChildren"]
+    if folder.mailbox is not None and folder.mailbox.special_use:
+        attrs.append(folder.mailbox.special_use)
+    return responses.list_(attrs, DELIMITER, name, utf8=session.utf8)
 
 
 async def close(session: ImapSession, cmd: Command) -> Done | None:
@@ -89,7 +88,7 @@ async def close(session: ImapSession, cmd: Command) -> Done | None:
         await session.refresh()
         deleted = [e.uid for e in (*view.entries, *view.pending_new) if "\\Deleted" in e.flags]
         if deleted:
-            await session.store.expunge(view.mailbox_id, deleted)
+            await session.mailboxes.expunge(view.mailbox_id, deleted)
     session.deselect()
     return None
 
