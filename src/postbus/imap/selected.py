@@ -37,8 +37,9 @@ def _uid_key(entry: MessageEntry) -> int:
 class SelectedMailbox(MailboxView):
     __slots__ = ("saved",)
 
-    def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool) -> None:
-        super().__init__(mailbox, entries, readonly)
+    def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool,
+                 flagsets: dict[frozenset[str], frozenset[str]] | None = None) -> None:
+        super().__init__(mailbox, entries, readonly, flagsets)
         #: The SEARCHRES result ``$`` as UIDs (RFC 5182), None when never saved.
         self.saved: list[int] | None = None
 

@@ -35,3 +35,9 @@ MAX_SUBSCRIPTIONS: Final = 2 * MAX_FOLDERS
 #: loop.  A name costs at most MAX_NAME_LENGTH steps of the matcher (a few
 #: microseconds each), so a batch holds the loop for a few milliseconds at worst.
 MATCH_BATCH: Final = 32
+
+#: Message entries (uid, flags, modseq: about 100 bytes each) kept in memory
+#: over all recently opened folders, so that opening a folder again costs its
+#: changes, not its size (`mailbox.entries`). Policy: the least recently opened
+#: folders are dropped first; a folder larger than this is read afresh each time.
+MAX_CACHED_ENTRIES: Final = 500_000

@@ -26,6 +26,7 @@ from postbus.delivery.ingest import ingest_bytes
 from postbus.mailbox import fetch as reading
 from postbus.mailbox import search as searching
 from postbus.mailbox import sort as sorting
+from postbus.mailbox.entries import EntryCache
 from postbus.mailbox.errors import (
     AlreadyExists,
     Conflict,
@@ -83,6 +84,7 @@ class NewMessage:
 class Mailboxes:
     def __init__(self, store: Store, settings: Settings) -> None:
         self._store = store
+        self._entries = EntryCache(store)  # opened folders, kept up to date by mod-sequence
         self.max_message_size = settings.max_message_size
 
     # -- folders -----------------------------------------------------------------------
@@ -282,8 +284,12 @@ class Mailboxes:
         return self._store.changes.subscribe(account_id)
 
     async def open_view(self, mailbox: Mailbox, readonly: bool, kind: type[View]) -> View:
-        """A view of `mailbox` (a `MailboxView` or a front end's subclass of it)."""
-        return await kind.open(self._store, mailbox, readonly)
+        """A view of `mailbox` (a `MailboxView` or a front end's subclass of it).
+
+        Its entries come from the cache of opened folders (`mailbox.entries`):
+        opening a folder again reads what changed since, not every message."""
+        entries, flagsets = await self._entries.entries(mailbox)
+        return kind(mailbox, entries, readonly, flagsets)
 
     async def refresh(self, view: MailboxView) -> None:
         """Record in `view` what other sessions changed since it last looked."""

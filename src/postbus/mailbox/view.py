@@ -63,13 +63,20 @@ class MailboxView:
         "pending_flags", "pending_new", "readonly", "recent", "uid_next", "uid_validity",
     )
 
-    def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool) -> None:
+    def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool,
+                 flagsets: dict[frozenset[str], frozenset[str]] | None = None) -> None:
+        """`flagsets`, when given, is the table `entries` already share their flag
+        sets from (`mailbox.entries`): the view takes both as they are."""
         self.mailbox_id = mailbox.id
         self.name = mailbox.name
         self.uid_validity = mailbox.uid_validity
         self.readonly = readonly
-        self._flagsets: dict[frozenset[str], frozenset[str]] = {}
-        self.entries = self.intern(entries)
+        if flagsets is None:
+            self._flagsets: dict[frozenset[str], frozenset[str]] = {}
+            self.entries = self.intern(entries)
+        else:
+            self._flagsets = flagsets
+            self.entries = list(entries)
         # The mailbox was read before the messages: changes in between are
         # seen again by the first refresh, which compares and drops them.
         self.modseq = mailbox.highest_modseq
