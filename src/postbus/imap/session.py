@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 
 from postbus.app import App
 from postbus.imap.capabilities import capabilities
@@ -50,6 +49,7 @@ from postbus.imap.proto import (
 )
 from postbus.imap.selected import SelectedMailbox
 from postbus.imap.state import State
+from postbus.net.connection import NETWORK_ERRORS, Listener, make_listener
 from postbus.store import Store
 from postbus.store import errors as store_errors
 from postbus.store.events import Subscription
@@ -78,8 +78,8 @@ class ImapSession(ImapConnection):
         "state", "utf8",
     )
 
-    def __init__(self, app: App, service: str) -> None:
-        super().__init__(app)
+    def __init__(self, app: App, service: str, listener: Listener | None = None) -> None:
+        super().__init__(app, listener or make_listener(app, service))
         self.service = service
         self.state = State.NOT_AUTHENTICATED
         self.account: Account | None = None
@@ -107,7 +107,7 @@ class ImapSession(ImapConnection):
         self.account = account
         self.state = State.AUTHENTICATED
         self.changes = self.app.store.changes.subscribe(account.id)
-        self._timeout_changed()
+        self.authenticated()
 
     def deselect(self) -> None:
         self.selected = None
@@ -226,7 +226,7 @@ class ImapSession(ImapConnection):
             self.send(writer.tagged(tag, "NO", str(exc) or "Refused", _store_code(exc)))
         except (SessionClosed, asyncio.CancelledError):
             raise
-        except (ConnectionError, ssl.SSLError):
+        except NETWORK_ERRORS:
             raise SessionClosed() from None
         except Exception:
             log.exception("IMAP %s failed for %s", cmd.name, self._who())
