@@ -11,6 +11,9 @@ this module adds what is IMAP's own way of reading:
   input is bounded by one read.
 * Handlers that need more input (AUTHENTICATE lines, IDLE's DONE) use
   :meth:`poll_event` and :meth:`sleep`; :meth:`wake` ends a sleep early.
+* Before authentication the receiver runs on the small pre-authentication
+  budget of ``imap/proto/limits.py`` (a few KiB of command and literals);
+  :meth:`authenticated` lifts it to the normal limits.
 """
 
 from __future__ import annotations
@@ -21,6 +24,13 @@ import logging
 from postbus.app import App
 from postbus.imap.outcome import SessionClosed
 from postbus.imap.proto import Event, ImapBye, NeedData, Receiver, writer
+from postbus.imap.proto.limits import (
+    MAX_APPEND_TOTAL,
+    MAX_COMMAND_SIZE,
+    MAX_LINE,
+    MAX_LITERAL,
+    PREAUTH_MAX_COMMAND,
+)
 from postbus.net.connection import Connection, InputState, Listener
 
 log = logging.getLogger("postbus.imap")
@@ -31,7 +41,11 @@ class ImapConnection(Connection):
 
     def __init__(self, app: App, listener: Listener) -> None:
         super().__init__(app, listener)
-        self.receiver = Receiver(append_limit=app.settings.max_message_size)
+        self.receiver = Receiver(
+            max_line=PREAUTH_MAX_COMMAND, max_literal=PREAUTH_MAX_COMMAND,
+            append_limit=PREAUTH_MAX_COMMAND, max_append_total=PREAUTH_MAX_COMMAND,
+            max_command=PREAUTH_MAX_COMMAND,
+        )
         self._task: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._stopping = False
@@ -102,7 +116,13 @@ class ImapConnection(Connection):
             self._task.cancel()
 
     def authenticated(self) -> None:
-        """Login done: the logged-in timeout applies."""
+        """Login done: the normal receiver limits and the logged-in timeout apply."""
+        receiver = self.receiver
+        receiver.max_line = MAX_LINE
+        receiver.max_literal = MAX_LITERAL
+        receiver.append_limit = self.app.settings.max_message_size
+        receiver.max_append_total = max(MAX_APPEND_TOTAL, receiver.append_limit)
+        receiver.max_command = MAX_COMMAND_SIZE
         self.rearm_timer()
 
     async def write(self, data: bytes) -> None:
