@@ -29,9 +29,11 @@ REPLY = {"imaps": b"* BYE Logging out\r\na1 OK LOGOUT completed\r\n",
          "submissions": b"221 2.0.0 Bye\r\n"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(write_config(tmp_path_factory.mktemp("connection-close"))) as srv:
+@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
+def server(tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    config = write_config(tmp_path_factory.mktemp("connection-close"))
+    with running_server(config, env={"POSTBUS_LOOP": request.param}) as srv:
         yield srv
 
 
