@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.mailstore import DOMAIN, mail_config
+from tests.support.mailstore import DOMAIN, PASSWORD, mail_config
 from tests.support.server import ServerProcess, running_server
 
 SHORT = "1s"
@@ -121,13 +121,36 @@ async def test_a_line_trickled_byte_by_byte_is_cut_off(server: ServerProcess,
 
 
 async def test_a_stalled_imap_literal_is_cut_off(server: ServerProcess) -> None:
-    reader, writer = await greeted(server, "imap")
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port("imaps"),
+                                                   ssl=client_tls())
     try:
-        writer.write(b"a1 LOGIN {10}\r\n")
+        assert (await asyncio.wait_for(reader.readline(), WITHIN)).startswith(b"* OK ")
+        writer.write(f'a1 LOGIN anna@{DOMAIN} "{PASSWORD}"\r\n'.encode())
+        assert (await asyncio.wait_for(reader.readline(), WITHIN)).startswith(b"a1 OK ")
+        writer.write(b"a2 APPEND INBOX {100}\r\n")
         assert (await asyncio.wait_for(reader.readline(), WITHIN)).startswith(b"+ ")
-        writer.write(b"anna")  # 4 of the 10 octets, then nothing
+        writer.write(b"Subject: x\r\n")  # 12 of the 100 octets, then nothing
         assert await rest_until_closed(reader) == GOODBYE["imap"]
     finally:
+        writer.close()
+
+
+async def test_an_unauthenticated_imap_command_must_arrive_within_the_line_timeout(
+        server: ServerProcess) -> None:
+    """Before login a command and its literals count as one line: a literal trickled
+    byte by byte, with line ends inside it, is cut off too."""
+    reader, writer = await greeted(server, "imap")
+    closed = asyncio.ensure_future(reader.read())
+    started = time.monotonic()
+    try:
+        writer.write(b"a1 LOGIN {4000+}\r\n")
+        while not closed.done():
+            assert time.monotonic() - started < WITHIN, "the trickle was never cut off"
+            writer.write(b"x\r\n")
+            await asyncio.sleep(0.1)
+        assert await closed == GOODBYE["imap"]
+    finally:
+        closed.cancel()
         writer.close()
 
 

@@ -49,6 +49,7 @@ class ImapConnection(Connection):
         self._task: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._stopping = False
+        self._budget_lifted = False
 
     # -- what the session provides --------------------------------------------------
     def greeting(self) -> bytes:
@@ -76,8 +77,10 @@ class ImapConnection(Connection):
 
     def input_state(self) -> InputState:
         receiver = self.receiver
-        if receiver.in_literal:
+        if receiver.in_literal and self._budget_lifted:
             return InputState.BULK
+        # Before login a command and its literals (at most the budget) are one line
+        # for the timeouts: all of it must arrive within the line timeout.
         return InputState.IDLE if receiver.between_commands else InputState.LINE
 
     def input_buffered(self) -> int:
@@ -123,6 +126,7 @@ class ImapConnection(Connection):
         receiver.append_limit = self.app.settings.max_message_size
         receiver.max_append_total = max(MAX_APPEND_TOTAL, receiver.append_limit)
         receiver.max_command = MAX_COMMAND_SIZE
+        self._budget_lifted = True
         self.rearm_timer()
 
     async def write(self, data: bytes) -> None:
@@ -144,6 +148,7 @@ class ImapConnection(Connection):
         """The next buffered event, or None after re-enabling reading (then :meth:`sleep`)."""
         event = self.receiver.next_event()
         if not isinstance(event, NeedData):
+            self.line_done()
             self.set_busy(True)
             return event
         if self.lost or self._eof or self.closing:
@@ -184,6 +189,8 @@ class ImapConnection(Connection):
             self.wake()
 
     def _pause_reading(self) -> None:
+        """A command is complete and about to run."""
+        self.line_done()
         self.set_busy(True)
 
     def _resume_reading(self) -> None:

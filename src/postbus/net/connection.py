@@ -16,8 +16,9 @@ the transport and everything that is not the protocol itself:
 * timeouts, one timer per connection: the TLS handshake, silence between
   commands (:meth:`~Connection.idle_timeout`, the session's per-state value),
   one command line from its first byte to its end (``limits.line_timeout``,
-  so a line trickled byte by byte is cut off), and a stall in the middle of
-  DATA, BDAT or a literal (``limits.data_timeout``). While the session is
+  so a line trickled byte by byte is cut off; the session says when a line
+  ends with :meth:`~Connection.line_done`), and a stall in the middle of DATA,
+  BDAT or a literal (``limits.data_timeout``). While the session is
   busy on a command of its own no client timeout runs; while the client does
   not read our output, that counts as silence;
 * flow control: :meth:`~Connection.drain` waits while the transport is above
@@ -227,9 +228,10 @@ class Connection(asyncio.Protocol):
             return
         now = asyncio.get_running_loop().time()
         self._progress = now
-        # The line clock runs from the first byte after a line end (or after a
-        # literal / DATA), and is not reset by more bytes of the same line.
-        if b"\n" in data or self.input_state() is not InputState.LINE:
+        # The line clock starts with the first byte of a line (after a command,
+        # a literal or DATA) and only line_done() resets it, so more bytes of the
+        # same line, or of an unfinished command, do not.
+        if self.input_state() is not InputState.LINE:
             self._line_started = now
         self._wake_timer_by(now)
         self.received(data)
@@ -345,6 +347,11 @@ class Connection(asyncio.Protocol):
         if raw is not transport:
             raw.close()  # do not wait for the client's close_notify
         self._close_timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self._force_close)
+
+    def line_done(self) -> None:
+        """The receiver produced a complete line (or command): the line clock restarts
+        for whatever follows it."""
+        self._line_started = asyncio.get_running_loop().time()
 
     def set_busy(self, busy: bool) -> None:
         """The session starts (True) or ends (False) work of its own on a command."""

@@ -153,9 +153,11 @@ class Pop3Session(Connection):
         while True:
             event = self.receiver.next_event()
             if isinstance(event, Line):
+                self.line_done()
                 self.set_busy(True)
                 return event.line
             if isinstance(event, LineTooLong):
+                self.line_done()
                 self.set_busy(True)
                 return None
             if self._eof or self.lost or self.closing:

@@ -236,6 +236,7 @@ class SmtpSession(Connection):
             event = receiver.next_event()
             if event is NEED_DATA:
                 break
+            self.line_done()
             self._handle(event)
         if self.closing:
             return
