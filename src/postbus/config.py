@@ -106,9 +106,13 @@ class Tls(_Section):
 class Limits(_Section):
     max_message_size: Annotated[str | int, doc("largest message accepted anywhere (SMTP SIZE, IMAP APPENDLIMIT)")] = "12MB"
     default_quota: Annotated[str | int, doc("quota of a new mailbox, over all its folders; 0 is unlimited")] = "1GB"
-    max_connections_per_ip: Annotated[int, doc("concurrent connections one client address may hold per service")] = 50
-    idle_timeout: Annotated[str | int, doc("an IMAP connection idle longer than this is closed (RFC 9051: at least 30 min)")] = "31m"
-    command_timeout: Annotated[str | int, doc("SMTP and POP3 sessions silent longer than this are closed")] = "5m"
+    max_connections_per_ip: Annotated[int, doc("concurrent connections one client address (IPv6: one /64) may hold per listener; 0 is unlimited")] = 50
+    max_connections_per_listener: Annotated[int, doc("concurrent connections one listener holds in total; 0 is unlimited")] = 5000
+    idle_timeout: Annotated[str | int, doc("an IMAP connection idle longer than this after login is closed (RFC 9051: at least 30 min)")] = "31m"
+    command_timeout: Annotated[str | int, doc("SMTP sessions, and IMAP and POP3 sessions before login, silent longer than this are closed")] = "5m"
+    handshake_timeout: Annotated[str | int, doc("longest TLS handshake (implicit TLS and STARTTLS)")] = "30s"
+    line_timeout: Annotated[str | int, doc("longest time from the first byte of a command line to its end")] = "1m"
+    data_timeout: Annotated[str | int, doc("longest pause inside SMTP DATA/BDAT or an IMAP literal (RFC 5321 §4.5.3.2.5: 3 min)")] = "3m"
 
 
 class Relay(_Section):
@@ -181,6 +185,8 @@ def _validate(s: Settings) -> None:
     for name in Listen.__struct_fields__:
         s.listen_address(name)
     for section, key in (("limits", "idle_timeout"), ("limits", "command_timeout"),
+                         ("limits", "handshake_timeout"), ("limits", "line_timeout"),
+                         ("limits", "data_timeout"),
                          ("queue", "lifetime"), ("queue", "delay_notice"), ("queue", "first_retry"),
                          ("queue", "max_retry_interval"), ("dns", "timeout"),
                          ("security", "auth_failure_delay")):

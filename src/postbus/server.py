@@ -21,6 +21,7 @@ from typing import Any
 
 from postbus.app import App
 from postbus.config import Settings
+from postbus.net.connection import IMPLICIT_TLS
 
 log = logging.getLogger("postbus.server")
 
@@ -28,15 +29,17 @@ SHUTDOWN_GRACE = 10.0
 # Orphaned parse-once records and unreferenced bodies are collected this often.
 MAINTENANCE_INTERVAL = 3600.0
 
-# listener name -> (module, implicit TLS)
-LISTENERS: dict[str, tuple[str, bool]] = {
-    "smtp": ("postbus.smtp.listener", False),
-    "submissions": ("postbus.smtp.listener", True),
-    "submission": ("postbus.smtp.listener", False),
-    "imaps": ("postbus.imap.listener", True),
-    "imap": ("postbus.imap.listener", False),
-    "pop3s": ("postbus.pop3.listener", True),
-    "pop3": ("postbus.pop3.listener", False),
+# listener name -> module; the sockets are bound plain and the net layer does
+# the implicit TLS handshake (postbus.net.connection.IMPLICIT_TLS), after the
+# connection has been counted against the listener's limits.
+LISTENERS: dict[str, str] = {
+    "smtp": "postbus.smtp.listener",
+    "submissions": "postbus.smtp.listener",
+    "submission": "postbus.smtp.listener",
+    "imaps": "postbus.imap.listener",
+    "imap": "postbus.imap.listener",
+    "pop3s": "postbus.pop3.listener",
+    "pop3": "postbus.pop3.listener",
 }
 WEB_LISTENERS = ("https", "http")
 
@@ -64,7 +67,7 @@ class Server:
         await app.open()
         loop = asyncio.get_running_loop()
         started_modules: set[str] = set()
-        for name, (module_name, implicit_tls) in LISTENERS.items():
+        for name, module_name in LISTENERS.items():
             address = self.settings.listen_address(name)
             if address is None:
                 continue
@@ -76,14 +79,15 @@ class Server:
                 await module.start_services(app)
                 started_modules.add(module_name)
             factory = module.protocol_factory(app, name)
+            if name in IMPLICIT_TLS:
+                app.tls  # noqa: B018 - load the certificate now: a bad one stops the start
             server = await loop.create_server(
-                factory, address[0], address[1], ssl=app.tls if implicit_tls else None,
-                reuse_address=True, backlog=512,
+                factory, address[0], address[1], reuse_address=True, backlog=512,
             )
             self._servers.append(server)
             port = server.sockets[0].getsockname()[1]
             self.bound[name] = (address[0], port)
-            tls = "implicit TLS" if implicit_tls else "plain, STARTTLS offered"
+            tls = "implicit TLS" if name in IMPLICIT_TLS else "plain, STARTTLS offered"
             self._announce(f"postbus: {name} listening on {address[0]}:{port} ({tls})")
         app.spawn(self._maintenance(), "maintenance")
         for name in WEB_LISTENERS:

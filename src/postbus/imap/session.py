@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 
 from postbus.app import App
 from postbus.executor import Overloaded
@@ -54,6 +53,7 @@ from postbus.imap.state import State
 from postbus.mailbox.errors import NotFound, StoreError, code_for
 from postbus.mailbox.service import Mailboxes
 from postbus.mailbox.types import Account, Subscription
+from postbus.net.connection import NETWORK_ERRORS, Listener, make_listener
 
 log = logging.getLogger("postbus.imap")
 
@@ -70,8 +70,8 @@ class ImapSession(ImapConnection):
         "state", "utf8",
     )
 
-    def __init__(self, app: App, service: str) -> None:
-        super().__init__(app)
+    def __init__(self, app: App, service: str, listener: Listener | None = None) -> None:
+        super().__init__(app, listener or make_listener(app, service))
         self.service = service
         self.state = State.NOT_AUTHENTICATED
         self.account: Account | None = None
@@ -99,7 +99,7 @@ class ImapSession(ImapConnection):
         self.account = account
         self.state = State.AUTHENTICATED
         self.changes = self.mailboxes.watch(account.id)
-        self._timeout_changed()
+        self.authenticated()
 
     def deselect(self) -> None:
         self.selected = None
@@ -220,7 +220,7 @@ class ImapSession(ImapConnection):
             self.send(writer.tagged(tag, "NO", "Server busy, try again later", "UNAVAILABLE"))
         except (SessionClosed, asyncio.CancelledError):
             raise
-        except (ConnectionError, ssl.SSLError):
+        except NETWORK_ERRORS:
             raise SessionClosed() from None
         except Exception:
             log.exception("IMAP %s failed for %s", cmd.name, self._who())

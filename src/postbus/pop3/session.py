@@ -1,4 +1,4 @@
-"""One POP3 connection: the asyncio.Protocol, its command loop and its states.
+"""One POP3 session: its command loop and its states, on the shared connection.
 
 Theory of operation. `data_received` feeds the sans-IO `LineReceiver`; one task
 per connection takes lines from it in order (so pipelined commands, RFC 2449
@@ -11,10 +11,11 @@ place. A server fault becomes "-ERR [SYS/TEMP]" plus a logged traceback, or a
 closed connection when a multi-line response was already under way.
 
 Invariants:
-- Reading is bounded: past `MAX_INPUT_BUFFERED` unread octets the transport
-  stops reading until the session catches up. Writing is bounded: after every
-  command and every chunk of a message the session waits for the transport to
-  drain below its high-water mark (`pause_writing`/`resume_writing`).
+- The connection itself (TLS, limits, flow control, the close) is the net
+  layer's (`postbus.net.connection`). Reading is bounded: it pauses while a
+  command runs and past `MAX_INPUT_BUFFERED` unread octets. Writing is bounded:
+  after every command and every chunk of a message the session waits for the
+  transport to drain below its high-water mark.
 - Timeouts (RFC 1939 §3): `limits.command_timeout` before login; after it, at
   least `MIN_TRANSACTION_TIMEOUT` (10 minutes, the RFC's floor for the
   autologout timer). A client that stays silent, or stops reading, that long
@@ -30,13 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
 
 from postbus.app import App
 from postbus.executor import Overloaded
+from postbus.net.connection import NETWORK_ERRORS, Connection, InputState, Listener, make_listener
 from postbus.pop3 import authorization as a
 from postbus.pop3 import transaction as t
 from postbus.pop3.lock import locks_for
@@ -55,14 +55,9 @@ from postbus.pop3.proto import (
 from postbus.pop3.state import SessionClosed, State
 from postbus.sasl import SaslError
 
-if TYPE_CHECKING:
-    from postbus.pop3.listener import PeerLimit
-
 log = logging.getLogger("postbus.pop3")
 
 MIN_TRANSACTION_TIMEOUT = 600.0  # RFC 1939 §3: the autologout timer is at least 10 minutes
-MAX_INPUT_BUFFERED = 64 * 1024  # unread client octets before the transport stops reading
-TLS_HANDSHAKE_TIMEOUT = 30.0
 
 
 Handler = Callable[["Pop3Session", Pop3Command], Awaitable[None]]
@@ -78,13 +73,15 @@ class Rule:
     states: frozenset[State]
 
 
-class Pop3Session(asyncio.Protocol):
-    def __init__(self, app: App, service: str, *, peers: PeerLimit | None = None) -> None:
-        self.app = app
+class Pop3Session(Connection):
+    closed_error = SessionClosed
+    holds_registration = True  # until the maildrop lock is released (see _end)
+
+    def __init__(self, app: App, service: str, listener: Listener | None = None) -> None:
+        super().__init__(app, listener or make_listener(app, service))
         self.service = service
         self.state = State.AUTHORIZATION
         self.receiver = LineReceiver()
-        self.tls = False
         self.utf8 = False  # RFC 6856 §2: the client sent UTF8
         self.pending_user: str | None = None  # the name of USER, until PASS
         self.auth_failures = 0
@@ -94,65 +91,44 @@ class Pop3Session(asyncio.Protocol):
         self.finished = False  # reply to the current command, then close
         self.streaming = False  # a multi-line response is under way
         self.idle = asyncio.Event()  # set while waiting for the client, all it sent answered
-        self.transport: asyncio.Transport | None = None
-        self._peers = peers
-        self._peer = ""
         self._readable = asyncio.Event()
-        self._writable = asyncio.Event()
-        self._writable.set()
-        self._reading_paused = False
-        self._eof = False
-        self._lost = False
         self._stopping = False
-        self._unregister: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
 
-    # -- asyncio.Protocol --------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's TLS transport is not an asyncio.Transport subclass, but it is one
-        transport = cast(asyncio.Transport, transport)
-        if self._peers is not None:
-            peername = transport.get_extra_info("peername")
-            self._peer = str(peername[0]) if isinstance(peername, tuple) and peername else "?"
-            if not self._peers.enter(self._peer):
-                self._peers = None
-                transport.write(err("Too many connections from your address", ResponseCode.SYS_TEMP))
-                transport.close()
-                return
-        self.transport = transport
-        self.tls = transport.get_extra_info("ssl_object") is not None
-        self._unregister = self.app.register(self)
+    # -- the net layer's hooks -------------------------------------------------------
+    def connected(self) -> None:
+        self.set_busy(True)  # the greeting first; read_line lets input in
         self._task = asyncio.get_running_loop().create_task(self._run(), name="pop3-session")
 
-    def data_received(self, data: bytes) -> None:
-        if self.transport is None:  # refused in connection_made
-            return
+    def received(self, data: bytes) -> None:
         self.receiver.feed(data)
         self.idle.clear()
         self._readable.set()
-        if self.receiver.buffered > MAX_INPUT_BUFFERED and not self._reading_paused:
-            self._reading_paused = True
-            assert self.transport is not None
-            self.transport.pause_reading()
 
-    def eof_received(self) -> bool | None:
-        self._eof = True
+    def input_buffered(self) -> int:
+        return self.receiver.buffered
+
+    def input_state(self) -> InputState:
+        return InputState.LINE if self.receiver.buffered else InputState.IDLE
+
+    def idle_timeout(self) -> float:
+        return self.timeout
+
+    def timed_out(self, what: str) -> None:
+        self.close()  # RFC 1939 §3: the autologout timer closes without a response
+        self._readable.set()
+
+    def refusal(self, text: str) -> bytes:
+        return err(text, ResponseCode.SYS_TEMP)  # RFC 3206 §4
+
+    def eof(self) -> bool | None:
         self._readable.set()
         return None
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._lost = True
+    def disconnected(self) -> None:
         self._readable.set()
-        self._writable.set()
 
-    def pause_writing(self) -> None:
-        self._writable.clear()
-
-    def resume_writing(self) -> None:
-        self._writable.set()
-
-    # -- app.Session ---------------------------------------------------------------
-    def shutdown(self) -> None:
+    def stop(self) -> None:
         """Finish the command in hand, then say goodbye; deletes nothing without QUIT."""
         self._stopping = True
         self._readable.set()
@@ -160,8 +136,7 @@ class Pop3Session(asyncio.Protocol):
     def abort(self) -> None:
         """Closes the connection now. The task is not cancelled: a store call in
         flight (QUIT's expunge) completes, then the session ends as if dropped."""
-        if self.transport is not None:
-            self.transport.abort()
+        super().abort()
 
     # -- what handlers use -----------------------------------------------------------
     @property
@@ -172,75 +147,38 @@ class Pop3Session(asyncio.Protocol):
         return max(timeout, MIN_TRANSACTION_TIMEOUT)
 
     def write(self, data: bytes) -> None:
-        if self._lost or self.transport is None or self.transport.is_closing():
-            raise SessionClosed("connection lost")
-        self.transport.write(data)
-
-    async def drain(self) -> None:
-        """Waits until the transport's buffer is below its high-water mark."""
-        if self._lost:
-            raise SessionClosed("connection lost")
-        if not self._writable.is_set():
-            await self._wait(self._writable)
+        self.send(data)
 
     async def read_line(self) -> bytes | None:
         """The next line from the client, or None for a line past the limit."""
         while True:
             event = self.receiver.next_event()
             if isinstance(event, Line):
+                self.line_done()
+                self.set_busy(True)
                 return event.line
             if isinstance(event, LineTooLong):
+                self.line_done()
+                self.set_busy(True)
                 return None
-            if self._eof or self._lost:
+            if self._eof or self.lost or self.closing:
                 raise SessionClosed("client closed the connection")
             if self._stopping:
                 raise _Stopping()
-            if self._reading_paused and self.transport is not None:
-                self._reading_paused = False
-                self.transport.resume_reading()
             self._readable.clear()
+            self.set_busy(False)
             self.idle.set()
             try:
-                await self._wait(self._readable)
+                await self._readable.wait()
             finally:
                 self.idle.clear()
 
     async def start_tls(self) -> None:
         """RFC 2595 §4: TLS now; anything the client pipelined in plaintext is dropped."""
-        assert self.transport is not None
         self.receiver = LineReceiver()
-        loop = asyncio.get_running_loop()
-        try:
-            transport = await loop.start_tls(
-                self.transport, self, self.app.tls, server_side=True,
-                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
-            )
-        except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
-            raise SessionClosed(f"TLS handshake failed: {exc}") from None
-        if transport is None:
-            raise SessionClosed("TLS handshake failed")
-        self.transport = transport
-        self.tls = True
+        await super().start_tls()
 
     # -- the command loop ---------------------------------------------------------------
-    async def _wait(self, event: asyncio.Event) -> None:
-        expired = False
-
-        def expire() -> None:
-            nonlocal expired
-            expired = True
-            event.set()
-
-        handle = asyncio.get_running_loop().call_later(self.timeout, expire)
-        try:
-            await event.wait()
-        finally:
-            handle.cancel()
-        if expired:
-            raise SessionClosed("timeout")  # RFC 1939 §3: close without a response
-        if self._lost:
-            raise SessionClosed("connection lost")
-
     async def _run(self) -> None:
         try:
             self.write(ok(f"Postbus POP3 ready {self.app.settings.hostname}"))
@@ -252,9 +190,11 @@ class Pop3Session(asyncio.Protocol):
                     await self._execute(line)
                 await self.drain()
         except _Stopping:
-            if not self._lost and self.transport is not None and not self.transport.is_closing():
-                self.transport.write(err("Server shutting down", ResponseCode.SYS_TEMP))
-        except (SessionClosed, ConnectionError):
+            if not self.lost and not self.closing:
+                self.send(err("Server shutting down", ResponseCode.SYS_TEMP))
+        except SessionClosed:
+            pass
+        except NETWORK_ERRORS:
             pass
         finally:
             await self._end()
@@ -275,7 +215,9 @@ class Pop3Session(asyncio.Protocol):
             self.write(err(error.text))
         except Overloaded:  # reported by the executor; RFC 3206 §3: the client may retry
             self.write(err("Server busy, try again later", ResponseCode.SYS_TEMP))
-        except (SessionClosed, _Stopping, ConnectionError):
+        except (SessionClosed, _Stopping):
+            raise
+        except NETWORK_ERRORS:
             raise
         except Exception:
             log.exception("POP3 command failed")
@@ -294,12 +236,8 @@ class Pop3Session(asyncio.Protocol):
                     log.warning("could not release the POP3 lock", exc_info=True)
                 self.locked_account = None
         finally:
-            if self.transport is not None and not self.transport.is_closing():
-                self.transport.close()
-            if self._unregister is not None:
-                self._unregister()
-            if self._peers is not None:
-                self._peers.leave(self._peer)
+            self.close()
+            self.unregister()
 
 
 _AUTH = frozenset({State.AUTHORIZATION})

@@ -3,9 +3,9 @@
 `server.py` calls `start_services(app)` once, which puts the shared `Delivery`
 pipeline in `app.services["delivery"]` and starts the outbound queue runner
 (`app.services["queue"]`), then `protocol_factory(app, name)` for
-each configured listener. Each connection gets its own `SmtpSession`; a
-client address may hold at most `limits.max_connections_per_ip` connections
-per listener (the next one gets 421 4.7.0).
+each configured listener. Each connection gets its own `SmtpSession` on the
+net layer, which does the implicit TLS of `submissions` and holds the
+listener's connection limits (the connection past one gets 421 4.7.0).
 """
 
 from __future__ import annotations
@@ -16,31 +16,10 @@ from collections.abc import Callable
 
 from postbus.app import App
 from postbus.delivery.pipeline import Delivery
+from postbus.net.connection import make_listener
 from postbus.smtp.session import ListenerConfig, SmtpSession
 
 SMTP_LISTENERS = ("smtp", "submission", "submissions")
-
-
-class PeerLimiter:
-    """Counts the open connections of each client address."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._open: dict[str, int] = {}
-
-    def acquire(self, ip: str) -> bool:
-        count = self._open.get(ip, 0)
-        if self.limit > 0 and count >= self.limit:
-            return False
-        self._open[ip] = count + 1
-        return True
-
-    def release(self, ip: str) -> None:
-        count = self._open.get(ip, 0) - 1
-        if count > 0:
-            self._open[ip] = count
-        else:
-            self._open.pop(ip, None)
 
 
 async def start_services(app: App, *, queue: bool = True) -> None:
@@ -80,9 +59,9 @@ def listener_config(app: App, name: str) -> ListenerConfig:
 def protocol_factory(app: App, name: str) -> Callable[[], asyncio.Protocol]:
     cfg = listener_config(app, name)
     pipeline = delivery(app)
-    peers = PeerLimiter(app.settings.limits.max_connections_per_ip)
+    listener = make_listener(app, name)
 
     def make() -> asyncio.Protocol:
-        return SmtpSession(app, cfg, pipeline, peers)
+        return SmtpSession(app, cfg, pipeline, listener)
 
     return make

@@ -30,11 +30,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from postbus.delivery.pipeline import Delivery
 from postbus.delivery.trace import ClientInfo
 from postbus.executor import Overloaded
+from postbus.net.connection import Connection, ConnectionClosed, InputState, Listener, make_listener
 from postbus.smtp import data, handlers
 from postbus.smtp.errors import CloseConnection, Refusal
 from postbus.smtp.proto import (
@@ -62,15 +63,12 @@ from postbus.smtp.transaction import Transaction
 
 if TYPE_CHECKING:
     from postbus.app import App
-    from postbus.smtp.listener import PeerLimiter
     from postbus.store.model import Account
 
 log = logging.getLogger("postbus.smtp")
 
 MAX_ERRORS = 20  # 5xx replies before 421 (as Postfix's smtpd_hard_error_limit)
-TLS_HANDSHAKE_TIMEOUT = 30.0
 SHUTTING_DOWN = Reply(421, "4.3.2", "Server shutting down, try again later")
-TOO_MANY_CONNECTIONS = Reply(421, "4.7.0", "Too many connections from your address")
 
 Result = Reply | None | Coroutine[Any, Any, Reply | None]
 LineHandler = Callable[["SmtpSession", CommandLine | LineTooLong], Result]
@@ -105,17 +103,14 @@ def describe_tls(transport: asyncio.BaseTransport) -> str:
     return f"{version} with cipher {cipher[0]}" if cipher else version
 
 
-class SmtpSession(asyncio.Protocol):
-    def __init__(self, app: App, cfg: ListenerConfig, delivery: Delivery, peers: PeerLimiter) -> None:
-        self.app = app
+class SmtpSession(Connection):
+    def __init__(self, app: App, cfg: ListenerConfig, delivery: Delivery,
+                 listener: Listener | None = None) -> None:
+        super().__init__(app, listener or make_listener(app, cfg.name))
         self.cfg = cfg
         self.delivery = delivery
-        self.peers = peers
         self.loop = asyncio.get_running_loop()
-        self.transport: asyncio.Transport | None = None
         self.receiver = Receiver()
-        self.peer_ip = ""
-        self.tls = ""  # description of the TLS session, "" in plain text
         self.helo: str | None = None
         self.esmtp = True  # EHLO rather than HELO: enhanced status codes in replies
         self.account: Account | None = None
@@ -125,76 +120,59 @@ class SmtpSession(asyncio.Protocol):
         self.errors = 0
         self.auth_failures = 0
         self._out: list[bytes] = []
-        self._busy = False
-        self._closing = False
         self._closed = False
-        self._eof = False
         self._shutdown = False
-        self._reading = True
-        self._write_paused = False
-        self._last_activity = 0.0
-        self._timer: asyncio.TimerHandle | None = None
-        self._unregister: Callable[[], None] | None = None
-        self._peer_slot = False
         self._rdns: asyncio.Task[str] | None = None  # never waited for: used if it has answered
 
-    # -- asyncio.Protocol -------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
-        peer = transport.get_extra_info("peername")
-        self.peer_ip = str(peer[0]) if peer else ""
-        self._unregister = self.app.register(self)
-        self._last_activity = self.loop.time()
-        self._timer = self.loop.call_later(self.cfg.command_timeout, self._check_timeout)
-        if self.cfg.implicit_tls:
-            self.tls = describe_tls(transport)
+    @property
+    def peer_ip(self) -> str:
+        return self.peer
+
+    # -- the net layer's hooks --------------------------------------------------
+    def connected(self) -> None:
         if self.app.closing:
             self.reply(SHUTTING_DOWN)
-            self.close()
-            return
-        self._peer_slot = self.peers.acquire(self.peer_ip)
-        if not self._peer_slot:
-            self.reply(TOO_MANY_CONNECTIONS)
             self.close()
             return
         self._rdns = self.loop.create_task(verified_name(self.app, self.peer_ip))
         self.reply(greeting(self.cfg.hostname))  # RFC 5321 §4.2: 220 Domain text
         self.flush()
 
-    def data_received(self, data: bytes) -> None:
-        if self._closing:
-            return
-        self._last_activity = self.loop.time()
+    def received(self, data: bytes) -> None:
         self.receiver.feed(data)
-        if not self._busy:
+        if not self.busy:
             self._pump()
 
-    def eof_received(self) -> bool:
-        self._eof = True
-        # Plain TCP stays half-open so that replies to work in flight still go out.
-        return self._busy and not self.tls
+    def input_buffered(self) -> int:
+        return self.receiver.buffered
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def input_state(self) -> InputState:
+        if self.receiver.mode != "command":
+            return InputState.BULK
+        return InputState.LINE if self.receiver.buffered else InputState.IDLE
+
+    def timed_out(self, what: str) -> None:
+        self.reply(TIMEOUT)  # RFC 5321 §4.5.3.2
+        self.close()
+
+    def refusal(self, text: str) -> bytes:
+        return Reply(421, "4.7.0", text).to_bytes(enhanced_codes=True)
+
+    def eof(self) -> bool | None:
+        # Plain TCP stays half-open so that replies to work in flight still go out.
+        return self.busy
+
+    def disconnected(self) -> None:
         self._cleanup()
 
-    def pause_writing(self) -> None:
-        self._write_paused = True  # the client is not reading our replies: stop reading its input
-        self._update_reading()
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        self._update_reading()
-
-    # -- the app's Session protocol ---------------------------------------------
-    def shutdown(self) -> None:
+    def stop(self) -> None:
         self._shutdown = True
-        if not self._busy and not self._closing:
+        if not self.busy and not self.closing:
             self.reply(SHUTTING_DOWN)
             self.close()
 
     def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+        super().abort()
         self._cleanup()
 
     # -- state ------------------------------------------------------------------
@@ -214,7 +192,8 @@ class SmtpSession(asyncio.Protocol):
         tx = self.tx
         rdns = self._rdns
         return ClientInfo(
-            ip=self.peer_ip, helo=self.helo or "", esmtp=self.esmtp, tls=self.tls,
+            ip=self.peer_ip, helo=self.helo or "", esmtp=self.esmtp,
+            tls=describe_tls(self.transport) if self.tls and self.transport is not None else "",
             rdns=rdns.result() if rdns is not None and rdns.done() and not rdns.cancelled() else "",
             authenticated=self.account is not None,
             smtputf8=bool(tx is not None and tx.params.smtputf8),
@@ -230,7 +209,7 @@ class SmtpSession(asyncio.Protocol):
         self._out.append(reply.to_bytes(enhanced_codes=self.esmtp))
         if reply.code >= 500:
             self.errors += 1
-            if self.errors >= MAX_ERRORS and not self._closing:
+            if self.errors >= MAX_ERRORS and not self.closing:
                 self._out.append(TOO_MANY_ERRORS.to_bytes(enhanced_codes=self.esmtp))
                 self.close()
 
@@ -243,35 +222,34 @@ class SmtpSession(asyncio.Protocol):
             return
         data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
         self._out.clear()
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
+        transport = self.transport
+        if transport is not None and not self.lost and not transport.is_closing():
+            transport.write(data)
 
     def close(self) -> None:
         """Send what is queued, then close."""
-        self._closing = True
         self.flush()
-        if self.transport is not None:
-            self.transport.close()
+        super().close()
 
     # -- the pump ---------------------------------------------------------------
     def _pump(self) -> None:
         receiver = self.receiver
-        while not self._busy and not self._closing:
+        while not self.busy and not self.closing:
             event = receiver.next_event()
             if event is NEED_DATA:
                 break
+            self.line_done()
             self._handle(event)
-        if self._closing:
+        if self.closing:
             return
         self.flush()
-        if not self._busy:
+        if not self.busy:
             if self._shutdown:
-                self.shutdown()
+                self.stop()
                 return
             if self._eof:
                 self.close()
                 return
-        self._update_reading()
 
     def _handle(self, event: Event) -> None:
         kind = type(event)
@@ -301,8 +279,7 @@ class SmtpSession(asyncio.Protocol):
         if isinstance(result, Reply):
             self.reply(result)
             return
-        self._busy = True
-        self._update_reading()
+        self.set_busy(True)
         self.loop.create_task(self._complete(result))
 
     async def _complete(self, coro: Coroutine[Any, Any, Reply | None]) -> None:
@@ -314,8 +291,7 @@ class SmtpSession(asyncio.Protocol):
             if result is not None:
                 self.reply(result)
         finally:
-            self._busy = False
-            self._last_activity = self.loop.time()
+            self.set_busy(False)
         if self._closed:
             self.reset_transaction()
             return
@@ -336,74 +312,27 @@ class SmtpSession(asyncio.Protocol):
                       exc_info=exc)
             self.reply(LOCAL_ERROR)
 
-    def _update_reading(self) -> None:
-        want = not (self._busy or self._write_paused or self._closing)
-        transport = self.transport
-        if want == self._reading or transport is None or transport.is_closing():
-            return
-        self._reading = want
-        if want:
-            transport.resume_reading()
-        else:
-            transport.pause_reading()
-
     # -- STARTTLS ---------------------------------------------------------------
     async def start_tls(self) -> None:
         """RFC 3207 §4: the 220 is queued by the caller; upgrade, then forget everything."""
-        transport = self.transport
-        assert transport is not None
-        self.receiver = Receiver()  # drop any plaintext pipelined after STARTTLS
+        self.receiver = Receiver()  # drop any plaintext pipelined after STARTTLS (§4.2)
         self.flush()
         try:
-            new = await self.loop.start_tls(
-                transport, self, self.app.tls, server_side=True,
-                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
-            )
-        except (TimeoutError, OSError) as exc:
-            log.info("SMTP %s: TLS handshake with %s failed: %s", self.cfg.name, self.peer_ip, exc)
-            transport.abort()
-            self._cleanup()
+            await super().start_tls()
+        except ConnectionClosed:  # the handshake failed; the net layer closed the connection
             return
-        if new is None:  # the peer went away during the handshake
-            self._cleanup()
-            return
-        self.transport = new
-        self._reading = True
-        self.tls = describe_tls(new)
         self.helo = None
         self.esmtp = True
         self.account = None
         self.line_handler = None
         self.reset_transaction()
 
-    # -- timeouts and the end ---------------------------------------------------
-    def _check_timeout(self) -> None:
-        self._timer = None
-        if self._closing:
-            return
-        timeout = self.cfg.command_timeout
-        idle = self.loop.time() - self._last_activity
-        if self._busy or idle < timeout:
-            self._timer = self.loop.call_later(max(timeout - idle, 0.05), self._check_timeout)
-            return
-        self.reply(TIMEOUT)  # RFC 5321 §4.5.3.2
-        self.close()
-
+    # -- the end ------------------------------------------------------------------
     def _cleanup(self) -> None:
         if self._closed:
             return
         self._closed = True
-        self._closing = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._unregister is not None:
-            self._unregister()
-            self._unregister = None
-        if self._peer_slot:
-            self.peers.release(self.peer_ip)
-            self._peer_slot = False
         if self._rdns is not None and not self._rdns.done():
             self._rdns.cancel()
-        if not self._busy:
+        if not self.busy:
             self.reset_transaction()

@@ -26,6 +26,14 @@ MAX_APPEND_TOTAL: Final = 4 * APPEND_LIMIT
 #: Largest total of lines and literals of one non-APPEND command.
 MAX_COMMAND_SIZE: Final = 2**20
 
+#: The pre-authentication budget: the largest command before login, its lines
+#: and literals together (and the longest line).  A LOGIN or AUTHENTICATE needs a
+#: few hundred octets; an unauthenticated client may not make the server hold
+#: more than this per connection.  Policy: as for the limits above (``BAD
+#: [TOOBIG]``; a non-synchronising literal past it is read and discarded, so the
+#: connection stays in sync).  After login the limits above apply.
+PREAUTH_MAX_COMMAND: Final = 8 * 1024
+
 #: Most literals in one command; each costs bookkeeping beyond its bytes.
 MAX_COMMAND_LITERALS: Final = 1000
 

@@ -183,6 +183,17 @@ class Receiver:
         self._mode_tag = tag
 
     @property
+    def in_literal(self) -> bool:
+        """Literal octets are being read (or discarded)."""
+        return self._state in (_State.LITERAL, _State.DISCARD_LITERAL)
+
+    @property
+    def between_commands(self) -> bool:
+        """Nothing of a next command (or expected line) has been received."""
+        return (self._state is _State.LINE and not self._segments
+                and self._pos == len(self._buf))
+
+    @property
     def buffered(self) -> int:
         """Octets received but not yet consumed (e.g. pipelined after STARTTLS)."""
         return len(self._buf) - self._pos
@@ -194,6 +205,12 @@ class Receiver:
         self._buf.clear()
         self._pos = self._scan = 0
         return data
+
+    def _release_consumed(self) -> None:
+        """All input is consumed: free the buffer instead of holding a read's worth."""
+        if self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = self._scan = 0
 
     # -- framing -----------------------------------------------------------------
     def _check_between_commands(self) -> None:
@@ -219,10 +236,14 @@ class Receiver:
         pos = self._pos
         nl = buf.find(b"\n", self._scan)
         if nl < 0:
-            self._scan = len(buf)
             if len(buf) - pos > self.max_line + 1:
+                self._scan = len(buf)
                 self._start_discard_line()
                 return None
+            if pos:  # keep only the partial line while waiting (a read can be 256 KiB)
+                del buf[:pos]
+                self._pos = 0
+            self._scan = len(buf)
             return NEED_DATA
         end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
         if end - pos > self.max_line:
@@ -296,6 +317,7 @@ class Receiver:
             self._scan = self._pos
             self._remaining -= take
         if self._remaining:
+            self._release_consumed()
             return NEED_DATA
         if self._state is _State.LITERAL:
             self._literals.append((self._literal, self._binary))
@@ -342,6 +364,7 @@ class Receiver:
         ]
         if nl < 0:
             self._pos = self._scan = len(buf)
+            self._release_consumed()
             return NEED_DATA
         self._pos = self._scan = nl + 1
         tail = self._tail.removesuffix(b"\r")
