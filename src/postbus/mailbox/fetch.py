@@ -30,6 +30,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from postbus import executor
 from postbus.mailbox import record
 from postbus.mailbox.query import FetchItems, Section
 from postbus.message import MessageMeta, header_fields, resolve_section, section_ranges
@@ -258,8 +259,7 @@ async def _decoded(
     data = await reader.read(part.body_start, part.end)
     if len(data) <= INLINE_DECODE_LIMIT:
         return decode_transfer(data, encoding), True
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, decode_transfer, data, encoding), True
+    return await executor.run(executor.CPU, decode_transfer, data, encoding), True
 
 
 __all__ = [

@@ -9,10 +9,9 @@ rebuilt record is not written back (the store has no call for it).
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
 
+from postbus import executor
 from postbus.message import FORMAT_VERSION, MessageMeta, decode_meta, parse
 from postbus.store.contract import Store
 from postbus.store.model import MessageInfo
@@ -35,7 +34,7 @@ async def reparse(store: Store, blob_id: str) -> MessageMeta:
     raw = await store.read_blob(blob_id)
     if len(raw) <= INLINE_REPARSE_LIMIT:
         return parse(raw)
-    return await asyncio.get_running_loop().run_in_executor(None, parse, raw)
+    return await executor.run(executor.CPU, parse, raw)
 
 
 async def load(store: Store, info: MessageInfo) -> MessageMeta:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Sequence
 
+from postbus import executor
 from postbus.mailbox import record
 from postbus.mailbox import search_fields as fields
 from postbus.mailbox.query import Address, Body, Criterion, Header, StringCriterion, Subject, Text
@@ -157,6 +158,5 @@ async def _load_raw(store: Store, c: Candidate, need: Needs) -> None:
     if len(raw) <= INLINE_TEXT_LIMIT:
         c.header_text, c.body_text = fields.message_text(raw, meta)
     else:
-        loop = asyncio.get_running_loop()
-        c.header_text, c.body_text = await loop.run_in_executor(
-            None, fields.message_text, raw, meta)
+        c.header_text, c.body_text = await executor.run(
+            executor.CPU, fields.message_text, raw, meta)
