@@ -407,24 +407,21 @@ class PostgresStore:
         return [MessageInfo(r[0], frozenset(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in found]
 
     async def changes_since(self, mailbox_id: int, modseq: int) -> Changes:
-        async with self.pool.acquire() as conn, conn.transaction(
-            isolation="repeatable_read", readonly=True
-        ):
-            highest = await conn.fetchval(
-                "SELECT highest_modseq FROM mailboxes WHERE id = $1", mailbox_id
-            )
-            if highest is None:
-                raise errors.NotFound("no such folder")
-            changed = await conn.fetch(
-                "SELECT uid, flags, modseq FROM messages WHERE mailbox_id = $1 AND modseq > $2"
-                " ORDER BY uid",
-                mailbox_id, modseq,
-            )
-            gone = await conn.fetch(
-                "SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid",
-                mailbox_id, modseq,
-            )
-        return Changes(highest, tuple(rows.entry(r) for r in changed), tuple(r[0] for r in gone))
+        # One statement, so one snapshot and one round trip: every IMAP command
+        # that follows another session's change, and every SELECT of a folder
+        # opened before (mailbox/entries.py), asks this.
+        row = await self.pool.fetchrow(_CHANGES_SINCE, mailbox_id, modseq)
+        if row is None:
+            raise errors.NotFound("no such folder")
+        highest, uids, flags, modseqs, gone = row
+        sets: dict[str, frozenset[str]] = {}  # one frozenset per distinct set of flags
+        changed = []
+        for uid, text, seq in zip(uids or (), flags or (), modseqs or (), strict=True):
+            flagset = sets.get(text)
+            if flagset is None:
+                flagset = sets[text] = frozenset(text.split())
+            changed.append(MessageEntry(uid, flagset, seq))
+        return Changes(highest, tuple(changed), tuple(gone))
 
     async def store_flags(
         self,
@@ -530,3 +527,21 @@ class PostgresStore:
 
         return await self._write(job)
 
+
+# What changed in a folder since a mod-sequence (see `changes_since`): the
+# folder's highest mod-sequence, the changed messages as three parallel arrays
+# (flags as one text each: IMAP flags are atoms, without spaces), and the
+# expunged UIDs, all ascending by UID.
+_CHANGES_SINCE = """
+SELECT b.highest_modseq, c.uids, c.flags, c.modseqs,
+       ARRAY(SELECT e.uid FROM expunged e WHERE e.mailbox_id = b.id AND e.modseq > $2
+             ORDER BY e.uid)
+FROM mailboxes b
+LEFT JOIN LATERAL (
+    SELECT array_agg(m.uid ORDER BY m.uid) AS uids,
+           array_agg(array_to_string(m.flags, ' ') ORDER BY m.uid) AS flags,
+           array_agg(m.modseq ORDER BY m.uid) AS modseqs
+    FROM messages m WHERE m.mailbox_id = b.id AND m.modseq > $2
+) c ON true
+WHERE b.id = $1
+"""
