@@ -11,7 +11,7 @@ import pytest
 from postbus.mailbox.entries import EntryCache
 from postbus.mailbox.flags import flag_update
 from postbus.store.contract import Store
-from postbus.store.model import Account, Mailbox, MessageEntry
+from postbus.store.model import Account, Changes, Mailbox, MessageEntry
 
 from .conftest import message, parsed
 
@@ -33,8 +33,15 @@ def _plain(entries: list[MessageEntry]) -> list[tuple[int, frozenset[str], int]]
     return [(e.uid, e.flags, e.modseq) for e in entries]
 
 
+async def _fresh(store: Store, box: Mailbox) -> Mailbox:
+    """The folder as SELECT reads it just before it asks the cache."""
+    row = await store.get_mailbox_by_id(box.id)
+    assert row is not None
+    return row
+
+
 async def _check(store: Store, cache: EntryCache, box: Mailbox) -> None:
-    got, flagsets = await cache.entries(box)
+    got, flagsets = await cache.entries(await _fresh(store, box))
     assert _plain(got) == _plain(await store.list_messages(box.id))
     assert all(flagsets[e.flags] is e.flags for e in got)  # shared, as the view expects
 
@@ -72,14 +79,14 @@ async def test_the_caller_owns_the_list_and_a_rename_reads_afresh(store: Store) 
     for n in range(3):
         await _append(store, box, n)
     cache = EntryCache(store)
-    first, _ = await cache.entries(box)
+    first, _ = await cache.entries(await _fresh(store, box))
     first.clear()  # the view's own copy: the cache is untouched
-    assert len((await cache.entries(box))[0]) == 3
+    assert len((await cache.entries(await _fresh(store, box)))[0]) == 3
     await store.rename_mailbox(account.id, "Work", "Play")
     renamed = await store.get_mailbox(account.id, "Play")
     assert renamed is not None and renamed.uid_validity != box.uid_validity
     await _append(store, renamed, 9)
-    got, _ = await cache.entries(renamed)
+    got, _ = await cache.entries(await _fresh(store, renamed))
     assert _plain(got) == _plain(await store.list_messages(renamed.id))
 
 
@@ -100,8 +107,19 @@ async def test_reopening_reads_only_what_changed(store: Store,
 
     monkeypatch.setattr(store, "list_messages", counting)
     await _append(store, box, 99)
-    got, _ = await cache.entries(box)
+    got, _ = await cache.entries(await _fresh(store, box))
     assert len(got) == 21 and full_reads == 0
+    asked = 0
+    original_changes = store.changes_since
+
+    async def counting_changes(mailbox_id: int, modseq: int) -> Changes:
+        nonlocal asked
+        asked += 1
+        return await original_changes(mailbox_id, modseq)
+
+    monkeypatch.setattr(store, "changes_since", counting_changes)
+    got, _ = await cache.entries(await _fresh(store, box))  # nothing changed: nothing asked
+    assert len(got) == 21 and asked == 0 and full_reads == 0
 
 
 async def test_the_cache_is_bounded(store: Store) -> None:
@@ -111,12 +129,13 @@ async def test_the_cache_is_bounded(store: Store) -> None:
         await _append(store, inbox, n)
         await _append(store, other, n)
     cache = EntryCache(store, max_entries=8)
-    await cache.entries(inbox)
+    await cache.entries(await _fresh(store, inbox))
     assert cache.total == 6
-    await cache.entries(other)  # the least recently opened folder goes
+    await cache.entries(await _fresh(store, other))  # the least recently opened folder goes
     assert cache.total == 6
     for n in range(6, 10):
         await _append(store, other, n)
-    got, _ = await cache.entries(other)  # grown past the bound: dropped, still right
+    got, _ = await cache.entries(await _fresh(store, other))  # past the bound: dropped, right
     assert len(got) == 10 and cache.total <= 8
-    assert _plain((await cache.entries(inbox))[0]) == _plain(await store.list_messages(inbox.id))
+    again, _ = await cache.entries(await _fresh(store, inbox))
+    assert _plain(again) == _plain(await store.list_messages(inbox.id))

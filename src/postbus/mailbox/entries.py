@@ -82,7 +82,8 @@ class EntryCache:
         self._total = 0
 
     async def entries(self, mailbox: Mailbox) -> tuple[list[MessageEntry], FlagSets]:
-        """The folder's entries now (a list of the caller's own) and their flag sets."""
+        """The folder's entries (a list of the caller's own) and their flag sets, at
+        least as new as `mailbox`, which the caller has just read from the store."""
         cached = self._folders.get(mailbox.id)
         if cached is not None and cached.uid_validity != mailbox.uid_validity:
             self._forget(mailbox.id)
@@ -90,11 +91,14 @@ class EntryCache:
         if cached is None:
             return await self._load(mailbox)
         async with cached.lock:
-            before = len(cached.entries)
-            changes = await self._store.changes_since(mailbox.id, cached.modseq)
-            cached.apply(changes.changed, changes.expunged)
-            cached.modseq = changes.highest_modseq
-            self._total += len(cached.entries) - before
+            # `mailbox` was just read: when its mod-sequence is the cache's, nothing
+            # changed since, and there is nothing to ask the store.
+            if mailbox.highest_modseq != cached.modseq:
+                before = len(cached.entries)
+                changes = await self._store.changes_since(mailbox.id, cached.modseq)
+                cached.apply(changes.changed, changes.expunged)
+                cached.modseq = changes.highest_modseq
+                self._total += len(cached.entries) - before
         if self._folders.get(mailbox.id) is cached:
             self._folders.move_to_end(mailbox.id)
         self._evict()

@@ -74,9 +74,9 @@ class MailboxView:
         if flagsets is None:
             self._flagsets: dict[frozenset[str], frozenset[str]] = {}
             self.entries = self.intern(entries)
-        else:
+        else:  # handed over: the caller's own list, already interned
             self._flagsets = flagsets
-            self.entries = list(entries)
+            self.entries = entries if isinstance(entries, list) else list(entries)
         # The mailbox was read before the messages: changes in between are
         # seen again by the first refresh, which compares and drops them.
         self.modseq = mailbox.highest_modseq
