@@ -230,6 +230,9 @@ async def test_counters_equal_a_recount_after_any_mix_of_changes(store: Store, s
 async def test_mailbox_status_of_a_missing_folder(store: Store) -> None:
     with pytest.raises(NotFound):
         await store.mailbox_status(424242)
+    acc = await _account(store)
+    assert await store.find_mailbox_status(acc.id, "Nowhere") is None
+    assert await store.find_mailbox_status(acc.id, "inbox") is None  # names are verbatim
 
 
 class _RecordingPool:
@@ -264,6 +267,7 @@ async def test_status_and_folder_reads_never_scan_messages(store: Store) -> None
         store._pool = _RecordingPool(store._pool, seen)  # type: ignore[attr-defined]
     try:
         status = await store.mailbox_status(box)
+        named = await store.find_mailbox_status(acc.id, "INBOX")
         await store.get_mailbox(acc.id, "INBOX")
         await store.get_mailbox_by_id(box)
     finally:
@@ -271,8 +275,8 @@ async def test_status_and_folder_reads_never_scan_messages(store: Store) -> None
             store._db.set_trace_callback(None)
         else:
             store._pool = store._pool._pool  # type: ignore[attr-defined]
-    assert status.messages == 3
-    assert len(seen) == 3
+    assert status.messages == 3 and named == status
+    assert len(seen) == 4
     for sql in seen:
-        assert " FROM mailboxes WHERE " in sql and "messages WHERE" not in sql, sql
+        assert " FROM mailboxes" in sql and "messages WHERE" not in sql, sql
         assert "count(" not in sql.lower() and "sum(" not in sql.lower(), sql

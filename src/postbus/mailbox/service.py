@@ -214,6 +214,14 @@ class Mailboxes:
         one row read, whatever the folder's size."""
         return await self._store.mailbox_status(mailbox.id)
 
+    async def status_of(self, account_id: int, name: str) -> MailboxStatus:
+        """`status` of the folder `name`, found and read in one row read; NotFound
+        when there is none."""
+        status = await self._store.find_mailbox_status(account_id, canonical(name))
+        if status is None:
+            raise NotFound(f"No folder named {name}")
+        return status
+
     async def quota(self, account_id: int) -> QuotaReport:
         account = await self._store.get_account_by_id(account_id)
         if account is None:

@@ -159,6 +159,10 @@ class Store(Protocol):
     async def mailbox_status(self, mailbox_id: int) -> MailboxStatus:
         """The folder row with its counters: one point read, whatever the folder's size."""
 
+    async def find_mailbox_status(self, account_id: int, name: str) -> MailboxStatus | None:
+        """The folder `name` with its counters, in one point read (STATUS asks this
+        of a folder by name); None when the account has no such folder."""
+
     # -- subscriptions (RFC 3501 §6.3.6/§6.3.9, RFC 5258 §3) -----------------
     # Per-user state of their own: a subscription names a folder that may or may
     # not exist; removed only by the user (or with the account).

@@ -59,7 +59,8 @@ async def list_(session: ImapSession, cmd: Command) -> Done | None:
             attrs, DELIMITER, entry.name, utf8=session.utf8, extended=extended
         ))
         if "STATUS" in args.returns and entry.mailbox is not None and not extended:
-            values = await status_values(session, entry.mailbox, args.status_items)
+            status = await session.mailboxes.status(entry.mailbox)
+            values = status_values(session, status, args.status_items)
             await session.write(responses.status(entry.name, values, utf8=session.utf8))
     return None
 

@@ -20,7 +20,7 @@ from postbus.imap.proto import (
     StatusArgs,
     responses,
 )
-from postbus.mailbox.types import Mailbox
+from postbus.mailbox.types import Mailbox, MailboxStatus
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
@@ -77,12 +77,11 @@ async def unsubscribe(session: ImapSession, cmd: Command) -> Done | None:
     return None
 
 
-async def status_values(
-    session: ImapSession, mailbox: Mailbox, items: tuple[str, ...]
+def status_values(
+    session: ImapSession, status: MailboxStatus, items: tuple[str, ...]
 ) -> list[tuple[str, int]]:
     """STATUS items in the order asked (RFC 9051 §6.3.11, RFC 8438, RFC 9208 §4.3),
     from the store's counters: the cost does not grow with the folder."""
-    status = await session.mailboxes.status(mailbox)
     box = status.mailbox
     values = {
         "MESSAGES": status.messages,
@@ -103,7 +102,8 @@ async def status_values(
 async def status(session: ImapSession, cmd: Command) -> Done | None:
     args = cmd.args
     assert isinstance(args, StatusArgs)
-    mailbox = await get_mailbox(session, args.mailbox)
-    values = await status_values(session, mailbox, args.items)
-    session.send(responses.status(mailbox.name, values, utf8=session.utf8))
+    assert session.account is not None
+    status = await session.mailboxes.status_of(session.account.id, args.mailbox)
+    values = status_values(session, status, args.items)
+    session.send(responses.status(status.mailbox.name, values, utf8=session.utf8))
     return None

@@ -333,6 +333,14 @@ class PostgresStore:
             raise errors.NotFound("no such folder")
         return MailboxStatus(rows.mailbox(row), *row[7:])
 
+    async def find_mailbox_status(self, account_id: int, name: str) -> MailboxStatus | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {rows.MAILBOX_COLS}, {rows.COUNTER_COLS} FROM mailboxes"
+            " WHERE account_id = $1 AND name = $2",
+            account_id, name,
+        )
+        return MailboxStatus(rows.mailbox(row), *row[7:]) if row else None
+
     # -- blobs ----------------------------------------------------------------
     def blob_writer(self) -> blobs.PgBlobWriter:
         return blobs.PgBlobWriter(self.pool, self.tmp)

@@ -257,6 +257,9 @@ class SqliteStore:
     async def mailbox_status(self, mailbox_id: int) -> MailboxStatus:
         return folders.status(self._db, mailbox_id)
 
+    async def find_mailbox_status(self, account_id: int, name: str) -> MailboxStatus | None:
+        return folders.find_status(self._db, account_id, name)
+
     async def list_subscriptions(self, account_id: int) -> list[str]:
         return folders.list_subscriptions(self._db, account_id)
 

@@ -81,6 +81,15 @@ def status(conn: sqlite3.Connection, mailbox_id: int) -> MailboxStatus:
     return MailboxStatus(rows.mailbox(row), *row[7:])
 
 
+def find_status(conn: sqlite3.Connection, account_id: int, name: str) -> MailboxStatus | None:
+    row = conn.execute(
+        f"SELECT {rows.MAILBOX_COLS}, {rows.COUNTER_COLS} FROM mailboxes"
+        " WHERE account_id = ? AND name = ?",
+        (account_id, name),
+    ).fetchone()
+    return MailboxStatus(rows.mailbox(row), *row[7:]) if row else None
+
+
 def drop(conn: sqlite3.Connection, mailbox_id: int) -> None:
     """Deletes a folder with its messages and gives their quota back."""
     row = conn.execute(
