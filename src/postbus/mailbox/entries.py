@@ -81,8 +81,11 @@ class EntryCache:
         self._folders: OrderedDict[int, Cached] = OrderedDict()
         self._total = 0
 
-    async def entries(self, mailbox: Mailbox) -> tuple[list[MessageEntry], FlagSets]:
-        """The folder's entries (a list of the caller's own) and their flag sets, at
+    async def entries(self, mailbox: Mailbox
+                      ) -> tuple[list[MessageEntry], FlagSets, int | None]:
+        """The folder's entries (a list of the caller's own), their flag sets, and the
+        mod-sequence they are exactly at when that is known (None after a full
+        read, which sees a moment between two mod-sequences). The entries are at
         least as new as `mailbox`, which the caller has just read from the store."""
         cached = self._folders.get(mailbox.id)
         if cached is not None and cached.uid_validity != mailbox.uid_validity:
@@ -102,9 +105,10 @@ class EntryCache:
         if self._folders.get(mailbox.id) is cached:
             self._folders.move_to_end(mailbox.id)
         self._evict()
-        return list(cached.entries), dict(cached.flagsets)
+        # No await since the update: the copy is the state at `cached.modseq`.
+        return list(cached.entries), dict(cached.flagsets), cached.modseq
 
-    async def _load(self, mailbox: Mailbox) -> tuple[list[MessageEntry], FlagSets]:
+    async def _load(self, mailbox: Mailbox) -> tuple[list[MessageEntry], FlagSets, None]:
         # The folder row is read before the entries, so the entries are at least
         # as new as its mod-sequence: changes in between are read again, and
         # applying a change twice leaves the same state.
@@ -119,7 +123,7 @@ class EntryCache:
             self._folders[mailbox.id] = Cached(uid_validity, modseq, list(entries), flagsets)
             self._total += len(entries)
             self._evict()
-        return entries, dict(flagsets)
+        return entries, dict(flagsets), None
 
     def _forget(self, mailbox_id: int) -> None:
         cached = self._folders.pop(mailbox_id, None)

@@ -296,8 +296,10 @@ class Mailboxes:
 
         Its entries come from the cache of opened folders (`mailbox.entries`):
         opening a folder again reads what changed since, not every message."""
-        entries, flagsets = await self._entries.entries(mailbox)
-        return kind(mailbox, entries, readonly, flagsets)
+        entries, flagsets, exact = await self._entries.entries(mailbox)
+        view = kind(mailbox, entries, readonly, flagsets)
+        view.entries_modseq = exact
+        return view
 
     async def refresh(self, view: MailboxView) -> None:
         """Record in `view` what other sessions changed since it last looked."""

@@ -59,7 +59,7 @@ class MailboxView:
     """One client's view of one folder; see the module docstring."""
 
     __slots__ = (
-        "_flagsets", "entries", "keywords", "mailbox_id", "modseq", "name", "pending_expunge",
+        "_flagsets", "entries", "entries_modseq", "keywords", "mailbox_id", "modseq", "name", "pending_expunge",
         "pending_flags", "pending_new", "readonly", "recent", "uid_next", "uid_validity",
     )
 
@@ -77,6 +77,10 @@ class MailboxView:
         else:  # handed over: the caller's own list, already interned
             self._flagsets = flagsets
             self.entries = entries if isinstance(entries, list) else list(entries)
+        #: The mod-sequence `entries` were exactly at when the view was opened, when
+        #: known (`Mailboxes.open_view`): counters read at that mod-sequence count
+        #: exactly these entries.
+        self.entries_modseq: int | None = None
         # The mailbox was read before the messages: changes in between are
         # seen again by the first refresh, which compares and drops them.
         self.modseq = mailbox.highest_modseq

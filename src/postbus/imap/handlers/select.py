@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from postbus.imap.handlers.mailbox import get_mailbox
 from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, ImapBad, SelectArgs, responses, writer
 from postbus.imap.selected import SelectedMailbox
@@ -39,7 +38,11 @@ async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
         raise ImapBad("CONDSTORE and QRESYNC are not enabled")
     closed = session.selected is not None
     session.deselect()
-    mailbox = await get_mailbox(session, args.mailbox)
+    assert session.account is not None
+    # The folder and its counters in one read; a folder opened before and not
+    # changed since then needs nothing more from the store (mailbox/entries.py).
+    status = await session.mailboxes.status_of(session.account.id, args.mailbox)
+    mailbox = status.mailbox
     view = await session.mailboxes.open_view(mailbox, readonly, SelectedMailbox)
     out: list[bytes] = []
     if closed:
@@ -53,9 +56,12 @@ async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
     out.append(responses.exists(view.exists))
     if not session.rev2:
         out.append(responses.recent(0))
-        # The folder's counters, one row read after the view: when they agree with
-        # it, UNSEEN needs no look at the entries (see MailboxView.agrees_with).
-        unseen = view.first_unseen(await session.mailboxes.status(mailbox))
+        # Counters that count exactly the view's entries answer UNSEEN without a
+        # look at them (MailboxView.agrees_with): those read above when the entries
+        # are at their mod-sequence, else a second read, after the view.
+        if view.entries_modseq != mailbox.highest_modseq:
+            status = await session.mailboxes.status(mailbox)
+        unseen = view.first_unseen(status)
         if unseen is not None:
             out.append(writer.untagged_status("OK", "First unseen", f"UNSEEN {unseen}"))
     out.append(writer.untagged_status("OK", "UIDs valid", f"UIDVALIDITY {view.uid_validity}"))
