@@ -170,56 +170,39 @@ async def fetch(
 ) -> FetchOutcome:
     """Write ``* n FETCH (...)`` for each target through `write`; see the module docstring."""
     try:
-        return await _fetch(mailboxes, mailbox_id, targets, atts, uid_command=uid_command,
-                            readonly=readonly, utf8=utf8, changed_since=changed_since,
-                            write=write)
+        plan = _plan(atts, uid_command, changed_since)
+        if changed_since is not None:  # RFC 7162 §3.1.4.1: only messages changed since
+            targets = [(seq, e) for seq, e in targets if e.modseq > changed_since]
+        uids = [e.uid for _, e in targets]
+        if plan.binary_parts:
+            await mailboxes.check_decodable(mailbox_id, uids, plan.reads.sections)
+        changed: dict[int, MessageEntry] = {}
+        if plan.reads.mark_seen and not readonly:
+            changed = {e.uid: e for e in await mailboxes.mark_seen(
+                mailbox_id, [e for _, e in targets])}
+        out = Output(write)
+        missing: list[int] = []
+        reads = plan.reads
+        if not (reads.info or reads.record or reads.sections):
+            # FLAGS, UID, MODSEQ only: the view holds them and nothing is read
+            for seq, entry in targets:
+                new = changed.get(entry.uid)
+                await _respond(out, seq, new or entry, None, _items(plan, new), utf8)
+        else:
+            position = 0
+            async for m in mailboxes.fetch(mailbox_id, uids, reads):
+                seq, entry = targets[position]
+                position += 1
+                if m.gone:
+                    missing.append(m.uid)
+                    continue
+                new = changed.get(entry.uid)
+                await _respond(out, seq, new or entry, m, _items(plan, new), utf8)
+        await out.flush()
+        return FetchOutcome(list(changed.values()), missing)
     except UnknownEncoding:
         # RFC 3516 §4.2: NO [UNKNOWN-CTE] when the encoding cannot be undone
         raise ImapNo("Unknown Content-Transfer-Encoding", "UNKNOWN-CTE") from None
-
-
-async def _fetch(
-    mailboxes: Mailboxes,
-    mailbox_id: int,
-    targets: Sequence[tuple[int, MessageEntry]],
-    atts: Sequence[FetchAtt],
-    *,
-    uid_command: bool,
-    readonly: bool,
-    utf8: bool,
-    changed_since: int | None,
-    write: Callable[[bytes], Awaitable[None]],
-) -> FetchOutcome:
-    plan = _plan(atts, uid_command, changed_since)
-    if changed_since is not None:  # RFC 7162 §3.1.4.1: only messages changed since
-        targets = [(seq, e) for seq, e in targets if e.modseq > changed_since]
-    uids = [e.uid for _, e in targets]
-    if plan.binary_parts:
-        await mailboxes.check_decodable(mailbox_id, uids, plan.reads.sections)
-    changed: dict[int, MessageEntry] = {}
-    if plan.reads.mark_seen and not readonly:
-        changed = {e.uid: e for e in await mailboxes.mark_seen(
-            mailbox_id, [e for _, e in targets])}
-    out = Output(write)
-    missing: list[int] = []
-    reads = plan.reads
-    if not (reads.info or reads.record or reads.sections):
-        # FLAGS, UID, MODSEQ only: the view holds them and nothing is read
-        for seq, entry in targets:
-            new = changed.get(entry.uid)
-            await _respond(out, seq, new or entry, None, _items(plan, new), utf8)
-    else:
-        position = 0
-        async for m in mailboxes.fetch(mailbox_id, uids, reads):
-            seq, entry = targets[position]
-            position += 1
-            if m.gone:
-                missing.append(m.uid)
-                continue
-            new = changed.get(entry.uid)
-            await _respond(out, seq, new or entry, m, _items(plan, new), utf8)
-    await out.flush()
-    return FetchOutcome(list(changed.values()), missing)
 
 
 def _items(plan: _Plan, seen_set: MessageEntry | None) -> tuple[FetchAtt, ...]:
