@@ -6,9 +6,8 @@ and a server that changes it sends the new list in the tagged OK of the login
 authentication is only offered inside TLS (DESIGN.md house rules): before
 STARTTLS the plain port advertises ``STARTTLS LOGINDISABLED`` and no ``AUTH=``.
 
-Not advertised on purpose: CONDSTORE/QRESYNC (a follow-up issue), COMPRESS,
-THREAD, ESORT, BINARY is implied by IMAP4rev2 and answered by the FETCH module,
-and ``QUOTA=RES-MESSAGE``: accounts have no message-count limit, so there is
+Not advertised on purpose: COMPRESS, THREAD, ESORT, BINARY is implied by
+IMAP4rev2 and answered by the FETCH module, and ``QUOTA=RES-MESSAGE``: accounts have no message-count limit, so there is
 no MESSAGE resource to report (RFC 9208 §5.1 lists only limited resources).
 """
 
@@ -34,6 +33,8 @@ EXTENSIONS = (
     "QUOTA=RES-STORAGE",
     "UTF8=ACCEPT",  # RFC 6855
     "STATUS=SIZE",  # RFC 8438
+    "CONDSTORE",  # RFC 7162 §3.1
+    "QRESYNC",  # RFC 7162 §3.2
 )
 
 #: SASL mechanisms offered inside TLS.

@@ -124,14 +124,19 @@ class _Plan:
     uid_first: bool
 
 
-def _plan(atts: Sequence[FetchAtt], uid_command: bool, changed_since: int | None) -> _Plan:
+def _plan(atts: Sequence[FetchAtt], uid_command: bool, changed_since: int | None,
+          condstore: bool = False) -> _Plan:
     items: list[FetchAtt] = []
     keys: set[bytes] = set()
     for att in map(_response_att, atts):
         if att.key not in keys:  # one response item per key: BODY[] and BODY.PEEK[] are one
             keys.add(att.key)
             items.append(att)
-    if changed_since is not None and b"MODSEQ" not in keys:  # RFC 7162 §3.1.4.1
+    # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ; once CONDSTORE is enabled, flags
+    # come with their mod-sequence (§3.1), as Dovecot sends them.
+    wants_modseq = changed_since is not None or (
+        condstore and (b"FLAGS" in keys or any(a.sets_seen for a in atts)))
+    if wants_modseq and b"MODSEQ" not in keys:
         items.append(_MODSEQ)
     if uid_command and b"UID" not in keys:  # RFC 9051 §6.4.9: UID FETCH always returns UID
         items.append(_UID)
@@ -167,10 +172,11 @@ async def fetch(
     utf8: bool,
     changed_since: int | None,
     write: Callable[[bytes], Awaitable[None]],
+    condstore: bool = False,
 ) -> FetchOutcome:
     """Write ``* n FETCH (...)`` for each target through `write`; see the module docstring."""
     try:
-        plan = _plan(atts, uid_command, changed_since)
+        plan = _plan(atts, uid_command, changed_since, condstore)
         if changed_since is not None:  # RFC 7162 §3.1.4.1: only messages changed since
             targets = [(seq, e) for seq, e in targets if e.modseq > changed_since]
         uids = [e.uid for _, e in targets]

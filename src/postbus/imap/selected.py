@@ -35,13 +35,17 @@ def _uid_key(entry: MessageEntry) -> int:
 
 
 class SelectedMailbox(MailboxView):
-    __slots__ = ("saved",)
+    __slots__ = ("condstore", "qresync", "saved")
 
     def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool,
                  flagsets: dict[frozenset[str], frozenset[str]] | None = None) -> None:
         super().__init__(mailbox, entries, readonly, flagsets)
         #: The SEARCHRES result ``$`` as UIDs (RFC 5182), None when never saved.
         self.saved: list[int] | None = None
+        #: The session's CONDSTORE / QRESYNC state (set by ``ImapSession.enable_condstore``):
+        #: flag updates carry UID and MODSEQ (RFC 7162 §3.1), expunges are VANISHED (§3.2.10).
+        self.condstore = False
+        self.qresync = False
 
     # -- sets --------------------------------------------------------------------------
     def resolve(self, seqset: SequenceSet, uid: bool) -> list[Target]:
@@ -119,14 +123,14 @@ class SelectedMailbox(MailboxView):
         if keywords:
             out.append(self._flags_announcement())
         for seq, entry in changed:
-            out.append(_flag_fetch(seq, entry, uid=uid))
+            out.append(_flag_fetch(seq, entry, uid=uid or self.condstore, modseq=self.condstore))
         return b"".join(out)
 
     def flag_update(self, entry: MessageEntry, *, uid: bool) -> bytes:
         """``* n FETCH (UID u FLAGS (...))`` for an entry of the view."""
         i = self.index_of(entry.uid)
         assert i is not None
-        return _flag_fetch(i + 1, entry, uid=uid)
+        return _flag_fetch(i + 1, entry, uid=uid or self.condstore, modseq=self.condstore)
 
     def _flags_announcement(self) -> bytes:
         # RFC 9051 §7.3.5: a changed set of flags is announced with FLAGS.
@@ -135,6 +139,10 @@ class SelectedMailbox(MailboxView):
         return responses.flags(flags) + (b"" if self.readonly else perm)
 
     def _expunge_lines(self, gone: set[int]) -> bytes:
+        if self.qresync:  # RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once QRESYNC is on
+            present = [u for u in gone if self.index_of(u) is not None]
+            self.expunge(gone)
+            return responses.vanished(present) if present else b""
         # Highest first: each number is then valid when the client reads it.
         return b"".join(responses.expunge(seq) for seq in reversed(self.expunge(gone)))
 
@@ -143,10 +151,12 @@ class SelectedMailbox(MailboxView):
             self.saved = [u for u in self.saved if u not in gone]
 
 
-def _flag_fetch(seq: int, entry: MessageEntry, *, uid: bool) -> bytes:
+def _flag_fetch(seq: int, entry: MessageEntry, *, uid: bool, modseq: bool = False) -> bytes:
     items = [b"FLAGS " + flag_list(entry.flags)]
     if uid:
         items.insert(0, b"UID %d" % entry.uid)
+    if modseq:
+        items.append(b"MODSEQ (%d)" % entry.modseq)  # RFC 7162 §3.1.4.1
     return responses.fetch(seq, items)
 
 

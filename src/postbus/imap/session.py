@@ -66,8 +66,8 @@ _DONE = Done()
 
 class ImapSession(ImapConnection):
     __slots__ = (
-        "_bad_count", "account", "auth_failures", "changes", "rev2", "selected", "service",
-        "state", "utf8",
+        "_bad_count", "account", "auth_failures", "changes", "condstore", "qresync", "rev2",
+        "selected", "service", "state", "utf8",
     )
 
     def __init__(self, app: App, service: str, listener: Listener | None = None) -> None:
@@ -79,6 +79,8 @@ class ImapSession(ImapConnection):
         self.selected: SelectedMailbox | None = None
         self.utf8 = False  # UTF8=ACCEPT or IMAP4rev2 enabled (RFC 6855, RFC 9051 §6.3.1)
         self.rev2 = False  # IMAP4rev2 enabled (RFC 9051 §6.3.1)
+        self.condstore = False  # a CONDSTORE enabling command was issued (RFC 7162 §3.1)
+        self.qresync = False  # ENABLE QRESYNC (RFC 7162 §3.2.3)
         self.auth_failures = 0
         self._bad_count = 0
 
@@ -100,6 +102,18 @@ class ImapSession(ImapConnection):
         self.state = State.AUTHENTICATED
         self.changes = self.mailboxes.watch(account.id)
         self.authenticated()
+
+    def enable_condstore(self, *, qresync: bool = False) -> None:
+        """RFC 7162 §3.1: after the first CONDSTORE enabling command (ENABLE, SELECT
+        (CONDSTORE), STATUS HIGHESTMODSEQ, FETCH MODSEQ or CHANGEDSINCE, STORE
+        UNCHANGEDSINCE, SEARCH MODSEQ) every untagged FETCH carries UID and MODSEQ
+        until the connection ends.  QRESYNC implies CONDSTORE (§3.2.3) and turns
+        EXPUNGE responses into VANISHED (§3.2.10)."""
+        self.condstore = True
+        self.qresync = self.qresync or qresync
+        view = self.selected
+        if view is not None:
+            view.condstore, view.qresync = True, self.qresync
 
     def deselect(self) -> None:
         self.selected = None

@@ -55,6 +55,7 @@ from postbus.mailbox.types import (
     DELIMITER,
     INBOX,
     Appended,
+    Changes,
     Mailbox,
     MailboxStatus,
     MessageEntry,
@@ -304,6 +305,11 @@ class Mailboxes:
     async def refresh(self, view: MailboxView) -> None:
         """Record in `view` what other sessions changed since it last looked."""
         await view.refresh(self._store)
+
+    async def changes_since(self, mailbox_id: int, modseq: int) -> Changes:
+        """What changed in the folder after `modseq`: changed entries and expunged UIDs
+        (RFC 7162 §3.2.5: every expunge is kept with its mod-sequence, across restarts)."""
+        return await self._store.changes_since(mailbox_id, modseq)
 
     async def search(self, mailbox_id: int, entries: Sequence[MessageEntry],
                      criterion: Criterion, *, recent: Collection[int] = frozenset()

@@ -7,6 +7,7 @@ from postbus.store.model import (
     SPECIAL_USE_FOLDERS,
     Account,
     Appended,
+    Changes,
     Mailbox,
     MailboxStatus,
     MessageEntry,
@@ -14,6 +15,6 @@ from postbus.store.model import (
 )
 
 __all__ = [
-    "DELIMITER", "INBOX", "SPECIAL_USE_FOLDERS", "Account", "Appended", "Mailbox",
+    "DELIMITER", "INBOX", "SPECIAL_USE_FOLDERS", "Account", "Appended", "Changes", "Mailbox",
     "MailboxStatus", "MessageEntry", "MessageInfo", "Subscription",
 ]

@@ -53,7 +53,8 @@ async def test_store_unchangedsince_reports_modified(imap: Harness) -> None:
     assert await client.command(
         f"STORE 1:2 (UNCHANGEDSINCE {modseq}) +FLAGS (\\Flagged)"
     ) == [
-        b"* 1 FETCH (FLAGS (\\Flagged))\r\n",
+        # UNCHANGEDSINCE enables CONDSTORE: UID and MODSEQ come along (RFC 7162 §3.1)
+        b"* 1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (%d))\r\n" % (modseq + 2),
         b"TAG OK [MODIFIED 2] Conditional STORE failed\r\n",
     ]
 

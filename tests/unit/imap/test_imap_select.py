@@ -54,8 +54,8 @@ async def test_failed_select_leaves_the_authenticated_state(imap: Harness) -> No
         b"TAG NO [NONEXISTENT] No folder named Missing\r\n"]
     assert await client.command("CLOSE") == [
         b"TAG BAD CLOSE is not allowed in the authenticated state\r\n"]
-    assert await client.command("SELECT INBOX (CONDSTORE)") == [
-        b"TAG BAD CONDSTORE and QRESYNC are not enabled\r\n"]
+    assert await client.command("SELECT INBOX (QRESYNC (1 1))") == [
+        b"TAG BAD QRESYNC is not enabled\r\n"]
 
 
 async def test_examine_is_read_only(imap: Harness) -> None:

@@ -16,6 +16,7 @@ from tests.unit.imap.harness import PASSWORD, USER, Client, Harness, running, tl
 PRE_TLS = (b"IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE STARTTLS LOGINDISABLED NAMESPACE "
            b"UNSELECT UIDPLUS MOVE MULTIAPPEND SPECIAL-USE CHILDREN LIST-EXTENDED LIST-STATUS "
            b"ESEARCH SEARCHRES SORT SORT=DISPLAY QUOTA QUOTA=RES-STORAGE UTF8=ACCEPT STATUS=SIZE "
+           b"CONDSTORE QRESYNC "
            b"APPENDLIMIT=12582912")
 IN_TLS = PRE_TLS.replace(b"STARTTLS LOGINDISABLED", b"AUTH=PLAIN")
 AFTER_LOGIN = PRE_TLS.replace(b" STARTTLS LOGINDISABLED", b"")
@@ -113,7 +114,7 @@ async def test_noop_id_namespace_enable(imap: Harness) -> None:
     assert await client.command("NAMESPACE") == [
         b'* NAMESPACE (("" "/")) NIL NIL\r\n', b"TAG OK NAMESPACE completed\r\n"]
     assert await client.command("ENABLE CONDSTORE UTF8=ACCEPT") == [
-        b"* ENABLED UTF8=ACCEPT\r\n", b"TAG OK ENABLE completed\r\n"]
+        b"* ENABLED CONDSTORE UTF8=ACCEPT\r\n", b"TAG OK ENABLE completed\r\n"]
     assert await client.command("ENABLE UTF8=ACCEPT IMAP4rev2") == [
         b"* ENABLED IMAP4rev2\r\n", b"TAG OK ENABLE completed\r\n"]
     assert await client.command("CHECK") == [

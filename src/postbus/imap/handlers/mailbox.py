@@ -103,6 +103,8 @@ async def status(session: ImapSession, cmd: Command) -> Done | None:
     args = cmd.args
     assert isinstance(args, StatusArgs)
     assert session.account is not None
+    if "HIGHESTMODSEQ" in args.items:
+        session.enable_condstore()  # RFC 7162 §3.1: a CONDSTORE enabling command
     status = await session.mailboxes.status_of(session.account.id, args.mailbox)
     values = status_values(session, status, args.items)
     session.send(responses.status(status.mailbox.name, values, utf8=session.utf8))

@@ -15,9 +15,12 @@ if TYPE_CHECKING:
 
 #: RFC 2971 §3.3: what the server says about itself.
 SERVER_ID = (("name", "Postbus"), ("version", postbus.__version__))
-#: ENABLE-able capabilities (RFC 5161) → canonical spelling.  CONDSTORE and
-#: QRESYNC are a follow-up issue: they are ignored, as RFC 5161 §3.1 asks.
-ENABLEABLE = {"UTF8=ACCEPT": "UTF8=ACCEPT", "IMAP4REV2": "IMAP4rev2"}
+#: ENABLE-able capabilities (RFC 5161) → canonical spelling; others are ignored,
+#: as RFC 5161 §3.1 asks.
+ENABLEABLE = {
+    "UTF8=ACCEPT": "UTF8=ACCEPT", "IMAP4REV2": "IMAP4rev2",
+    "CONDSTORE": "CONDSTORE", "QRESYNC": "QRESYNC",  # RFC 7162 §3.1, §3.2.3
+}
 
 
 async def capability(session: ImapSession, cmd: Command) -> Done | None:
@@ -52,6 +55,12 @@ async def enable(session: ImapSession, cmd: Command) -> Done | None:
     enabled: list[str] = []
     for name in args.capabilities:
         canonical = ENABLEABLE.get(name.upper())
+        if canonical == "CONDSTORE" or canonical == "QRESYNC":
+            # RFC 5161 §3.2: list only what this command newly enabled.
+            if not (session.qresync if canonical == "QRESYNC" else session.condstore):
+                session.enable_condstore(qresync=canonical == "QRESYNC")
+                enabled.append(canonical)
+            continue
         if canonical == "IMAP4rev2" and not session.rev2:
             session.rev2 = True  # RFC 9051 §6.3.1: rev2 names are UTF-8
         elif canonical != "UTF8=ACCEPT" or session.utf8:

@@ -7,7 +7,9 @@ The keys are translated into the mailbox service's query model
 ESEARCH (RFC 9051 §6.4.4: a plain SEARCH is ``RETURN (ALL)`` there).
 ``RETURN (SAVE)`` keeps the result as ``$`` (RFC 5182 §2.1: the MIN/MAX
 message when only those are asked, else every match; with SAVE alone no
-ESEARCH response is sent).
+ESEARCH response is sent).  A MODSEQ key makes SEARCH a CONDSTORE enabling
+command and adds the highest mod-sequence of the matches to the result
+(RFC 7162 §3.1.5: ``* SEARCH 2 5 (MODSEQ 917)``, ESEARCH ``MODSEQ 917``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from postbus.imap.outcome import Done
-from postbus.imap.proto import Command, ImapBad, SearchArgs, SearchKey, SortArgs, responses
+from postbus.imap.proto import (
+    Command,
+    ImapBad,
+    SearchAnd,
+    SearchArgs,
+    SearchKey,
+    SearchModSeq,
+    SearchNot,
+    SearchOr,
+    SortArgs,
+    responses,
+)
 from postbus.imap.selected import SelectedMailbox
 
 if TYPE_CHECKING:
@@ -32,11 +45,40 @@ async def _matches(session: ImapSession, view: SelectedMailbox, key: SearchKey) 
     )
 
 
+def _uses_modseq(key: SearchKey) -> bool:
+    if isinstance(key, SearchModSeq):
+        return True
+    if isinstance(key, SearchAnd):
+        return any(_uses_modseq(k) for k in key.keys)
+    if isinstance(key, SearchOr):
+        return _uses_modseq(key.left) or _uses_modseq(key.right)
+    if isinstance(key, SearchNot):
+        return _uses_modseq(key.key)
+    return False
+
+
+def _highest_modseq(view: SelectedMailbox, uids: list[int]) -> int | None:
+    """RFC 7162 §3.1.5: the highest mod-sequence of the matches (None when none)."""
+    found = [view.entries[i].modseq for u in uids if (i := view.index_of(u)) is not None]
+    return max(found, default=None)
+
+
+def _esearch_modseq(view: SelectedMailbox, uids: list[int], options: set[str]) -> int | None:
+    # RFC 7162 §3.1.5 (RFC 4731): the highest mod-sequence of the messages returned;
+    # with only MIN and/or MAX, those are the messages returned.
+    if uids and options <= {"MIN", "MAX"}:
+        uids = [uids[0]] * ("MIN" in options) + [uids[-1]] * ("MAX" in options)
+    return _highest_modseq(view, uids)
+
+
 async def search(session: ImapSession, cmd: Command) -> Done | None:
     args = cmd.args
     assert isinstance(args, SearchArgs)
     view = session.selected
     assert view is not None
+    modseq_key = _uses_modseq(args.key)
+    if modseq_key:
+        session.enable_condstore()
     await session.refresh()
     try:
         uids = await _matches(session, view, args.key)
@@ -45,11 +87,12 @@ async def search(session: ImapSession, cmd: Command) -> Done | None:
             view.saved = []  # RFC 5182 §2.1: a failed SEARCH ... SAVE empties $
         raise
     numbers = uids if cmd.uid else view.numbers(uids)
+    modseq = _highest_modseq(view, uids) if modseq_key else None
     returns = args.returns
     if returns is None and session.rev2:
         returns = ()
     if returns is None:
-        session.send(responses.search(numbers))
+        session.send(responses.search(numbers, modseq))
         return None
     options = set(returns) or {"ALL"}  # RFC 4731 §3.1: RETURN () is RETURN (ALL)
     if "SAVE" in options:
@@ -71,6 +114,7 @@ async def search(session: ImapSession, cmd: Command) -> Done | None:
         max=numbers[-1] if "MAX" in options and numbers else None,
         count=len(numbers) if "COUNT" in options else None,
         all=numbers if "ALL" in options else None,
+        modseq=_esearch_modseq(view, uids, options) if modseq_key else None,
     ))
     return None
 

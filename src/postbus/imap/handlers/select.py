@@ -2,8 +2,12 @@
 
 SELECT answers with what clients rely on, in Dovecot's order: FLAGS,
 PERMANENTFLAGS, EXISTS, RECENT and UNSEEN (IMAP4rev1 only; RFC 9051 dropped
-them), UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, the LIST of the mailbox
-(IMAP4rev2, §6.3.2), then ``OK [READ-WRITE]`` or ``[READ-ONLY]``.  A SELECT
+them), UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ (on every SELECT and EXAMINE, as
+CONDSTORE is advertised: RFC 7162 §3.1.2.1; every folder keeps mod-sequences,
+so ``[NOMODSEQ]`` is never needed), the LIST of the mailbox (IMAP4rev2,
+§6.3.2), then ``OK [READ-WRITE]`` or ``[READ-ONLY]``.  ``(CONDSTORE)`` is a
+CONDSTORE enabling command (§3.1.8); ``(QRESYNC ...)`` (after ENABLE QRESYNC,
+§3.2.5) adds what changed since the client's mod-sequence (``imap/qresync.py``).  A SELECT
 while a mailbox is selected closes it first (without expunging) and says so
 with ``OK [CLOSED]``; if the new one cannot be opened the session is left in
 the authenticated state, as §6.3.2 requires.
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, ImapBad, SelectArgs, responses, writer
+from postbus.imap.qresync import resync
 from postbus.imap.selected import SelectedMailbox
 from postbus.imap.state import State
 from postbus.mailbox.types import DELIMITER
@@ -34,8 +39,10 @@ async def examine(session: ImapSession, cmd: Command) -> Done | None:
 async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
     args = cmd.args
     assert isinstance(args, SelectArgs)
-    if args.condstore or args.qresync is not None:
-        raise ImapBad("CONDSTORE and QRESYNC are not enabled")
+    if args.qresync is not None and not session.qresync:
+        raise ImapBad("QRESYNC is not enabled")  # RFC 7162 §3.2.5
+    if args.condstore:
+        session.enable_condstore()
     closed = session.selected is not None
     session.deselect()
     assert session.account is not None
@@ -69,9 +76,12 @@ async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
     out.append(writer.untagged_status("OK", "Highest", f"HIGHESTMODSEQ {view.modseq}"))
     if session.rev2:
         out.append(await _list_line(session, mailbox.name))
+    view.condstore, view.qresync = session.condstore, session.qresync
     session.selected = view
     session.state = State.SELECTED
     await session.write(b"".join(out))
+    if args.qresync is not None and args.qresync.uid_validity == view.uid_validity:
+        await session.write(await resync(session.mailboxes, view, args.qresync))
     return Done(f"{cmd.name} completed", "READ-ONLY" if readonly else "READ-WRITE")
 
 

@@ -5,7 +5,11 @@ update rule and drops ``\\Recent`` (RFC 3501 §2.3.2); unless ``.SILENT`` the
 new flags of every message named are returned as FETCH responses (with the
 UID for UID STORE, RFC 9051 §6.4.9).  Messages another session expunged are
 skipped and the reply says ``OK [EXPUNGEISSUED]`` (RFC 5530); messages that fail UNCHANGEDSINCE are
-listed in ``OK [MODIFIED set]``.
+listed in ``OK [MODIFIED set]``.  UNCHANGEDSINCE is a CONDSTORE enabling
+command (RFC 7162 §3.1); once CONDSTORE is on, each FETCH response carries
+MODSEQ, and even ``.SILENT`` reports the new mod-sequence of every message it
+changed (§3.1.3: ``* 5 FETCH (MODSEQ (320162350))``), so the client's cache
+stays exact.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from postbus.imap.outcome import Done
-from postbus.imap.proto import Command, ImapNo, StoreArgs, format_set
+from postbus.imap.proto import Command, ImapNo, StoreArgs, format_set, responses
 from postbus.mailbox.flags import FlagMode
 
 if TYPE_CHECKING:
@@ -30,6 +34,8 @@ async def store(session: ImapSession, cmd: Command) -> Done | None:
     assert view is not None
     if view.readonly:
         raise ImapNo("The mailbox is read-only (EXAMINE)", "CANNOT")
+    if args.unchangedsince is not None:
+        session.enable_condstore()
     await session.refresh()
     targets = view.resolve(args.seqset, cmd.uid)
     live = view.live(targets)
@@ -45,6 +51,12 @@ async def store(session: ImapSession, cmd: Command) -> Done | None:
         for seq, entry in live:
             if entry.uid not in refused:  # view.entries holds the new flags now
                 await session.write(view.flag_update(view.entries[seq - 1], uid=cmd.uid))
+    elif view.condstore:
+        for entry in changed:
+            i = view.index_of(entry.uid)
+            if i is not None:
+                uid = [b"UID %d" % entry.uid] if cmd.uid else []
+                await session.write(responses.fetch(i + 1, [*uid, b"MODSEQ (%d)" % entry.modseq]))
     if failed:
         numbers = failed if cmd.uid else [seq for seq, e in live if e.uid in refused]
         return Done("Conditional STORE failed", f"MODIFIED {format_set(numbers)}")

@@ -1,0 +1,206 @@
+"""CONDSTORE and QRESYNC (RFC 7162) transcripts: mod-sequences, conditional STORE,
+VANISHED, and resynchronisation after changes made by another session."""
+
+from __future__ import annotations
+
+from tests.unit.imap.harness import Harness, message
+
+
+async def _deliver(imap: Harness, count: int) -> None:
+    for n in range(count):
+        await imap.deliver(message(f"m{n + 1}"))
+
+
+async def _modseq(imap: Harness, folder: str = "INBOX") -> int:
+    return int((await imap.mailbox(folder)).highest_modseq)
+
+
+async def test_condstore_is_advertised_and_every_select_reports_highestmodseq(
+        imap: Harness) -> None:
+    # Issue 11 gap 6: HIGHESTMODSEQ only with CONDSTORE advertised, then on every
+    # successful SELECT and EXAMINE (RFC 7162 §3.1.2.1), with or without (CONDSTORE).
+    await _deliver(imap, 1)
+    client = await imap.client()
+    caps = (await client.command("CAPABILITY"))[0].split()
+    assert b"CONDSTORE" in caps and b"QRESYNC" in caps
+    modseq = await _modseq(imap)
+    highest = b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % modseq
+    for command in ("SELECT INBOX", "EXAMINE INBOX", "SELECT INBOX (CONDSTORE)",
+                    "EXAMINE INBOX (CONDSTORE)"):
+        lines = await client.ok(command)
+        assert highest in lines, (command, lines)
+        assert not any(b"NOMODSEQ" in line for line in lines)
+
+
+async def test_thunderbird_flag_resync_with_changedsince(imap: Harness) -> None:
+    """Thunderbird: SELECT INBOX (CONDSTORE), then UID FETCH 1:* (FLAGS) (CHANGEDSINCE n)
+    with the HIGHESTMODSEQ it kept from its last visit: only what changed comes back."""
+    await _deliver(imap, 4)
+    first = await imap.client()
+    lines = await first.ok("SELECT INBOX (CONDSTORE)")
+    kept = next(int(line.split()[3].rstrip(b"]")) for line in lines if b"HIGHESTMODSEQ" in line)
+    await first.ok("LOGOUT")
+    other = await imap.client()
+    await other.ok("SELECT INBOX")
+    await other.ok("STORE 2 +FLAGS.SILENT (\\Seen)")
+    await other.ok("STORE 4 +FLAGS.SILENT ($Label1)")
+    now = await _modseq(imap)
+    assert now == kept + 2
+    again = await imap.client()
+    lines = await again.ok("SELECT INBOX (CONDSTORE)")
+    assert b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % now in lines
+    assert await again.command(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {kept})") == [
+        b"* 2 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (%d))\r\n" % (kept + 1),
+        b"* 4 FETCH (UID 4 FLAGS ($Label1) MODSEQ (%d))\r\n" % (kept + 2),
+        b"TAG OK UID FETCH completed\r\n",
+    ]
+    assert await again.command(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {now})") == [
+        b"TAG OK UID FETCH completed\r\n"]
+    # FETCH MODSEQ is answered from the view, with FLAGS' mod-sequence alongside.
+    assert await again.command("FETCH 2 (MODSEQ)") == [
+        b"* 2 FETCH (MODSEQ (%d))\r\n" % (kept + 1), b"TAG OK FETCH completed\r\n"]
+
+
+async def test_flag_updates_carry_uid_and_modseq_once_enabled(imap: Harness) -> None:
+    await _deliver(imap, 2)
+    a = await imap.client()
+    b = await imap.client()
+    await a.ok("SELECT INBOX")
+    await b.ok("SELECT INBOX")
+    await b.ok("STORE 1 +FLAGS.SILENT (\\Flagged)")
+    # Not enabled: no MODSEQ.
+    assert await a.command("NOOP") == [
+        b"* 1 FETCH (UID 1 FLAGS (\\Flagged))\r\n", b"TAG OK NOOP completed\r\n"]
+    # STATUS HIGHESTMODSEQ is a CONDSTORE enabling command (RFC 7162 §3.1).
+    await a.ok("STATUS Sent (HIGHESTMODSEQ)")
+    await b.ok("STORE 2 +FLAGS.SILENT (\\Seen)")
+    modseq = await _modseq(imap)
+    assert await a.command("NOOP") == [
+        b"* 2 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (%d))\r\n" % modseq,
+        b"TAG OK NOOP completed\r\n"]
+    assert await a.command("FETCH 1 (FLAGS)") == [
+        b"* 1 FETCH (FLAGS (\\Flagged) MODSEQ (%d))\r\n" % (modseq - 1),
+        b"TAG OK FETCH completed\r\n"]
+
+
+async def test_unchangedsince_conflict_reports_modified(imap: Harness) -> None:
+    await _deliver(imap, 3)
+    a = await imap.client()
+    b = await imap.client()
+    lines = await a.ok("SELECT INBOX (CONDSTORE)")
+    assert b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % await _modseq(imap) in lines
+    base = await _modseq(imap)
+    await b.ok("SELECT INBOX")
+    await b.ok("STORE 2 +FLAGS.SILENT (\\Seen)")  # another client changes message 2
+    # RFC 7162 §3.1.3 example: .SILENT still reports the new mod-sequences, the
+    # messages changed since UNCHANGEDSINCE are refused and listed in MODIFIED.
+    assert await a.command(f"STORE 1:3 (UNCHANGEDSINCE {base}) +FLAGS.SILENT (\\Deleted)") == [
+        b"* 1 FETCH (MODSEQ (%d))\r\n" % (base + 2),
+        b"* 3 FETCH (MODSEQ (%d))\r\n" % (base + 2),
+        b"* 2 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (%d))\r\n" % (base + 1),
+        b"TAG OK [MODIFIED 2] Conditional STORE failed\r\n",
+    ]
+    assert await a.command(f"UID STORE 2 (UNCHANGEDSINCE {base}) +FLAGS (\\Deleted)") == [
+        b"TAG OK [MODIFIED 2] Conditional STORE failed\r\n"]
+    assert await a.command(f"UID STORE 2 (UNCHANGEDSINCE {base + 1}) +FLAGS (\\Deleted)") == [
+        b"* 2 FETCH (UID 2 FLAGS (\\Deleted \\Seen) MODSEQ (%d))\r\n" % (base + 3),
+        b"TAG OK UID STORE completed\r\n"]
+    entries = await imap.app.store.list_messages((await imap.mailbox("INBOX")).id)
+    assert [sorted(e.flags) for e in entries] == [
+        ["\\Deleted"], ["\\Deleted", "\\Seen"], ["\\Deleted"]]
+
+
+async def test_search_modseq_returns_the_highest_modseq_of_the_matches(imap: Harness) -> None:
+    await _deliver(imap, 3)
+    client = await imap.client()
+    await client.ok("SELECT INBOX")
+    base = await _modseq(imap)
+    await client.ok("STORE 1 +FLAGS.SILENT (\\Seen)")
+    await client.ok("STORE 2 +FLAGS.SILENT (\\Seen)")
+    assert await client.command(f"SEARCH MODSEQ {base + 1}") == [
+        b"* SEARCH 1 2 (MODSEQ %d)\r\n" % (base + 2), b"TAG OK SEARCH completed\r\n"]
+    assert await client.command(f'UID SEARCH MODSEQ "/flags/\\\\seen" all {base + 2}') == [
+        b"* SEARCH 2 (MODSEQ %d)\r\n" % (base + 2), b"TAG OK UID SEARCH completed\r\n"]
+    assert await client.command(f"SEARCH MODSEQ {base + 5}") == [
+        b"* SEARCH\r\n", b"TAG OK SEARCH completed\r\n"]
+    lines = await client.command(f"SEARCH RETURN (MIN COUNT) MODSEQ {base + 1}")
+    assert lines[0].endswith(b") MIN 1 COUNT 2 MODSEQ %d\r\n" % (base + 2)), lines
+
+
+async def _changes_in_another_session(imap: Harness) -> tuple[int, int, int]:
+    """Five messages; a client that saw them all leaves with HIGHESTMODSEQ `kept`;
+    another session then flags 4 and expunges 2 and 3.  Returns (uidvalidity, kept, now)."""
+    await _deliver(imap, 5)
+    validity = int((await imap.mailbox("INBOX")).uid_validity)
+    kept = await _modseq(imap)
+    other = await imap.client()
+    await other.ok("SELECT INBOX")
+    await other.ok("STORE 4 +FLAGS.SILENT (\\Flagged)")
+    await other.ok("STORE 2:3 +FLAGS.SILENT (\\Deleted)")
+    await other.ok("EXPUNGE")
+    await other.ok("LOGOUT")
+    return validity, kept, await _modseq(imap)
+
+
+async def test_qresync_select_reports_vanished_earlier_and_changed_flags_only(
+        imap: Harness) -> None:
+    validity, kept, now = await _changes_in_another_session(imap)
+    client = await imap.client()
+    assert await client.command(f"SELECT INBOX (QRESYNC ({validity} {kept}))") == [
+        b"TAG BAD QRESYNC is not enabled\r\n"]
+    assert await client.command("ENABLE QRESYNC") == [
+        b"* ENABLED QRESYNC\r\n", b"TAG OK ENABLE completed\r\n"]
+    lines = await client.command(f"SELECT INBOX (QRESYNC ({validity} {kept}))")
+    assert lines[-4:] == [
+        b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % now,
+        b"* VANISHED (EARLIER) 2:3\r\n",
+        # \Deleted was set on 2 and 3 too, but they are gone: only message 4 changed.
+        b"* 2 FETCH (UID 4 FLAGS (\\Flagged) MODSEQ (%d))\r\n" % (kept + 1),
+        b"TAG OK [READ-WRITE] SELECT completed\r\n",
+    ]
+    assert b"* 3 EXISTS\r\n" in lines
+    # known-uids limits both; seq-match-data is accepted (the history is complete).
+    lines = await client.command(
+        f"EXAMINE INBOX (QRESYNC ({validity} {kept} 1:3 (1:3 1:3)))")
+    assert lines[0] == b"* OK [CLOSED] Previous mailbox closed\r\n"  # RFC 7162 §3.2.11
+    assert lines[-3:] == [
+        b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % now,
+        b"* VANISHED (EARLIER) 2:3\r\n",
+        b"TAG OK [READ-ONLY] EXAMINE completed\r\n",
+    ]
+    # Up to date: nothing to report.  Another UIDVALIDITY: a full resync, so nothing either.
+    for params in (f"{validity} {now}", f"{validity + 1} {kept}"):
+        lines = await client.command(f"SELECT INBOX (QRESYNC ({params}))")
+        assert lines[-2:] == [b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % now,
+                              b"TAG OK [READ-WRITE] SELECT completed\r\n"]
+
+
+async def test_qresync_uid_fetch_vanished_and_expunges_as_vanished(imap: Harness) -> None:
+    _, kept, _ = await _changes_in_another_session(imap)
+    client = await imap.client()
+    await client.ok("ENABLE QRESYNC")
+    await client.ok("SELECT INBOX")
+    assert await client.command(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {kept} VANISHED)") == [
+        b"* VANISHED (EARLIER) 2:3\r\n",
+        b"* 2 FETCH (UID 4 FLAGS (\\Flagged) MODSEQ (%d))\r\n" % (kept + 1),
+        b"TAG OK UID FETCH completed\r\n",
+    ]
+    assert await client.command(f"UID FETCH 4:5 (FLAGS) (CHANGEDSINCE {kept} VANISHED)") == [
+        b"* 2 FETCH (UID 4 FLAGS (\\Flagged) MODSEQ (%d))\r\n" % (kept + 1),
+        b"TAG OK UID FETCH completed\r\n",
+    ]
+    # RFC 7162 §3.2.10: once QRESYNC is enabled, expunges are reported as VANISHED,
+    # this session's own and (at the points EXPUNGE may be sent) other sessions'.
+    await client.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    assert await client.command("EXPUNGE") == [
+        b"* VANISHED 1\r\n", b"TAG OK EXPUNGE completed\r\n"]
+    other = await imap.client()
+    await other.ok("SELECT INBOX")
+    await other.ok("UID STORE 5 +FLAGS.SILENT (\\Deleted)")
+    await other.ok("EXPUNGE")
+    assert await client.command("FETCH 1:* (UID)") == [
+        b"* 1 FETCH (UID 4)\r\n", b"TAG OK [EXPUNGEISSUED] Some messages were already expunged\r\n"]
+    assert await client.command("NOOP") == [b"* VANISHED 5\r\n", b"TAG OK NOOP completed\r\n"]
+    await client.ok("UID MOVE 4 Trash")  # RFC 6851 §4.3: MOVE's expunges are VANISHED too
+    lines = await client.command("UID FETCH 1:* (UID)")
+    assert lines == [b"TAG OK UID FETCH completed\r\n"]
