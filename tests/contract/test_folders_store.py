@@ -129,6 +129,27 @@ async def test_rename_moves_children_with_new_uid_validity(store: Store) -> None
     assert len({b.uid_validity for b in names.values()}) == len(names)
 
 
+async def test_object_id_is_unique_and_kept_across_rename(store: Store) -> None:
+    # RFC 8474 §4.1: MAILBOXID stays with the folder through RENAME (UIDVALIDITY does
+    # not), and no two folders share one, even after a delete and a new create.
+    acc = await _account(store)
+    created = await store.create_mailbox(acc.id, "a")
+    await store.create_mailbox(acc.id, "a/b")
+    before = {b.name: b for b in await store.list_mailboxes(acc.id)}
+    assert created.object_id == before["a"].object_id != 0
+    await store.rename_mailbox(acc.id, "a", "x")
+    after = {b.name: b for b in await store.list_mailboxes(acc.id)}
+    assert after["x"].object_id == before["a"].object_id
+    assert after["x/b"].object_id == before["a/b"].object_id
+    assert after["x"].uid_validity != before["a"].uid_validity
+    await store.delete_mailbox(acc.id, "x/b")
+    again = await store.create_mailbox(acc.id, "x/b")
+    ids = [b.object_id for b in await store.list_mailboxes(acc.id)]
+    assert again.object_id not in {before["a/b"].object_id} and len(set(ids)) == len(ids)
+    status = await store.find_mailbox_status(acc.id, "x")
+    assert status is not None and status.mailbox.object_id == before["a"].object_id
+
+
 async def test_rename_refuses_any_existing_target_and_changes_nothing(store: Store) -> None:
     acc = await _account(store)
     for name in ("a", "a/b", "z", "z/b"):

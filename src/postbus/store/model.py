@@ -82,6 +82,9 @@ class Mailbox:
     uid_validity: int
     uid_next: int
     highest_modseq: int
+    #: RFC 8474 MAILBOXID: the UIDVALIDITY the folder was created with, unique in the
+    #: store (one counter gives them all) and kept across RENAME.
+    object_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)

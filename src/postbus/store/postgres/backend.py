@@ -331,7 +331,7 @@ class PostgresStore:
         )
         if row is None:
             raise errors.NotFound("no such folder")
-        return MailboxStatus(rows.mailbox(row), *row[7:])
+        return MailboxStatus(rows.mailbox(row), *row[8:])
 
     async def find_mailbox_status(self, account_id: int, name: str) -> MailboxStatus | None:
         row = await self.pool.fetchrow(
@@ -339,7 +339,7 @@ class PostgresStore:
             " WHERE account_id = $1 AND name = $2",
             account_id, name,
         )
-        return MailboxStatus(rows.mailbox(row), *row[7:]) if row else None
+        return MailboxStatus(rows.mailbox(row), *row[8:]) if row else None
 
     # -- blobs ----------------------------------------------------------------
     def blob_writer(self) -> blobs.PgBlobWriter:

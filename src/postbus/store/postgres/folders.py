@@ -43,15 +43,15 @@ async def create(conn: Conn, account_id: int, name: str, special_use: str | None
     try:
         async with conn.transaction():  # a savepoint, so that the caller may go on
             mailbox_id = await conn.fetchval(
-                "INSERT INTO mailboxes (account_id, name, special_use, uid_validity)"
-                " VALUES ($1, $2, $3, $4) RETURNING id",
+                "INSERT INTO mailboxes (account_id, name, special_use, uid_validity, object_id)"
+                " VALUES ($1, $2, $3, $4, $4) RETURNING id",
                 account_id, name, special_use, uid_validity,
             )
     except asyncpg.exceptions.UniqueViolationError:
         raise errors.AlreadyExists(f"folder {name} exists") from None
     except asyncpg.exceptions.ForeignKeyViolationError:
         raise errors.NotFound("no such account") from None
-    return Mailbox(mailbox_id, account_id, name, special_use, uid_validity, 1, 1)
+    return Mailbox(mailbox_id, account_id, name, special_use, uid_validity, 1, 1, uid_validity)
 
 
 async def drop(conn: Conn, mailbox_id: int) -> None:

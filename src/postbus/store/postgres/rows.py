@@ -19,7 +19,8 @@ from postbus.store.postgres.db import Conn
 ACCOUNT_COLS = (
     "id, address, domain_id, password_hash, quota_bytes, enabled, used_bytes, used_messages"
 )
-MAILBOX_COLS = "id, account_id, name, special_use, uid_validity, uid_next, highest_modseq"
+MAILBOX_COLS = (
+    "id, account_id, name, special_use, uid_validity, uid_next, highest_modseq, object_id")
 COUNTER_COLS = "messages, unseen, size, deleted, deleted_size"
 QUEUE_COLS = (
     "id, sender, blob_id, size, created, next_attempt, attempts, recipients, envid, ret,"
@@ -32,7 +33,7 @@ def account(row: Sequence[Any]) -> Account:
 
 
 def mailbox(row: Sequence[Any]) -> Mailbox:
-    return Mailbox(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
+    return Mailbox(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
 
 
 def add_counts(first: int) -> str:

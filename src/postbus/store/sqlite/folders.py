@@ -37,14 +37,14 @@ def create(
     uid_validity = next_uid_validity(conn)
     try:
         cur = conn.execute(
-            "INSERT INTO mailboxes (account_id, name, special_use, uid_validity)"
-            " VALUES (?, ?, ?, ?)",
-            (account_id, name, special_use, uid_validity),
+            "INSERT INTO mailboxes (account_id, name, special_use, uid_validity, object_id)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (account_id, name, special_use, uid_validity, uid_validity),
         )
     except sqlite3.IntegrityError:
         raise errors.AlreadyExists(f"folder {name} exists") from None
     assert cur.lastrowid is not None
-    return Mailbox(cur.lastrowid, account_id, name, special_use, uid_validity, 1, 1)
+    return Mailbox(cur.lastrowid, account_id, name, special_use, uid_validity, 1, 1, uid_validity)
 
 
 def list_mailboxes(conn: sqlite3.Connection, account_id: int) -> list[Mailbox]:
@@ -78,7 +78,7 @@ def status(conn: sqlite3.Connection, mailbox_id: int) -> MailboxStatus:
     ).fetchone()
     if row is None:
         raise errors.NotFound("no such folder")
-    return MailboxStatus(rows.mailbox(row), *row[7:])
+    return MailboxStatus(rows.mailbox(row), *row[8:])
 
 
 def find_status(conn: sqlite3.Connection, account_id: int, name: str) -> MailboxStatus | None:
@@ -87,7 +87,7 @@ def find_status(conn: sqlite3.Connection, account_id: int, name: str) -> Mailbox
         " WHERE account_id = ? AND name = ?",
         (account_id, name),
     ).fetchone()
-    return MailboxStatus(rows.mailbox(row), *row[7:]) if row else None
+    return MailboxStatus(rows.mailbox(row), *row[8:]) if row else None
 
 
 def drop(conn: sqlite3.Connection, mailbox_id: int) -> None:

@@ -18,7 +18,8 @@ from postbus.store.model import Account, Mailbox, QueueItem, QueueRecipient
 UID_CHUNK = 500
 
 ACCOUNT_COLS = "id, address, domain_id, password_hash, quota_bytes, enabled, used_bytes, used_messages"
-MAILBOX_COLS = "id, account_id, name, special_use, uid_validity, uid_next, highest_modseq"
+MAILBOX_COLS = (
+    "id, account_id, name, special_use, uid_validity, uid_next, highest_modseq, object_id")
 COUNTER_COLS = "messages, unseen, size, deleted, deleted_size"
 # Adds a `counters.Counts` delta (its `values()`) to a folder row.
 ADD_COUNTS = (
@@ -44,7 +45,7 @@ def account(row: Sequence[Any]) -> Account:
 
 
 def mailbox(row: Sequence[Any]) -> Mailbox:
-    return Mailbox(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
+    return Mailbox(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
 
 
 def queue_item(row: Sequence[Any]) -> QueueItem:
