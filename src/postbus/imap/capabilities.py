@@ -35,6 +35,7 @@ EXTENSIONS = (
     "STATUS=SIZE",  # RFC 8438
     "CONDSTORE",  # RFC 7162 §3.1
     "QRESYNC",  # RFC 7162 §3.2
+    "OBJECTID",  # RFC 8474
 )
 
 #: SASL mechanisms offered inside TLS.

@@ -6,6 +6,10 @@ the mailbox service's `FetchItems` and sections, reads through
 `mailbox.fetch`, and writes the responses:
 
 * FLAGS, UID and MODSEQ come from the session's entries; nothing is read.
+  THREADID is NIL: threads are not tracked (RFC 8474 §5.2 allows it).
+* EMAILID (RFC 8474 §5.1) is named after the stored body (its SHA-256), so it
+  stays the same through COPY and MOVE; identical octets stored twice share
+  one body and so one EMAILID.
 * ENVELOPE, BODYSTRUCTURE, BODY and PREVIEW come from the parse-once record
   (their bytes memoised per blob in `fetch_structure`: the record is not even
   decoded when they are known); message bodies are not read for them.
@@ -45,9 +49,9 @@ _FLAG_CACHE: dict[frozenset[str], bytes] = {}
 _FLAG_CACHE_SIZE = 4096
 
 # Items answered from the session's entry alone.
-_ENTRY_ITEMS = frozenset(("FLAGS", "UID", "MODSEQ"))
+_ENTRY_ITEMS = frozenset(("FLAGS", "UID", "MODSEQ", "THREADID"))
 # Items answered from MessageInfo without the parse-once record.
-_INFO_ITEMS = frozenset(("INTERNALDATE", "RFC822.SIZE"))
+_INFO_ITEMS = frozenset(("INTERNALDATE", "RFC822.SIZE", "EMAILID"))
 
 _UID = FetchAtt("UID", key=b"UID")
 _FLAGS = FetchAtt("FLAGS", key=b"FLAGS")
@@ -77,6 +81,11 @@ def flag_list(flags: frozenset[str]) -> bytes:
             _FLAG_CACHE.clear()
         _FLAG_CACHE[flags] = cached
     return cached
+
+
+def email_id(blob_id: str) -> str:
+    """RFC 8474 §5.1 EMAILID: ``M`` and the first 96 bits of the body's SHA-256."""
+    return "M" + blob_id[:24]
 
 
 def _response_att(att: FetchAtt) -> FetchAtt:
@@ -234,6 +243,8 @@ async def _respond(
             parts.append(b"UID %d" % entry.uid)
         elif name == "MODSEQ":
             parts.append(b"MODSEQ (%d)" % entry.modseq)  # RFC 7162 §3.1.4.1
+        elif name == "THREADID":
+            parts.append(b"THREADID NIL")  # RFC 8474 §5.2
         elif m is None:
             raise AssertionError(f"{name} needs the message read")  # pragma: no cover
         elif name != "BINARY.SIZE" and is_body_item(att):
@@ -257,6 +268,8 @@ async def _value(att: FetchAtt, m: Fetched, utf8: bool) -> bytes:
     assert info is not None
     if name == "RFC822.SIZE":
         return b"%d" % info.size
+    if name == "EMAILID":
+        return b"(%s)" % email_id(info.blob_id).encode("ascii")
     if name == "INTERNALDATE":
         return format_date_time(dt.datetime.fromtimestamp(info.internal_date, dt.UTC))
     if name in fetch_structure.STRUCTURE_ITEMS:

@@ -26,6 +26,7 @@ from postbus.imap.proto.search import (
     SearchKey,
     SearchModSeq,
     SearchNot,
+    SearchObjectId,
     SearchOr,
     SearchSeq,
     SearchSize,
@@ -60,6 +61,8 @@ def criterion(
         return _uids(key, entries, saved)
     if isinstance(key, SearchModSeq):
         return q.ModSeq(key.modseq)
+    if isinstance(key, SearchObjectId):
+        return _object_id(key)
     if isinstance(key, SearchSize):
         return q.Larger(key.size) if key.op == "larger" else q.Smaller(key.size)
     if isinstance(key, SearchDate):
@@ -75,6 +78,16 @@ def criterion(
     if field == "TEXT":
         return q.Text(key.value)
     return q.Address(_ADDRESSES[field], key.value)
+
+
+def _object_id(key: SearchObjectId) -> q.Criterion:
+    # RFC 8474 §6: EMAILID is "M" and 24 hex digits of the body's SHA-256 (imap/fetch.py);
+    # threads are not tracked (THREADID is NIL), so THREADID matches nothing.
+    value = key.value
+    if (key.field == "EMAILID" and len(value) == 25 and value[0] == "M"
+            and all(ch in "0123456789abcdef" for ch in value[1:])):
+        return q.BodyId(value[1:])
+    return q.Uids(())
 
 
 def _uids(key: SearchSeq, entries: Sequence[MessageEntry], saved: Sequence[int] | None) -> q.Uids:

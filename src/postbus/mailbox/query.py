@@ -193,8 +193,16 @@ class ModSeq:
     modseq: int
 
 
+@dataclass(frozen=True, slots=True)
+class BodyId:
+    """The message's stored body (its SHA-256, lowercase hex) starts with `prefix`:
+    IMAP's EMAILID names a message by its body (RFC 8474 §5.1)."""
+
+    prefix: str
+
+
 Criterion = (All | And | Or | Not | Flag | Recent | Header | Subject | Address | Body | Text
-             | Date | Larger | Smaller | Uids | ModSeq)
+             | Date | Larger | Smaller | Uids | ModSeq | BodyId)
 
 #: Criteria that match substrings of a message's text.
 StringCriterion = Header | Subject | Address | Body | Text
@@ -272,7 +280,7 @@ class FetchItems:
 
 
 __all__ = [
-    "Address", "AddressField", "All", "And", "Answered", "Bcc", "Before", "Body", "Cc",
+    "Address", "AddressField", "All", "And", "Answered", "Bcc", "Before", "Body", "BodyId", "Cc",
     "Criterion", "Date", "DateOp", "Deleted", "Draft", "FetchItems", "Flag", "Flagged", "From",
     "Header", "Larger", "ModSeq", "Not", "On", "Or", "Recent", "Section", "SectionText", "Seen",
     "Since", "Smaller", "SortField", "SortKey", "StringCriterion", "Subject", "Text", "To",

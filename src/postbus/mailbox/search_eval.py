@@ -26,6 +26,7 @@ from postbus.mailbox.query import (
     All,
     And,
     Body,
+    BodyId,
     Criterion,
     Date,
     Flag,
@@ -192,6 +193,8 @@ class Evaluator:
                 return False
         if level == Level.ENTRY or m.info is None:
             return None
+        if isinstance(c, BodyId):
+            return m.info.blob_id.startswith(c.prefix)
         if isinstance(c, Larger):
             return m.info.size > c.size
         if isinstance(c, Smaller):

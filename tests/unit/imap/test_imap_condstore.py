@@ -127,6 +127,10 @@ async def test_search_modseq_returns_the_highest_modseq_of_the_matches(imap: Har
     assert lines[0].endswith(b") MIN 1 COUNT 2 MODSEQ %d\r\n" % (base + 2)), lines
 
 
+def _sans_mailboxid(lines: list[bytes]) -> list[bytes]:
+    return [line for line in lines if b"[MAILBOXID " not in line]
+
+
 async def _changes_in_another_session(imap: Harness) -> tuple[int, int, int]:
     """Five messages; a client that saw them all leaves with HIGHESTMODSEQ `kept`;
     another session then flags 4 and expunges 2 and 3.  Returns (uidvalidity, kept, now)."""
@@ -150,7 +154,7 @@ async def test_qresync_select_reports_vanished_earlier_and_changed_flags_only(
         b"TAG BAD QRESYNC is not enabled\r\n"]
     assert await client.command("ENABLE QRESYNC") == [
         b"* ENABLED QRESYNC\r\n", b"TAG OK ENABLE completed\r\n"]
-    lines = await client.command(f"SELECT INBOX (QRESYNC ({validity} {kept}))")
+    lines = _sans_mailboxid(await client.command(f"SELECT INBOX (QRESYNC ({validity} {kept}))"))
     assert lines[-4:] == [
         b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % now,
         b"* VANISHED (EARLIER) 2:3\r\n",
@@ -160,8 +164,8 @@ async def test_qresync_select_reports_vanished_earlier_and_changed_flags_only(
     ]
     assert b"* 3 EXISTS\r\n" in lines
     # known-uids limits both; seq-match-data is accepted (the history is complete).
-    lines = await client.command(
-        f"EXAMINE INBOX (QRESYNC ({validity} {kept} 1:3 (1:3 1:3)))")
+    lines = _sans_mailboxid(await client.command(
+        f"EXAMINE INBOX (QRESYNC ({validity} {kept} 1:3 (1:3 1:3)))"))
     assert lines[0] == b"* OK [CLOSED] Previous mailbox closed\r\n"  # RFC 7162 §3.2.11
     assert lines[-3:] == [
         b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % now,
@@ -170,7 +174,7 @@ async def test_qresync_select_reports_vanished_earlier_and_changed_flags_only(
     ]
     # Up to date: nothing to report.  Another UIDVALIDITY: a full resync, so nothing either.
     for params in (f"{validity} {now}", f"{validity + 1} {kept}"):
-        lines = await client.command(f"SELECT INBOX (QRESYNC ({params}))")
+        lines = _sans_mailboxid(await client.command(f"SELECT INBOX (QRESYNC ({params}))"))
         assert lines[-2:] == [b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % now,
                               b"TAG OK [READ-WRITE] SELECT completed\r\n"]
 
@@ -204,3 +208,44 @@ async def test_qresync_uid_fetch_vanished_and_expunges_as_vanished(imap: Harness
     await client.ok("UID MOVE 4 Trash")  # RFC 6851 §4.3: MOVE's expunges are VANISHED too
     lines = await client.command("UID FETCH 1:* (UID)")
     assert lines == [b"TAG OK UID FETCH completed\r\n"]
+
+
+# -- OBJECTID (RFC 8474) ------------------------------------------------------------------
+
+async def test_mailboxid_in_create_select_status_and_list_and_kept_by_rename(
+        imap: Harness) -> None:
+    client = await imap.client()
+    created = await client.command("CREATE Projects")
+    box = await imap.mailbox("Projects")
+    ident = b"F%d" % box.object_id
+    assert created == [b"TAG OK [MAILBOXID (%s)] CREATE completed\r\n" % ident]
+    assert b"* OK [MAILBOXID (%s)] Ok\r\n" % ident in await client.ok("EXAMINE Projects")
+    await client.ok("UNSELECT")
+    await client.ok("RENAME Projects Work")
+    assert await client.command("STATUS Work (MESSAGES MAILBOXID)") == [
+        b"* STATUS Work (MESSAGES 0 MAILBOXID (%s))\r\n" % ident,
+        b"TAG OK STATUS completed\r\n"]
+    lines = await client.command('LIST "" Work RETURN (STATUS (MAILBOXID))')
+    assert b"* STATUS Work (MAILBOXID (%s))\r\n" % ident in lines
+    inbox = await imap.mailbox("INBOX")
+    assert b"MAILBOXID (F%d)" % inbox.object_id in (await client.ok("SELECT INBOX"))[-2]
+
+
+async def test_emailid_survives_copy_threadid_is_nil_and_search_emailid(imap: Harness) -> None:
+    await _deliver(imap, 2)
+    client = await imap.client()
+    await client.ok("SELECT INBOX")
+    lines = await client.command("FETCH 1:2 (EMAILID THREADID)")
+    assert len(lines) == 3 and lines[-1] == b"TAG OK FETCH completed\r\n"
+    first = lines[0].split(b"EMAILID (")[1].split(b")")[0]
+    second = lines[1].split(b"EMAILID (")[1].split(b")")[0]
+    assert first != second and first.startswith(b"M") and len(first) == 25
+    assert lines[0] == b"* 1 FETCH (THREADID NIL EMAILID (%s))\r\n" % first
+    assert await client.command(f"SEARCH EMAILID {second.decode()}") == [
+        b"* SEARCH 2\r\n", b"TAG OK SEARCH completed\r\n"]
+    assert await client.command("SEARCH THREADID T1") == [
+        b"* SEARCH\r\n", b"TAG OK SEARCH completed\r\n"]
+    await client.ok("UID MOVE 2 Trash")  # RFC 8474 §5.1: the EMAILID travels with the message
+    await client.ok("SELECT Trash")
+    assert await client.command("FETCH 1 (EMAILID)") == [
+        b"* 1 FETCH (EMAILID (%s))\r\n" % second, b"TAG OK FETCH completed\r\n"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.unit.imap.harness import Harness, message
 
 DEFAULT_LIST = [
@@ -12,6 +14,11 @@ DEFAULT_LIST = [
     b'* LIST (\\HasNoChildren \\Sent) "/" Sent\r\n',
     b'* LIST (\\HasNoChildren \\Trash) "/" Trash\r\n',
 ]
+
+
+def _sans_mailboxid(lines: list[bytes]) -> list[bytes]:
+    """CREATE's OK carries the new folder's MAILBOXID (RFC 8474 §4.1), tested elsewhere."""
+    return [re.sub(rb"\[MAILBOXID \(F\d+\)\] ", b"", line) for line in lines]
 
 
 async def test_list_all_and_the_delimiter_request(imap: Harness) -> None:
@@ -26,7 +33,7 @@ async def test_list_all_and_the_delimiter_request(imap: Harness) -> None:
 
 async def test_create_makes_parents_and_list_shows_the_hierarchy(imap: Harness) -> None:
     client = await imap.client()
-    assert await client.command("CREATE Projects/2025/Q1") == [b"TAG OK CREATE completed\r\n"]
+    assert _sans_mailboxid(await client.command("CREATE Projects/2025/Q1")) == [b"TAG OK CREATE completed\r\n"]
     assert await client.command('LIST "" "Projects*"') == [
         b'* LIST (\\HasChildren) "/" Projects\r\n',
         b'* LIST (\\HasChildren) "/" Projects/2025\r\n',
@@ -56,13 +63,13 @@ async def test_create_refusals(imap: Harness) -> None:
         b"TAG NO [CANNOT] Invalid folder name: empty hierarchy level in the folder name\r\n"]
     assert await client.command('CREATE "x*"') == [
         b"TAG NO [CANNOT] Invalid folder name: '*' and '%' are not allowed in folder names\r\n"]
-    assert await client.command("CREATE Later/") == [b"TAG OK CREATE completed\r\n"]
+    assert _sans_mailboxid(await client.command("CREATE Later/")) == [b"TAG OK CREATE completed\r\n"]
     assert (await client.command('LIST "" Later'))[0] == b'* LIST (\\HasNoChildren) "/" Later\r\n'
 
 
 async def test_create_with_special_use(imap: Harness) -> None:
     client = await imap.client()
-    assert await client.command("CREATE Entw&APw-rfe (USE (\\Drafts))") == [
+    assert _sans_mailboxid(await client.command("CREATE Entw&APw-rfe (USE (\\Drafts))")) == [
         b"TAG OK CREATE completed\r\n"]
     assert await client.command("CREATE Everything (USE (\\All))") == [
         b"TAG NO [USEATTR] \\All cannot be given to a folder\r\n"]
@@ -81,7 +88,7 @@ async def test_create_with_special_use(imap: Harness) -> None:
 
 async def test_modified_utf7_and_utf8_accept_names(imap: Harness) -> None:
     client = await imap.client()
-    assert await client.command("CREATE R&AOk-sum&AOk-") == [b"TAG OK CREATE completed\r\n"]
+    assert _sans_mailboxid(await client.command("CREATE R&AOk-sum&AOk-")) == [b"TAG OK CREATE completed\r\n"]
     assert (await imap.mailbox("Résumé")) is not None
     assert await client.command('LIST "" R*') == [
         b'* LIST (\\HasNoChildren) "/" R&AOk-sum&AOk-\r\n', b"TAG OK LIST completed\r\n"]

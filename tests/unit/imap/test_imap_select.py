@@ -5,15 +5,15 @@ from __future__ import annotations
 from tests.unit.imap.harness import Harness, message
 
 
-async def _expected(imap: Harness, folder: str = "INBOX") -> tuple[int, int]:
+async def _expected(imap: Harness, folder: str = "INBOX") -> tuple[int, int, int]:
     box = await imap.mailbox(folder)
-    return box.uid_validity, box.highest_modseq
+    return box.uid_validity, box.highest_modseq, box.object_id
 
 
 async def test_select_rev1(imap: Harness) -> None:
     await imap.deliver(message("one"), flags=("\\Seen",))
     await imap.deliver(message("two"), flags=("$Important",))
-    validity, modseq = await _expected(imap)
+    validity, modseq, object_id = await _expected(imap)
     client = await imap.client()
     assert await client.command("SELECT inbox") == [
         b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important)\r\n",
@@ -25,12 +25,13 @@ async def test_select_rev1(imap: Harness) -> None:
         b"* OK [UIDVALIDITY %d] UIDs valid\r\n" % validity,
         b"* OK [UIDNEXT 3] Predicted next UID\r\n",
         b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % modseq,
+        b"* OK [MAILBOXID (F%d)] Ok\r\n" % object_id,
         b"TAG OK [READ-WRITE] SELECT completed\r\n",
     ]
 
 
 async def test_select_rev2_and_reselect_says_closed(imap: Harness) -> None:
-    validity, modseq = await _expected(imap, "Sent")
+    validity, modseq, object_id = await _expected(imap, "Sent")
     client = await imap.client()
     await client.ok("ENABLE IMAP4rev2")
     await client.ok("SELECT INBOX")
@@ -42,6 +43,7 @@ async def test_select_rev2_and_reselect_says_closed(imap: Harness) -> None:
         b"* OK [UIDVALIDITY %d] UIDs valid\r\n" % validity,
         b"* OK [UIDNEXT 1] Predicted next UID\r\n",
         b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % modseq,
+        b"* OK [MAILBOXID (F%d)] Ok\r\n" % object_id,
         b'* LIST (\\HasNoChildren \\Sent) "/" Sent\r\n',
         b"TAG OK [READ-ONLY] EXAMINE completed\r\n",
     ]

@@ -4,6 +4,8 @@ Folder names arrive decoded (Unicode) from the parser; the rules (INBOX,
 names, limits, subscriptions) are the mailbox service's (`postbus.mailbox`),
 whose refusals the session turns into ``NO [code]``.  SUBSCRIBE needs an
 existing folder (``NO [NONEXISTENT]``); UNSUBSCRIBE of any name succeeds.
+CREATE answers ``OK [MAILBOXID (id)]`` and STATUS has MAILBOXID (RFC 8474 §4):
+the id is the store's `object_id`, which RENAME keeps.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ async def create(session: ImapSession, cmd: Command) -> Done | None:
     if len(args.special_use) > 1:  # RFC 6154 §3
         raise ImapNo("Only one special-use attribute per folder", "USEATTR")
     special_use = args.special_use[0] if args.special_use else None
-    await session.mailboxes.create(_account_id(session), args.mailbox, special_use=special_use)
-    return None
+    box = await session.mailboxes.create(_account_id(session), args.mailbox,
+                                         special_use=special_use)
+    return Done(code=f"MAILBOXID ({mailbox_id(box)})")  # RFC 8474 §4.1
 
 
 async def delete(session: ImapSession, cmd: Command) -> Done | None:
@@ -77,9 +80,14 @@ async def unsubscribe(session: ImapSession, cmd: Command) -> Done | None:
     return None
 
 
+def mailbox_id(box: Mailbox) -> str:
+    """RFC 8474 §4: the folder's MAILBOXID (objectid: 1-255 of A-Z a-z 0-9 _ -)."""
+    return f"F{box.object_id}"
+
+
 def status_values(
     session: ImapSession, status: MailboxStatus, items: tuple[str, ...]
-) -> list[tuple[str, int]]:
+) -> list[tuple[str, int | str]]:
     """STATUS items in the order asked (RFC 9051 §6.3.11, RFC 8438, RFC 9208 §4.3),
     from the store's counters: the cost does not grow with the folder."""
     box = status.mailbox
@@ -96,6 +104,9 @@ def status_values(
         # RFC 9208 §4.3: octets EXPUNGE would free, in KiB like STORAGE.
         "DELETED-STORAGE": (status.deleted_size + 1023) // 1024,
     }
+    if "MAILBOXID" in items:
+        return [(item, f"({mailbox_id(box)})" if item == "MAILBOXID" else values[item])
+                for item in items]
     return [(item, values[item]) for item in items]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from postbus.imap.handlers.mailbox import mailbox_id
 from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, ImapBad, SelectArgs, responses, writer
 from postbus.imap.qresync import resync
@@ -74,6 +75,7 @@ async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
     out.append(writer.untagged_status("OK", "UIDs valid", f"UIDVALIDITY {view.uid_validity}"))
     out.append(writer.untagged_status("OK", "Predicted next UID", f"UIDNEXT {view.uid_next}"))
     out.append(writer.untagged_status("OK", "Highest", f"HIGHESTMODSEQ {view.modseq}"))
+    out.append(writer.untagged_status("OK", "Ok", f"MAILBOXID ({mailbox_id(mailbox)})"))  # RFC 8474 §4.1
     if session.rev2:
         out.append(await _list_line(session, mailbox.name))
     view.condstore, view.qresync = session.condstore, session.qresync

@@ -48,8 +48,8 @@ class FetchAtt:
     """One FETCH item.
 
     ``name`` is ENVELOPE, FLAGS, INTERNALDATE, RFC822, RFC822.HEADER,
-    RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID, MODSEQ, BINARY or
-    BINARY.SIZE.  ``section`` is set for ``BODY[...]``, ``BINARY[...]`` and
+    RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID, MODSEQ, EMAILID,
+    THREADID, BINARY or BINARY.SIZE.  ``section`` is set for ``BODY[...]``, ``BINARY[...]`` and
     ``BINARY.SIZE[...]`` (``BODY`` without it is the non-extensible structure);
     ``partial`` is ``(origin, length)``; ``peek`` means \\Seen is not set.
     """
@@ -77,6 +77,7 @@ SIMPLE_ATTS = {
     for name in (
         "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822", "RFC822.HEADER", "RFC822.SIZE",
         "RFC822.TEXT", "BODY", "BODYSTRUCTURE", "UID", "MODSEQ",
+        "EMAILID", "THREADID",  # RFC 8474 §5
     )
 }
 

@@ -113,9 +113,10 @@ def list_(
     )
 
 
-def status(name: str, items: Iterable[tuple[str, int]], *, utf8: bool = False) -> bytes:
-    """``* STATUS name (MESSAGES 3 UIDNEXT 9)`` (RFC 9051 §7.3.2)."""
-    body = b" ".join(b"%s %d" % (k.encode("ascii"), v) for k, v in items)
+def status(name: str, items: Iterable[tuple[str, int | str]], *, utf8: bool = False) -> bytes:
+    """``* STATUS name (MESSAGES 3 UIDNEXT 9)`` (RFC 9051 §7.3.2); a text value is
+    sent as it is (``MAILBOXID (F1)``, RFC 8474 §4.2)."""
+    body = b" ".join(b"%s %s" % (k.encode("ascii"), str(v).encode("ascii")) for k, v in items)
     return b"* STATUS %s (%s)\r\n" % (mailbox(name, utf8=utf8), body)
 
 

@@ -89,6 +89,14 @@ class SearchModSeq:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchObjectId:
+    """``EMAILID id`` / ``THREADID id`` (RFC 8474 §6)."""
+
+    field: Literal["EMAILID", "THREADID"]
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class SearchNot:
     key: "SearchKey"
 
@@ -106,7 +114,7 @@ class SearchAnd:
 
 SearchKey = (
     SearchAll | SearchFlag | SearchSeq | SearchDate | SearchSize | SearchString
-    | SearchHeader | SearchModSeq | SearchNot | SearchOr | SearchAnd
+    | SearchHeader | SearchModSeq | SearchObjectId | SearchNot | SearchOr | SearchAnd
 )
 
 _FLAG_KEYS: dict[str, SearchKey] = {
@@ -218,6 +226,13 @@ def _modseq(cur: Cursor, depth: int) -> SearchKey:
     return SearchModSeq(cur.number64("a mod-sequence"))
 
 
+def _object_id(field: Literal["EMAILID", "THREADID"]) -> Callable[[Cursor, int], SearchKey]:
+    def read(cur: Cursor, depth: int) -> SearchKey:
+        return SearchObjectId(field, cur.astring_text("an object id"))  # RFC 8474 §6
+
+    return read
+
+
 _ARGUMENT_KEYS: dict[str, Callable[[Cursor, int], SearchKey]] = {
     "HEADER": _header,
     "KEYWORD": _keyword(True),
@@ -228,6 +243,8 @@ _ARGUMENT_KEYS: dict[str, Callable[[Cursor, int], SearchKey]] = {
     "OR": _or,
     "UID": _uid,
     "MODSEQ": _modseq,
+    "EMAILID": _object_id("EMAILID"),
+    "THREADID": _object_id("THREADID"),
 }
 
 
