@@ -237,7 +237,7 @@ async def test_reopening_does_not_migrate_again(
 ) -> None:
     a, _ = nodes
     versions = [r[0] for r in await a.pool.fetch("SELECT version FROM schema_migrations")]
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
     again = PostgresStore(a.url, tmp_path / "c")
     await again.open()
     await again.close()
