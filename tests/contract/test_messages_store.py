@@ -4,6 +4,7 @@ copy and move, quota over every folder, change events, search and blobs."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -140,6 +141,25 @@ async def test_copy_keeps_flags_and_dates(store: Store) -> None:
     info = (await store.fetch_info(archive, [1]))[0]
     assert info.flags == {"\\Flagged"} and info.internal_date == 5000.0
     assert [e.uid for e in await store.list_messages(inbox)] == [1]
+
+
+async def test_save_date_is_when_the_message_entered_the_folder(store: Store) -> None:
+    # RFC 8514 §3: APPEND, delivery, COPY and MOVE set the save date; INTERNALDATE
+    # stays the client's (or the original's).  1 s of slack for the two clocks' rounding.
+    acc = await _account(store)
+    inbox = await _box(store, acc)
+    archive = await _box(store, acc, "Archive")
+    start = time.time() - 1
+    await _append(store, inbox, 1, internal_date=5000.0)
+    blob = await store.put_blob(message(2))
+    await store.deliver([inbox], blob, parsed("message 2"), internal_date=6000.0)
+    await store.copy(inbox, [1], archive)
+    await store.copy(inbox, [2], archive, move=True)
+    infos = [*await store.fetch_info(inbox, [1]), *await store.fetch_info(archive, [1, 2])]
+    assert [i.internal_date for i in infos] == [5000.0, 5000.0, 6000.0]
+    saved = [i.saved for i in infos]
+    assert all(s is not None and s >= start for s in saved), saved
+    assert saved[1] is not None and saved[0] is not None and saved[1] >= saved[0]
 
 
 async def test_deliver_to_several_folders_with_per_folder_results(store: Store) -> None:

@@ -36,6 +36,7 @@ EXTENSIONS = (
     "CONDSTORE",  # RFC 7162 §3.1
     "QRESYNC",  # RFC 7162 §3.2
     "OBJECTID",  # RFC 8474
+    "SAVEDATE",  # RFC 8514
 )
 
 #: SASL mechanisms offered inside TLS.

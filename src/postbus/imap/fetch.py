@@ -10,6 +10,8 @@ the mailbox service's `FetchItems` and sections, reads through
 * EMAILID (RFC 8474 §5.1) is named after the stored body (its SHA-256), so it
   stays the same through COPY and MOVE; identical octets stored twice share
   one body and so one EMAILID.
+* SAVEDATE (RFC 8514) is when the message entered this folder (APPEND,
+  delivery, COPY, MOVE), kept by the store.
 * ENVELOPE, BODYSTRUCTURE, BODY and PREVIEW come from the parse-once record
   (their bytes memoised per blob in `fetch_structure`: the record is not even
   decoded when they are known); message bodies are not read for them.
@@ -51,7 +53,7 @@ _FLAG_CACHE_SIZE = 4096
 # Items answered from the session's entry alone.
 _ENTRY_ITEMS = frozenset(("FLAGS", "UID", "MODSEQ", "THREADID"))
 # Items answered from MessageInfo without the parse-once record.
-_INFO_ITEMS = frozenset(("INTERNALDATE", "RFC822.SIZE", "EMAILID"))
+_INFO_ITEMS = frozenset(("INTERNALDATE", "RFC822.SIZE", "EMAILID", "SAVEDATE"))
 
 _UID = FetchAtt("UID", key=b"UID")
 _FLAGS = FetchAtt("FLAGS", key=b"FLAGS")
@@ -272,6 +274,9 @@ async def _value(att: FetchAtt, m: Fetched, utf8: bool) -> bytes:
         return b"(%s)" % email_id(info.blob_id).encode("ascii")
     if name == "INTERNALDATE":
         return format_date_time(dt.datetime.fromtimestamp(info.internal_date, dt.UTC))
+    if name == "SAVEDATE":  # RFC 8514 §4.3; messages stored before save dates: the arrival
+        saved = info.internal_date if info.saved is None else info.saved
+        return format_date_time(dt.datetime.fromtimestamp(saved, dt.UTC))
     if name in fetch_structure.STRUCTURE_ITEMS:
         value = fetch_structure.cached(info.blob_id, name, utf8)
         if value is not None:

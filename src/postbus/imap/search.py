@@ -66,7 +66,7 @@ def criterion(
     if isinstance(key, SearchSize):
         return q.Larger(key.size) if key.op == "larger" else q.Smaller(key.size)
     if isinstance(key, SearchDate):
-        return q.Date(key.op, key.date, sent=key.field == "sent")
+        return q.Date(key.op, key.date, sent=key.field == "sent", saved=key.field == "saved")
     if isinstance(key, SearchHeader):
         return q.Header(key.name, key.value)
     assert isinstance(key, SearchString)

@@ -132,11 +132,14 @@ class Date:
 
     `sent` False is the arrival (INTERNALDATE, its UTC day); True the Date
     header's day as written (a message without a usable Date matches none).
+    `saved` is the save date's UTC day (RFC 8514), the arrival's for messages
+    stored before save dates were kept.
     """
 
     op: DateOp
     day: dt.date
     sent: bool = False
+    saved: bool = False
 
 
 def Before(day: dt.date) -> Date:

@@ -224,7 +224,10 @@ class Evaluator:
     def _date(self, c: Date, m: Candidate) -> bool:
         assert m.info is not None
         day: dt.date | None
-        if not c.sent:
+        if c.saved:
+            saved = m.info.saved
+            day = fields.internal_date(m.info.internal_date if saved is None else saved)
+        elif not c.sent:
             day = fields.internal_date(m.info.internal_date)
         else:
             assert m.meta is not None

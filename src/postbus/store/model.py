@@ -121,6 +121,9 @@ class MessageInfo:
     internal_date: float  # seconds since the epoch, UTC
     blob_id: str
     meta: bytes  # the parse-once record, encoded by postbus.message
+    #: When the message was saved in this folder (RFC 8514), seconds since the epoch;
+    #: None for messages stored before the store kept it.
+    saved: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

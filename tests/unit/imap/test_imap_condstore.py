@@ -3,6 +3,8 @@ VANISHED, and resynchronisation after changes made by another session."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.unit.imap.harness import Harness, message
 
 
@@ -249,3 +251,28 @@ async def test_emailid_survives_copy_threadid_is_nil_and_search_emailid(imap: Ha
     await client.ok("SELECT Trash")
     assert await client.command("FETCH 1 (EMAILID)") == [
         b"* 1 FETCH (EMAILID (%s))\r\n" % second, b"TAG OK FETCH completed\r\n"]
+
+
+# -- SAVEDATE (RFC 8514) -------------------------------------------------------------------
+
+async def test_savedate_fetch_and_search(imap: Harness) -> None:
+    client = await imap.client()
+    raw = message("old")
+    # APPEND with an INTERNALDATE in 1999: the save date is today's, not that.
+    await client.send(b'a0 APPEND INBOX "01-Jan-1999 10:00:00 +0000" {%d+}\r\n%s\r\n'
+                      % (len(raw), raw))
+    assert (await client.until_tagged("a0"))[-1].startswith(b"a0 OK")
+    await client.ok("SELECT INBOX")
+    lines = await client.command("FETCH 1 (INTERNALDATE SAVEDATE)")
+    assert lines[0].startswith(b'* 1 FETCH (INTERNALDATE "01-Jan-1999 10:00:00 +0000" SAVEDATE "')
+    assert b"1999" not in lines[0].split(b"SAVEDATE")[1]
+    saved = lines[0].split(b'SAVEDATE "')[1][:11].decode()  # "dd-Mon-yyyy" (day maybe " d")
+    today = dt.datetime.strptime(saved.strip(), "%d-%b-%Y").date()
+    tomorrow = today + dt.timedelta(days=1)
+    day = f"{today.day}-{today:%b}-{today.year}"
+    for key, found in ((f"SAVEDSINCE {day}", b" 1"), (f"SAVEDON {day}", b" 1"),
+                       ("SAVEDBEFORE 1-Jan-2000", b""), ("BEFORE 1-Jan-2000", b" 1"),
+                       (f"SAVEDBEFORE {tomorrow.day}-{tomorrow:%b}-{tomorrow.year}", b" 1"),
+                       ("SAVEDATESUPPORTED", b" 1")):
+        assert await client.command(f"SEARCH {key}") == [
+            b"* SEARCH%s\r\n" % found, b"TAG OK SEARCH completed\r\n"], key

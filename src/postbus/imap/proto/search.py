@@ -48,9 +48,10 @@ class SearchSeq:
 
 @dataclass(frozen=True, slots=True)
 class SearchDate:
-    """``BEFORE/ON/SINCE`` (internal date) and ``SENTBEFORE/SENTON/SENTSINCE`` (Date:)."""
+    """``BEFORE/ON/SINCE`` (internal date), ``SENTBEFORE/SENTON/SENTSINCE`` (Date:) and
+    ``SAVEDBEFORE/SAVEDON/SAVEDSINCE`` (the save date, RFC 8514 §4.4)."""
 
-    field: Literal["internal", "sent"]
+    field: Literal["internal", "sent", "saved"]
     op: Literal["before", "on", "since"]
     date: dt.date
 
@@ -119,6 +120,7 @@ SearchKey = (
 
 _FLAG_KEYS: dict[str, SearchKey] = {
     "ALL": SearchAll(),
+    "SAVEDATESUPPORTED": SearchAll(),  # RFC 8514 §4.4: every folder keeps save dates
     "ANSWERED": SearchFlag("\\Answered"),
     "DELETED": SearchFlag("\\Deleted"),
     "DRAFT": SearchFlag("\\Draft"),
@@ -134,13 +136,17 @@ _FLAG_KEYS: dict[str, SearchKey] = {
     "NEW": SearchAnd((SearchFlag("\\Recent"), SearchFlag("\\Seen", False))),
 }
 _STRING_KEYS = frozenset({"BCC", "CC", "FROM", "SUBJECT", "TO", "BODY", "TEXT"})
-_DATE_KEYS: dict[str, tuple[Literal["internal", "sent"], Literal["before", "on", "since"]]] = {
+_DATE_KEYS: dict[str, tuple[Literal["internal", "sent", "saved"],
+                            Literal["before", "on", "since"]]] = {
     "BEFORE": ("internal", "before"),
     "ON": ("internal", "on"),
     "SINCE": ("internal", "since"),
     "SENTBEFORE": ("sent", "before"),
     "SENTON": ("sent", "on"),
     "SENTSINCE": ("sent", "since"),
+    "SAVEDBEFORE": ("saved", "before"),  # RFC 8514 §4.4
+    "SAVEDON": ("saved", "on"),
+    "SAVEDSINCE": ("saved", "since"),
 }
 _ENTRY_TYPES = frozenset({"priv", "shared", "all"})
 

@@ -407,12 +407,13 @@ class PostgresStore:
 
     async def fetch_info(self, mailbox_id: int, uids: Sequence[int]) -> list[MessageInfo]:
         found = await self.pool.fetch(
-            "SELECT m.uid, m.flags, m.modseq, m.size, m.internal_date, m.blob_id, mm.meta"
+            "SELECT m.uid, m.flags, m.modseq, m.size, m.internal_date, m.blob_id, mm.meta, m.saved"
             " FROM messages m JOIN message_meta mm ON mm.id = m.meta_id"
             " WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) ORDER BY m.uid",
             mailbox_id, sorted(set(uids)),
         )
-        return [MessageInfo(r[0], frozenset(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in found]
+        return [MessageInfo(r[0], frozenset(r[1]), r[2], r[3], r[4], r[5], r[6], r[7])
+                for r in found]
 
     async def changes_since(self, mailbox_id: int, modseq: int) -> Changes:
         # One statement, so one snapshot and one round trip: every IMAP command

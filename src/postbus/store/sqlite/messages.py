@@ -12,6 +12,7 @@ in the same transaction; the quota check is `model.exceeds_quota`.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -77,8 +78,8 @@ def insert(
     uid, modseq = int(row[0]), int(row[1])
     conn.execute(
         "INSERT INTO messages (mailbox_id, uid, meta_id, blob_id, size, internal_date, flags,"
-        " modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (mailbox_id, uid, meta, blob_id, size, internal_date, flags, modseq),
+        " modseq, saved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (mailbox_id, uid, meta, blob_id, size, internal_date, flags, modseq, time.time()),
     )
     conn.execute(
         "UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + 1"
@@ -129,13 +130,14 @@ def fetch_info(conn: sqlite3.Connection, mailbox_id: int, uids: Sequence[int]) -
     out: list[MessageInfo] = []
     for chunk in rows.chunks(uids):
         found = conn.execute(
-            "SELECT m.uid, m.flags, m.modseq, m.size, m.internal_date, m.blob_id, mm.meta"
+            "SELECT m.uid, m.flags, m.modseq, m.size, m.internal_date, m.blob_id, mm.meta, m.saved"
             " FROM messages m JOIN message_meta mm ON mm.id = m.meta_id"
             f" WHERE m.mailbox_id = ? AND m.uid IN ({rows.marks(chunk)}) ORDER BY m.uid",
             (mailbox_id, *chunk),
         ).fetchall()
         out.extend(
-            MessageInfo(r[0], rows.flags_set(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in found
+            MessageInfo(r[0], rows.flags_set(r[1]), r[2], r[3], r[4], r[5], r[6], r[7])
+            for r in found
         )
     return out
 
