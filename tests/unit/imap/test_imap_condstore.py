@@ -199,7 +199,8 @@ async def test_qresync_uid_fetch_vanished_and_expunges_as_vanished(imap: Harness
     # this session's own and (at the points EXPUNGE may be sent) other sessions'.
     await client.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
     assert await client.command("EXPUNGE") == [
-        b"* VANISHED 1\r\n", b"TAG OK EXPUNGE completed\r\n"]
+        b"* VANISHED 1\r\n",
+        b"TAG OK [HIGHESTMODSEQ %d] EXPUNGE completed\r\n" % await _modseq(imap)]
     other = await imap.client()
     await other.ok("SELECT INBOX")
     await other.ok("UID STORE 5 +FLAGS.SILENT (\\Deleted)")

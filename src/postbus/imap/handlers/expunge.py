@@ -2,7 +2,10 @@
 
 Before computing what to remove, other sessions' changes are announced (an
 EXPUNGE may send EXPUNGE responses), so the \\Deleted flags seen are current;
-then one call of the mailbox service removes the messages and each gets its ``* n EXPUNGE``.
+then one call of the mailbox service removes the messages and each gets its ``* n EXPUNGE``
+(``* VANISHED uids`` once QRESYNC is enabled, RFC 7162 §3.2.10).  With QRESYNC the
+tagged OK carries the folder's new ``[HIGHESTMODSEQ n]``, as Dovecot sends it, so the
+client can move its sync point without another round trip.
 """
 
 from __future__ import annotations
@@ -32,4 +35,8 @@ async def expunge(session: ImapSession, cmd: Command) -> Done | None:
     if deleted:
         removed = await session.mailboxes.expunge(view.mailbox_id, deleted)
         await session.write(view.remove(removed))
+    if session.qresync:
+        # Records what else changed meanwhile; the session announces it before the OK.
+        await session.mailboxes.refresh(view)
+        return Done(code=f"HIGHESTMODSEQ {view.modseq}")
     return None
