@@ -122,3 +122,56 @@ def test_neomutt_reads_and_moves_a_message(tmp_path: Path) -> None:
             head, text = fetched(imap, "1", "(FLAGS BODY.PEEK[TEXT])")
             assert text == b"The numbers are in.\r\n"
             assert b"\\Seen" in head
+
+
+def test_neomutt_resyncs_with_qresync_from_its_header_cache(tmp_path: Path) -> None:
+    """neomutt with a header cache and imap_qresync: after another client flags one
+    message and expunges another, its second visit asks ``UID FETCH 1:n (FLAGS)
+    (CHANGEDSINCE m VANISHED)`` with the HIGHESTMODSEQ it cached (RFC 7162 §3.2.6) and
+    gets the expunged UID and the changed flags only.  (This neomutt then logs "QRESYNC
+    failed" from its own sanity check and re-reads the headers; as far as we read its
+    source, imap_verify_qresync meets the expunged entry whose data imap_expunge_mailbox
+    has freed, whatever the server.  The screen is right either way.)"""
+    neomutt = require_tool("neomutt")
+    tmux = Tmux(require_tool("tmux"), f"postbus-{os.getpid()}-{time.monotonic_ns()}")
+    cache = tmp_path / "hcache"
+    cache.mkdir()
+    with served(tmp_path) as server:
+        port = server.port("imaps")
+        rc = muttrc(tmp_path, port)
+        rc.write_text(rc.read_text().replace('header_cache=""', f'header_cache="{cache}/"')
+                      + "set imap_condstore=yes\nset imap_qresync=yes\n")
+        with imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=tls_context(), timeout=30) as imap:
+            imap.login(USER, PASSWORD)
+            for subject in ("Alpha", "Bravo", "Charlie"):
+                imap.append("INBOX", "", imaplib.Time2Internaldate(time.time()), message(subject))
+        env = {**os.environ, "HOME": str(tmp_path), "TERM": "xterm-256color"}
+        logs = []
+        try:
+            for visit in (1, 2):
+                log = tmp_path / f"neomutt{visit}.log"
+                logs.append(log)
+                tmux.run("new-session", "-d", "-s", "mutt", "-x", "160", "-y", "40",
+                         f"{neomutt} -n -F {rc} -d 5 -l {log}", env=env)
+                if visit == 1:
+                    tmux.wait_for("+INBOX [Msgs:3")
+                else:
+                    screen = tmux.wait_for("+INBOX [Msgs:2")
+                    assert "Flag:1" in screen and "Charlie" not in screen, screen
+                tmux.keys("q")
+                tmux.wait_until_gone()
+                if visit == 1:  # another client changes the folder in between
+                    with imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=tls_context(),
+                                           timeout=30) as imap:
+                        imap.login(USER, PASSWORD)
+                        imap.select("INBOX")
+                        imap.store("2", "+FLAGS", "(\\Flagged)")
+                        imap.store("3", "+FLAGS", "(\\Deleted)")
+                        imap.expunge()
+        finally:
+            subprocess.run([tmux.tmux, "-L", tmux.socket, "kill-server"], capture_output=True,
+                           timeout=10)
+        second = next(logs[1].parent.glob(logs[1].name + "*")).read_text(errors="replace")
+        assert "ENABLED QRESYNC" in second and "(CHANGEDSINCE " in second, second[-3000:]
+        assert "4< * VANISHED (EARLIER) 3\n" in second, second[-3000:]
+        assert "4< * 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (" in second, second[-3000:]
