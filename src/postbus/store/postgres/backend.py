@@ -27,11 +27,13 @@ from postbus.store.model import (
     BlobRef,
     Change,
     Changes,
+    Delivered,
     Domain,
     Mailbox,
     MailboxStatus,
     MessageEntry,
     MessageInfo,
+    Outbound,
     Parsed,
     QueueItem,
     QueueRecipient,
@@ -42,6 +44,14 @@ from postbus.store.postgres.db import Conn
 T = TypeVar("T")
 
 WriteFn = Callable[[Conn, list[Change]], Awaitable[T]]
+
+
+class _NothingStored(Exception):
+    """Rolls back a `deliver_message` transaction that found no folder and had no queue item."""
+
+    def __init__(self, delivered: Delivered) -> None:
+        super().__init__("nothing stored")
+        self.delivered = delivered
 
 
 class PostgresStore:
@@ -392,6 +402,36 @@ class PostgresStore:
         return await self._write(lambda conn, changes: messages.deliver(
             conn, mailbox_ids, blob, parsed, when, check_quota, changes
         ))
+
+    async def deliver_message(
+        self,
+        mailbox_ids: Sequence[int],
+        blob: BlobRef,
+        parsed: Parsed,
+        *,
+        queue: Outbound | None = None,
+        internal_date: float | None = None,
+        check_quota: bool = True,
+    ) -> Delivered:
+        now = time.time()
+        when = now if internal_date is None else internal_date
+
+        async def job(conn: Conn, changes: list[Change]) -> Delivered:
+            local = tuple(await messages.deliver_message(
+                conn, mailbox_ids, blob, parsed, when, check_quota, changes))
+            queue_id = None
+            if queue is not None:
+                queue_id = await outbound.enqueue(conn, queue.sender, queue.recipients, blob,
+                                                  queue.envid, queue.ret, now, now)
+            delivered = Delivered(local, queue_id)
+            if not delivered.stored:
+                raise _NothingStored(delivered)  # rolls the transaction back
+            return delivered
+
+        try:
+            return await self._write(job)
+        except _NothingStored as nothing:
+            return nothing.delivered
 
     async def list_messages(self, mailbox_id: int) -> list[MessageEntry]:
         # Flags as one text per row (IMAP flags are atoms: no spaces) and one

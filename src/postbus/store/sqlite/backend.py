@@ -33,11 +33,13 @@ from postbus.store.model import (
     BlobRef,
     Change,
     Changes,
+    Delivered,
     Domain,
     Mailbox,
     MailboxStatus,
     MessageEntry,
     MessageInfo,
+    Outbound,
     Parsed,
     QueueItem,
     QueueRecipient,
@@ -49,6 +51,14 @@ T = TypeVar("T")
 
 # fetch_info of at most this many UIDs reads on the event loop (a few point reads).
 INLINE_FETCH_UIDS = 8
+
+
+class _NothingStored(Exception):
+    """Rolls back a `deliver_message` job that found no folder and had no queue item."""
+
+    def __init__(self, delivered: Delivered) -> None:
+        super().__init__("nothing stored")
+        self.delivered = delivered
 
 
 class SqliteStore:
@@ -320,6 +330,40 @@ class SqliteStore:
         results = await self._writer.run(job)
         self.blobs.stored(blob)
         return results
+
+    async def deliver_message(
+        self,
+        mailbox_ids: Sequence[int],
+        blob: BlobRef,
+        parsed: Parsed,
+        *,
+        queue: Outbound | None = None,
+        internal_date: float | None = None,
+        check_quota: bool = True,
+    ) -> Delivered:
+        now = time.time()
+        when = now if internal_date is None else internal_date
+
+        def job(conn: sqlite3.Connection, changes: list[Any]) -> Delivered:
+            self.blobs.reference(conn, blob)
+            meta = self._meta_id(conn, blob, parsed)
+            local = tuple(messages.deliver_message(
+                conn, mailbox_ids, meta, blob, when, check_quota, changes))
+            queue_id = None
+            if queue is not None:
+                queue_id = outbound.enqueue(conn, queue.sender, queue.recipients, blob,
+                                            queue.envid, queue.ret, now, now)
+            delivered = Delivered(local, queue_id)
+            if not delivered.stored:
+                raise _NothingStored(delivered)  # the writer rolls the job back
+            return delivered
+
+        try:
+            delivered = await self._writer.run(job)
+        except _NothingStored as nothing:
+            return nothing.delivered
+        self.blobs.stored(blob)
+        return delivered
 
     async def list_messages(self, mailbox_id: int) -> list[MessageEntry]:
         return await self._read(messages.list_messages, mailbox_id)

@@ -112,6 +112,29 @@ def deliver(
     return results
 
 
+def deliver_message(
+    conn: sqlite3.Connection,
+    mailbox_ids: Sequence[int],
+    meta: int,
+    blob: BlobRef,
+    internal_date: float,
+    check_quota: bool,
+    changes: list[Any],
+) -> list[Appended | Exception]:
+    """`deliver` for `Store.deliver_message`: a folder that is gone is reported
+    (NotFound) and skipped; OverQuota is raised, for the caller's transaction
+    to roll back. Both are found before `insert` writes anything."""
+    results: list[Appended | Exception] = []
+    for mailbox_id in mailbox_ids:
+        try:
+            results.append(insert(
+                conn, mailbox_id, meta, blob.id, blob.size, "", internal_date, check_quota, changes
+            ))
+        except errors.NotFound as exc:
+            results.append(exc)
+    return results
+
+
 # -- reads ---------------------------------------------------------------------------
 
 def list_messages(conn: sqlite3.Connection, mailbox_id: int) -> list[MessageEntry]:
