@@ -346,9 +346,9 @@ class SqliteStore:
 
         def job(conn: sqlite3.Connection, changes: list[Any]) -> Delivered:
             self.blobs.reference(conn, blob)
-            meta = self._meta_id(conn, blob, parsed)
             local = tuple(messages.deliver_message(
-                conn, mailbox_ids, meta, blob, when, check_quota, changes))
+                conn, mailbox_ids, lambda: self._meta_id(conn, blob, parsed), blob, when,
+                check_quota, changes))
             queue_id = None
             if queue is not None:
                 queue_id = outbound.enqueue(conn, queue.sender, queue.recipients, blob,
