@@ -31,7 +31,7 @@ SEARCH_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
 SORT_KEYS = frozenset({
     "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO",
 })
-THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES", "REFS"})
+THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES"})  # RFC 5256 §3
 _STORE_MODES: dict[bytes, Literal["replace", "add", "remove"]] = {b"FLAGS": "replace", b"+FLAGS": "add", b"-FLAGS": "remove"}
 
 

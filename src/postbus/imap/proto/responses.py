@@ -61,6 +61,46 @@ def sort(numbers: Iterable[int]) -> bytes:
     return b"* SORT%s\r\n" % b"".join(b" %d" % n for n in numbers)
 
 
+#: A node of a THREAD response: a message number (None for a dummy) and its children.
+ThreadNode = tuple[int | None, Sequence["ThreadNode"]]
+
+
+def thread(threads: Iterable[ThreadNode]) -> bytes:
+    """RFC 5256 §4 ``* THREAD (3 6 (4 23)(44 7 96))``: one parenthesised list per
+    thread; an only child follows its parent in the same list, several children
+    are each parenthesised; a dummy parent writes no number, as in ``((3)(5))``.
+
+    Built with an explicit stack: a thread is as deep as its senders make it.
+    """
+    out = bytearray(b"* THREAD")
+    first = True
+    for root in threads:
+        if first:
+            out += b" "
+            first = False
+        stack: list[bytes | ThreadNode] = [b")", root, b"("]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, bytes):
+                if item == b"(" and out[-1:].isdigit():
+                    out += b" "
+                out += item
+                continue
+            node: ThreadNode = item
+            while True:  # a chain of only children stays in one list
+                number, children = node
+                if number is not None:
+                    if out[-1:].isdigit():
+                        out += b" "
+                    out += b"%d" % number
+                if len(children) != 1:
+                    break
+                node = children[0]
+            for child in reversed(children):
+                stack += [b")", child, b"("]
+    return bytes(out) + b"\r\n"
+
+
 def esearch(
     tag: str | None,
     uid: bool,
