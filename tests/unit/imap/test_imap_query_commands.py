@@ -104,3 +104,23 @@ async def test_fetch_peek_and_seen(imap: Harness) -> None:
         b"TAG BAD Invalid message sequence number (beyond EXISTS)\r\n"]
     assert await client.command("UID FETCH 1 (UID) (CHANGEDSINCE 1 VANISHED)") == [
         b"TAG BAD QRESYNC is not enabled\r\n"]
+
+
+async def test_within_older_younger(imap: Harness) -> None:
+    client = await imap.client()
+    old = message("old")
+    tag = client.tag()
+    await client.send(f'{tag} APPEND INBOX "01-Jan-2020 00:00:00 +0000" {{{len(old)}+}}\r\n'
+                      .encode() + old + b"\r\n")
+    assert (await client.until_tagged(tag))[-1].startswith(tag.encode() + b" OK")
+    await imap.deliver(message("new"))  # arrives now
+    await client.ok("SELECT INBOX")
+    # RFC 5032: by INTERNALDATE, in seconds back from now.
+    assert await client.command("SEARCH OLDER 86400") == [
+        b"* SEARCH 1\r\n", b"TAG OK SEARCH completed\r\n"]
+    assert await client.command("UID SEARCH YOUNGER 86400") == [
+        b"* SEARCH 2\r\n", b"TAG OK UID SEARCH completed\r\n"]
+    assert await client.command("SEARCH NOT YOUNGER 86400") == [
+        b"* SEARCH 1\r\n", b"TAG OK SEARCH completed\r\n"]
+    assert await client.command("SEARCH OLDER 0") == [
+        b"TAG BAD An interval in seconds must not be zero\r\n"]
