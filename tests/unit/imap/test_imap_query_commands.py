@@ -124,3 +124,20 @@ async def test_within_older_younger(imap: Harness) -> None:
         b"* SEARCH 1\r\n", b"TAG OK SEARCH completed\r\n"]
     assert await client.command("SEARCH OLDER 0") == [
         b"TAG BAD An interval in seconds must not be zero\r\n"]
+
+
+async def test_fetch_preview(imap: Harness) -> None:
+    await imap.deliver(message("plain", body="Hello   there,\r\n\r\n\tsee you\r\n" + "x" * 400))
+    html = (b"From: a@example.org\r\nSubject: html\r\nContent-Type: text/html\r\n\r\n"
+            b"<html><head><style>p {}</style></head><body><p>Hi <b>Bob</b>,</p>"
+            b"<p>lunch&nbsp;at 1?</p></body></html>\r\n")
+    await imap.deliver(html)
+    client = await imap.client()
+    await client.ok("SELECT INBOX")
+    lines = await client.command("FETCH 1:2 (PREVIEW (LAZY))")  # RFC 8970
+    assert lines[0] == b'* 1 FETCH (PREVIEW "Hello there, see you ' + b"x" * 179 + b'")\r\n'
+    assert lines[1] == b'* 2 FETCH (PREVIEW "Hi Bob, lunch at 1?")\r\n'
+    assert lines[2] == b"TAG OK FETCH completed\r\n"
+    assert await client.command("UID FETCH 2 PREVIEW") == [
+        b'* 2 FETCH (UID 2 PREVIEW "Hi Bob, lunch at 1?")\r\n',
+        b"TAG OK UID FETCH completed\r\n"]

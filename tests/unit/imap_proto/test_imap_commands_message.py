@@ -230,3 +230,14 @@ def test_thread() -> None:
     cmd = command(b"a UID THREAD ORDEREDSUBJECT US-ASCII ALL")
     assert cmd.uid and cmd.args == ThreadArgs("ORDEREDSUBJECT", "US-ASCII", SearchAll())
     assert error(b"a THREAD FOO UTF-8 ALL").status == "BAD"
+
+
+def test_fetch_preview_and_lazy() -> None:
+    # RFC 8970 §7: PREVIEW with optional modifiers; the answer is always PREVIEW.
+    assert names(fetch(b"a FETCH 1 PREVIEW")) == ["PREVIEW"]
+    assert names(fetch(b"a FETCH 1 (UID PREVIEW (LAZY) FLAGS)")) == ["UID", "PREVIEW", "FLAGS"]
+    assert fetch(b"a FETCH 1 (preview (lazy))").atts[0].key == b"PREVIEW"
+    args = fetch(b"a FETCH 1 PREVIEW (CHANGEDSINCE 7)")  # a FETCH modifier, not a preview one
+    assert names(args) == ["PREVIEW"] and args.changedsince == 7
+    assert error(b"a FETCH 1 (PREVIEW (EAGER))").status == "BAD"
+    assert error(b"a FETCH 1 (PREVIEW ())").status == "BAD"
