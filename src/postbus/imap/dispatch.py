@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from postbus.imap.handlers import (
     append,
     auth,
+    compress,
     copy,
     expunge,
     fetch,
@@ -84,6 +85,7 @@ TABLE: dict[str, Rule] = {
     "GETQUOTA": Rule(quota.getquota, AUTHENTICATED),  # RFC 9208
     "GETQUOTAROOT": Rule(quota.getquotaroot, AUTHENTICATED),
     "SETQUOTA": Rule(quota.setquota, AUTHENTICATED),
+    "COMPRESS": Rule(compress.compress, AUTHENTICATED),  # RFC 4978
     # selected (§6.4)
     "CHECK": Rule(misc.check, SELECTED),
     "CLOSE": Rule(select.close, SELECTED, sync=False),
