@@ -384,8 +384,7 @@ class Connection(asyncio.Protocol):
             return
         self.busy = busy
         if not busy:
-            loop = asyncio.get_running_loop()
-            now = loop.time()
+            now = asyncio.get_running_loop().time()
             self._progress = now
             self._input_full = self.input_buffered() > MAX_INPUT_BUFFERED
             if self._deflate is not None and self._deflate.pending:

@@ -119,3 +119,18 @@ async def test_invalid_deflate_input_closes_the_connection(imap: Harness) -> Non
     assert await asyncio.wait_for(client.reader.read(), READ_TIMEOUT) == b""
     other = await imap.client()  # the server goes on
     assert await other.command("NOOP") == [b"TAG OK NOOP completed\r\n"]
+
+
+async def test_compressed_lines_at_and_past_the_line_limit(imap: Harness) -> None:
+    # MAX_LINE (64 KiB) inflates to exactly what the session may hold; past it the
+    # line is discarded with BAD and the compressed session goes on.
+    await imap.deliver(message("one"))
+    client = await imap.client()
+    z = await compressed(client)
+    await z.command(b"SELECT INBOX")
+    near = b"UID SEARCH UID " + b",".join(b"%d" % (n * 2 + 1) for n in range(9000))
+    assert len(near) < 64 * 1024 - 16
+    assert await z.command(near) == [b"* SEARCH 1\r\n", b"TAG OK UID SEARCH completed\r\n"]
+    lines = await z.command(b"NOOP " + b"x" * 70_000)
+    assert lines[-1].startswith(b"TAG BAD [TOOBIG]"), lines
+    assert await z.command(b"NOOP") == [b"TAG OK NOOP completed\r\n"]
