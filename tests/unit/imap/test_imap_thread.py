@@ -13,7 +13,7 @@ from tests.unit.mailbox.test_thread import BASE, CORPUS, ORDEREDSUBJECT, REFEREN
 NO_DATE = 13
 
 
-def _raw(uid: int, message_id: str | None, subject: str, days: float,
+def corpus_message(uid: int, message_id: str | None, subject: str, days: float,
          refs: tuple[str, ...], in_reply_to: str | None) -> bytes:
     lines = ["From: Carol <carol@example.org>", f"To: {USER}", f"Subject: {subject}"]
     if uid != NO_DATE:
@@ -29,7 +29,7 @@ def _raw(uid: int, message_id: str | None, subject: str, days: float,
 
 async def _corpus(imap: Harness) -> Client:
     for entry in CORPUS:
-        appended = await imap.deliver(_raw(*entry))
+        appended = await imap.deliver(corpus_message(*entry))
         assert appended.uid == entry[0]
     client = await imap.client()
     await client.ok("SELECT INBOX")
