@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from email.utils import format_datetime
 
+import pytest
+
+from postbus.mailbox import thread
 from tests.unit.imap.harness import USER, Client, Harness
 from tests.unit.mailbox.test_thread import BASE, CORPUS, ORDEREDSUBJECT, REFERENCES
 
@@ -74,3 +77,12 @@ async def test_thread_capabilities_and_bad_algorithm(imap: Harness) -> None:
     await client.ok("SELECT INBOX")
     assert await client.command("THREAD REFS UTF-8 ALL") == [
         b"TAG BAD Unknown threading algorithm REFS\r\n"]
+
+
+async def test_large_thread_runs_in_the_executor(imap: Harness,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(thread, "INLINE_THREAD_LIMIT", 0)
+    client = await _corpus(imap)
+    expected = _without_13_moved_last(REFERENCES)
+    assert await client.command("THREAD REFERENCES UTF-8 ALL") == [
+        f"* THREAD {expected}\r\n".encode(), b"TAG OK THREAD completed\r\n"]
