@@ -134,3 +134,19 @@ async def test_compressed_lines_at_and_past_the_line_limit(imap: Harness) -> Non
     lines = await z.command(b"NOOP " + b"x" * 70_000)
     assert lines[-1].startswith(b"TAG BAD [TOOBIG]"), lines
     assert await z.command(b"NOOP") == [b"TAG OK NOOP completed\r\n"]
+
+
+async def test_idle_updates_are_flushed_while_compressed(imap: Harness) -> None:
+    client = await imap.client()
+    z = await compressed(client)
+    await z.command(b"SELECT INBOX")
+    await z.send(b"i1 IDLE\r\n")
+    assert await z.line() == b"+ idling\r\n"
+    await imap.deliver(message("while idle"))
+    # The update reaches the client without anything else being sent: it was flushed.
+    assert await z.line() == b"* 1 EXISTS\r\n"
+    await z.send(b"DONE\r\n")
+    lines = [await z.line()]
+    while not lines[-1].startswith(b"i1 "):
+        lines.append(await z.line())
+    assert lines[-1] == b"i1 OK IDLE completed\r\n"
