@@ -6,8 +6,10 @@ and a server that changes it sends the new list in the tagged OK of the login
 authentication is only offered inside TLS (DESIGN.md house rules): before
 STARTTLS the plain port advertises ``STARTTLS LOGINDISABLED`` and no ``AUTH=``.
 
-Not advertised on purpose: CONDSTORE/QRESYNC (a follow-up issue), COMPRESS,
-THREAD, ESORT, BINARY is implied by IMAP4rev2 and answered by the FETCH module,
+Not advertised on purpose: CONDSTORE/QRESYNC (a follow-up issue),
+CONTEXT=SEARCH/CONTEXT=SORT (RFC 5267 §4: their UPDATE notifications are not
+built) and PARTIAL (RFC 9394: SEARCH and SORT take RETURN (PARTIAL ...), UID
+FETCH does not), BINARY is implied by IMAP4rev2 and answered by the FETCH module,
 and ``QUOTA=RES-MESSAGE``: accounts have no message-count limit, so there is
 no MESSAGE resource to report (RFC 9208 §5.1 lists only limited resources).
 """
@@ -30,6 +32,12 @@ EXTENSIONS = (
     "SEARCHRES",  # RFC 5182
     "SORT",  # RFC 5256
     "SORT=DISPLAY",  # RFC 5957
+    "THREAD=ORDEREDSUBJECT",  # RFC 5256
+    "THREAD=REFERENCES",  # RFC 5256
+    "ESORT",  # RFC 5267 §3 (not CONTEXT=SEARCH/SORT: no UPDATE, ADDTO, REMOVETO)
+    "WITHIN",  # RFC 5032
+    "PREVIEW",  # RFC 8970
+    "COMPRESS=DEFLATE",  # RFC 4978
     "QUOTA",  # RFC 9208
     "QUOTA=RES-STORAGE",
     "UTF8=ACCEPT",  # RFC 6855

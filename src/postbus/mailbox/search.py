@@ -26,6 +26,7 @@ every undecided message is read. Matching rules are in `search_fields`.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Collection, Sequence
 
 from postbus import executor
@@ -56,14 +57,18 @@ async def search(
     criterion: Criterion,
     *,
     recent: Collection[int] = frozenset(),
+    now: float | None = None,
 ) -> list[int]:
     """UIDs (ascending) of the messages among `entries` (ascending UID) that match.
 
-    `recent` holds the UIDs that count as \\Recent for `query.Recent`.
+    `recent` holds the UIDs that count as \\Recent for `query.Recent`; `now` is
+    the time `query.Older` and `query.Younger` count back from (the wall clock
+    when None).
     """
     if not entries:
         return []
-    evaluator = Evaluator(recent=recent, narrowed=await _narrow(store, mailbox_id, criterion))
+    evaluator = Evaluator(recent=recent, narrowed=await _narrow(store, mailbox_id, criterion),
+                          now=time.time() if now is None else now)
     matched: list[int] = []
     undecided: list[Candidate] = []
     for n, entry in enumerate(entries, 1):

@@ -26,6 +26,7 @@ from postbus.delivery.ingest import ingest_bytes
 from postbus.mailbox import fetch as reading
 from postbus.mailbox import search as searching
 from postbus.mailbox import sort as sorting
+from postbus.mailbox import thread as threading
 from postbus.mailbox.entries import EntryCache
 from postbus.mailbox.errors import (
     AlreadyExists,
@@ -316,6 +317,11 @@ class Mailboxes:
                    ) -> list[int]:
         """`uids` in the order of `keys` (RFC 5256, `mailbox.sort`)."""
         return await sorting.sort(self._store, mailbox_id, uids, keys)
+
+    async def thread(self, mailbox_id: int, uids: Iterable[int],
+                     algorithm: threading.Algorithm) -> list[threading.Thread]:
+        """The threads of `uids` (RFC 5256 §3, `mailbox.thread`)."""
+        return await threading.thread(self._store, mailbox_id, uids, algorithm)
 
     def fetch(self, mailbox_id: int, uids: Sequence[int], items: FetchItems
               ) -> AsyncIterator[reading.Fetched]:

@@ -25,6 +25,10 @@ the transport and everything that is not the protocol itself:
   its high-water mark; reading is paused while the session is busy and while
   the client does not read our output, so what one connection holds in memory
   is one read plus what its receiver's named limits allow;
+* compression (:meth:`~Connection.start_deflate`, IMAP COMPRESS=DEFLATE): from
+  then on what the session sends is deflated, and flushed once the burst of
+  writes it belongs to is over (the next turn of the event loop), and what the
+  client sends is inflated a bounded chunk at a time (:mod:`postbus.net.deflate`);
 * the close (:meth:`~Connection.close`, after LOGOUT, QUIT, a timeout or a
   refusal): queued bytes, then close_notify under TLS, then FIN without
   waiting for the client's close_notify (RFC 8446 §6.1 does not require the
@@ -47,6 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from postbus.net.deflate import CompressionError, Deflate
 from postbus.net.limits import MAX_TLS_REFUSALS, ConnectionLimiter, Refused, address_key
 
 if TYPE_CHECKING:
@@ -144,6 +149,8 @@ class Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._close_timer: asyncio.TimerHandle | None = None
+        self._deflate: Deflate | None = None  # set by start_deflate
+        self._deflate_flush: asyncio.Handle | None = None
 
     # -- what a session provides ---------------------------------------------------------
     def connected(self) -> None:
@@ -234,6 +241,12 @@ class Connection(asyncio.Protocol):
         if self.input_state() is not InputState.LINE:
             self._line_started = now
         self._wake_timer_by(now)
+        if self._deflate is not None:
+            self._deflate.feed(data)
+            self._input_full = True  # no more reading until this is inflated
+            self._update_reading()
+            self._inflate()
+            return
         self.received(data)
         if not self._input_full and self.input_buffered() > MAX_INPUT_BUFFERED:
             self._input_full = True
@@ -318,6 +331,13 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         if self._lost or self._closing or transport is None or transport.is_closing():
             raise self.closed_error()
+        deflate = self._deflate
+        if deflate is not None:
+            data = deflate.compress(data)
+            if self._deflate_flush is None:  # after this burst of writes
+                self._deflate_flush = asyncio.get_running_loop().call_soon(self._flush_deflate)
+            if not data:
+                return
         transport.write(data)
 
     async def drain(self) -> None:
@@ -343,6 +363,7 @@ class Connection(asyncio.Protocol):
         transport, raw = self.transport, self._raw
         if self._lost or transport is None or raw is None:
             return
+        self._flush_deflate()  # a BYE still in the compressor
         transport.close()  # under TLS this writes close_notify to the raw transport now
         if raw is not transport:
             raw.close()  # do not wait for the client's close_notify
@@ -355,6 +376,10 @@ class Connection(asyncio.Protocol):
 
     def set_busy(self, busy: bool) -> None:
         """The session starts (True) or ends (False) work of its own on a command."""
+        if not busy and self._deflate is not None and self._deflate.pending:
+            # The session has consumed what it was given: inflate the next chunk once
+            # its task has gone back to waiting.
+            asyncio.get_running_loop().call_soon(self._inflate)
         if busy == self.busy:
             return
         self.busy = busy
@@ -362,11 +387,59 @@ class Connection(asyncio.Protocol):
             now = asyncio.get_running_loop().time()
             self._progress = now
             self._input_full = self.input_buffered() > MAX_INPUT_BUFFERED
+            if self._deflate is not None and self._deflate.pending:
+                self._input_full = True
             if self._timer is not None:  # waiting for the client: its timeout, as it is now
                 deadline, _ = self._deadline(now)
                 if deadline < self._timer_at:
                     self._schedule(deadline)
         self._update_reading()
+
+    # -- compression (RFC 4978) -----------------------------------------------------------
+    @property
+    def compressed(self) -> bool:
+        return self._deflate is not None
+
+    def start_deflate(self, buffered: bytes = b"") -> None:
+        """Both directions are raw DEFLATE from now on. `buffered` is what the client
+        sent after the command that started it (already compressed)."""
+        self._deflate = Deflate()
+        if buffered:
+            self._deflate.feed(buffered)
+            asyncio.get_running_loop().call_soon(self._inflate)
+
+    def _flush_deflate(self) -> None:
+        self._deflate_flush = None
+        deflate, transport = self._deflate, self.transport
+        if deflate is None or not deflate.unflushed or self._lost or transport is None:
+            return
+        if not transport.is_closing():
+            transport.write(deflate.flush())
+
+    def _inflate(self) -> None:
+        """Hand the session one chunk of inflated input. While compressed input is left,
+        reading stays paused and the next chunk follows on the next turn of the loop
+        (after the session's task has run), or, once the session holds more than
+        MAX_INPUT_BUFFERED, when it reports that it consumed it (set_busy(False))."""
+        deflate = self._deflate
+        if deflate is None or self._lost or self._closing:
+            return
+        if deflate.pending and self.input_buffered() <= MAX_INPUT_BUFFERED:
+            try:
+                data = deflate.inflate()
+            except CompressionError as exc:
+                log.info("%s: closing the connection of %s: %s", self.listener.name, self.peer,
+                         exc)
+                self.abort()
+                return
+            if data:
+                self.received(data)
+            if deflate.pending and self.input_buffered() <= MAX_INPUT_BUFFERED:
+                asyncio.get_running_loop().call_soon(self._inflate)
+        if not deflate.pending and self._input_full:
+            # All inflated: read again; data_received pauses anew if the session is behind.
+            self._input_full = False
+            self._update_reading()
 
     # -- TLS -----------------------------------------------------------------------------
     async def start_tls(self) -> None:

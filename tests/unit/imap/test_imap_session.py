@@ -15,7 +15,7 @@ from tests.unit.imap.harness import PASSWORD, USER, Client, Harness, running, tl
 
 PRE_TLS = (b"IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE STARTTLS LOGINDISABLED NAMESPACE "
            b"UNSELECT UIDPLUS MOVE MULTIAPPEND SPECIAL-USE CHILDREN LIST-EXTENDED LIST-STATUS "
-           b"ESEARCH SEARCHRES SORT SORT=DISPLAY QUOTA QUOTA=RES-STORAGE UTF8=ACCEPT STATUS=SIZE "
+           b"ESEARCH SEARCHRES SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT WITHIN PREVIEW COMPRESS=DEFLATE QUOTA QUOTA=RES-STORAGE UTF8=ACCEPT STATUS=SIZE "
            b"APPENDLIMIT=12582912")
 IN_TLS = PRE_TLS.replace(b"STARTTLS LOGINDISABLED", b"AUTH=PLAIN")
 AFTER_LOGIN = PRE_TLS.replace(b" STARTTLS LOGINDISABLED", b"")
@@ -95,7 +95,7 @@ async def test_commands_outside_their_state_are_bad(imap: Harness) -> None:
     assert await client.command("FETCH 1 FLAGS") == [
         b"TAG BAD FETCH is not allowed in the authenticated state\r\n"]
     assert await client.command("THREAD REFERENCES UTF-8 ALL") == [
-        b"TAG BAD THREAD is not supported\r\n"]
+        b"TAG BAD THREAD is not allowed in the authenticated state\r\n"]
     assert await client.command("FOO") == [b"TAG BAD Unknown command FOO\r\n"]
     await client.send(b"\r\n)garbage\r\n")
     assert await client.response() == b"* BAD Missing or invalid tag\r\n"

@@ -70,6 +70,7 @@ from .search import (
     SearchSeq,
     SearchSize,
     SearchString,
+    SearchWithin,
 )
 from .sequence import STAR, SequenceSet, format_set
 
@@ -122,6 +123,7 @@ __all__ = [
     "SearchSeq",
     "SearchSize",
     "SearchString",
+    "SearchWithin",
     "Section",
     "SelectArgs",
     "SequenceArgs",
