@@ -88,7 +88,7 @@ PROTOCOLS = {
 }
 
 
-class ConnectionLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
     """A logger whose lines start with the connection they are about (docs/logging.md):
 
         proto=imap listener=imaps ip=203.0.113.5 port=51234 login failed user=...

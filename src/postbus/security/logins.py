@@ -37,11 +37,11 @@ async def loggable_user(accounts: _Domains, name: str) -> str:
 
 
 async def log_failed_login(
-    log: logging.LoggerAdapter, accounts: _Domains, name: str, method: str  # type: ignore[type-arg]
+    log: logging.LoggerAdapter[logging.Logger], accounts: _Domains, name: str, method: str
 ) -> None:
     """One INFO line: ``login failed user=... method=...`` (the password never)."""
     log.info("login failed user=%s method=%s", await loggable_user(accounts, name), method)
 
 
-def log_login(log: logging.LoggerAdapter, address: str, method: str) -> None:  # type: ignore[type-arg]
+def log_login(log: logging.LoggerAdapter[logging.Logger], address: str, method: str) -> None:
     log.info("login user=%s method=%s", address, method)
