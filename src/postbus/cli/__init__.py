@@ -22,6 +22,7 @@ from postbus.cli.queue import queue
 from postbus.cli.serve import serve
 from postbus.cli.user import user
 from postbus.cli.vacation import vacation
+from postbus.security.files import restrict_umask
 
 __all__ = ["main"]
 
@@ -32,6 +33,7 @@ __all__ = ["main"]
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """Postbus mail hosting: run the service and administer it."""
+    restrict_umask()  # nothing this process writes is for other local users
     ctx.obj = {"config": config_path}
 
 

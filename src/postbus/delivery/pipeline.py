@@ -39,6 +39,7 @@ Vacation auto-replies are separate messages, sent after the commit.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import logging
@@ -55,6 +56,7 @@ from postbus.delivery.router import Route, Router
 from postbus.delivery.sink import LateHeader, MessageSink
 from postbus.delivery.trace import ClientInfo, received_header, return_path_header
 from postbus.delivery.vacation import build_reply, must_not_reply
+from postbus.mailauth import authres
 from postbus.store import OverQuota, Store
 from postbus.store.model import INBOX, Account, Appended, Delivered, Outbound, QueueRecipient
 
@@ -206,13 +208,17 @@ class Delivery:
     def open_message(self, envelope: Envelope) -> MessageSink:
         """A sink for the body of `envelope`; our trace fields are already in it."""
         late: LateHeader | None = None
+        strip: Callable[[bytes], bytes] | None = None
         prefix = self.trace_prefix(envelope)
         if envelope.mx:
             if self._authentication_results is None:
                 prefix = self._fallback_results() + prefix
             else:
                 late = self._late_results(envelope)
-        return MessageSink(self.store, prefix, late_header=late, spool_dir=self.spool_dir)
+                # RFC 8601 §5: a field with our authserv-id that we did not add is forged
+                strip = functools.partial(authres.remove_ours, authserv_id=self.hostname)
+        return MessageSink(self.store, prefix, late_header=late, spool_dir=self.spool_dir,
+                           body_filter=strip)
 
     def _fallback_results(self) -> bytes:
         # RFC 8601 §2.2: "none" says no message authentication was performed

@@ -157,15 +157,15 @@ async def test_append_over_quota_is_overquota(imap: Harness) -> None:
     assert (await client.command(b"APPEND INBOX {%d+}\r\n%s" % (len(small), small)))[-1].startswith(
         b"TAG OK [APPENDUID ")
     assert await client.command(b"APPEND INBOX {%d+}\r\n%s" % (len(big), big)) == [
-        b"TAG NO [OVERQUOTA] quota exceeded\r\n"]
+        b"TAG NO [OVERQUOTA] Quota exceeded\r\n"]
     # MULTIAPPEND is all or nothing.
     assert await client.command(
         b"APPEND INBOX {%d+}\r\n%s {%d+}\r\n%s" % (len(tiny), tiny, len(big), big)
-    ) == [b"TAG NO [OVERQUOTA] quota exceeded\r\n"]
+    ) == [b"TAG NO [OVERQUOTA] Quota exceeded\r\n"]
     assert (await client.command("STATUS INBOX (MESSAGES)"))[0] == (
         b"* STATUS INBOX (MESSAGES 1)\r\n")
     await client.ok("SELECT INBOX")
-    assert await client.command("COPY 1 Trash") == [b"TAG NO [OVERQUOTA] quota exceeded\r\n"]
+    assert await client.command("COPY 1 Trash") == [b"TAG NO [OVERQUOTA] Quota exceeded\r\n"]
 
 
 async def test_quota_commands(imap: Harness) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from postbus.security import files
 from postbus.store import errors
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
@@ -66,7 +67,7 @@ class PostgresStore:
 
     # -- life cycle -----------------------------------------------------------
     async def open(self) -> None:
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.tmp)
         for leftover in self.tmp.iterdir():
             leftover.unlink(missing_ok=True)
         pool = await db.create_pool(self.url)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from postbus import executor
+from postbus.security import files
 from postbus.store import blobs
 from postbus.store.blobs import EmbeddedBlobs, EmbeddedBlobWriter, pool_runner
 from postbus.store.events import ChangeHub
@@ -81,7 +82,8 @@ class SqliteStore:
 
     # -- life cycle -----------------------------------------------------------
     async def open(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.data_dir)
+        files.private_file(self.db_path)  # -wal and -shm take its mode
         self.blobs.prepare()
         conn = connect(self.db_path)
         try:
