@@ -3,13 +3,15 @@
 DATA (RFC 5321 §4.1.1.4): after 354 the receiver yields unstuffed chunks that
 go straight into the transaction's `MessageSink`; only CR LF "." CR LF ends
 the data. A message with a bare CR or LF is refused (550 5.5.2) rather than
-stored: the smuggling defence, and no relay behind us can be confused by it.
+stored: the smuggling defence, and no relay behind us can be confused by it. A
+message with a NUL octet is refused the same way (550 5.6.0), on every
+listener: a server downstream that strips NUL would see another message.
 Past the size limit the content is dropped as it arrives and the message is
 refused with 552 5.3.4 when its end comes, so the client stays in step.
 
 BDAT (RFC 3030): every chunk is read in full, even a refused one, so that its
 octets are never taken for commands. A chunk that fails (too big, no valid
-recipients, wrong state, bare CR/LF) fails the transaction: that chunk and
+recipients, wrong state, bare CR/LF, NUL) fails the transaction: that chunk and
 every later one until LAST or RSET get the failure reply.
 
 The final reply (250) is sent only after `Delivery.deliver` returned, i.e.
@@ -28,6 +30,7 @@ from postbus.smtp.proto.replies import (
     BARE_NEWLINE_IN_DATA,
     MESSAGE_TOO_BIG,
     NO_VALID_RECIPIENTS,
+    NUL_IN_DATA,
     START_MAIL_INPUT,
 )
 from postbus.smtp.transaction import Transaction
@@ -70,6 +73,9 @@ def end_data(s: SmtpSession, event: DataEnd) -> Result:
     if event.bare_lf_or_cr:
         s.reset_transaction()
         raise Refusal(BARE_NEWLINE_IN_DATA)
+    if event.nul:
+        s.reset_transaction()
+        raise Refusal(NUL_IN_DATA)
     return _finish(s, tx)
 
 
@@ -106,8 +112,8 @@ def end_bdat(s: SmtpSession, event: BdatEnd) -> Result:
     failure, last = s.bdat_chunk
     s.bdat_chunk = None
     tx = s.tx
-    if failure is None and event.bare_lf_or_cr and tx is not None:
-        failure = tx.failure = BARE_NEWLINE_IN_DATA
+    if failure is None and (event.bare_lf_or_cr or event.nul) and tx is not None:
+        failure = tx.failure = BARE_NEWLINE_IN_DATA if event.bare_lf_or_cr else NUL_IN_DATA
         tx.abort()
     if failure is not None:
         if last:
