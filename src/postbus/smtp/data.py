@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from postbus.delivery.pipeline import DeliveryRefused, Envelope
 from postbus.smtp import policy
 from postbus.smtp.errors import Refusal
+from postbus.smtp.headers import HeaderCollector
 from postbus.smtp.proto import Bdat, BdatEnd, Command, DataChunk, DataEnd, Reply
 from postbus.smtp.proto.replies import (
     BARE_NEWLINE_IN_DATA,
@@ -48,6 +49,8 @@ def _open(s: SmtpSession, tx: Transaction) -> None:
     )
     tx.envelope = envelope
     tx.sink = s.delivery.open_message(envelope)
+    if s.account is not None:
+        tx.header = HeaderCollector()
 
 
 def data(s: SmtpSession, cmd: Command) -> Result:
@@ -62,6 +65,8 @@ def chunk(s: SmtpSession, event: DataChunk) -> None:
     tx = s.tx
     if tx is not None and tx.sink is not None:
         tx.sink.write(event.data)
+        if tx.header is not None:
+            tx.header.write(event.data)
 
 
 def end_data(s: SmtpSession, event: DataEnd) -> Result:
@@ -129,15 +134,23 @@ async def _finish(s: SmtpSession, tx: Transaction) -> Reply:
     sink, envelope = tx.sink, tx.envelope
     assert sink is not None and envelope is not None
     try:
-        message = await sink.finish()
         if s.account is not None:
-            await policy.check_from_header(s.app.store, s.account, message.meta)
+            await _check_header(s, tx)
+        message = await sink.finish()
         outcome = await s.delivery.deliver(envelope, message)
     except DeliveryRefused as exc:
         raise Refusal(_refused_reply(exc)) from None
     finally:
         s.reset_transaction()
     return Reply(250, "2.0.0", f"Message accepted, id {outcome.id}")
+
+
+async def _check_header(s: SmtpSession, tx: Transaction) -> None:
+    """Submission: the originator fields, before the body becomes a blob."""
+    assert s.account is not None and tx.header is not None
+    if tx.header.too_large:
+        raise Refusal(policy.HEADER_TOO_LARGE)
+    await policy.check_header(s.app.store, s.account, tx.header.header())
 
 
 def _refused_reply(exc: DeliveryRefused) -> Reply:
