@@ -268,7 +268,8 @@ class QueueRunner:
     async def send_report(self, sender: str, report: bytes) -> None:
         """Delivers a DSN to `sender`: into the Inbox of a local sender, else queued
         with the null reverse-path (RFC 3464 §2, RFC 5321 §4.5.5)."""
-        route = await Router(self.store).route(sender)
+        route = await Router(self.store, recipient_delimiter=self.settings.delivery.recipient_delimiter
+                             ).route(sender)
         message = b"Return-Path: <>\r\n" + report
         remote_targets = route.remote
         if route.local:

@@ -150,7 +150,8 @@ async def _check_header(s: SmtpSession, tx: Transaction) -> None:
     assert s.account is not None and tx.header is not None
     if tx.header.too_large:
         raise Refusal(policy.HEADER_TOO_LARGE)
-    await policy.check_header(s.app.store, s.account, tx.header.header())
+    await policy.check_header(s.app.store, s.account, tx.header.header(),
+                              recipient_delimiter=s.app.settings.delivery.recipient_delimiter)
 
 
 def _refused_reply(exc: DeliveryRefused) -> Reply:

@@ -20,7 +20,9 @@ Submission (AUTH required): any domain is accepted; hosted ones go through
 the same routing, so an unknown local user is refused at once. The envelope
 sender and every address of the originator fields (From, Sender, Resent-From,
 Resent-Sender) must be the user's own address or an alias whose targets
-include it (a catch-all does not confer ownership). A message with more than
+include it (a catch-all does not confer ownership), or either of those with a
+plus-address tag (`anna+news@`) when no mailbox or alias has the tagged name
+itself. A message with more than
 one From, Sender or Date field is refused (RFC 5322 §3.6 allows at most one of
 each): a reader sees one From, a DKIM signature covers them all, and which one
 a mail client shows is anybody's guess. Those refusals are 550 5.6.0, a defect
@@ -33,7 +35,13 @@ room; RFC 3463 X.2.2), and again after the data when the message does not fit.
 
 from __future__ import annotations
 
-from postbus.accounts.address import AddressError, normalize_address, normalize_domain
+from postbus.accounts.address import (
+    DEFAULT_RECIPIENT_DELIMITER,
+    AddressError,
+    base_address,
+    normalize_address,
+    normalize_domain,
+)
 from postbus.delivery.pipeline import Delivery, Recipient
 from postbus.delivery.router import Route
 from postbus.message.addresses import parse_address_list
@@ -162,21 +170,36 @@ def check_room(route: Route, size_hint: int | None) -> None:
             raise Refusal(MAILBOX_FULL)
 
 
-async def owns(store: Store, account: Account, address: str) -> bool:
-    """True when `address` is the account's own address or an alias that points to it."""
+async def owns(store: Store, account: Account, address: str, *,
+               recipient_delimiter: str = DEFAULT_RECIPIENT_DELIMITER) -> bool:
+    """True when `address` is the account's own address or an alias that points to it,
+    or, when no mailbox or alias has that exact name, one of those with a plus-address
+    tag (`anna+news@`): the names that route to the account, as the router reads them."""
     try:
         normalized = normalize_address(address)
     except AddressError:
         return False
+    if await _owns_exactly(store, account, normalized):
+        return True
+    base = base_address(normalized, recipient_delimiter)
+    if base is None or await store.get_account(normalized) is not None \
+            or await store.get_alias(normalized) is not None:
+        return False  # an exact mailbox or alias of the tagged name wins, as in routing
+    return await _owns_exactly(store, account, base)
+
+
+async def _owns_exactly(store: Store, account: Account, normalized: str) -> bool:
     if normalized == account.address:
         return True
     alias = await store.get_alias(normalized)
     return alias is not None and account.address in alias.targets
 
 
-async def check_sender(store: Store, account: Account, path: Path | None) -> str:
+async def check_sender(store: Store, account: Account, path: Path | None, *,
+                       recipient_delimiter: str = DEFAULT_RECIPIENT_DELIMITER) -> str:
     """Submission MAIL FROM: the user's own address or alias; returns it as sent."""
-    if path is None or not await owns(store, account, path.address):
+    if path is None or not await owns(store, account, path.address,
+                                      recipient_delimiter=recipient_delimiter):
         raise Refusal(SENDER_NOT_OWNED)
     return path.address
 
@@ -214,11 +237,13 @@ def check_header_shape(fields: list[Field]) -> dict[str, list[list[str]]]:
     return originators
 
 
-async def check_header(store: Store, account: Account, header: bytes) -> None:
+async def check_header(store: Store, account: Account, header: bytes, *,
+                       recipient_delimiter: str = DEFAULT_RECIPIENT_DELIMITER) -> None:
     """Submission: one From, Sender and Date at most, each originator address the user's own."""
     originators = check_header_shape(parse_fields(header, 0, len(header)))
     for key, lists in originators.items():
         for addresses in lists:
             for address in addresses:
-                if not await owns(store, account, address):
+                if not await owns(store, account, address,
+                                  recipient_delimiter=recipient_delimiter):
                     raise Refusal(OWNED_FIELDS[key])
