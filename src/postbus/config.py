@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from postbus.accounts.address import DEFAULT_RECIPIENT_DELIMITER, RECIPIENT_DELIMITER_CHARS
+
 _SIZE_UNITS = {
     "": 1, "b": 1,
     "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
@@ -131,6 +133,10 @@ class Queue(_Section):
     concurrency: Annotated[int, doc("outbound deliveries in flight at once")] = 20
 
 
+class LocalDelivery(_Section):
+    recipient_delimiter: Annotated[str, doc('plus-addressing: user+tag@domain reaches user@domain unless user+tag exists; each character separates; "" disables')] = DEFAULT_RECIPIENT_DELIMITER
+
+
 class Dns(_Section):
     nameservers: Annotated[list[str], doc("resolvers to ask; empty uses /etc/resolv.conf")] = []
     timeout: Annotated[str | int, doc("per-lookup timeout")] = "5s"
@@ -153,6 +159,7 @@ class Settings(_Section):
     limits: Annotated[Limits, doc("limits")] = msgspec.field(default_factory=Limits)
     relay: Annotated[Relay, doc("outbound smarthost")] = msgspec.field(default_factory=Relay)
     queue: Annotated[Queue, doc("outbound queue")] = msgspec.field(default_factory=Queue)
+    delivery: Annotated[LocalDelivery, doc("local delivery")] = msgspec.field(default_factory=LocalDelivery)
     dns: Annotated[Dns, doc("DNS resolution")] = msgspec.field(default_factory=Dns)
     security: Annotated[Security, doc("abuse resistance")] = msgspec.field(default_factory=Security)
 
@@ -197,6 +204,9 @@ def _validate(s: Settings) -> None:
         raise ConfigError("storage.url: a postgresql:// URL is needed when storage.backend is postgresql")
     if s.relay.tls not in ("starttls", "implicit", "none"):
         raise ConfigError(f'relay.tls: {s.relay.tls!r} is not "starttls", "implicit" or "none"')
+    if not set(s.delivery.recipient_delimiter) <= RECIPIENT_DELIMITER_CHARS:
+        raise ConfigError("delivery.recipient_delimiter: use only these characters: "
+                          + "".join(sorted(RECIPIENT_DELIMITER_CHARS)))
     if bool(s.tls.cert) != bool(s.tls.key):
         raise ConfigError("tls: set both cert and key, or neither")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", s.hostname):

@@ -37,6 +37,8 @@ def test_sizes(text: str, value: int) -> None:
     ({"storage": {"backend": "postgresql"}}, "storage.url"),
     ({"queue": {"lifetime": "forever"}}, "queue.lifetime"),
     ({"tls": {"cert": "a.pem"}}, "tls: set both cert and key"),
+    ({"delivery": {"recipient_delimiter": "."}}, "delivery.recipient_delimiter: use only"),
+    ({"delivery": {"recipient_delimiter": "+@"}}, "delivery.recipient_delimiter: use only"),
 ])
 def test_errors_name_the_key(data: dict, message: str) -> None:
     with pytest.raises(config.ConfigError) as info:

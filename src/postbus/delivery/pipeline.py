@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from postbus.accounts.address import DEFAULT_RECIPIENT_DELIMITER
 from postbus.delivery.dsn import RecipientStatus, build_dsn, notify_allows
 from postbus.delivery.ingest import Ingested
 from postbus.delivery.router import Route, Router
@@ -150,8 +151,9 @@ class CachingRouter(Router):
     "relay denied" into "no such user" (its mailboxes are gone with it).
     """
 
-    def __init__(self, store: Store, *, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(store)
+    def __init__(self, store: Store, *, clock: Callable[[], float] = time.monotonic,
+                 recipient_delimiter: str = DEFAULT_RECIPIENT_DELIMITER) -> None:
+        super().__init__(store, recipient_delimiter=recipient_delimiter)
         self._clock = clock
         self._hosted: dict[str, float] = {}
 
@@ -175,7 +177,8 @@ class Delivery:
         self.app = app
         self.store = app.store
         self.hostname = app.settings.hostname
-        self.router = CachingRouter(app.store)
+        self.router = CachingRouter(
+            app.store, recipient_delimiter=app.settings.delivery.recipient_delimiter)
         self.rules = self.router.rules  # one reader of the forwarding/vacation records
         self._inboxes: dict[int, int] = {}  # account id -> INBOX folder id (fixed for life)
         self.spool_dir = Path(app.settings.data_dir) / SPOOL_DIR

@@ -260,7 +260,8 @@ class QueueRunner:
         """Delivers a DSN to `sender` with the null reverse-path (RFC 3464 §2, RFC 5321
         §4.5.5): into the Inbox of a local sender and queued for remote targets (an
         alias of the sender's), in one store transaction."""
-        route = await Router(self.store).route(sender)
+        route = await Router(self.store, recipient_delimiter=self.settings.delivery.recipient_delimiter
+                             ).route(sender)
         inboxes = []
         for account in route.local:
             box = await self.store.get_mailbox(account.id, INBOX)
