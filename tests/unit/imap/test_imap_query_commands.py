@@ -104,3 +104,30 @@ async def test_fetch_peek_and_seen(imap: Harness) -> None:
         b"TAG BAD Invalid message sequence number (beyond EXISTS)\r\n"]
     assert await client.command("UID FETCH 1 (UID) (CHANGEDSINCE 1 VANISHED)") == [
         b"TAG BAD QRESYNC is not enabled\r\n"]
+
+
+async def test_sort_collates_with_unicode_casemap_and_groups_by_name(imap: Harness) -> None:
+    # RFC 5256 §3 compares with i;unicode-casemap (RFC 5051): titlecase, so "_" and
+    # "[" (between "Z" and "a" in ASCII) sort after every letter, not before "a".
+    for subject in ("_underscore", "[xyz]", "apple", "Zebra", "émile"):
+        await imap.deliver(message(subject))
+    # Group syntax sorts by the group name (RFC 5256 §3 addr-mailbox of the group
+    # start, RFC 5957 §3): "Marketing" sorts after "carol", before "zed".
+    await imap.deliver(b"From: Marketing: a@example.org, b@example.org;\r\n"
+                       b"To: Aardvark <zed@example.org>\r\nSubject: group\r\n\r\nx\r\n")
+    await imap.deliver(b"From: Zed <zed@example.org>\r\nTo: undisclosed-recipients:;\r\n"
+                       b"Subject: zed\r\n\r\nx\r\n")
+    client = await imap.client()
+    await client.ok("SELECT INBOX")
+    assert await client.command("SORT (SUBJECT) UTF-8 ALL") == [
+        b"* SORT 3 5 6 4 7 2 1\r\n", b"TAG OK SORT completed\r\n"]
+    assert await client.command("SORT (FROM) UTF-8 ALL") == [
+        b"* SORT 1 2 3 4 5 6 7\r\n", b"TAG OK SORT completed\r\n"]
+    assert await client.command("SORT (DISPLAYFROM) UTF-8 ALL") == [
+        b"* SORT 1 2 3 4 5 6 7\r\n", b"TAG OK SORT completed\r\n"]
+    # TO: alice@example.test (1-5), "zed" (6), the group "undisclosed-recipients" (7)
+    assert await client.command("SORT (TO) UTF-8 ALL") == [
+        b"* SORT 1 2 3 4 5 7 6\r\n", b"TAG OK SORT completed\r\n"]
+    # DISPLAYTO: alice@example.test (1-5), "Aardvark" (6), the group (7)
+    assert await client.command("SORT (DISPLAYTO) UTF-8 ALL") == [
+        b"* SORT 6 1 2 3 4 5 7\r\n", b"TAG OK SORT completed\r\n"]
