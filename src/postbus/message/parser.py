@@ -21,7 +21,7 @@ from postbus.message.limits import MAX_PARTS
 from postbus.message.mime import Walker
 from postbus.message.model import FORMAT_VERSION, Envelope, MessageMeta, ParseResult, Part
 from postbus.message.sortkeys import SORT_KEYS_VERSION, sort_keys
-from postbus.message.text import make_preview, search_text
+from postbus.message.text import envelope_text, make_preview, search_text
 from postbus.message.tree import attachments
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,9 @@ def parse_full(raw: RawMessage, *, max_parts: int = MAX_PARTS,
     meta = parse(data, max_parts=max_parts, strict=strict)
     try:
         header, body = search_text(data, meta)
+        envelope = envelope_text(meta)
+        if envelope:
+            header = f"{header}\n{envelope}" if header else envelope
     except Exception:
         if strict:
             raise
