@@ -92,6 +92,15 @@ class SelectedMailbox(MailboxView):
         """
         return self._flags_announcement() if self.apply(changed) else b""
 
+    def keywords_announcement(self, targets: Sequence[Target]) -> bytes:
+        """FLAGS / PERMANENTFLAGS when the flags of `targets` carry keywords the
+        client has not been told of, else nothing: a FETCH must not show a keyword
+        before FLAGS lists it (RFC 3501 §7.2.6), however it came (another session's
+        STORE or APPEND, recorded by the last refresh)."""
+        if not self.new_keywords(e for _, e in targets):
+            return b""
+        return self._flags_announcement()
+
     def remove(self, uids: Sequence[int]) -> bytes:
         """Drop messages this session expunged (and any others known gone);
         returns their ``* n EXPUNGE`` lines."""

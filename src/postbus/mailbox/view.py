@@ -188,6 +188,14 @@ class MailboxView:
         self.keywords |= new
         return new
 
+    def new_keywords(self, entries: Iterable[MessageEntry]) -> set[str]:
+        """The keywords of `entries` the client has not been told of (now added to
+        ``keywords``): a front end announces them before it shows these entries'
+        flags (IMAP: FLAGS before FETCH, RFC 3501 §7.2.6)."""
+        new = keywords_of(e.flags for e in entries) - self.keywords
+        self.keywords |= new
+        return new
+
     # -- other sessions' changes -------------------------------------------------------
     async def refresh(self, store: Store) -> None:
         """Record what changed in the store since the last refresh (see the module doc)."""
