@@ -27,7 +27,8 @@ from postbus.imap.proto import ImapBad, SequenceSet, responses
 from postbus.mailbox.types import Mailbox, MessageEntry
 from postbus.mailbox.view import SYSTEM_FLAGS, MailboxView, Target
 
-_SYSTEM_ORDER = {flag: i for i, flag in enumerate(SYSTEM_FLAGS)}
+_SYSTEM_ORDER = {flag: i for i, flag in enumerate((*SYSTEM_FLAGS, "\\Recent"))}
+_RECENT = frozenset(("\\Recent",))
 
 
 def _uid_key(entry: MessageEntry) -> int:
@@ -128,14 +129,14 @@ class SelectedMailbox(MailboxView):
         if keywords:
             out.append(self._flags_announcement())
         for seq, entry in changed:
-            out.append(_flag_fetch(seq, entry, uid=uid))
+            out.append(_flag_fetch(seq, entry, uid=uid, recent=entry.uid in self.recent))
         return b"".join(out)
 
     def flag_update(self, entry: MessageEntry, *, uid: bool) -> bytes:
         """``* n FETCH (UID u FLAGS (...))`` for an entry of the view."""
         i = self.index_of(entry.uid)
         assert i is not None
-        return _flag_fetch(i + 1, entry, uid=uid)
+        return _flag_fetch(i + 1, entry, uid=uid, recent=entry.uid in self.recent)
 
     def _flags_announcement(self) -> bytes:
         # RFC 9051 §7.3.5: a changed set of flags is announced with FLAGS.
@@ -152,8 +153,9 @@ class SelectedMailbox(MailboxView):
             self.saved = [u for u in self.saved if u not in gone]
 
 
-def _flag_fetch(seq: int, entry: MessageEntry, *, uid: bool) -> bytes:
-    items = [b"FLAGS " + flag_list(entry.flags)]
+def _flag_fetch(seq: int, entry: MessageEntry, *, uid: bool, recent: bool) -> bytes:
+    # \Recent: in the flags of a message this session claimed (RFC 3501 §2.3.2).
+    items = [b"FLAGS " + flag_list(entry.flags | _RECENT if recent else entry.flags)]
     if uid:
         items.insert(0, b"UID %d" % entry.uid)
     return responses.fetch(seq, items)

@@ -174,7 +174,7 @@ async def test_status_and_list_status(imap: Harness) -> None:
         "STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ "
         "APPENDLIMIT DELETED-STORAGE)"
     ) == [
-        b"* STATUS INBOX (MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY %d UNSEEN 1 DELETED 1 "
+        b"* STATUS INBOX (MESSAGES 2 RECENT 2 UIDNEXT 3 UIDVALIDITY %d UNSEEN 1 DELETED 1 "
         b"SIZE %d HIGHESTMODSEQ %d APPENDLIMIT 12582912 DELETED-STORAGE 1)\r\n"
         % (inbox.uid_validity, size, inbox.highest_modseq),
         b"TAG OK STATUS completed\r\n",

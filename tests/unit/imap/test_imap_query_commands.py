@@ -10,6 +10,8 @@ async def _mailbox(imap: Harness) -> Client:
     await imap.deliver(message("apple", sender="amy@example.org"), flags=("\\Seen",))
     await imap.deliver(message("cherry hello", sender="max@example.org"))
     await imap.deliver(message("hello world", sender="bob@example.org"), flags=("\\Flagged",))
+    # Another session was told of them first: none is \\Recent here (RFC 3501 §2.3.2).
+    await imap.app.store.claim_recent((await imap.mailbox("INBOX")).id)
     client = await imap.client()
     await client.ok("SELECT INBOX")
     return client

@@ -72,8 +72,10 @@ async def test_new_messages_and_flag_changes_are_announced(imap: Harness) -> Non
     assert await b.command("NOOP") == [b"TAG OK NOOP completed\r\n"]
     await b.ok("STORE 1 +FLAGS.SILENT (\\Seen)")
     assert await b.command("NOOP") == [b"TAG OK NOOP completed\r\n"]
+    # B was told of message 3 first and claimed it; A's \\Recent are still 1 and 2.
     assert await a.command("NOOP") == [
-        b"* 3 EXISTS\r\n", b"* 1 RECENT\r\n", b"* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n",
+        b"* 3 EXISTS\r\n", b"* 2 RECENT\r\n",
+        b"* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))\r\n",
         b"TAG OK NOOP completed\r\n"]
 
 

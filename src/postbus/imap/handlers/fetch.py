@@ -40,7 +40,7 @@ async def fetch(session: ImapSession, cmd: Command) -> Done | None:
         outcome = await message_access.fetch(
             session.mailboxes, view.mailbox_id, live, args.atts,
             uid_command=cmd.uid, readonly=view.readonly, utf8=session.utf8,
-            changed_since=args.changedsince, write=session.write,
+            changed_since=args.changedsince, write=session.write, recent=view.recent,
         )
         if outcome.seen:
             view.update(outcome.seen)
