@@ -242,8 +242,10 @@ async def _respond(
             content, binary = await m.section(section_of(att))
             assert m.reader is not None
             # RFC 3516 §4.2: decoded octets may hold NUL, so they go in a literal8; a part
-            # sent as stored (7bit, 8bit) is a plain literal, as Dovecot answers.
-            await out.literal(content, m.reader, binary=binary)
+            # sent as stored (7bit, 8bit) is a plain literal, as Dovecot answers, unless
+            # it holds a NUL (a message appended with a literal8 may).
+            await out.literal(content, m.reader, binary=binary,
+                              nul_check=att.name.startswith("BINARY"))
         else:
             parts.append(att.key + b" " + await _value(att, m, utf8))
     parts.append(b")\r\n")
