@@ -274,3 +274,23 @@ async def test_listener_replaces_a_connection_that_died_silently(
             assert [c.modseq for c in sub.pending()] == [appended.modseq]
     finally:
         await listener.stop()
+
+
+async def test_two_nodes_claim_each_new_message_as_recent_once(
+    nodes: tuple[PostgresStore, PostgresStore],
+) -> None:
+    # RFC 3501 §2.3.2 across nodes: sessions on A and B claiming while both deliver.
+    a, b = nodes
+    _, box = await _inbox(a)
+    claimed: list[int] = []
+
+    async def claim(node: PostgresStore) -> None:
+        low, high = await node.claim_recent(box)
+        claimed.extend(range(low + 1, high + 1))
+
+    work = [_append(node, box, n) for n in range(30) for node in (a, b) if n % 2 == (node is b)]
+    work += [claim(node) for _ in range(15) for node in (a, b)]
+    await asyncio.gather(*work)
+    await claim(a)
+    assert sorted(claimed) == list(range(1, 31))
+    assert await b.recent_count(box) == 0
