@@ -261,8 +261,10 @@ class SqliteStore:
         return folders.find_status(self._db, account_id, name)
 
     async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> tuple[int, int]:
-        if not claim:
-            return folders.claim_recent(self._db, mailbox_id, False)
+        # A point read first: a SELECT of a folder with nothing new writes nothing.
+        low, high = folders.claim_recent(self._db, mailbox_id, False)
+        if not claim or high == low:
+            return low, high
         return await self._write(folders.claim_recent, mailbox_id, True)
 
     async def recent_count(self, mailbox_id: int) -> int:
