@@ -6,11 +6,14 @@ and a server that changes it sends the new list in the tagged OK of the login
 authentication is only offered inside TLS (DESIGN.md house rules): before
 STARTTLS the plain port advertises ``STARTTLS LOGINDISABLED`` and no ``AUTH=``.
 
+LITERAL- (RFC 7888 §5) is not advertised beside LITERAL+: LITERAL+ allows
+non-synchronising literals of any size, which covers LITERAL-'s up to 4096
+octets, so a client that knows only LITERAL- may use them (Dovecot does the same).
+
 Not advertised on purpose: CONDSTORE/QRESYNC (a follow-up issue),
 CONTEXT=SEARCH/CONTEXT=SORT (RFC 5267 §4: their UPDATE notifications are not
 built) and PARTIAL (RFC 9394: SEARCH and SORT take RETURN (PARTIAL ...), UID
-FETCH does not), BINARY is implied by IMAP4rev2 and answered by the FETCH module,
-and ``QUOTA=RES-MESSAGE``: accounts have no message-count limit, so there is
+FETCH does not), and ``QUOTA=RES-MESSAGE``: accounts have no message-count limit, so there is
 no MESSAGE resource to report (RFC 9208 §5.1 lists only limited resources).
 """
 
@@ -25,6 +28,8 @@ EXTENSIONS = (
     "MOVE",  # RFC 6851
     "MULTIAPPEND",  # RFC 3502
     "SPECIAL-USE",  # RFC 6154
+    "CREATE-SPECIAL-USE",  # RFC 6154 §3: CREATE name (USE (\\Sent))
+    "BINARY",  # RFC 3516: BINARY[], BINARY.PEEK, BINARY.SIZE, APPEND ~{n} (also for IMAP4rev1)
     "CHILDREN",  # RFC 3348
     "LIST-EXTENDED",  # RFC 5258
     "LIST-STATUS",  # RFC 5819

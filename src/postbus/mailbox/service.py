@@ -293,15 +293,26 @@ class Mailboxes:
         """The change events of the account's folders (the selected view, IDLE)."""
         return self._store.changes.subscribe(account_id)
 
-    async def open_view(self, mailbox: Mailbox, readonly: bool, kind: type[View]) -> View:
+    async def open_view(self, mailbox: Mailbox, readonly: bool, kind: type[View], *,
+                        recent: bool = False) -> View:
         """A view of `mailbox` (a `MailboxView` or a front end's subclass of it).
 
         Its entries come from the cache of opened folders (`mailbox.entries`):
-        opening a folder again reads what changed since, not every message."""
+        opening a folder again reads what changed since, not every message.
+        With `recent` (an IMAP4rev1 SELECT or EXAMINE) the view keeps \\Recent:
+        it claims the folder's new messages now, and those it is told of later
+        (`MailboxView.claim_recent`, RFC 3501 §2.3.2)."""
         entries, flagsets, exact = await self._entries.entries(mailbox)
         view = kind(mailbox, entries, readonly, flagsets)
         view.entries_modseq = exact
+        if recent:
+            view.tracks_recent = True
+            await view.claim_recent(self._store)
         return view
+
+    async def recent_count(self, mailbox: Mailbox) -> int:
+        """STATUS RECENT (RFC 3501 §6.3.10): the messages no session has claimed."""
+        return await self._store.recent_count(mailbox.id)
 
     async def refresh(self, view: MailboxView) -> None:
         """Record in `view` what other sessions changed since it last looked."""

@@ -166,6 +166,19 @@ class Store(Protocol):
         """The folder `name` with its counters, in one point read (STATUS asks this
         of a folder by name); None when the account has no such folder."""
 
+    # -- \Recent (RFC 3501 §2.3.2) ---------------------------------------------
+    # Each folder keeps a boundary: messages with a UID above it are new to every
+    # session. A session claims them by moving it, atomically, so that exactly one
+    # session (on any node) sees each new message as \Recent.
+    async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> tuple[int, int]:
+        """``(boundary, upper)``: the UIDs in ``(boundary, upper]`` are \\Recent for
+        the caller, ``upper`` being ``uid_next - 1``. With `claim` the boundary
+        moves to ``upper`` in the same statement (no other caller gets them);
+        without, nothing changes (EXAMINE, RFC 3501 §6.3.2). NotFound without the folder."""
+
+    async def recent_count(self, mailbox_id: int) -> int:
+        """How many of the folder's messages no session has claimed (STATUS RECENT)."""
+
     # -- subscriptions (RFC 3501 §6.3.6/§6.3.9, RFC 5258 §3) -----------------
     # Per-user state of their own: a subscription names a folder that may or may
     # not exist; removed only by the user (or with the account).

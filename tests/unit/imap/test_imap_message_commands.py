@@ -10,6 +10,8 @@ from tests.unit.imap.harness import USER, Client, Harness, message, running
 async def _select(imap: Harness, count: int = 3) -> Client:
     for n in range(count):
         await imap.deliver(message(f"m{n + 1}"))
+    # Another session was told of them first: none is \\Recent here (RFC 3501 §2.3.2).
+    await imap.app.store.claim_recent((await imap.mailbox("INBOX")).id)
     client = await imap.client()
     await client.ok("SELECT INBOX")
     return client

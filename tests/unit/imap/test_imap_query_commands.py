@@ -10,6 +10,8 @@ async def _mailbox(imap: Harness) -> Client:
     await imap.deliver(message("apple", sender="amy@example.org"), flags=("\\Seen",))
     await imap.deliver(message("cherry hello", sender="max@example.org"))
     await imap.deliver(message("hello world", sender="bob@example.org"), flags=("\\Flagged",))
+    # Another session was told of them first: none is \\Recent here (RFC 3501 §2.3.2).
+    await imap.app.store.claim_recent((await imap.mailbox("INBOX")).id)
     client = await imap.client()
     await client.ok("SELECT INBOX")
     return client
@@ -197,3 +199,30 @@ async def test_partial_results_of_search_and_sort(imap: Harness) -> None:
         b"* SEARCH 5 6\r\n", b"TAG OK UID SEARCH completed\r\n"]
     assert await client.command("SEARCH RETURN (PARTIAL 1:2 ALL) ALL") == [
         b"TAG BAD PARTIAL goes with neither ALL nor another PARTIAL\r\n"]
+
+
+async def test_sort_collates_with_unicode_casemap_and_groups_by_name(imap: Harness) -> None:
+    # RFC 5256 §3 compares with i;unicode-casemap (RFC 5051): titlecase, so "_" and
+    # "[" (between "Z" and "a" in ASCII) sort after every letter, not before "a".
+    for subject in ("_underscore", "[xyz]", "apple", "Zebra", "émile"):
+        await imap.deliver(message(subject))
+    # Group syntax sorts by the group name (RFC 5256 §3 addr-mailbox of the group
+    # start, RFC 5957 §3): "Marketing" sorts after "carol", before "zed".
+    await imap.deliver(b"From: Marketing: a@example.org, b@example.org;\r\n"
+                       b"To: Aardvark <zed@example.org>\r\nSubject: group\r\n\r\nx\r\n")
+    await imap.deliver(b"From: Zed <zed@example.org>\r\nTo: undisclosed-recipients:;\r\n"
+                       b"Subject: zed\r\n\r\nx\r\n")
+    client = await imap.client()
+    await client.ok("SELECT INBOX")
+    assert await client.command("SORT (SUBJECT) UTF-8 ALL") == [
+        b"* SORT 3 5 6 4 7 2 1\r\n", b"TAG OK SORT completed\r\n"]
+    assert await client.command("SORT (FROM) UTF-8 ALL") == [
+        b"* SORT 1 2 3 4 5 6 7\r\n", b"TAG OK SORT completed\r\n"]
+    assert await client.command("SORT (DISPLAYFROM) UTF-8 ALL") == [
+        b"* SORT 1 2 3 4 5 6 7\r\n", b"TAG OK SORT completed\r\n"]
+    # TO: alice@example.test (1-5), "zed" (6), the group "undisclosed-recipients" (7)
+    assert await client.command("SORT (TO) UTF-8 ALL") == [
+        b"* SORT 1 2 3 4 5 7 6\r\n", b"TAG OK SORT completed\r\n"]
+    # DISPLAYTO: alice@example.test (1-5), "Aardvark" (6), the group (7)
+    assert await client.command("SORT (DISPLAYTO) UTF-8 ALL") == [
+        b"* SORT 6 1 2 3 4 5 7\r\n", b"TAG OK SORT completed\r\n"]

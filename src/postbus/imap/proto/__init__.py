@@ -55,6 +55,7 @@ from .events import (
     ProtocolError,
 )
 from .fetch import FetchAtt, Section
+from .lexer import NO_MATCH
 from .parser import COMMANDS, UID_COMMANDS, parse_command
 from .receiver import Receiver
 from .search import (
@@ -78,6 +79,7 @@ __all__ = [
     "COMMANDS",
     "NEED_DATA",
     "NO_ARGS",
+    "NO_MATCH",
     "STAR",
     "UID_COMMANDS",
     "AppendArgs",

@@ -310,6 +310,36 @@ class PostgresStore:
             lambda conn, changes: folders.rename(conn, account_id, old, new, changes)
         )
 
+    async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> tuple[int, int]:
+        # A point read first: a SELECT of a folder with nothing new writes nothing.
+        row = await self.pool.fetchrow(
+            "SELECT recent_uid, GREATEST(recent_uid, uid_next - 1) FROM mailboxes"
+            " WHERE id = $1", mailbox_id,
+        )
+        if row is None:
+            raise errors.NotFound("no such folder")
+        if not claim or row[0] == row[1]:
+            return int(row[0]), int(row[1])
+        # One statement: the row lock serialises claims of every node (and the
+        # appends that move uid_next), so each UID is claimed once (RFC 3501 §2.3.2).
+        row = await self.pool.fetchrow(
+            "WITH old AS (SELECT id, recent_uid FROM mailboxes WHERE id = $1"
+            " FOR NO KEY UPDATE)"
+            " UPDATE mailboxes m SET recent_uid = GREATEST(m.recent_uid, m.uid_next - 1)"
+            " FROM old WHERE m.id = old.id RETURNING old.recent_uid, m.recent_uid",
+            mailbox_id,
+        )
+        if row is None:
+            raise errors.NotFound("no such folder")
+        return int(row[0]), int(row[1])
+
+    async def recent_count(self, mailbox_id: int) -> int:
+        count = await self.pool.fetchval(
+            "SELECT count(*) FROM messages WHERE mailbox_id = $1"
+            " AND uid > (SELECT recent_uid FROM mailboxes WHERE id = $1)", mailbox_id,
+        )
+        return int(count)
+
     async def list_subscriptions(self, account_id: int) -> list[str]:
         found = await self.pool.fetch(
             'SELECT name FROM subscriptions WHERE account_id = $1 ORDER BY name COLLATE "C"',

@@ -272,6 +272,16 @@ class SqliteStore:
     async def find_mailbox_status(self, account_id: int, name: str) -> MailboxStatus | None:
         return folders.find_status(self._db, account_id, name)
 
+    async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> tuple[int, int]:
+        # A point read first: a SELECT of a folder with nothing new writes nothing.
+        low, high = folders.claim_recent(self._db, mailbox_id, False)
+        if not claim or high == low:
+            return low, high
+        return await self._write(folders.claim_recent, mailbox_id, True)
+
+    async def recent_count(self, mailbox_id: int) -> int:
+        return folders.recent_count(self._db, mailbox_id)
+
     async def list_subscriptions(self, account_id: int) -> list[str]:
         return folders.list_subscriptions(self._db, account_id)
 
