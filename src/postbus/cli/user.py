@@ -6,7 +6,8 @@ import click
 
 from postbus.accounts.address import display_address
 from postbus.app import App
-from postbus.cli.common import human, read_password, size, with_app
+from postbus.cli.common import confirm_removal, describe_accounts, fail, human, read_password, size, with_app
+from postbus.store.model import Account
 
 
 @click.group()
@@ -42,10 +43,28 @@ def user_list(ctx: click.Context, domain_name: str | None) -> None:
 
 @user.command("remove")
 @click.argument("address")
+@click.option("--yes", is_flag=True, help="Do not ask (needed when standard input is not a terminal).")
 @click.pass_context
-def user_remove(ctx: click.Context, address: str) -> None:
-    with_app(ctx, lambda app: app.accounts.remove_user(address))
-    click.echo(f"removed mailbox {address}")
+def user_remove(ctx: click.Context, address: str, yes: bool) -> None:
+    """Remove a mailbox with all its folders and mail."""
+
+    async def account(app: App) -> Account:
+        found = await app.accounts.get_user(address)
+        if found is None:
+            fail(f"no mailbox {address}")
+        return found
+
+    async def remove(app: App) -> str:
+        found = await account(app)
+        await app.accounts.remove_user(found.address)
+        await app.store.collect_garbage()  # the bodies leave the disk now, not at the next clean-up
+        return describe_accounts([found])
+
+    before = with_app(ctx, account)
+    shown = display_address(before.address)
+    click.echo(f"mailbox {shown}: {describe_accounts([before])}")
+    confirm_removal(yes, f"mailbox {shown} with all its mail")
+    click.echo(f"removed mailbox {shown}: {with_app(ctx, remove)}")
 
 
 @user.command("passwd")
