@@ -61,8 +61,8 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno:
         text = os.strerror(exc.errno).lower()  # not asyncio's "error while attempting to bind..."
         return f"{text}: {exc.filename}" if exc.filename else text
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _probe(address: tuple[str, int]) -> None:
