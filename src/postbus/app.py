@@ -20,6 +20,7 @@ from postbus.config import Settings
 from postbus.executor import Executor
 from postbus.mailbox.service import Mailboxes
 from postbus.net.tls import context_for
+from postbus.security import files
 from postbus.store import Store, make_store
 
 log = logging.getLogger("postbus")
@@ -60,6 +61,7 @@ class App:
     async def open(self) -> None:
         # code without an App at hand (parsing, DKIM) finds this executor through the loop
         executor_mod.install(self.executor)
+        files.secure_data_dir(Path(self.settings.data_dir))  # both backends keep files there
         await self.store.open()
 
     async def close(self) -> None:

@@ -9,12 +9,16 @@ the key; the command line turns it into exit status 2.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
+
+from postbus.accounts.address import DEFAULT_RECIPIENT_DELIMITER, RECIPIENT_DELIMITER_CHARS
 
 _SIZE_UNITS = {
     "": 1, "b": 1,
@@ -35,14 +39,19 @@ def doc(text: str) -> msgspec.Meta:
 
 
 def parse_size(value: str | int, key: str = "size") -> int:
-    """"12MB" → 12 × 2^20 bytes. Units are binary (DESIGN.md: 12 MB = 12,582,912)."""
+    """"12MB" → 12 × 2^20 bytes: every unit is binary (DESIGN.md: 12 MB = 12,582,912 bytes).
+
+    K, KB and KiB all mean 2^10 bytes; M, MB, MiB 2^20; G, GB, GiB 2^30; T, TB, TiB
+    2^40, in any case. A bare number is bytes. The command line prints sizes as
+    KiB, MiB and GiB (`cli.common.human`) to say so.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise ConfigError(f"{key}: a size cannot be negative")
         return value
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value))
     if not m or m.group(2).lower() not in _SIZE_UNITS:
-        raise ConfigError(f"{key}: {value!r} is not a size (write e.g. \"12MB\", \"1GB\", \"512KB\")")
+        raise ConfigError(f"{key}: {value!r} is not a size (write e.g. \"12MiB\", \"1GiB\", \"512KiB\"; units are binary)")
     return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
 
 
@@ -104,8 +113,8 @@ class Tls(_Section):
 
 
 class Limits(_Section):
-    max_message_size: Annotated[str | int, doc("largest message accepted anywhere (SMTP SIZE, IMAP APPENDLIMIT)")] = "12MB"
-    default_quota: Annotated[str | int, doc("quota of a new mailbox, over all its folders; 0 is unlimited")] = "1GB"
+    max_message_size: Annotated[str | int, doc("largest message accepted anywhere (SMTP SIZE, IMAP APPENDLIMIT); binary units, 12MB = 12 MiB")] = "12MB"
+    default_quota: Annotated[str | int, doc("quota of a new mailbox, over all its folders, binary units (1GB = 1 GiB); 0 is unlimited")] = "1GB"
     max_connections_per_ip: Annotated[int, doc("concurrent connections one client address (IPv6: one /64) may hold per listener; 0 is unlimited")] = 50
     max_connections_per_listener: Annotated[int, doc("concurrent connections one listener holds in total; 0 is unlimited")] = 5000
     idle_timeout: Annotated[str | int, doc("an IMAP connection idle longer than this after login is closed (RFC 9051: at least 30 min)")] = "31m"
@@ -131,6 +140,10 @@ class Queue(_Section):
     concurrency: Annotated[int, doc("outbound deliveries in flight at once")] = 20
 
 
+class LocalDelivery(_Section):
+    recipient_delimiter: Annotated[str, doc('plus-addressing: user+tag@domain reaches user@domain unless user+tag exists; each character separates; "" disables')] = DEFAULT_RECIPIENT_DELIMITER
+
+
 class Dns(_Section):
     nameservers: Annotated[list[str], doc("resolvers to ask; empty uses /etc/resolv.conf")] = []
     timeout: Annotated[str | int, doc("per-lookup timeout")] = "5s"
@@ -153,6 +166,7 @@ class Settings(_Section):
     limits: Annotated[Limits, doc("limits")] = msgspec.field(default_factory=Limits)
     relay: Annotated[Relay, doc("outbound smarthost")] = msgspec.field(default_factory=Relay)
     queue: Annotated[Queue, doc("outbound queue")] = msgspec.field(default_factory=Queue)
+    delivery: Annotated[LocalDelivery, doc("local delivery")] = msgspec.field(default_factory=LocalDelivery)
     dns: Annotated[Dns, doc("DNS resolution")] = msgspec.field(default_factory=Dns)
     security: Annotated[Security, doc("abuse resistance")] = msgspec.field(default_factory=Security)
 
@@ -197,6 +211,9 @@ def _validate(s: Settings) -> None:
         raise ConfigError("storage.url: a postgresql:// URL is needed when storage.backend is postgresql")
     if s.relay.tls not in ("starttls", "implicit", "none"):
         raise ConfigError(f'relay.tls: {s.relay.tls!r} is not "starttls", "implicit" or "none"')
+    if not set(s.delivery.recipient_delimiter) <= RECIPIENT_DELIMITER_CHARS:
+        raise ConfigError("delivery.recipient_delimiter: use only these characters: "
+                          + "".join(sorted(RECIPIENT_DELIMITER_CHARS)))
     if bool(s.tls.cert) != bool(s.tls.key):
         raise ConfigError("tls: set both cert and key, or neither")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", s.hostname):
@@ -224,6 +241,27 @@ def from_dict(data: dict[str, Any]) -> Settings:
     return settings
 
 
+CONFIG_ENV = "POSTBUS_CONFIG"
+DEFAULT_CONFIG_NAME = "postbus.toml"
+
+
+def find(option: str | None, environ: Mapping[str, str] | None = None,
+         cwd: Path | None = None) -> Path | None:
+    """The configuration file in use: `--config`, else $POSTBUS_CONFIG, else ./postbus.toml.
+
+    An explicit choice (the option or the variable) is returned even when the
+    file is missing, so that `load` names it in its error; ./postbus.toml only
+    when it exists. None when there is no configuration at all.
+    """
+    env = os.environ if environ is None else environ
+    if option:
+        return Path(option)
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    local = (cwd or Path.cwd()) / DEFAULT_CONFIG_NAME
+    return local if local.is_file() else None
+
+
 def load(path: str | Path | None) -> Settings:
     """The settings from `path`, or the defaults when path is None."""
     if path is None:
@@ -237,21 +275,48 @@ def load(path: str | Path | None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     settings = from_dict(data)
-    base = Path(path).resolve().parent
+    _resolve_paths(settings, Path(path).resolve().parent)
+    return settings
+
+
+def defaults_for(path: str | Path | None) -> Settings:
+    """The defaults as a file at `path` would resolve them (relative paths from its directory)."""
+    settings = from_dict({})
+    if path is not None:
+        _resolve_paths(settings, Path(path).resolve().parent)
+    return settings
+
+
+def _resolve_paths(settings: Settings, base: Path) -> None:
+    """Relative paths in a file are relative to the file's directory, not the working directory."""
     if not Path(settings.data_dir).is_absolute():
         settings.data_dir = str(base / settings.data_dir)
     for attr in ("cert", "key"):
         value = getattr(settings.tls, attr)
         if value and not Path(value).is_absolute():
             setattr(settings.tls, attr, str(base / value))
-    return settings
+
+
+SECRET_KEYS = frozenset({"relay.password"})
+CHANGED = "[changed]"
 
 
 def describe_defaults() -> str:
     """The documented defaults as a TOML file."""
+    return describe(from_dict({}))
+
+
+def describe(settings: Settings, defaults: Settings | None = None) -> str:
+    """Every key with its effective value and meaning, as a TOML file.
+
+    A key whose value differs from `defaults` carries "[changed]" and the
+    default at the start of its comment. Secrets (relay.password, the password
+    in storage.url) are printed as "********".
+    """
+    defaults = defaults if defaults is not None else from_dict({})
     lines: list[str] = []
 
-    def emit(struct_type: Any, prefix: str) -> None:
+    def emit(struct_type: Any, value: Any, default: Any, prefix: str) -> None:
         info: Any = msgspec.inspect.type_info(struct_type)
         nested = []
         for f in info.fields:
@@ -259,19 +324,30 @@ def describe_defaults() -> str:
             if isinstance(t, msgspec.inspect.Metadata):
                 text = (t.extra_json_schema or {}).get("description", "")
                 t = t.type
+            current, original = getattr(value, f.name), getattr(default, f.name)
             if isinstance(t, msgspec.inspect.StructType):
-                nested.append((f.name, t.cls, text))
+                nested.append((f.name, t.cls, current, original, text))
                 continue
-            default = f.default if f.default is not msgspec.NODEFAULT else (
-                f.default_factory() if f.default_factory is not msgspec.NODEFAULT else "")
-            lines.append(f"{f.name} = {_toml_value(default)}" + (f"  # {text}" if text else ""))
-        for name, cls, text in nested:
+            key = prefix + f.name
+            comment = text
+            if current != original:
+                comment = f"{CHANGED} default {_toml_value(_shown(key, original))}; {text}"
+            lines.append(f"{f.name} = {_toml_value(_shown(key, current))}" + (f"  # {comment}" if comment else ""))
+        for name, cls, current, original, text in nested:
             lines.append("")
             lines.append(f"[{prefix}{name}]" + (f"  # {text}" if text else ""))
-            emit(cls, f"{prefix}{name}.")
+            emit(cls, current, original, f"{prefix}{name}.")
 
-    emit(Settings, "")
+    emit(Settings, settings, defaults, "")
     return "\n".join(lines) + "\n"
+
+
+def _shown(key: str, value: Any) -> Any:
+    if key in SECRET_KEYS and value:
+        return "********"
+    if key == "storage.url" and isinstance(value, str):
+        return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:********@", value)
+    return value
 
 
 def _toml_value(v: Any) -> str:

@@ -5,7 +5,10 @@ Each protocol package offers a `listener` module with
 optionally, `async start_services(app)` for its background work (the outbound
 queue, for example). On SIGTERM or SIGINT the server stops accepting, asks
 every live session to finish, waits up to `SHUTDOWN_GRACE` seconds, closes
-what is left, and exits 0.
+what is left, and exits 0. A start-up failure (a port in use, a bad
+certificate, a store that cannot be opened) is one line on stderr naming the
+listener and its address, and exit 2 (`EXIT_START_FAILED`); the traceback
+goes to the log at DEBUG level only.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import importlib
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +48,32 @@ LISTENERS: dict[str, str] = {
 WEB_LISTENERS = ("https", "http")
 
 
+class StartError(Exception):
+    """A start-up failure, as one line naming what failed (the listener and its address)."""
+
+
+def _address_text(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno:
+        text = os.strerror(exc.errno).lower()  # not asyncio's "error while attempting to bind..."
+        return f"{text}: {exc.filename}" if exc.filename else text
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _probe(address: tuple[str, int]) -> None:
+    """Bind and release `address`, so that a busy port is reported by us rather than
+    by uvicorn, which logs the error and exits the process."""
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+
+
 def _load(module: str) -> Any | None:
     try:
         return importlib.import_module(module)
@@ -61,10 +91,16 @@ class Server:
         self._web: list[Any] = []
         self._announce = announce or (lambda line: print(line, flush=True))
         self.bound: dict[str, tuple[str, int]] = {}
+        self._opened = False
 
     async def start(self) -> None:
+        """Open the store and bind every listener; any failure is a one-line StartError."""
+        try:
+            await self.app.open()
+        except Exception as exc:
+            raise StartError(f"cannot open the {self.settings.storage.backend} store: {_reason(exc)}") from exc
+        self._opened = True
         app = self.app
-        await app.open()
         loop = asyncio.get_running_loop()
         started_modules: set[str] = set()
         for name, module_name in LISTENERS.items():
@@ -75,15 +111,21 @@ class Server:
             if module is None:
                 self._announce(f"postbus: {name} is not part of this build yet; not listening")
                 continue
-            if module_name not in started_modules and hasattr(module, "start_services"):
-                await module.start_services(app)
-                started_modules.add(module_name)
-            factory = module.protocol_factory(app, name)
-            if name in IMPLICIT_TLS:
-                app.tls  # noqa: B018 - load the certificate now: a bad one stops the start
-            server = await loop.create_server(
-                factory, address[0], address[1], reuse_address=True, backlog=512,
-            )
+            where = f"{name} listener on {_address_text(address)}"
+            try:
+                if module_name not in started_modules and hasattr(module, "start_services"):
+                    await module.start_services(app)
+                    started_modules.add(module_name)
+                factory = module.protocol_factory(app, name)
+                if name in IMPLICIT_TLS:
+                    self._load_certificate(where)
+                server = await loop.create_server(
+                    factory, address[0], address[1], reuse_address=True, backlog=512,
+                )
+            except StartError:
+                raise
+            except Exception as exc:
+                raise StartError(f"cannot start the {where}: {_reason(exc)}") from exc
             self._servers.append(server)
             port = server.sockets[0].getsockname()[1]
             self.bound[name] = (address[0], port)
@@ -96,11 +138,24 @@ class Server:
                 continue
             from postbus.web.server import start_web
 
-            handle = await start_web(app, name, address)
+            try:
+                _probe(address)
+                handle = await start_web(app, name, address)
+            except (Exception, SystemExit) as exc:  # uvicorn exits on a bind error
+                raise StartError(f"cannot start the {name} listener on {_address_text(address)}:"
+                                 f" {_reason(exc)}") from exc
             self._web.append(handle)
             self.bound[name] = (address[0], handle.port)
             scheme = "https" if name == "https" else "http"
             self._announce(f"postbus: {name} listening on {scheme}://{address[0]}:{handle.port}/")
+
+    def _load_certificate(self, where: str) -> None:
+        """Load the certificate now: a bad one stops the start, naming its file."""
+        try:
+            self.app.tls  # noqa: B018
+        except Exception as exc:
+            cert = self.settings.tls.cert or "the self-signed certificate in data_dir"
+            raise StartError(f"cannot start the {where}: certificate {cert}: {_reason(exc)}") from exc
 
     async def _maintenance(self) -> None:
         while True:
@@ -132,7 +187,15 @@ class Server:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await self.start()
+        try:
+            await self.start()
+        except StartError:
+            if self._opened:
+                try:  # release what did start: sockets, services, the store
+                    await self.stop()
+                except Exception:
+                    log.debug("clean-up after a failed start", exc_info=True)
+            raise
         self._announce("postbus: ready")
         await stop.wait()
         self._announce("postbus: shutting down")
@@ -147,15 +210,24 @@ def configure_logging(level: str) -> None:
     )
 
 
+EXIT_START_FAILED = 2
+
+
 def run(settings: Settings) -> None:
+    """Serve until signalled. A start-up failure is one line on stderr and exit 2."""
     configure_logging(settings.log_level)
     server = Server(settings)
-    if os.environ.get("POSTBUS_LOOP", "uvloop") == "uvloop":
-        try:
-            import uvloop
-
-            uvloop.run(server.run_until_signalled())
-            return
-        except ImportError:
-            pass
-    asyncio.run(server.run_until_signalled())
+    try:
+        if os.environ.get("POSTBUS_LOOP", "uvloop") == "uvloop":
+            try:
+                import uvloop
+            except ImportError:
+                pass
+            else:
+                uvloop.run(server.run_until_signalled())
+                return
+        asyncio.run(server.run_until_signalled())
+    except StartError as exc:
+        log.debug("start-up failed", exc_info=True)
+        print(f"postbus: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_START_FAILED)

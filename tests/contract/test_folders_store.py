@@ -301,3 +301,48 @@ async def test_status_and_folder_reads_never_scan_messages(store: Store) -> None
     for sql in seen:
         assert " FROM mailboxes" in sql and "messages WHERE" not in sql, sql
         assert "count(" not in sql.lower() and "sum(" not in sql.lower(), sql
+
+
+# -- \Recent (RFC 3501 §2.3.2) ----------------------------------------------------
+
+async def test_each_new_message_is_claimed_as_recent_once(store: Store) -> None:
+    acc = await _account(store)
+    box = await _box_id(store, acc, "INBOX")
+    assert await store.claim_recent(box) == (0, 0)
+    for n in range(3):
+        await store.append(box, await store.put_blob(message(n)), parsed(str(n)))
+    assert await store.recent_count(box) == 3
+    assert await store.claim_recent(box, claim=False) == (0, 3)  # EXAMINE: a look only
+    assert await store.claim_recent(box) == (0, 3)  # the first SELECT claims 1..3
+    assert await store.claim_recent(box) == (3, 3)  # nothing left for the next
+    assert await store.recent_count(box) == 0
+    await store.append(box, await store.put_blob(message(9)), parsed("9"))
+    assert await store.recent_count(box) == 1
+    assert await store.claim_recent(box) == (3, 4)
+    # Copies and moves are new in their target (RFC 3501 §6.4.7).
+    trash = await _box_id(store, acc, "Trash")
+    await store.copy(box, [1, 2], trash)
+    assert await store.recent_count(trash) == 2
+    with pytest.raises(NotFound):
+        await store.claim_recent(10**6)
+
+
+async def test_concurrent_claims_share_out_each_uid_once(store: Store) -> None:
+    import asyncio
+
+    acc = await _account(store)
+    box = await _box_id(store, acc, "INBOX")
+    claimed: list[int] = []
+
+    async def deliver(n: int) -> None:
+        await store.append(box, await store.put_blob(message(n)), parsed(str(n)))
+
+    async def claim() -> None:
+        low, high = await store.claim_recent(box)
+        claimed.extend(range(low + 1, high + 1))
+
+    work = [deliver(n) for n in range(20)] + [claim() for _ in range(20)]
+    random.Random(7).shuffle(work)
+    await asyncio.gather(*work)
+    await claim()
+    assert sorted(claimed) == list(range(1, 21))

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -237,7 +238,8 @@ async def test_reopening_does_not_migrate_again(
 ) -> None:
     a, _ = nodes
     versions = [r[0] for r in await a.pool.fetch("SELECT version FROM schema_migrations")]
-    assert versions == [1, 2, 3]
+    files = resources.files("postbus.store.migrations.postgresql").iterdir()
+    assert sorted(versions) == sorted(int(f.name[:4]) for f in files if f.name.endswith(".sql"))
     again = PostgresStore(a.url, tmp_path / "c")
     await again.open()
     await again.close()
@@ -272,3 +274,23 @@ async def test_listener_replaces_a_connection_that_died_silently(
             assert [c.modseq for c in sub.pending()] == [appended.modseq]
     finally:
         await listener.stop()
+
+
+async def test_two_nodes_claim_each_new_message_as_recent_once(
+    nodes: tuple[PostgresStore, PostgresStore],
+) -> None:
+    # RFC 3501 §2.3.2 across nodes: sessions on A and B claiming while both deliver.
+    a, b = nodes
+    _, box = await _inbox(a)
+    claimed: list[int] = []
+
+    async def claim(node: PostgresStore) -> None:
+        low, high = await node.claim_recent(box)
+        claimed.extend(range(low + 1, high + 1))
+
+    work = [_append(node, box, n) for n in range(30) for node in (a, b) if n % 2 == (node is b)]
+    work += [claim(node) for _ in range(15) for node in (a, b)]
+    await asyncio.gather(*work)
+    await claim(a)
+    assert sorted(claimed) == list(range(1, 31))
+    assert await b.recent_count(box) == 0

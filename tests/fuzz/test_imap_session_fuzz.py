@@ -156,10 +156,12 @@ FLAGS = st.lists(st.sampled_from([b"\\Seen", b"\\Deleted", b"\\Flagged", b"$Labe
     lambda f: b"(" + b" ".join(f) + b")")
 ATTS = st.sampled_from([b"FLAGS", b"(UID RFC822.SIZE)", b"ALL", b"FULL", b"BODY.PEEK[]",
                         b"BODY[HEADER.FIELDS (SUBJECT)]", b"(ENVELOPE BODYSTRUCTURE)",
-                        b"BODY[1]<0.5>", b"BINARY.SIZE[1]", b"RFC822", b"(INTERNALDATE MODSEQ)"])
+                        b"BODY[1]<0.5>", b"BINARY.SIZE[1]", b"RFC822", b"(INTERNALDATE MODSEQ)",
+                        b"(UID PREVIEW (LAZY))"])
 KEYS = st.sampled_from([b"ALL", b"UNSEEN", b"SUBJECT m1", b"TEXT there", b"OR SEEN DELETED",
                         b"NOT 1:2", b"UID 2:*", b"LARGER 10", b"SINCE 1-Jan-2020", b"$",
-                        b"HEADER Message-ID m2", b"BODY xyz"])
+                        b"HEADER Message-ID m2", b"BODY xyz", b"YOUNGER 60",
+                        b"OLDER 1"])
 VALID_LINES = st.one_of(
     st.builds(lambda u, s, a: b"v1 %sFETCH %s %s" % (u, s, a), st.sampled_from([b"", b"UID "]),
               SEQ, ATTS),
@@ -171,6 +173,13 @@ VALID_LINES = st.one_of(
     st.builds(lambda r, k: b"v4 %sSEARCH %s" % (r, k),
               st.sampled_from([b"", b"UID ", b"RETURN (SAVE) ", b"UID RETURN (MIN COUNT) "]), KEYS),
     st.builds(lambda k: b"v5 SORT (REVERSE DATE SUBJECT) UTF-8 %s" % k, KEYS),
+    st.builds(lambda r, k: b"v20 %sSORT %s(SUBJECT) UTF-8 %s" % (r[0], r[1], k),
+              st.sampled_from([(b"", b"RETURN (MIN MAX COUNT ALL) "),
+                               (b"UID ", b"RETURN (PARTIAL -1:-3 SAVE) "),
+                               (b"", b"RETURN (PARTIAL 2:9) ")]), KEYS),
+    st.builds(lambda u, a, k: b"v21 %sTHREAD %s UTF-8 %s" % (u, a, k),
+              st.sampled_from([b"", b"UID "]),
+              st.sampled_from([b"REFERENCES", b"ORDEREDSUBJECT"]), KEYS),
     st.builds(lambda c, f: b"v6 %s %s" % (c, f),
               st.sampled_from([b"CREATE", b"DELETE", b"SUBSCRIBE", b"UNSUBSCRIBE", b"SELECT",
                                b"EXAMINE", b"GETQUOTAROOT"]), FOLDER),

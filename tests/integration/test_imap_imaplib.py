@@ -34,10 +34,12 @@ def test_imaplib_over_imaps(server: ServerProcess) -> None:
         assert imap.select("INBOX") == ("OK", [b"3"])
         assert imap.search(None, "SUBJECT", "hello") == ("OK", [b"1 3"])
         assert fetched(imap, "1", "(RFC822)")[1] == message("hello")
-        assert imap.fetch("1", "(FLAGS)") == ("OK", [b"1 (FLAGS (\\Seen))"])
+        # New to this first session to select the folder: \Recent (RFC 3501 §2.3.2).
+        assert imap.fetch("1", "(FLAGS)") == ("OK", [b"1 (FLAGS (\\Seen \\Recent))"])
         assert imap.uid("FETCH", "3", "(UID RFC822.SIZE)") == (
             "OK", [b"3 (UID 3 RFC822.SIZE %d)" % len(message("hello again"))])
-        assert imap.store("2", "+FLAGS", "(\\Deleted)") == ("OK", [b"2 (FLAGS (\\Deleted))"])
+        assert imap.store("2", "+FLAGS", "(\\Deleted)") == (
+            "OK", [b"2 (FLAGS (\\Deleted \\Recent))"])
         assert imap.copy("1:2", "Trash")[0] == "OK"
         assert imap.expunge() == ("OK", [b"2"])
         assert imap.select("Trash", readonly=True) == ("OK", [b"2"])

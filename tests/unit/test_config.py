@@ -20,7 +20,7 @@ def test_defaults_follow_the_design() -> None:
 
 @pytest.mark.parametrize(("text", "value"), [
     ("12MB", 12 << 20), ("1GB", 1 << 30), ("512KB", 512 << 10), ("100", 100), ("1.5MB", 3 << 19),
-    ("2 GiB", 2 << 30),
+    ("2 GiB", 2 << 30), ("1G", 1 << 30), ("1GiB", 1 << 30), ("1gb", 1 << 30), ("64K", 64 << 10),
 ])
 def test_sizes(text: str, value: int) -> None:
     assert config.parse_size(text) == value
@@ -37,6 +37,8 @@ def test_sizes(text: str, value: int) -> None:
     ({"storage": {"backend": "postgresql"}}, "storage.url"),
     ({"queue": {"lifetime": "forever"}}, "queue.lifetime"),
     ({"tls": {"cert": "a.pem"}}, "tls: set both cert and key"),
+    ({"delivery": {"recipient_delimiter": "."}}, "delivery.recipient_delimiter: use only"),
+    ({"delivery": {"recipient_delimiter": "+@"}}, "delivery.recipient_delimiter: use only"),
 ])
 def test_errors_name_the_key(data: dict, message: str) -> None:
     with pytest.raises(config.ConfigError) as info:
@@ -70,3 +72,30 @@ def test_describe_defaults_round_trips() -> None:
     text = config.describe_defaults()
     assert "max_message_size = \"12MB\"  # " in text
     assert config.from_dict(tomllib.loads(text)).max_message_size == 12 << 20
+
+
+def test_find_order(tmp_path: Path) -> None:
+    local = tmp_path / "postbus.toml"
+    env = {"POSTBUS_CONFIG": "/etc/postbus/env.toml"}
+    assert config.find(None, {}, tmp_path) is None  # nothing: no silent ./var
+    local.write_text("")
+    assert config.find(None, {}, tmp_path) == local
+    assert config.find(None, env, tmp_path) == Path("/etc/postbus/env.toml")
+    assert config.find("opt.toml", env, tmp_path) == Path("opt.toml")
+    # an explicit choice is kept even when missing, so that load() names it
+    assert config.find(None, {"POSTBUS_CONFIG": str(tmp_path / "gone.toml")}, tmp_path) == tmp_path / "gone.toml"
+
+
+def test_describe_marks_changed_values_and_hides_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "postbus.toml"
+    path.write_text('hostname = "mx.example.org"\ndata_dir = "var"\n[storage]\nbackend = "postgresql"\n'
+                    'url = "postgresql://pb:hunter2@db/pb"\n[relay]\npassword = "hunter2"\n')
+    text = config.describe(config.load(path), config.defaults_for(path))
+    assert 'hostname = "mx.example.org"  # [changed] default "localhost"; this node' in text
+    assert f'data_dir = "{tmp_path / "var"}"  # embedded store' in text  # the default, resolved
+    assert 'url = "postgresql://pb:********@db/pb"  # [changed] default ""' in text
+    assert 'password = "********"  # [changed] default ""' in text
+    assert "hunter2" not in text
+    assert text.count("[changed]") == 4
+    unchanged = config.describe(config.from_dict({}))
+    assert "[changed]" not in unchanged and unchanged == config.describe_defaults()

@@ -9,7 +9,8 @@ Only the plain dot-atom form of a local part is accepted: quoted strings,
 source routes and the old `%`/`!` relay syntax are refused, UTF-8 local parts
 are accepted (SMTPUTF8, RFC 6531 §3.3) after NFC normalisation (RFC 6532 §3.1).
 Invariants: every function either returns a normalised value or raises
-`AddressError`, except the `display_*` helpers, which never raise; a value
+`AddressError`, except the `display_*` helpers and `base_address`, which never
+raise; a value
 returned by a `normalize_*` function is a fixed point of that function.
 """
 
@@ -30,6 +31,13 @@ MAX_DOMAIN_OCTETS = 253
 
 # RFC 3490 §3.1: these four characters all separate labels.
 _LABEL_DOTS = (".", "\u3002", "\uff0e", "\uff61")
+
+#: Plus-addressing: `user+tag@domain` reaches `user@domain` (the delimiter is the
+#: [delivery] recipient_delimiter setting; "" disables it).
+DEFAULT_RECIPIENT_DELIMITER = "+"
+#: The characters a recipient delimiter may be: atext symbols (RFC 5322 §3.2.3),
+#: not "." (it separates atoms) nor "%" and "!" (refused in local parts).
+RECIPIENT_DELIMITER_CHARS = frozenset("#$&'*+-/=?^_`{|}~")
 
 # RFC 5322 §3.2.3 atext, less "%" and "!" (source-routing relics we refuse).
 _ATEXT_ASCII = frozenset(
@@ -145,3 +153,20 @@ def normalize_alias_source(s: str) -> str:
     if s.startswith("@"):
         return "@" + normalize_domain(s[1:])
     return normalize_address(s)
+
+
+def base_address(address: str, delimiters: str) -> str | None:
+    """The address without its plus-address tag: `user+tag@domain` → `user@domain`.
+
+    `address` is normalised; the local part is cut at the first of the
+    `delimiters` characters (each one separates, as Postfix's recipient_delimiter
+    does). None when there is nothing to cut: no delimiter, no delimiter in the
+    local part, or nothing before it (`+tag@domain` names no user).
+    """
+    if not delimiters:
+        return None
+    local, _, domain = address.rpartition("@")
+    cut = min((i for i in (local.find(d) for d in delimiters) if i >= 0), default=-1)
+    if cut <= 0:
+        return None
+    return f"{local[:cut]}@{domain}"

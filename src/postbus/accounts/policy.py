@@ -1,16 +1,32 @@
 """The password policy applied wherever a password is set (CLI, admin panel, API, webmail).
 
-`PasswordPolicy.check` applies four rules in a fixed order and raises
-`WeakPassword` naming the first rule broken: "length" (at least `min_length`
-characters), "username" (not the user's local part, address or domain labels,
-nor a simple variation of them: repeated, reversed, with digits, punctuation or
-look-alike substitutions), "dictionary" (not a word of the shipped English,
-Dutch or French lists nor a very common password, after folding case, accents
-and look-alike substitutions and stripping leading and trailing digits and
-punctuation; two words glued together only when zxcvbn also finds the result
-weak) and "strength" (zxcvbn score at least `min_score`, with the user's names
-as zxcvbn user inputs, computed on a bounded prefix so that a check stays near
-20 ms whatever the input). Word lists are package data built by
+`PasswordPolicy.check` applies five rules in a fixed order and raises
+`WeakPassword` naming the first rule broken (`RULES` says the same for users):
+
+1. "length": at least `min_length` (8) and at most `max_length` (1024) characters.
+2. "username": not the user's address, local part or its pieces, or a domain
+   label but the last, nor a simple variation of them: repeated, reversed, with
+   digits, punctuation or look-alike substitutions.
+3. "dictionary": not a word of the shipped English, Dutch or French lists nor a
+   very common password, after folding case, accents and look-alikes
+   (0→o 1→i/l 3→e 4→a @→a $→s 5→s 7→t !→i) and stripping leading and trailing
+   digits and punctuation; two words glued together only when zxcvbn also finds
+   the result weak.
+4. "strength": zxcvbn score at least `min_score` (3 of 4), with the user's names
+   as zxcvbn user inputs, computed on a bounded prefix so that a check stays
+   near 20 ms whatever the input.
+5. "dictionary" again, "mostly one word": no known word of at least four letters
+   may make up half or more of the password's characters, wherever it stands
+   and whatever digits and symbols surround it, look-alikes read as letters.
+   Known words: the three word lists, the very common passwords, zxcvbn's list
+   of leaked passwords, and first names and surnames (zxcvbn's English lists and
+   `data/wordlists/names.txt`, Dutch and French). "Amsterdam#1975x" (9 of 15
+   characters "amsterdam") and "Pieter2000#" are refused; a passphrase of three
+   or four random words ("quartz Hazel Walrus Meadow") and a random string
+   ("Tq7#mZ2v!pLx") are accepted.
+
+The corpora in tests/unit/accounts/data hold this: 240 leaked-style passwords
+refused, 50 strong ones accepted. Word lists are package data built by
 `postbus/data/wordlists/build.py`; they are read lazily, once per process.
 Invariants: `check` never logs or keeps the password, its messages name the
 rule and what matched (a folded word or name), not the password as typed, and
@@ -30,6 +46,7 @@ from importlib import resources
 
 from zxcvbn import matching as zxcvbn_matching
 from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 DEFAULT_MIN_LENGTH = 8
 # A bound on the work one check can cause; real passphrases are far shorter.
@@ -46,8 +63,24 @@ MIN_WORD_LENGTH = 4  # shorter list words would refuse too much by containment
 MAX_WORD_LENGTH = 40  # longer than any shipped word; bounds the glued-words search
 MIN_NAME_TOKEN_LENGTH = 3  # shorter names are refused only when the password is just them
 MAX_AMBIGUOUS_SUBSTITUTIONS = 4  # each "1" doubles the variants tried (i or l)
+# A password of which one known word (at least MIN_WORD_LENGTH letters, found in
+# its letters once look-alikes are read) makes up at least this fraction of the
+# characters is refused, whatever digits and symbols surround the word:
+# "Amsterdam#1975x" is 9 of 15 characters "amsterdam". A passphrase of three or
+# more words never is.
+MOSTLY_ONE_WORD = (1, 2)
 
 LANGUAGES = {"en": "English", "nl": "Dutch", "fr": "French"}
+
+# The policy as users read it (`postbus user add --help`, the README).
+RULES = (
+    "at least 8 characters; not based on the user name; not a dictionary word"
+    " (English, Dutch, French) or a common password, even with capitals, digits,"
+    " symbols or look-alikes (P@ssw0rd); no word or name of four or more letters"
+    " making up half of it or more (Amsterdam#1975x is refused); and strong enough"
+    " for the zxcvbn estimator (score 3 of 4). Random strings and passphrases of"
+    " three or more random words, none half of it, pass."
+)
 
 # Look-alike characters folded before dictionary and name comparisons.
 SUBSTITUTIONS = {"0": "o", "3": "e", "4": "a", "@": "a", "$": "s", "5": "s", "7": "t", "!": "i"}
@@ -156,6 +189,57 @@ def _dictionary_match(word: str) -> str | None:
     return None
 
 
+@functools.cache
+def names() -> frozenset[str]:
+    """First names and surnames: zxcvbn's English lists and our Dutch and French names."""
+    text = resources.files("postbus").joinpath("data", "wordlists", "names.txt").read_text("ascii")
+    ours = {w for line in text.splitlines() if not line.startswith("#") for w in line.split()}
+    theirs = (set(FREQUENCY_LISTS["male_names"]) | set(FREQUENCY_LISTS["female_names"])
+              | set(FREQUENCY_LISTS["surnames"]))
+    return frozenset(w for w in ours | theirs if len(w) >= MIN_WORD_LENGTH and w.isalpha())
+
+
+@functools.cache
+def leaked_passwords() -> frozenset[str]:
+    """zxcvbn's list of the most used passwords, letters-only ones of at least four letters."""
+    return frozenset(w for w in FREQUENCY_LISTS["passwords"] if len(w) >= MIN_WORD_LENGTH and w.isalpha())
+
+
+def _what(word: str) -> str | None:
+    """What `word` is, for the "mostly one word" rule, or None."""
+    for lang, name in LANGUAGES.items():
+        if word in wordlist(lang):
+            return f"a dictionary word ({word}, {name})"
+    if word in COMMON_PASSWORDS or word in leaked_passwords():
+        return f"a very common password ({word})"
+    if word in names():
+        return f"a name ({word})"
+    return None
+
+
+def _letter_readings(password: str) -> set[str]:
+    """The letters of the password, as written and in every look-alike reading,
+    with everything that is not a letter left out: "Amsterdam#1975x" -> "amsterdamx",
+    "amsterdamitsx", "amsterdamltsx"."""
+    folded = fold_text(password)
+    readings = {folded} | _substitution_variants(folded)
+    return {"".join(_LETTERS.findall(r)) for r in readings}
+
+
+def _check_mostly_one_word(password: str) -> None:
+    """Refuse a password that is at least half one known word (MOSTLY_ONE_WORD)."""
+    shortest = max(MIN_WORD_LENGTH, -(-len(password) * MOSTLY_ONE_WORD[0] // MOSTLY_ONE_WORD[1]))
+    for letters in sorted(_letter_readings(password)):
+        n = len(letters)
+        if shortest > MAX_WORD_LENGTH:
+            continue  # no single word is that long: a long passphrase
+        for length in range(min(n, MAX_WORD_LENGTH), shortest - 1, -1):
+            for start in range(n - length + 1):
+                what = _what(letters[start:start + length])
+                if what:
+                    raise WeakPassword("dictionary", f"it is mostly {what}")
+
+
 def _is_word(word: str) -> bool:
     return word in COMMON_PASSWORDS or any(word in wordlist(lang) for lang in LANGUAGES)
 
@@ -250,6 +334,8 @@ class PasswordPolicy:
                 "strength",
                 f"it is too easy to guess (strength {score} of 4, {self.min_score} needed)",
             )
+        # Last: zxcvbn rates some of these well ("Amsterdam#1975x" scores 3).
+        _check_mostly_one_word(password)
 
     def _check_length(self, password: str) -> None:
         if len(password) < self.min_length:

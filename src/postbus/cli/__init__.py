@@ -1,6 +1,6 @@
 """The `postbus` command line (DESIGN.md's command line contract), one module per command group.
 
-Exit 0 on success. A bad configuration is one line on stderr and exit 2; a
+Exit 0 on success. A bad or missing configuration is one line on stderr and exit 2; a
 refusal (weak password, unknown domain, existing mailbox...) is one line on
 stderr and exit 1 (`cli.common.fail`). Passwords come from --password-stdin or
 a prompt, never argv. Each command opens the App for its own run
@@ -22,16 +22,23 @@ from postbus.cli.queue import queue
 from postbus.cli.serve import serve
 from postbus.cli.user import user
 from postbus.cli.vacation import vacation
+from postbus.security.files import restrict_umask
 
 __all__ = ["main"]
 
 
 @click.group()
-@click.option("--config", "config_path", envvar="POSTBUS_CONFIG", default=None,
-              type=click.Path(dir_okay=False), help="TOML configuration file.")
+@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
+              help="TOML configuration file; without it $POSTBUS_CONFIG, else ./postbus.toml.")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
-    """Postbus mail hosting: run the service and administer it."""
+    """Postbus mail hosting: run the service and administer it.
+
+    The configuration is --config FILE, else $POSTBUS_CONFIG, else ./postbus.toml;
+    without one, commands that open the store refuse (exit 2). Sizes are binary
+    everywhere: 1G, 1GB and 1GiB all mean 2^30 bytes, and sizes print as KiB, MiB, GiB.
+    """
+    restrict_umask()  # nothing this process writes is for other local users
     ctx.obj = {"config": config_path}
 
 

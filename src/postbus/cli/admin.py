@@ -21,6 +21,7 @@ def admin() -> None:
 @click.pass_context
 def admin_add(ctx: click.Context, name: str, operator: bool, domains: tuple[str, ...],
               password_stdin: bool) -> None:
+    """Add an administrator: an operator, or one of some domains."""
     if not operator and not domains:
         fail("give --operator or at least one --domain")
     password = read_password(password_stdin)
@@ -33,6 +34,7 @@ def admin_add(ctx: click.Context, name: str, operator: bool, domains: tuple[str,
 @admin.command("list")
 @click.pass_context
 def admin_list(ctx: click.Context) -> None:
+    """List the administrators and what they manage."""
     async def run(app: App) -> None:
         for a in await app.accounts.list_admins():
             click.echo(f"{a.name}  " + ("operator" if a.operator else ", ".join(a.domains)))
@@ -44,6 +46,7 @@ def admin_list(ctx: click.Context) -> None:
 @click.argument("name")
 @click.pass_context
 def admin_remove(ctx: click.Context, name: str) -> None:
+    """Remove an administrator."""
     with_app(ctx, lambda app: app.accounts.remove_admin(name))
     click.echo(f"removed administrator {name}")
 

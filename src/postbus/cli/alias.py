@@ -18,6 +18,7 @@ def alias() -> None:
 @click.argument("targets", nargs=-1, required=True)
 @click.pass_context
 def alias_add(ctx: click.Context, source: str, targets: tuple[str, ...]) -> None:
+    """Add TARGETs to the alias SOURCE (created if new)."""
     made = with_app(ctx, lambda app: app.accounts.add_alias(source, targets))
     click.echo(f"{made.source} -> {', '.join(made.targets)}")
 
@@ -26,6 +27,7 @@ def alias_add(ctx: click.Context, source: str, targets: tuple[str, ...]) -> None
 @click.argument("domain_name", required=False)
 @click.pass_context
 def alias_list(ctx: click.Context, domain_name: str | None) -> None:
+    """List aliases, of one domain or of all."""
     async def run(app: App) -> None:
         for a in await app.accounts.list_aliases(domain_name):
             click.echo(f"{a.source} -> {', '.join(a.targets)}")
@@ -38,5 +40,6 @@ def alias_list(ctx: click.Context, domain_name: str | None) -> None:
 @click.argument("targets", nargs=-1)
 @click.pass_context
 def alias_remove(ctx: click.Context, source: str, targets: tuple[str, ...]) -> None:
+    """Remove TARGETs from the alias SOURCE, or the whole alias without TARGETs."""
     with_app(ctx, lambda app: app.accounts.remove_alias(source, targets))
     click.echo(f"removed {source}" + (f" -> {', '.join(targets)}" if targets else ""))

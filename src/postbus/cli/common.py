@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import click
@@ -19,6 +20,7 @@ import click
 from postbus import config as config_mod
 from postbus.app import App
 from postbus.store import StoreError
+from postbus.store.model import Account
 
 T = TypeVar("T")
 
@@ -31,10 +33,25 @@ def fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
     sys.exit(code)
 
 
-def settings(ctx: click.Context) -> config_mod.Settings:
-    obj = ctx.find_root().obj
+NO_CONFIG = (f"no configuration: pass --config FILE, set {config_mod.CONFIG_ENV},"
+             f" or run where ./{config_mod.DEFAULT_CONFIG_NAME} is")
+
+
+def config_path(ctx: click.Context) -> Path | None:
+    """The configuration file in use (`config.find`: --config, $POSTBUS_CONFIG, ./postbus.toml)."""
+    found: Path | None = config_mod.find(ctx.find_root().obj["config"])
+    return found
+
+
+def settings(ctx: click.Context, *, need_file: bool = True) -> config_mod.Settings:
+    """The settings in use. Without a configuration file a command that opens the
+    store refuses (exit 2) rather than make ./var wherever it was run;
+    `need_file=False` is for commands that only read settings (`postbus config`)."""
+    path = config_path(ctx)
+    if path is None and need_file:
+        fail(NO_CONFIG, EXIT_CONFIG)
     try:
-        return config_mod.load(obj["config"])
+        return config_mod.load(path)
     except config_mod.ConfigError as exc:
         fail(f"config error: {exc}", EXIT_CONFIG)
 
@@ -79,10 +96,30 @@ def size(value: str | None, key: str) -> int | None:
 
 
 def human(n: int) -> str:
-    for unit, unit_size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+    """A size in binary units, named as such: 1536 -> "1.5 KiB", 2 << 30 -> "2 GiB"."""
+    for unit, unit_size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= unit_size:
-            return f"{n / unit_size:.1f}{unit}".replace(".0" + unit, unit)
-    return f"{n}B"
+            return f"{n / unit_size:.1f}".removesuffix(".0") + " " + unit
+    return f"{n} B"
+
+
+def describe_accounts(accounts: Sequence[Account]) -> str:
+    """What removing these mailboxes takes away: "2 mailboxes, 14 messages, 1.2 MiB"."""
+    n = len(accounts)
+    messages = sum(a.used_messages for a in accounts)
+    size_bytes = sum(a.used_bytes for a in accounts)
+    return (f"{n} mailbox{'' if n == 1 else 'es'}, {messages} message{'' if messages == 1 else 's'},"
+            f" {human(size_bytes)}")
+
+
+def confirm_removal(yes: bool, what: str) -> None:
+    """Go on with `--yes`; ask on a terminal; otherwise refuse (exit 1) rather than guess."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        fail(f"not removing {what} without confirmation: add --yes (standard input is not a terminal)")
+    if not click.confirm(f"Remove {what}?", default=False):
+        fail(f"{what} not removed")
 
 
 def date(value: str | None, option: str) -> float | None:

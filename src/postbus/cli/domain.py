@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from postbus.accounts.address import display_domain
 from postbus.app import App
-from postbus.cli.common import fail, settings, with_app
+from postbus.cli.common import confirm_removal, describe_accounts, fail, settings, with_app
 
 
 @click.group()
@@ -34,6 +32,7 @@ def domain_add(ctx: click.Context, name: str) -> None:
 @domain.command("list")
 @click.pass_context
 def domain_list(ctx: click.Context) -> None:
+    """List the hosted domains."""
     async def run(app: App) -> None:
         for d in await app.accounts.list_domains():
             click.echo(display_domain(d.name))
@@ -43,13 +42,30 @@ def domain_list(ctx: click.Context) -> None:
 
 @domain.command("remove")
 @click.argument("name")
-@click.option("--yes", is_flag=True, help="Do not ask; removes its mailboxes and all their mail.")
+@click.option("--yes", is_flag=True, help="Do not ask (needed when standard input is not a terminal).")
 @click.pass_context
 def domain_remove(ctx: click.Context, name: str, yes: bool) -> None:
-    if not yes and sys.stdin.isatty():
-        click.confirm(f"Remove {name} with all its mailboxes and mail?", abort=True)
-    with_app(ctx, lambda app: app.accounts.remove_domain(name))
-    click.echo(f"removed domain {name}")
+    """Remove a domain with its mailboxes, their mail and its aliases."""
+
+    async def count(app: App) -> str:
+        d = await app.accounts.get_domain(name)
+        if d is None:
+            fail(f"domain {name} is not hosted here")
+        return describe_accounts(await app.accounts.list_users(d.name))
+
+    async def remove(app: App) -> str:
+        d = await app.accounts.get_domain(name)
+        if d is None:
+            fail(f"domain {name} is not hosted here")
+        what = describe_accounts(await app.accounts.list_users(d.name))
+        await app.accounts.remove_domain(d.name)
+        await app.store.collect_garbage()  # the bodies leave the disk now, not at the next clean-up
+        return what
+
+    shown = display_domain(name)
+    click.echo(f"domain {shown}: {with_app(ctx, count)}")
+    confirm_removal(yes, f"domain {shown} with all its mailboxes and mail")
+    click.echo(f"removed domain {shown}: {with_app(ctx, remove)}")
 
 
 @domain.command("dns")

@@ -19,6 +19,7 @@ def forward() -> None:
 @click.option("--keep-copy", is_flag=True, help="Also keep the mail in the mailbox.")
 @click.pass_context
 def forward_set(ctx: click.Context, address: str, targets: tuple[str, ...], keep_copy: bool) -> None:
+    """Forward a mailbox's mail to TARGETs (--keep-copy keeps it too)."""
     rule = with_app(ctx, lambda app: Rules(app.store).set_forward(address, targets, keep_copy=keep_copy))
     copy = " (keeping a copy)" if rule.keep_copy else ""
     click.echo(f"{address} forwards to {', '.join(rule.targets)}{copy}")
@@ -28,5 +29,6 @@ def forward_set(ctx: click.Context, address: str, targets: tuple[str, ...], keep
 @click.argument("address")
 @click.pass_context
 def forward_clear(ctx: click.Context, address: str) -> None:
+    """Stop forwarding a mailbox's mail."""
     with_app(ctx, lambda app: Rules(app.store).clear_forward(address))
     click.echo(f"{address} no longer forwards")

@@ -19,6 +19,7 @@ def queue() -> None:
 @queue.command("list")
 @click.pass_context
 def queue_list(ctx: click.Context) -> None:
+    """List the outbound mail waiting for delivery."""
     async def run(app: App) -> None:
         items = await app.store.list_queue()
         for item in items:
@@ -37,6 +38,7 @@ def queue_list(ctx: click.Context) -> None:
 @click.argument("item_id", type=int, required=False)
 @click.pass_context
 def queue_retry(ctx: click.Context, item_id: int | None) -> None:
+    """Retry one queued item now, or all without ID."""
     count = with_app(ctx, lambda app: app.store.retry_queue(item_id, time.time()))
     click.echo(f"{count} queued message(s) due now")
 
@@ -45,5 +47,6 @@ def queue_retry(ctx: click.Context, item_id: int | None) -> None:
 @click.argument("item_id", type=int)
 @click.pass_context
 def queue_delete(ctx: click.Context, item_id: int) -> None:
+    """Delete a queued item without delivering or bouncing it."""
     with_app(ctx, lambda app: app.store.delete_queue_item(item_id))
     click.echo(f"deleted queued message {item_id}")

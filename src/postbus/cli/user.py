@@ -5,8 +5,18 @@ from __future__ import annotations
 import click
 
 from postbus.accounts.address import display_address
+from postbus.accounts.policy import RULES
 from postbus.app import App
-from postbus.cli.common import human, read_password, size, with_app
+from postbus.cli.common import (
+    confirm_removal,
+    describe_accounts,
+    fail,
+    human,
+    read_password,
+    size,
+    with_app,
+)
+from postbus.store.model import Account
 
 
 @click.group()
@@ -17,19 +27,26 @@ def user() -> None:
 @user.command("add")
 @click.argument("address")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--quota", default=None, help='Quota over all folders, e.g. "2GB"; default from config.')
+@click.option("--quota", default=None, metavar="SIZE",
+              help='Quota over all folders in binary units ("2G", "2GB" and "2GiB" are all 2 GiB);'
+                   " default: limits.default_quota.")
 @click.pass_context
 def user_add(ctx: click.Context, address: str, password_stdin: bool, quota: str | None) -> None:
+    """Add a mailbox; its full ADDRESS is also its login name."""
     quota_bytes = size(quota, "--quota")
     password = read_password(password_stdin)
     account = with_app(ctx, lambda app: app.accounts.add_user(address, password, quota=quota_bytes))
     click.echo(f"added mailbox {display_address(account.address)} (quota {human(account.quota_bytes)})")
 
 
+user_add.help = f"{user_add.help}\n\nPassword policy: {RULES}"
+
+
 @user.command("list")
 @click.argument("domain_name", required=False)
 @click.pass_context
 def user_list(ctx: click.Context, domain_name: str | None) -> None:
+    """List mailboxes with their use and quota, of one domain or of all."""
     async def run(app: App) -> None:
         for a in await app.accounts.list_users(domain_name):
             state = "" if a.enabled else "  (disabled)"
@@ -42,10 +59,28 @@ def user_list(ctx: click.Context, domain_name: str | None) -> None:
 
 @user.command("remove")
 @click.argument("address")
+@click.option("--yes", is_flag=True, help="Do not ask (needed when standard input is not a terminal).")
 @click.pass_context
-def user_remove(ctx: click.Context, address: str) -> None:
-    with_app(ctx, lambda app: app.accounts.remove_user(address))
-    click.echo(f"removed mailbox {address}")
+def user_remove(ctx: click.Context, address: str, yes: bool) -> None:
+    """Remove a mailbox with all its folders and mail."""
+
+    async def account(app: App) -> Account:
+        found = await app.accounts.get_user(address)
+        if found is None:
+            fail(f"no mailbox {address}")
+        return found
+
+    async def remove(app: App) -> str:
+        found = await account(app)
+        await app.accounts.remove_user(found.address)
+        await app.store.collect_garbage()  # the bodies leave the disk now, not at the next clean-up
+        return describe_accounts([found])
+
+    before = with_app(ctx, account)
+    shown = display_address(before.address)
+    click.echo(f"mailbox {shown}: {describe_accounts([before])}")
+    confirm_removal(yes, f"mailbox {shown} with all its mail")
+    click.echo(f"removed mailbox {shown}: {with_app(ctx, remove)}")
 
 
 @user.command("passwd")
@@ -53,6 +88,7 @@ def user_remove(ctx: click.Context, address: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.pass_context
 def user_passwd(ctx: click.Context, address: str, password_stdin: bool) -> None:
+    """Set a mailbox's password (the policy is in `user add --help`)."""
     password = read_password(password_stdin, "New password")
     with_app(ctx, lambda app: app.accounts.set_password(address, password))
     click.echo(f"password changed for {address}")
@@ -63,7 +99,7 @@ def user_passwd(ctx: click.Context, address: str, password_stdin: bool) -> None:
 @click.argument("size_text", metavar="SIZE")
 @click.pass_context
 def user_quota(ctx: click.Context, address: str, size_text: str) -> None:
-    """Set a mailbox's quota ("0" is unlimited)."""
+    """Set a mailbox's quota in binary units ("2G" = "2GiB"; "0" is unlimited)."""
     value = size(size_text, "SIZE")
     assert value is not None
     with_app(ctx, lambda app: app.accounts.set_quota(address, value))

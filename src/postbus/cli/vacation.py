@@ -27,6 +27,7 @@ def vacation() -> None:
 @click.pass_context
 def vacation_set(ctx: click.Context, address: str, subject: str, body_file: TextIO | None,
                  start: str | None, end: str | None, interval_days: int) -> None:
+    """Turn on a mailbox's vacation auto-reply."""
     body = body_file.read() if body_file is not None else ""
     rule = Vacation(subject=subject, body=body, start=date(start, "--start"),
                     end=date(end, "--end"), interval_days=interval_days)
@@ -38,5 +39,6 @@ def vacation_set(ctx: click.Context, address: str, subject: str, body_file: Text
 @click.argument("address")
 @click.pass_context
 def vacation_clear(ctx: click.Context, address: str) -> None:
+    """Turn off a mailbox's vacation auto-reply."""
     with_app(ctx, lambda app: Rules(app.store).clear_vacation(address))
     click.echo(f"vacation reply cleared for {address}")

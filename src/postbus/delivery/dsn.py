@@ -1,4 +1,4 @@
-"""Delivery status notifications (RFC 3464) the queue sends back to senders.
+"""Delivery status notifications (RFC 3464) the queue and the pipeline send back to senders.
 
 `build_dsn` makes a complete message: multipart/report (RFC 6522) with
 report-type=delivery-status, a human-readable part, the message/delivery-status
@@ -40,6 +40,15 @@ class RecipientStatus:
     diagnostic: str = ""  # the remote reply, "550 5.1.1 no such user"
     remote_mta: str = ""  # host name of the server that answered
     orcpt: str = ""  # "rfc822;address" as the sender gave it (RFC 3461 §4.2)
+
+
+def notify_allows(notify: str, kind: str) -> bool:
+    """RFC 3461 §4.1: does NOTIFY ask for a `kind` (FAILURE, DELAY, SUCCESS) report?
+    Without NOTIFY, failures and delays are reported."""
+    kinds = {k.strip().upper() for k in notify.split(",") if k.strip()}
+    if not kinds:
+        return kind in ("FAILURE", "DELAY")
+    return "NEVER" not in kinds and kind in kinds
 
 
 def status_of(reply: str, permanent: bool) -> str:

@@ -9,22 +9,37 @@ webmail, vacation replies and DSNs) hands it over here. For one envelope:
    always, Authentication-Results on the MX, Return-Path when the message only
    goes to local mailboxes (RFC 5321 §4.4: the final-delivery server adds it; a
    copy that is relayed must not carry one), and parsed once;
-3. all local Inboxes get it in one store transaction (`store.deliver`), each
-   account once however many recipients lead to it; remote recipients are
-   queued with their DSN parameters, and the queue runner is woken.
+3. one store transaction (`store.deliver_message`) puts it into every local
+   Inbox, each account once however many recipients lead to it, and queues it
+   for the remote recipients (forwarding targets and alias targets elsewhere
+   included) with their DSN parameters; then the queue runner is woken.
 
 Invariants: `deliver` returns only after the message is durably in every
 Inbox and in the queue (the caller answers 250 only then), or raises
-`DeliveryRefused` having stored nothing. Quota is checked for every local
-account before anything is stored, so a multi-recipient message is accepted
-for all its local recipients or for none: SMTP DATA has one reply. When a
-concurrent delivery fills an account between that check and the commit, the
-message is still stored for it (a bounded overshoot of one message) rather
-than dropped or duplicated.
+`DeliveryRefused` or a store error having stored nothing: the local copies and
+the queue item commit together, so a failure anywhere leaves nothing that the
+sender's retry would duplicate. Quota is checked in that transaction for every
+local account, so a message is accepted for all its local recipients or for
+none: SMTP DATA has one reply (RFC 5321 §4.1.1.4).
+
+Mailboxes removed between RCPT and the end of DATA (`vanished`). RFC 5321
+§4.2.5: a 250 to DATA takes responsibility for delivering the message or
+reporting its failure, and §3.3 gives DATA a single reply for every recipient.
+So:
+- if the message is stored nowhere (every mailbox vanished, no remote
+  recipient), the reply is 554 5.1.1 and nothing was stored: the client learns
+  it at once, and nothing was accepted that could still fail;
+- if some recipients got it, the reply is 250 and the sender gets a failure
+  report (RFC 3464, status 5.1.1) for the vanished ones, as NOTIFY allows,
+  stored before `deliver` returns. A failure to store that report is logged
+  and does not undo the 250: the message itself is committed, and refusing it
+  now would duplicate it for the others on retry.
+Vacation auto-replies are separate messages, sent after the commit.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import logging
@@ -35,13 +50,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from postbus.accounts.address import DEFAULT_RECIPIENT_DELIMITER
+from postbus.delivery.dsn import RecipientStatus, build_dsn, notify_allows
 from postbus.delivery.ingest import Ingested
 from postbus.delivery.router import Route, Router
 from postbus.delivery.sink import LateHeader, MessageSink
 from postbus.delivery.trace import ClientInfo, received_header, return_path_header
 from postbus.delivery.vacation import build_reply, must_not_reply
-from postbus.store import NotFound, OverQuota, Store
-from postbus.store.model import INBOX, Account, Appended, QueueRecipient
+from postbus.mailauth import authres
+from postbus.store import OverQuota, Store
+from postbus.store.model import INBOX, Account, Appended, Delivered, Outbound, QueueRecipient
 
 if TYPE_CHECKING:
     from postbus.app import App
@@ -52,6 +70,7 @@ SPOOL_DIR = "spool"  # under data_dir: bodies waiting for a late header field
 HOSTED_TTL = 5.0  # seconds a positive "this domain is hosted" answer is reused
 MAX_CACHED_DOMAINS = 10_000
 MAX_CACHED_INBOXES = 100_000
+VANISHED_STATUS = "5.1.1"  # RFC 3463: bad destination mailbox address (it was removed)
 
 
 class DeliveryRefused(Exception):
@@ -85,6 +104,7 @@ class Envelope:
     envid: str = ""  # RFC 3461 ENVID
     ret: str = ""  # RFC 3461 RET: "FULL" | "HDRS" | ""
     mx: bool = False  # from the internet: add Authentication-Results
+    report: bool = False  # a delivery report: small, and must reach its reader past quota
     id: str = field(default_factory=lambda: new_message_id())
 
 
@@ -94,6 +114,17 @@ class Outcome:
     delivered: tuple[Appended, ...]  # one per local Inbox
     queue_id: int | None  # the queue item of the remote recipients, if any
     unknown: tuple[str, ...] = ()  # recipients that had nowhere to go (direct callers only)
+    vanished: tuple[str, ...] = ()  # recipients whose mailboxes were removed before the commit
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Where one message goes: each account once, each remote address once."""
+
+    routed: list[tuple[Recipient, Route]] = field(default_factory=list)
+    local: dict[int, Account] = field(default_factory=dict)  # by account id
+    remote: dict[str, QueueRecipient] = field(default_factory=dict)  # by address
+    unknown: list[str] = field(default_factory=list)
 
 
 def new_message_id() -> str:
@@ -120,8 +151,9 @@ class CachingRouter(Router):
     "relay denied" into "no such user" (its mailboxes are gone with it).
     """
 
-    def __init__(self, store: Store, *, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(store)
+    def __init__(self, store: Store, *, clock: Callable[[], float] = time.monotonic,
+                 recipient_delimiter: str = DEFAULT_RECIPIENT_DELIMITER) -> None:
+        super().__init__(store, recipient_delimiter=recipient_delimiter)
         self._clock = clock
         self._hosted: dict[str, float] = {}
 
@@ -145,7 +177,8 @@ class Delivery:
         self.app = app
         self.store = app.store
         self.hostname = app.settings.hostname
-        self.router = CachingRouter(app.store)
+        self.router = CachingRouter(
+            app.store, recipient_delimiter=app.settings.delivery.recipient_delimiter)
         self.rules = self.router.rules  # one reader of the forwarding/vacation records
         self._inboxes: dict[int, int] = {}  # account id -> INBOX folder id (fixed for life)
         self.spool_dir = Path(app.settings.data_dir) / SPOOL_DIR
@@ -178,13 +211,17 @@ class Delivery:
     def open_message(self, envelope: Envelope) -> MessageSink:
         """A sink for the body of `envelope`; our trace fields are already in it."""
         late: LateHeader | None = None
+        strip: Callable[[bytes], bytes] | None = None
         prefix = self.trace_prefix(envelope)
         if envelope.mx:
             if self._authentication_results is None:
                 prefix = self._fallback_results() + prefix
             else:
                 late = self._late_results(envelope)
-        return MessageSink(self.store, prefix, late_header=late, spool_dir=self.spool_dir)
+                # RFC 8601 §5: a field with our authserv-id that we did not add is forged
+                strip = functools.partial(authres.remove_ours, authserv_id=self.hostname)
+        return MessageSink(self.store, prefix, late_header=late, spool_dir=self.spool_dir,
+                           body_filter=strip)
 
     def _fallback_results(self) -> bytes:
         # RFC 8601 §2.2: "none" says no message authentication was performed
@@ -206,26 +243,94 @@ class Delivery:
     # -- delivering -------------------------------------------------------------
     async def deliver(self, envelope: Envelope, message: Ingested) -> Outcome:
         """Stores `message` for every recipient of `envelope` (see the module invariants)."""
-        local: dict[int, Account] = {}
-        remote: dict[str, QueueRecipient] = {}
-        unknown: list[str] = []
+        plan = await self._plan(envelope)
+        inboxes = await self._inboxes_of(plan.local.values())
+        queue = None
+        if plan.remote:
+            queue = Outbound(envelope.mail_from, tuple(plan.remote.values()), envelope.envid,
+                             envelope.ret)
+        stored = Delivered((), None)
+        if inboxes or queue is not None:
+            try:
+                stored = await self.store.deliver_message(
+                    list(inboxes.values()), message.blob, message.parsed, queue=queue,
+                    check_quota=not envelope.report)
+            except OverQuota:
+                raise DeliveryRefused("4.2.2", "Mailbox full, try again later") from None
+        reached = self._reached(plan, inboxes, stored)
+        if not stored.stored:
+            raise DeliveryRefused(VANISHED_STATUS, "Recipient mailbox no longer exists")
+        if stored.queue_id is not None:
+            runner = self.app.services.get("queue")
+            if runner is not None:
+                runner.wake()
+        vanished = [rcpt for rcpt, route in plan.routed
+                    if not route.remote and not any(a.id in reached for a in route.local)]
+        if vanished and envelope.mail_from:
+            await self._report_vanished(envelope, vanished, message)
+        delivered = tuple(r for r in stored.local if isinstance(r, Appended))
+        if delivered and envelope.mail_from:
+            # After the commit and off the reply path: the 250 never waits for it.
+            accounts = [plan.local[account_id] for account_id in reached]
+            self.app.spawn(self._auto_replies(accounts, envelope.mail_from, message), "vacation")
+        return Outcome(envelope.id, delivered, stored.queue_id, tuple(plan.unknown),
+                       tuple(r.address for r in vanished))
+
+    async def _plan(self, envelope: Envelope) -> _Plan:
+        plan = _Plan()
         for rcpt in envelope.recipients:
             route = rcpt.route if rcpt.route is not None else await self.route(rcpt.address)
             if route.unknown:
-                unknown.append(rcpt.address)
+                plan.unknown.append(rcpt.address)
                 continue
+            plan.routed.append((rcpt, route))
             for account in route.local:
-                local.setdefault(account.id, account)
+                plan.local.setdefault(account.id, account)
             for address in route.remote:
-                remote.setdefault(address, _queue_recipient(rcpt, address))
-        delivered = await self._deliver_local(list(local.values()), message)
-        queue_id = await self._enqueue(envelope, list(remote.values()), message)
-        if delivered and envelope.mail_from:
-            # After the commit and off the reply path: the 250 never waits for it.
-            boxes = {d.mailbox_id for d in delivered}
-            reached = [a for a in local.values() if self._inboxes.get(a.id) in boxes]
-            self.app.spawn(self._auto_replies(reached, envelope.mail_from, message), "vacation")
-        return Outcome(envelope.id, tuple(delivered), queue_id, tuple(unknown))
+                plan.remote.setdefault(address, _queue_recipient(rcpt, address))
+        return plan
+
+    def _reached(self, plan: _Plan, inboxes: dict[int, int], stored: Delivered) -> set[int]:
+        """The accounts that got the message; forgets the Inboxes that vanished."""
+        reached: set[int] = set()
+        for account_id, result in zip(inboxes, stored.local, strict=True):
+            if isinstance(result, Appended):
+                reached.add(account_id)
+            else:  # removed since its Inbox was looked up
+                self._inboxes.pop(account_id, None)
+                log.warning("mailbox %s vanished during delivery", plan.local[account_id].address)
+        return reached
+
+    async def _report_vanished(
+        self, envelope: Envelope, vanished: Sequence[Recipient], message: Ingested
+    ) -> None:
+        """The failure report (RFC 3464) for recipients whose mailbox vanished
+        while others got the message. The message is committed: whatever goes
+        wrong here is logged and does not change the 250."""
+        failed = [RecipientStatus(r.address, "failed", VANISHED_STATUS,
+                                  f"550 {VANISHED_STATUS} mailbox removed during delivery",
+                                  orcpt=r.orcpt)
+                  for r in vanished if notify_allows(",".join(sorted(r.notify or ())), "FAILURE")]
+        if not failed:
+            return
+        sender = envelope.mail_from
+        try:
+            route = await self.route(sender)
+            if route.unknown:
+                log.warning("failure report for <%s> dropped: no such address", sender)
+                return
+            now = time.time()
+            report = build_dsn(hostname=self.hostname, sender=sender,
+                               original=await self.store.read_blob(message.blob.id),
+                               recipients=failed, arrival=now, now=now,
+                               envid=envelope.envid, ret=envelope.ret)
+            # RFC 5321 §4.5.5 / RFC 3464 §2: from the null reverse-path
+            await self.deliver_bytes(Envelope("", [Recipient(sender, route)], report=True,
+                                              client=ClientInfo(ip="", via="LOCAL")), report)
+        except DeliveryRefused as exc:
+            log.warning("failure report for <%s> not stored: %s", sender, exc)
+        except Exception:
+            log.exception("failure report for <%s> not stored", sender)
 
     async def _auto_replies(self, accounts: Sequence[Account], sender: str, message: Ingested) -> None:
         """RFC 3834 vacation replies of the mailboxes that just received `message`."""
@@ -269,71 +374,21 @@ class Delivery:
         outcome = await self.deliver_bytes(envelope, raw)
         return outcome.delivered[0]
 
-    async def check_quota(self, accounts: Iterable[Account], size: int) -> None:
-        """Raises DeliveryRefused 4.2.2 when a message of `size` octets does not fit."""
+    async def _inboxes_of(self, accounts: Iterable[Account]) -> dict[int, int]:
+        """The Inbox folder id of each account that still has one (account id -> folder id)."""
+        found: dict[int, int] = {}
         for account in accounts:
-            fresh = await self.store.get_account_by_id(account.id)
-            if fresh is not None and fresh.quota_bytes and fresh.used_bytes + size > fresh.quota_bytes:
-                raise DeliveryRefused("4.2.2", "Mailbox full, try again later")
-
-    async def _inbox(self, account: Account) -> int | None:
-        box_id = self._inboxes.get(account.id)
-        if box_id is None:
-            box = await self.store.get_mailbox(account.id, INBOX)
-            if box is None:
-                return None
-            if len(self._inboxes) >= MAX_CACHED_INBOXES:
-                self._inboxes.clear()
-            box_id = self._inboxes[account.id] = box.id
-        return box_id
-
-    async def _deliver_local(self, accounts: Sequence[Account], message: Ingested) -> list[Appended]:
-        if not accounts:
-            return []
-        if len(accounts) > 1:
-            # all or nothing; with one account the store's own check is enough
-            await self.check_quota(accounts, message.blob.size)
-        inboxes: list[int] = []
-        owners: list[int] = []
-        for account in accounts:
-            box_id = await self._inbox(account)
+            box_id = self._inboxes.get(account.id)
             if box_id is None:
-                log.warning("mailbox %s vanished during delivery", account.address)
-                continue
-            inboxes.append(box_id)
-            owners.append(account.id)
-        results = await self.store.deliver(inboxes, message.blob, message.parsed)
-        delivered = [r for r in results if isinstance(r, Appended)]
-        full = [box_id for box_id, r in zip(inboxes, results, strict=True)
-                if isinstance(r, OverQuota)]
-        for owner, box_id, r in zip(owners, inboxes, results, strict=True):
-            if isinstance(r, NotFound):
-                self._inboxes.pop(owner, None)
-                log.warning("folder %d vanished during delivery", box_id)
-            elif isinstance(r, Exception) and not isinstance(r, OverQuota):
-                raise r
-        if full and not delivered:
-            raise DeliveryRefused("4.2.2", "Mailbox full, try again later")  # nothing stored
-        if full:
-            # A concurrent delivery filled these accounts after our check; the
-            # others are committed, so refusing now would duplicate the message
-            # for them on retry. Store it past the quota instead.
-            log.info("delivering past quota after a concurrent delivery (%d folders)", len(full))
-            retry = await self.store.deliver(full, message.blob, message.parsed, check_quota=False)
-            delivered += [r for r in retry if isinstance(r, Appended)]
-        return delivered
-
-    async def _enqueue(
-        self, envelope: Envelope, recipients: Sequence[QueueRecipient], message: Ingested
-    ) -> int | None:
-        if not recipients:
-            return None
-        queue_id = await self.store.enqueue(envelope.mail_from, recipients, message.blob,
-                                            envid=envelope.envid, ret=envelope.ret)
-        runner = self.app.services.get("queue")
-        if runner is not None:
-            runner.wake()
-        return queue_id
+                box = await self.store.get_mailbox(account.id, INBOX)
+                if box is None:
+                    log.warning("mailbox %s vanished during delivery", account.address)
+                    continue
+                if len(self._inboxes) >= MAX_CACHED_INBOXES:
+                    self._inboxes.clear()
+                box_id = self._inboxes[account.id] = box.id
+            found[account.id] = box_id
+        return found
 
 
 def _queue_recipient(rcpt: Recipient, address: str) -> QueueRecipient:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from postbus.delivery import remote
-from postbus.delivery.dsn import RecipientStatus, build_dsn, status_of
+from postbus.delivery.dsn import RecipientStatus, build_dsn, notify_allows, status_of
 from postbus.delivery.ingest import ingest_bytes
 from postbus.delivery.router import Router
 from postbus.executor import CPU
@@ -41,7 +41,7 @@ from postbus.mailauth import dkim
 from postbus.mailauth.inbound import from_domain
 from postbus.mailauth.resolver import app_resolver
 from postbus.store import NotFound
-from postbus.store.model import INBOX, QueueItem, QueueRecipient
+from postbus.store.model import INBOX, Outbound, QueueItem, QueueRecipient
 
 log = logging.getLogger("postbus.delivery.queue")
 
@@ -55,15 +55,6 @@ EXPIRED_STATUS = "4.4.7"  # RFC 3463: delivery time expired
 def retry_delay(first: float, cap: float, attempts: int) -> float:
     """Wait after the `attempts`-th failed attempt: first, 2×first, 4×first... at most cap."""
     return min(cap, first * 2 ** min(max(0, attempts - 1), 32))
-
-
-def notify_allows(notify: str, kind: str) -> bool:
-    """RFC 3461 §4.1: does NOTIFY ask for a `kind` (FAILURE, DELAY, SUCCESS) report?
-    Without NOTIFY, failures and delays are reported."""
-    kinds = {k.strip().upper() for k in notify.split(",") if k.strip()}
-    if not kinds:
-        return kind in ("FAILURE", "DELAY")
-    return "NEVER" not in kinds and kind in kinds
 
 
 class QueueRunner:
@@ -266,26 +257,31 @@ class QueueRunner:
 
     # -- reports ----------------------------------------------------------------------
     async def send_report(self, sender: str, report: bytes) -> None:
-        """Delivers a DSN to `sender`: into the Inbox of a local sender, else queued
-        with the null reverse-path (RFC 3464 §2, RFC 5321 §4.5.5)."""
-        route = await Router(self.store).route(sender)
-        message = b"Return-Path: <>\r\n" + report
-        remote_targets = route.remote
-        if route.local:
-            ingested = await ingest_bytes(self.store, message)
-            inboxes = []
-            for account in route.local:
-                box = await self.store.get_mailbox(account.id, INBOX)
-                if box is not None:
-                    inboxes.append(box.id)
-            # A report is small and must reach its reader: quota does not stop it.
-            await self.store.deliver(inboxes, ingested.blob, ingested.parsed, check_quota=False)
-        if remote_targets:
-            blob = await self.store.put_blob(report)
-            await self.store.enqueue("", [QueueRecipient(a) for a in remote_targets], blob)
-            self.wake()
-        if not route.local and not remote_targets:
+        """Delivers a DSN to `sender` with the null reverse-path (RFC 3464 §2, RFC 5321
+        §4.5.5): into the Inbox of a local sender and queued for remote targets (an
+        alias of the sender's), in one store transaction."""
+        route = await Router(self.store, recipient_delimiter=self.settings.delivery.recipient_delimiter
+                             ).route(sender)
+        inboxes = []
+        for account in route.local:
+            box = await self.store.get_mailbox(account.id, INBOX)
+            if box is not None:
+                inboxes.append(box.id)
+        queue = Outbound("", tuple(QueueRecipient(a) for a in route.remote)) if route.remote else None
+        if not inboxes and queue is None:
             log.warning("delivery report for <%s> dropped: no such address", sender)
+            return
+        # RFC 5321 §4.4: only a copy for final delivery carries Return-Path, so
+        # a report that also goes out has none (one message, one body)
+        message = report if queue is not None else b"Return-Path: <>\r\n" + report
+        ingested = await ingest_bytes(self.store, message)
+        # A report is small and must reach its reader: quota does not stop it.
+        stored = await self.store.deliver_message(inboxes, ingested.blob, ingested.parsed,
+                                                  queue=queue, check_quota=False)
+        if not stored.stored:
+            log.warning("delivery report for <%s> dropped: its mailbox vanished", sender)
+        if stored.queue_id is not None:
+            self.wake()
 
 
 async def start_queue(app: Any) -> QueueRunner:

@@ -4,7 +4,10 @@ Resolution order for an address in a hosted domain (the usual hosting rules,
 as in Postfix virtual maps): an existing mailbox wins; then an alias for the
 exact address (a mailbox and an alias of one name both apply: the alias then
 works as forwarding with a kept copy); the domain's catch-all alias (`@domain`)
-only when neither exists. Alias targets are resolved again, recursively, with
+only when neither exists. Plus-addressing comes between the two: when neither
+a mailbox nor an alias has the exact name `user+tag@domain`, the address is
+resolved as `user@domain` (and that one may reach the catch-all), so an alias
+of the exact address always wins over the stripping. Alias targets are resolved again, recursively, with
 loop detection: a target already on the path is dropped, and expansion stops at
 `MAX_ALIAS_DEPTH`. A mailbox with forwarding (`delivery.rules`) sends its
 mail to the forwarding targets, and keeps a copy only when the rule says so.
@@ -14,7 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from postbus.accounts.address import AddressError, normalize_address
+from postbus.accounts.address import (
+    DEFAULT_RECIPIENT_DELIMITER,
+    AddressError,
+    base_address,
+    normalize_address,
+)
 from postbus.delivery.rules import Rules
 from postbus.store import Store
 from postbus.store.model import Account
@@ -35,8 +43,10 @@ class Route:
 
 
 class Router:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *,
+                 recipient_delimiter: str = DEFAULT_RECIPIENT_DELIMITER) -> None:
         self.store = store
+        self.recipient_delimiter = recipient_delimiter
         self.rules = Rules(store)
 
     async def is_hosted(self, domain: str) -> bool:
@@ -73,6 +83,11 @@ class Router:
             return
         account = await self.store.get_account(address)
         alias = await self.store.get_alias(address)
+        if account is None and alias is None:
+            base = base_address(address, self.recipient_delimiter)
+            if base is not None:  # user+tag@domain: route as user@domain
+                await self._expand(base, route, (*path, address), seen_accounts)
+                return
         forward = await self.rules.forward(address) if account is not None else None
         if forward is not None:
             # Forwarding set by an administrator: the mailbox keeps a copy only if asked.

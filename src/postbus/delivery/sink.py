@@ -12,7 +12,9 @@ in their final order: our header fields first, then the body. Two cases:
   `SPOOL_MEMORY_LIMIT`, past that in an anonymous temporary file that a crash
   cannot leave behind — and, once complete, is read back *once* for the
   verifier, then written behind the late field into the blob writer in
-  `COPY_SLICE` pieces. Peak memory is one copy of the body plus a slice.
+  `COPY_SLICE` pieces. Peak memory is one copy of the body plus a slice. A
+  `body_filter` may rewrite the body once the verifier has seen it (the MX
+  drops forged Authentication-Results fields, RFC 8601 §5).
 
 Either way the message is parsed once (`ingest_blob`): from the bytes still in
 memory when the message is small, from the blob otherwise.
@@ -82,11 +84,12 @@ class MessageSink:
 
     def __init__(
         self, store: Store, prefix: bytes, *, late_header: LateHeader | None = None,
-        spool_dir: Path | None = None,
+        spool_dir: Path | None = None, body_filter: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self._store = store
         self._prefix = prefix
         self._late = late_header
+        self._body_filter = body_filter
         self._writer: BlobWriter | None = None
         self._spool: Spool | None = None
         self._head: list[bytes] | None = [prefix]
@@ -137,6 +140,8 @@ class MessageSink:
         finally:
             spool.close()
         late = await self._late(body)
+        if self._body_filter is not None:
+            body = self._body_filter(body)
         writer = self._writer = self._store.blob_writer()
         writer.write(late)
         writer.write(self._prefix)

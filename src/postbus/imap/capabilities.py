@@ -6,8 +6,13 @@ and a server that changes it sends the new list in the tagged OK of the login
 authentication is only offered inside TLS (DESIGN.md house rules): before
 STARTTLS the plain port advertises ``STARTTLS LOGINDISABLED`` and no ``AUTH=``.
 
-Not advertised on purpose: COMPRESS, THREAD, ESORT, BINARY is implied by
-IMAP4rev2 and answered by the FETCH module, and ``QUOTA=RES-MESSAGE``: accounts have no message-count limit, so there is
+LITERAL- (RFC 7888 §5) is not advertised beside LITERAL+: LITERAL+ allows
+non-synchronising literals of any size, which covers LITERAL-'s up to 4096
+octets, so a client that knows only LITERAL- may use them (Dovecot does the same).
+
+Not advertised on purpose: CONTEXT=SEARCH/CONTEXT=SORT (RFC 5267 §4: their
+UPDATE notifications are not built) and PARTIAL (RFC 9394: SEARCH and SORT take
+RETURN (PARTIAL ...), UID FETCH does not), and ``QUOTA=RES-MESSAGE``: accounts have no message-count limit, so there is
 no MESSAGE resource to report (RFC 9208 §5.1 lists only limited resources).
 """
 
@@ -22,6 +27,8 @@ EXTENSIONS = (
     "MOVE",  # RFC 6851
     "MULTIAPPEND",  # RFC 3502
     "SPECIAL-USE",  # RFC 6154
+    "CREATE-SPECIAL-USE",  # RFC 6154 §3: CREATE name (USE (\\Sent))
+    "BINARY",  # RFC 3516: BINARY[], BINARY.PEEK, BINARY.SIZE, APPEND ~{n} (also for IMAP4rev1)
     "CHILDREN",  # RFC 3348
     "LIST-EXTENDED",  # RFC 5258
     "LIST-STATUS",  # RFC 5819
@@ -29,6 +36,12 @@ EXTENSIONS = (
     "SEARCHRES",  # RFC 5182
     "SORT",  # RFC 5256
     "SORT=DISPLAY",  # RFC 5957
+    "THREAD=ORDEREDSUBJECT",  # RFC 5256
+    "THREAD=REFERENCES",  # RFC 5256
+    "ESORT",  # RFC 5267 §3 (not CONTEXT=SEARCH/SORT: no UPDATE, ADDTO, REMOVETO)
+    "WITHIN",  # RFC 5032
+    "PREVIEW",  # RFC 8970
+    "COMPRESS=DEFLATE",  # RFC 4978
     "QUOTA",  # RFC 9208
     "QUOTA=RES-STORAGE",
     "UTF8=ACCEPT",  # RFC 6855

@@ -38,6 +38,7 @@ log = logging.getLogger("postbus.imap")
 
 class ImapConnection(Connection):
     closed_error = SessionClosed
+    logger = log
 
     def __init__(self, app: App, listener: Listener) -> None:
         super().__init__(app, listener)
@@ -90,7 +91,7 @@ class ImapConnection(Connection):
         return self._timeout()
 
     def timed_out(self, what: str) -> None:
-        log.info("IMAP autologout of %s: %s", self._who(), what)
+        self.log.info("autologout of %s: %s", self._who(), what)
         self._bye("Autologout; idle for too long")
         self.wake()
 

@@ -8,7 +8,6 @@ FETCH, STORE and SEARCH; COPY and SORT are held to the same rule, as
 Dovecot does, because the client reads sequence numbers from their replies).
 ``sync`` False skips the announcement of other sessions' changes after the
 command (the view was just opened, closed, or the connection is ending).
-COMPRESS and THREAD parse but are not offered: they are refused as unsupported.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 from postbus.imap.handlers import (
     append,
     auth,
+    compress,
     copy,
     expunge,
     fetch,
@@ -85,6 +85,7 @@ TABLE: dict[str, Rule] = {
     "GETQUOTA": Rule(quota.getquota, AUTHENTICATED),  # RFC 9208
     "GETQUOTAROOT": Rule(quota.getquotaroot, AUTHENTICATED),
     "SETQUOTA": Rule(quota.setquota, AUTHENTICATED),
+    "COMPRESS": Rule(compress.compress, AUTHENTICATED),  # RFC 4978
     # selected (§6.4)
     "CHECK": Rule(misc.check, SELECTED),
     "CLOSE": Rule(select.close, SELECTED, sync=False),
@@ -92,6 +93,7 @@ TABLE: dict[str, Rule] = {
     "EXPUNGE": Rule(expunge.expunge, SELECTED),
     "SEARCH": Rule(search.search, SELECTED, uses_sequence_numbers=True),
     "SORT": Rule(search.sort, SELECTED, uses_sequence_numbers=True),  # RFC 5256
+    "THREAD": Rule(search.thread, SELECTED, uses_sequence_numbers=True),  # RFC 5256
     "FETCH": Rule(fetch.fetch, SELECTED, uses_sequence_numbers=True),
     "STORE": Rule(store.store, SELECTED, uses_sequence_numbers=True),
     "COPY": Rule(copy.copy, SELECTED, uses_sequence_numbers=True),

@@ -23,14 +23,15 @@ written, so each response shows the new flags, and never when `readonly`
 (EXAMINE); a response that carries FLAGS because of that change is listed in
 `FetchOutcome.seen` so the session does not announce it again. NO
 [UNKNOWN-CTE] (RFC 3516 §4.2) is raised before any \\Seen or output.
-FLAGS are the entry's flags as the session holds them (the store keeps no
-\\Recent; a rev1 session that wants it there must add it to the entries).
+FLAGS are the entry's flags as the session holds them, plus \\Recent for the
+UIDs in `recent` (the store keeps no \\Recent; an IMAP4rev1 session passes the
+messages it claimed, RFC 3501 §2.3.2).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from postbus.imap import fetch_structure
@@ -52,6 +53,8 @@ _FLAG_CACHE_SIZE = 4096
 
 # Items answered from the session's entry alone.
 _ENTRY_ITEMS = frozenset(("FLAGS", "UID", "MODSEQ", "THREADID"))
+#: Added to the FLAGS of the messages \Recent in the session (RFC 3501 §2.3.2).
+RECENT = frozenset(("\\Recent",))
 # Items answered from MessageInfo without the parse-once record.
 _INFO_ITEMS = frozenset(("INTERNALDATE", "RFC822.SIZE", "EMAILID", "SAVEDATE"))
 
@@ -183,6 +186,7 @@ async def fetch(
     utf8: bool,
     changed_since: int | None,
     write: Callable[[bytes], Awaitable[None]],
+    recent: Collection[int] = frozenset(),
     condstore: bool = False,
 ) -> FetchOutcome:
     """Write ``* n FETCH (...)`` for each target through `write`; see the module docstring."""
@@ -204,7 +208,7 @@ async def fetch(
             # FLAGS, UID, MODSEQ only: the view holds them and nothing is read
             for seq, entry in targets:
                 new = changed.get(entry.uid)
-                await _respond(out, seq, new or entry, None, _items(plan, new), utf8)
+                await _respond(out, seq, new or entry, None, _items(plan, new), utf8, recent)
         else:
             position = 0
             async for m in mailboxes.fetch(mailbox_id, uids, reads):
@@ -214,7 +218,7 @@ async def fetch(
                     missing.append(m.uid)
                     continue
                 new = changed.get(entry.uid)
-                await _respond(out, seq, new or entry, m, _items(plan, new), utf8)
+                await _respond(out, seq, new or entry, m, _items(plan, new), utf8, recent)
         await out.flush()
         return FetchOutcome(list(changed.values()), missing)
     except UnknownEncoding:
@@ -232,7 +236,7 @@ def _items(plan: _Plan, seen_set: MessageEntry | None) -> tuple[FetchAtt, ...]:
 
 async def _respond(
     out: Output, seq: int, entry: MessageEntry, m: Fetched | None, items: tuple[FetchAtt, ...],
-    utf8: bool,
+    utf8: bool, recent: Collection[int],
 ) -> None:
     parts: list[bytes] = [b"* %d FETCH (" % seq]
     for index, att in enumerate(items):
@@ -240,7 +244,8 @@ async def _respond(
             parts.append(b" ")
         name = att.name
         if name == "FLAGS":
-            parts.append(b"FLAGS " + flag_list(entry.flags))
+            flags = entry.flags | RECENT if entry.uid in recent else entry.flags
+            parts.append(b"FLAGS " + flag_list(flags))
         elif name == "UID":
             parts.append(b"UID %d" % entry.uid)
         elif name == "MODSEQ":
@@ -256,8 +261,10 @@ async def _respond(
             content, binary = await m.section(section_of(att))
             assert m.reader is not None
             # RFC 3516 §4.2: decoded octets may hold NUL, so they go in a literal8; a part
-            # sent as stored (7bit, 8bit) is a plain literal, as Dovecot answers.
-            await out.literal(content, m.reader, binary=binary)
+            # sent as stored (7bit, 8bit) is a plain literal, as Dovecot answers, unless
+            # it holds a NUL (a message appended with a literal8 may).
+            await out.literal(content, m.reader, binary=binary,
+                              nul_check=att.name.startswith("BINARY"))
         else:
             parts.append(att.key + b" " + await _value(att, m, utf8))
     parts.append(b")\r\n")

@@ -57,17 +57,30 @@ class Output:
             self._size = 0
             await self._write(data)
 
-    async def literal(self, content: Content, raw: MessageReader, *, binary: bool = False) -> None:
-        """``{n}CRLF`` (``~{n}`` for `binary`) and the octets of `content`."""
+    async def literal(self, content: Content, raw: MessageReader, *, binary: bool = False,
+                      nul_check: bool = False) -> None:
+        """``{n}CRLF`` (``~{n}`` for `binary`) and the octets of `content`.
+
+        With `nul_check` (a BINARY[...] answer, RFC 3516 §4.2) octets that hold a NUL
+        go in a literal8 too: a plain literal cannot carry NUL (RFC 3501 §9 CHAR8). A
+        part too large to look at first is sent as a literal8, which BINARY allows."""
         size = len(content)
-        await self.add(literal_prefix(size, binary))
         if not isinstance(content, Span):
+            if nul_check and b"\x00" in content:
+                binary = True
+            await self.add(literal_prefix(size, binary))
             await self._data(content)
             return
         data = raw.cached(content.start, content.end)
         if data is not None or size <= CHUNK_BYTES:
-            await self._data(data if data is not None else await raw.read(content.start, content.end))
+            if data is None:
+                data = await raw.read(content.start, content.end)
+            if nul_check and b"\x00" in data:
+                binary = True
+            await self.add(literal_prefix(size, binary))
+            await self._data(data)
             return
+        await self.add(literal_prefix(size, binary or nul_check))
         await self.flush()
         for offset in range(content.start, content.end, CHUNK_BYTES):
             await self._write(await raw.read(offset, min(offset + CHUNK_BYTES, content.end)))

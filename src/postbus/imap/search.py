@@ -31,6 +31,7 @@ from postbus.imap.proto.search import (
     SearchSeq,
     SearchSize,
     SearchString,
+    SearchWithin,
 )
 from postbus.mailbox import query as q
 from postbus.mailbox.types import MessageEntry
@@ -67,6 +68,8 @@ def criterion(
         return q.Larger(key.size) if key.op == "larger" else q.Smaller(key.size)
     if isinstance(key, SearchDate):
         return q.Date(key.op, key.date, sent=key.field == "sent", saved=key.field == "saved")
+    if isinstance(key, SearchWithin):  # RFC 5032
+        return q.Older(key.seconds) if key.op == "older" else q.Younger(key.seconds)
     if isinstance(key, SearchHeader):
         return q.Header(key.name, key.value)
     assert isinstance(key, SearchString)

@@ -27,7 +27,8 @@ from postbus.imap.proto import ImapBad, SequenceSet, responses
 from postbus.mailbox.types import Mailbox, MessageEntry
 from postbus.mailbox.view import SYSTEM_FLAGS, MailboxView, Target
 
-_SYSTEM_ORDER = {flag: i for i, flag in enumerate(SYSTEM_FLAGS)}
+_SYSTEM_ORDER = {flag: i for i, flag in enumerate((*SYSTEM_FLAGS, "\\Recent"))}
+_RECENT = frozenset(("\\Recent",))
 
 
 def _uid_key(entry: MessageEntry) -> int:
@@ -96,6 +97,15 @@ class SelectedMailbox(MailboxView):
         """
         return self._flags_announcement() if self.apply(changed) else b""
 
+    def keywords_announcement(self, targets: Sequence[Target]) -> bytes:
+        """FLAGS / PERMANENTFLAGS when the flags of `targets` carry keywords the
+        client has not been told of, else nothing: a FETCH must not show a keyword
+        before FLAGS lists it (RFC 3501 §7.2.6), however it came (another session's
+        STORE or APPEND, recorded by the last refresh)."""
+        if not self.new_keywords(e for _, e in targets):
+            return b""
+        return self._flags_announcement()
+
     def remove(self, uids: Sequence[int]) -> bytes:
         """Drop messages this session expunged (and any others known gone);
         returns their ``* n EXPUNGE`` lines."""
@@ -123,14 +133,16 @@ class SelectedMailbox(MailboxView):
         if keywords:
             out.append(self._flags_announcement())
         for seq, entry in changed:
-            out.append(_flag_fetch(seq, entry, uid=uid or self.condstore, modseq=self.condstore))
+            out.append(_flag_fetch(seq, entry, uid=uid or self.condstore,
+                                   recent=entry.uid in self.recent, modseq=self.condstore))
         return b"".join(out)
 
     def flag_update(self, entry: MessageEntry, *, uid: bool) -> bytes:
         """``* n FETCH (UID u FLAGS (...))`` for an entry of the view."""
         i = self.index_of(entry.uid)
         assert i is not None
-        return _flag_fetch(i + 1, entry, uid=uid or self.condstore, modseq=self.condstore)
+        return _flag_fetch(i + 1, entry, uid=uid or self.condstore,
+                           recent=entry.uid in self.recent, modseq=self.condstore)
 
     def _flags_announcement(self) -> bytes:
         # RFC 9051 §7.3.5: a changed set of flags is announced with FLAGS.
@@ -151,8 +163,10 @@ class SelectedMailbox(MailboxView):
             self.saved = [u for u in self.saved if u not in gone]
 
 
-def _flag_fetch(seq: int, entry: MessageEntry, *, uid: bool, modseq: bool = False) -> bytes:
-    items = [b"FLAGS " + flag_list(entry.flags)]
+def _flag_fetch(seq: int, entry: MessageEntry, *, uid: bool, recent: bool,
+                modseq: bool = False) -> bytes:
+    # \Recent: in the flags of a message this session claimed (RFC 3501 §2.3.2).
+    items = [b"FLAGS " + flag_list(entry.flags | _RECENT if recent else entry.flags)]
     if uid:
         items.insert(0, b"UID %d" % entry.uid)
     if modseq:

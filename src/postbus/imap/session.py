@@ -11,7 +11,9 @@ more bytes the task ends.
 Replies.  Handlers write untagged responses with ``send`` / ``write`` and
 return a :class:`~postbus.imap.outcome.Done`; they *raise* refusals.
 :meth:`_execute` turns them into the wire reply in one place: ``ImapBad`` →
-``BAD``, ``ImapNo`` and store refusals → ``NO [code]``, ``ImapBye`` → ``BYE``
+``BAD``, ``ImapNo`` and store refusals → ``NO [code]`` (a refusal's own text
+only when the service wrote it for the user, else a fixed text per kind with
+the detail logged: ``mailbox.errors.client_text``), ``ImapBye`` → ``BYE``
 and close, anything unexpected → ``NO [SERVERBUG]`` plus a traceback logged
 under ``postbus.imap``; a lost connection ends the session silently.
 
@@ -50,7 +52,7 @@ from postbus.imap.proto import (
 )
 from postbus.imap.selected import SelectedMailbox
 from postbus.imap.state import State
-from postbus.mailbox.errors import NotFound, StoreError, code_for
+from postbus.mailbox.errors import NotFound, StoreError, Worded, client_text, code_for
 from postbus.mailbox.service import Mailboxes
 from postbus.mailbox.types import Account, Subscription
 from postbus.net.connection import NETWORK_ERRORS, Listener, make_listener
@@ -173,7 +175,7 @@ class ImapSession(ImapConnection):
         except asyncio.CancelledError:
             raise
         except Exception:  # a bug in the loop itself: never leave a half-dead connection
-            log.exception("IMAP session failed")
+            self.log.exception("session failed")
             if self.transport is not None:
                 self.transport.abort()
         finally:
@@ -229,7 +231,10 @@ class ImapSession(ImapConnection):
             self._bye(exc.message)
             raise SessionClosed() from None
         except StoreError as exc:  # the mailbox service's refusals (RFC 5530 codes)
-            self.send(writer.tagged(tag, "NO", str(exc) or "Refused", code_for(exc)))
+            if not isinstance(exc, Worded):  # its text is not for the client: log it
+                self.log.info("%s refused for %s: %s: %s", cmd.name, self._who(),
+                              type(exc).__name__, exc)
+            self.send(writer.tagged(tag, "NO", client_text(exc), code_for(exc)))
         except Overloaded:  # reported by the executor; RFC 5530 §3: try again later
             self.send(writer.tagged(tag, "NO", "Server busy, try again later", "UNAVAILABLE"))
         except (SessionClosed, asyncio.CancelledError):
@@ -237,7 +242,7 @@ class ImapSession(ImapConnection):
         except NETWORK_ERRORS:
             raise SessionClosed() from None
         except Exception:
-            log.exception("IMAP %s failed for %s", cmd.name, self._who())
+            self.log.exception("%s failed for %s", cmd.name, self._who())
             self.send(writer.tagged(tag, "NO", "Internal server error", "SERVERBUG"))
 
     def _refuse(self, error: ProtocolError) -> None:

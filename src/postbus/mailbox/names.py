@@ -13,7 +13,7 @@ name to look up) or `check_new_name` (a name to create).  Invariants:
 
 from __future__ import annotations
 
-from postbus.mailbox.errors import InvalidName, LimitReached
+from postbus.mailbox.errors import BadName, LimitReached
 from postbus.mailbox.limits import MAX_FOLDER_DEPTH, MAX_LEVEL_LENGTH, MAX_NAME_LENGTH
 from postbus.mailbox.types import DELIMITER, INBOX
 
@@ -65,11 +65,11 @@ def check_new_name(name: str) -> str:
     name = name.removesuffix(DELIMITER)
     if (not name or name.startswith(DELIMITER) or name.endswith(DELIMITER)
             or DELIMITER * 2 in name):
-        raise InvalidName("Invalid folder name: empty hierarchy level in the folder name")
+        raise BadName("Invalid folder name: empty hierarchy level in the folder name")
     if not WILDCARDS.isdisjoint(name):
-        raise InvalidName("Invalid folder name: '*' and '%' are not allowed in folder names")
+        raise BadName("Invalid folder name: '*' and '%' are not allowed in folder names")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
-        raise InvalidName("Invalid folder name: control characters are not allowed in folder names")
+        raise BadName("Invalid folder name: control characters are not allowed in folder names")
     check_limits(name)
     return canonical(name)
 

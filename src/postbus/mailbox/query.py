@@ -155,6 +155,21 @@ def Since(day: dt.date) -> Date:
 
 
 @dataclass(frozen=True, slots=True)
+class Older:
+    """The message arrived at least `seconds` ago (INTERNALDATE; RFC 5032 OLDER)."""
+
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Younger:
+    """The message arrived less than `seconds` ago (INTERNALDATE; RFC 5032 YOUNGER).
+    ``Not(Older(n))`` and ``Younger(n)`` match the same messages."""
+
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class Larger:
     """The message is larger than `size` octets."""
 
@@ -205,7 +220,7 @@ class BodyId:
 
 
 Criterion = (All | And | Or | Not | Flag | Recent | Header | Subject | Address | Body | Text
-             | Date | Larger | Smaller | Uids | ModSeq | BodyId)
+             | Date | Older | Younger | Larger | Smaller | Uids | ModSeq | BodyId)
 
 #: Criteria that match substrings of a message's text.
 StringCriterion = Header | Subject | Address | Body | Text
@@ -285,7 +300,7 @@ class FetchItems:
 __all__ = [
     "Address", "AddressField", "All", "And", "Answered", "Bcc", "Before", "Body", "BodyId", "Cc",
     "Criterion", "Date", "DateOp", "Deleted", "Draft", "FetchItems", "Flag", "Flagged", "From",
-    "Header", "Larger", "ModSeq", "Not", "On", "Or", "Recent", "Section", "SectionText", "Seen",
+    "Header", "Larger", "ModSeq", "Not", "Older", "On", "Or", "Recent", "Section", "SectionText", "Seen",
     "Since", "Smaller", "SortField", "SortKey", "StringCriterion", "Subject", "Text", "To",
-    "Uids", "Unseen",
+    "Uids", "Unseen", "Younger",
 ]

@@ -9,7 +9,8 @@ matching UIDs. Work grows with what the criteria need, not with the folder
    superset of candidates, once per criterion, when the probe has at least 3
    characters: Body and Text probe the body/all text; Subject and Header the
    header text (Header with an empty value probes ``name:``); addresses their
-   longest run free of address punctuation.
+   longest run of word characters (`search_fields.word_probe`; the index holds
+   the envelope's addresses too).
 3. Messages still undecided are read in batches of `BATCH`: MessageInfo and the
    parse-once record (sizes, dates, Subject and addresses from the ENVELOPE),
    then, only if still undecided, the header block (Header) or the whole raw
@@ -26,6 +27,7 @@ every undecided message is read. Matching rules are in `search_fields`.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Collection, Sequence
 
 from postbus import executor
@@ -56,14 +58,18 @@ async def search(
     criterion: Criterion,
     *,
     recent: Collection[int] = frozenset(),
+    now: float | None = None,
 ) -> list[int]:
     """UIDs (ascending) of the messages among `entries` (ascending UID) that match.
 
-    `recent` holds the UIDs that count as \\Recent for `query.Recent`.
+    `recent` holds the UIDs that count as \\Recent for `query.Recent`; `now` is
+    the time `query.Older` and `query.Younger` count back from (the wall clock
+    when None).
     """
     if not entries:
         return []
-    evaluator = Evaluator(recent=recent, narrowed=await _narrow(store, mailbox_id, criterion))
+    evaluator = Evaluator(recent=recent, narrowed=await _narrow(store, mailbox_id, criterion),
+                          now=time.time() if now is None else now)
     matched: list[int] = []
     undecided: list[Candidate] = []
     for n, entry in enumerate(entries, 1):
@@ -103,17 +109,20 @@ async def _narrow(
 
 def _probe(c: StringCriterion) -> tuple[str, str] | None:
     """(index field, text) to ask the index for, or None when it cannot narrow."""
-    if isinstance(c, Header):
-        text = c.value if c.value else f"{c.name}:"
-        field = "header"
-    elif isinstance(c, Body | Text):
+    if isinstance(c, Body | Text):
         text = fields.collapse(c.value)
         field = "body" if isinstance(c, Body) else "text"
+    elif isinstance(c, Header):
+        # The index holds each field as "Name: decoded value", as the exact check reads it.
+        text = c.value if c.value else f"{c.name}:"
+        field = "header"
     elif isinstance(c, Subject):
         text, field = c.value, "header"
     else:
+        # Addresses match the ENVELOPE, which the raw header may spell otherwise: a
+        # run of word characters lies inside one token whatever the spelling.
         assert isinstance(c, Address)
-        probe = fields.address_probe(c.value)
+        probe = fields.word_probe(c.value)
         if probe is None:
             return None
         text, field = probe, "header"

@@ -34,6 +34,7 @@ from postbus.mailbox.query import (
     Larger,
     ModSeq,
     Not,
+    Older,
     Or,
     Recent,
     Smaller,
@@ -41,6 +42,7 @@ from postbus.mailbox.query import (
     Subject,
     Text,
     Uids,
+    Younger,
 )
 from postbus.message import MessageMeta
 from postbus.store.model import MessageEntry, MessageInfo
@@ -136,8 +138,10 @@ class Evaluator:
 
     def __init__(
         self, *, recent: Collection[int], narrowed: Mapping[StringCriterion, frozenset[int]],
+        now: float = 0.0,
     ) -> None:
         self.recent = recent
+        self.now = now  # the clock reading Older and Younger count back from
         self.narrowed = narrowed
         self._values: dict[StringCriterion, str] = {}
         # keyed by identity: hashing a Uids of many ranges per message would cost more
@@ -201,6 +205,10 @@ class Evaluator:
             return m.info.size < c.size
         if isinstance(c, Date):
             return self._date(c, m)
+        if isinstance(c, Older):  # RFC 5032 §3; Dovecot counts the same way
+            return m.info.internal_date <= self.now - c.seconds
+        if isinstance(c, Younger):
+            return m.info.internal_date > self.now - c.seconds
         if isinstance(c, Subject):
             assert m.meta is not None
             return self._value(c) in fields.subject_text(m.meta)

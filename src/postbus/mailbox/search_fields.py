@@ -30,11 +30,11 @@ from email.utils import parsedate_tz
 from postbus.message import MessageMeta, decode_header_value
 from postbus.message.addresses import Address
 from postbus.message.headers import parse_fields
+from postbus.message.text import address_text as _envelope_addresses
 from postbus.message.text import search_text
 
-# Characters that can differ between the raw header and the ENVELOPE written back
-# (quoting, angle brackets, comments, group syntax): index probes avoid them.
-_ADDRESS_SPECIALS = re.compile(r'[\s"<>(),;:\\\[\]]+')
+# Runs that lie inside one token of a raw header field, however it is spelt.
+_WORD = re.compile(r"\w+")
 
 #: The full-text index narrows only for probes at least this long (trigrams).
 MIN_INDEX_PROBE = 3
@@ -60,15 +60,7 @@ def subject_text(meta: MessageMeta) -> str:
 
 def address_text(addresses: Sequence[Address]) -> str:
     """``Name <mailbox@host>, ...`` of an ENVELOPE address list, decoded and folded."""
-    out: list[str] = []
-    for name, _, mailbox, host in addresses:
-        if host is None:
-            if mailbox is not None:
-                out.append(f"{mailbox}:")  # RFC 9051 §7.5.2 group start
-            continue
-        spec = f"{mailbox}@{host}"
-        out.append(f"{decode_header_value(name)} <{spec}>" if name else spec)
-    return fold(", ".join(out))
+    return fold(_envelope_addresses(addresses))
 
 
 _ADDRESS_FIELDS = {"from": "from_", "to": "to", "cc": "cc", "bcc": "bcc"}
@@ -80,10 +72,18 @@ def envelope_text(meta: MessageMeta, field: str) -> str:
     return address_text(getattr(meta.envelope, _ADDRESS_FIELDS[field]))
 
 
-def address_probe(value: str) -> str | None:
-    """The longest run of `value` sure to appear in the raw decoded header, for the index."""
-    runs = [r for r in _ADDRESS_SPECIALS.split(value) if r]
-    best = max(runs, key=len, default="")
+def word_probe(value: str) -> str | None:
+    """The longest run of word characters of `value`, for the index, or None when
+    shorter than `MIN_INDEX_PROBE`.
+
+    A criterion on From, To, Cc or Bcc matches the ENVELOPE, which may differ
+    from the raw header between words: comments, quoting, folding and
+    CFWS around "@" and "." (``<user-from (c)@ (c) domain.org>``). A run of word
+    characters of the key lies inside one token of the raw header, so the index
+    (which also holds the envelope's addresses, `message.text.envelope_text`)
+    finds it wherever the exact check would match (RFC 3501 §6.4.4).
+    """
+    best = max(_WORD.findall(value), key=len, default="")
     return best if len(best) >= MIN_INDEX_PROBE else None
 
 

@@ -26,12 +26,14 @@ from postbus.delivery.ingest import ingest_bytes
 from postbus.mailbox import fetch as reading
 from postbus.mailbox import search as searching
 from postbus.mailbox import sort as sorting
+from postbus.mailbox import thread as threading
 from postbus.mailbox.entries import EntryCache
 from postbus.mailbox.errors import (
     AlreadyExists,
-    Conflict,
+    FolderExists,
+    FolderNotFound,
     LimitReached,
-    NotFound,
+    Refused,
     SpecialUseRefused,
     TooBig,
 )
@@ -96,7 +98,7 @@ class Mailboxes:
         """The folder `name`; NotFound when there is none."""
         mailbox = await self.find(account_id, name)
         if mailbox is None:
-            raise NotFound(f"No folder named {name}")
+            raise FolderNotFound(f"No folder named {name}")
         return mailbox
 
     async def tree(self, account_id: int) -> list[Folder]:
@@ -132,12 +134,12 @@ class Mailboxes:
         """CREATE (RFC 9051 §6.3.4): the folder and its missing parents; not subscribed."""
         name = check_new_name(name)
         if name == INBOX:
-            raise AlreadyExists("INBOX always exists")
+            raise FolderExists("INBOX always exists")
         if special_use is not None and special_use not in CREATABLE_SPECIAL_USE:
             raise SpecialUseRefused(f"{special_use} cannot be given to a folder")  # RFC 6154 §3
         existing = {m.name for m in await self._store.list_mailboxes(account_id)}
         if name in existing:
-            raise AlreadyExists(f"{name} already exists")
+            raise FolderExists(f"{name} already exists")
         missing = [p for p in parents(name) if p not in existing]
         _check_count(len(existing) + len(missing) + 1)
         await self._create_parents(account_id, missing)
@@ -155,7 +157,7 @@ class Mailboxes:
         subscriptions stay (RFC 3501 §6.3.9).  Returns the folder deleted."""
         name = canonical(name)
         if name == INBOX:
-            raise Conflict("INBOX cannot be deleted")
+            raise Refused("INBOX cannot be deleted")
         mailbox = await self.get(account_id, name)
         await self._store.delete_mailbox(account_id, mailbox.name)
         return mailbox
@@ -166,13 +168,13 @@ class Mailboxes:
         source = await self.get(account_id, old)
         old = source.name
         if new == INBOX or new == old:
-            raise AlreadyExists(f"{new} already exists")
+            raise FolderExists(f"{new} already exists")
         if new.startswith(old + DELIMITER):
-            raise Conflict("A folder cannot become its own child")
+            raise Refused("A folder cannot become its own child")
         mailboxes = await self._store.list_mailboxes(account_id)
         existing = {m.name for m in mailboxes}
         if new in existing:
-            raise AlreadyExists(f"{new} already exists")
+            raise FolderExists(f"{new} already exists")
         missing = [p for p in parents(new) if p not in existing]
         if old == INBOX:
             # §6.3.6: INBOX stays, empty; its messages move to the new folder,
@@ -220,13 +222,13 @@ class Mailboxes:
         when there is none."""
         status = await self._store.find_mailbox_status(account_id, canonical(name))
         if status is None:
-            raise NotFound(f"No folder named {name}")
+            raise FolderNotFound(f"No folder named {name}")
         return status
 
     async def quota(self, account_id: int) -> QuotaReport:
         account = await self._store.get_account_by_id(account_id)
         if account is None:
-            raise NotFound("The account no longer exists")
+            raise FolderNotFound("The account no longer exists")
         return QuotaReport.of(account)
 
     # -- messages ------------------------------------------------------------------------
@@ -250,7 +252,7 @@ class Mailboxes:
                 if len(message.data) > self.max_message_size:
                     raise TooBig(f"Message too big (limit {self.max_message_size} octets)")
                 if not message.data:
-                    raise Conflict("An empty message cannot be stored")
+                    raise Refused("An empty message cannot be stored")
                 ingested = await ingest_bytes(self._store, bytes(message.data))
                 appended.append(await self._store.append(
                     mailbox.id, ingested.blob, ingested.parsed,
@@ -292,15 +294,26 @@ class Mailboxes:
         """The change events of the account's folders (the selected view, IDLE)."""
         return self._store.changes.subscribe(account_id)
 
-    async def open_view(self, mailbox: Mailbox, readonly: bool, kind: type[View]) -> View:
+    async def open_view(self, mailbox: Mailbox, readonly: bool, kind: type[View], *,
+                        recent: bool = False) -> View:
         """A view of `mailbox` (a `MailboxView` or a front end's subclass of it).
 
         Its entries come from the cache of opened folders (`mailbox.entries`):
-        opening a folder again reads what changed since, not every message."""
+        opening a folder again reads what changed since, not every message.
+        With `recent` (an IMAP4rev1 SELECT or EXAMINE) the view keeps \\Recent:
+        it claims the folder's new messages now, and those it is told of later
+        (`MailboxView.claim_recent`, RFC 3501 §2.3.2)."""
         entries, flagsets, exact = await self._entries.entries(mailbox)
         view = kind(mailbox, entries, readonly, flagsets)
         view.entries_modseq = exact
+        if recent:
+            view.tracks_recent = True
+            await view.claim_recent(self._store)
         return view
+
+    async def recent_count(self, mailbox: Mailbox) -> int:
+        """STATUS RECENT (RFC 3501 §6.3.10): the messages no session has claimed."""
+        return await self._store.recent_count(mailbox.id)
 
     async def refresh(self, view: MailboxView) -> None:
         """Record in `view` what other sessions changed since it last looked."""
@@ -322,6 +335,11 @@ class Mailboxes:
                    ) -> list[int]:
         """`uids` in the order of `keys` (RFC 5256, `mailbox.sort`)."""
         return await sorting.sort(self._store, mailbox_id, uids, keys)
+
+    async def thread(self, mailbox_id: int, uids: Iterable[int],
+                     algorithm: threading.Algorithm) -> list[threading.Thread]:
+        """The threads of `uids` (RFC 5256 §3, `mailbox.thread`)."""
+        return await threading.thread(self._store, mailbox_id, uids, algorithm)
 
     def fetch(self, mailbox_id: int, uids: Sequence[int], items: FetchItems
               ) -> AsyncIterator[reading.Fetched]:

@@ -8,7 +8,9 @@ messages to order are read, in batches of `BATCH`; bodies never.
 * arrival: INTERNALDATE. date: the Date header, or INTERNALDATE when it has
   none or it cannot be parsed (RFC 5256 §3, "sent date").
 * size: RFC822.SIZE. cc, from, to, subject, display_from, display_to: the
-  folded strings; a message without the field sorts as the empty string, first.
+  strings in their i;unicode-casemap form (RFC 5051), compared by code point;
+  a message without the field sorts as the empty string, first. A record whose
+  keys older rules made has them recomputed from its envelope.
 * `reverse` reverses the key it is on; every tie, whatever the keys, is
   broken by ascending UID, which is ascending message number (RFC 5256 §3).
 """
@@ -17,9 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import msgspec
+
 from postbus.mailbox import record
 from postbus.mailbox.query import SortKey
 from postbus.message import MessageMeta
+from postbus.message.sortkeys import SORT_KEYS_VERSION, sort_keys
 from postbus.store.contract import Store
 from postbus.store.model import MessageInfo
 
@@ -52,6 +57,15 @@ def _key(field: str, info: MessageInfo, meta: MessageMeta | None) -> SortValue:
     return value
 
 
+def _current_keys(meta: MessageMeta) -> MessageMeta:
+    """`meta` with its string keys made by today's rules (`message.sortkeys`)."""
+    keys = sort_keys(meta.envelope)
+    return msgspec.structs.replace(
+        meta, sort_subject=keys.subject, sort_from=keys.from_, sort_to=keys.to,
+        sort_cc=keys.cc, sort_display_from=keys.display_from,
+        sort_display_to=keys.display_to, sort_keys_version=SORT_KEYS_VERSION)
+
+
 async def sort(
     store: Store, mailbox_id: int, uids: Iterable[int], keys: Sequence[SortKey],
 ) -> list[int]:
@@ -65,6 +79,8 @@ async def sort(
         batch = ordered_uids[start:start + BATCH]
         for info in await store.fetch_info(mailbox_id, batch):
             meta = await record.load(store, info) if meta_needed else None
+            if meta is not None and meta.sort_keys_version < SORT_KEYS_VERSION:
+                meta = _current_keys(meta)
             values[info.uid] = [_key(k.field, info, meta) for k in keys]
     # Messages expunged meanwhile keep their place at the end, by UID.
     ordered = [u for u in ordered_uids if u in values]

@@ -59,8 +59,9 @@ class MailboxView:
     """One client's view of one folder; see the module docstring."""
 
     __slots__ = (
-        "_flagsets", "entries", "entries_modseq", "keywords", "mailbox_id", "modseq", "name", "pending_expunge",
-        "pending_flags", "pending_new", "readonly", "recent", "uid_next", "uid_validity",
+        "_flagsets", "_recent_ranges", "entries", "entries_modseq", "keywords", "mailbox_id", "modseq",
+        "name", "pending_expunge", "pending_flags", "pending_new", "readonly", "recent",
+        "tracks_recent", "uid_next", "uid_validity",
     )
 
     def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool,
@@ -91,9 +92,12 @@ class MailboxView:
         self.pending_expunge: set[int] = set()
         self.pending_new: list[MessageEntry] = []
         self.pending_flags: set[int] = set()
-        #: UIDs that arrived while this view was open: the session-local
-        #: \Recent of IMAP4rev1 (RFC 3501 §2.3.2).
+        #: The messages of the view that are \Recent in this session (IMAP4rev1,
+        #: RFC 3501 §2.3.2): those in a range of UIDs it claimed from the store
+        #: (`claim_recent`), once it numbers them. Empty unless `tracks_recent`.
         self.recent: set[int] = set()
+        self.tracks_recent = False
+        self._recent_ranges: list[tuple[int, int]] = []
 
     @classmethod
     async def open(cls, store: Store, mailbox: Mailbox, readonly: bool) -> Self:
@@ -119,6 +123,25 @@ class MailboxView:
             if shared is not flags:
                 _set_field(entry, "flags", shared)
         return out
+
+    # -- \Recent (RFC 3501 §2.3.2) -------------------------------------------------
+    async def claim_recent(self, store: Store) -> None:
+        """Take the folder's unclaimed new messages as this view's \\Recent ones.
+
+        A writable view claims them (the store moves the folder's boundary, so no
+        other session gets them); a read-only one (EXAMINE) only looks, and leaves
+        them \\Recent for the next session (RFC 3501 §6.3.2).
+        """
+        low, high = await store.claim_recent(self.mailbox_id, claim=not self.readonly)
+        if high > low:
+            self._recent_ranges.append((low, high))
+            self.recent.update(e.uid for e in self.entries if low < e.uid <= high)
+
+    def is_recent(self, uid: int) -> bool:
+        return any(low < uid <= high for low, high in self._recent_ranges)
+
+    def _claimed_upto(self) -> int:
+        return max((high for _, high in self._recent_ranges), default=0)
 
     # -- lookups ---------------------------------------------------------------------
     @property
@@ -188,6 +211,14 @@ class MailboxView:
         self.keywords |= new
         return new
 
+    def new_keywords(self, entries: Iterable[MessageEntry]) -> set[str]:
+        """The keywords of `entries` the client has not been told of (now added to
+        ``keywords``): a front end announces them before it shows these entries'
+        flags (IMAP: FLAGS before FETCH, RFC 3501 §7.2.6)."""
+        new = keywords_of(e.flags for e in entries) - self.keywords
+        self.keywords |= new
+        return new
+
     # -- other sessions' changes -------------------------------------------------------
     async def refresh(self, store: Store) -> None:
         """Record what changed in the store since the last refresh (see the module doc)."""
@@ -217,9 +248,14 @@ class MailboxView:
         self.pending_new.sort(key=_uid_key)
         if self.pending_new:
             self.uid_next = max(self.uid_next, self.pending_new[-1].uid + 1)
+            # The session told of new messages first claims them (RFC 3501 §2.3.2):
+            # it will announce them at its next chance (`take_new`).
+            if self.tracks_recent and self.pending_new[-1].uid > self._claimed_upto():
+                await self.claim_recent(store)
 
     def take_new(self) -> tuple[list[MessageEntry], set[str]]:
-        """Number the recorded new messages (they join ``entries`` and ``recent``).
+        """Number the recorded new messages (they join ``entries``, and ``recent``
+        when this view claimed them).
 
         Returns them and the keywords they bring that are new to the folder
         (already added to ``keywords``). The front end must tell the client.
@@ -229,7 +265,8 @@ class MailboxView:
             return [], set()
         self.pending_new = []
         self.entries.extend(new)
-        self.recent.update(e.uid for e in new)
+        if self._recent_ranges:
+            self.recent.update(e.uid for e in new if self.is_recent(e.uid))
         keywords = keywords_of(e.flags for e in new) - self.keywords
         self.keywords |= keywords
         return new, keywords

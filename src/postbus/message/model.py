@@ -109,7 +109,9 @@ class MessageMeta(msgspec.Struct, array_like=True, gc=False):
     top-level body starts (just after the blank line; `size` if there is none).
     `sort_*` are RFC 5256 §3 / RFC 5957 keys: `sort_date` is epoch seconds from
     Date: (None: use INTERNALDATE), `sort_subject` the §2.1 base subject
-    (case-folded), the others case-folded. `message_id` and `in_reply_to` are msg-id
+    and the others in their RFC 5051 i;unicode-casemap form, made under the
+    rules `sort_keys_version` names (`postbus.message.sortkeys`).
+    `message_id` and `in_reply_to` are msg-id
     contents without angle brackets; `references` likewise. `truncated` is set
     when a limit in `postbus.message.limits` stopped the parser.
     """
@@ -134,6 +136,7 @@ class MessageMeta(msgspec.Struct, array_like=True, gc=False):
     references: list[str] = []
     subject_is_reply: bool = False
     truncated: bool = False
+    sort_keys_version: int = 0
 
 
 class ParseResult(msgspec.Struct, gc=False):

@@ -20,8 +20,8 @@ from postbus.message.headers import find_header_end
 from postbus.message.limits import MAX_PARTS
 from postbus.message.mime import Walker
 from postbus.message.model import FORMAT_VERSION, Envelope, MessageMeta, ParseResult, Part
-from postbus.message.sortkeys import base_subject, display_key, mailbox_key
-from postbus.message.text import make_preview, search_text
+from postbus.message.sortkeys import SORT_KEYS_VERSION, sort_keys
+from postbus.message.text import envelope_text, make_preview, search_text
 from postbus.message.tree import attachments
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def _parse(raw: bytes, max_parts: int) -> MessageMeta:
     walker = Walker(raw, max_parts)
     fields, root = walker.message(0, size, 0, 0)
     envelope = build_envelope(fields)
-    subject, is_reply = base_subject(envelope.subject)
+    keys = sort_keys(envelope)
     message_id = msg_ids(envelope.message_id)
     in_reply_to = msg_ids(envelope.in_reply_to)
     return MessageMeta(
@@ -45,19 +45,20 @@ def _parse(raw: bytes, max_parts: int) -> MessageMeta:
         envelope=envelope,
         body=root,
         sort_date=parse_date(envelope.date) if envelope.date else None,
-        sort_subject=subject,
-        sort_from=mailbox_key(envelope.from_),
-        sort_to=mailbox_key(envelope.to),
-        sort_cc=mailbox_key(envelope.cc),
-        sort_display_from=display_key(envelope.from_),
-        sort_display_to=display_key(envelope.to),
+        sort_subject=keys.subject,
+        sort_from=keys.from_,
+        sort_to=keys.to,
+        sort_cc=keys.cc,
+        sort_display_from=keys.display_from,
+        sort_display_to=keys.display_to,
         preview=make_preview(raw, root),
         has_attachments=bool(attachments(root)),
         message_id=message_id[0] if message_id else None,
         in_reply_to=in_reply_to[0] if in_reply_to else None,
         references=references(first_values(fields, _REFERENCES).get("references")),
-        subject_is_reply=is_reply,
+        subject_is_reply=keys.subject_is_reply,
         truncated=walker.truncated,
+        sort_keys_version=SORT_KEYS_VERSION,
     )
 
 
@@ -96,6 +97,9 @@ def parse_full(raw: RawMessage, *, max_parts: int = MAX_PARTS,
     meta = parse(data, max_parts=max_parts, strict=strict)
     try:
         header, body = search_text(data, meta)
+        envelope = envelope_text(meta)
+        if envelope:
+            header = f"{header}\n{envelope}" if header else envelope
     except Exception:
         if strict:
             raise

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
+from postbus.message.addresses import Address
 from postbus.message.charsets import decode_text
 from postbus.message.headers import parse_fields
 from postbus.message.limits import (
@@ -154,6 +156,31 @@ class _Collector:
             self.walk(part.body)
         elif part.type.lower() == "text":
             self.add(part_text(self.raw, part))
+
+
+def address_text(addresses: Sequence[Address]) -> str:
+    """``Name <mailbox@host>, ...`` of an ENVELOPE address list, display names
+    decoded, group starts as ``name:`` (RFC 9051 §7.5.2): what SEARCH FROM, TO,
+    CC and BCC match (RFC 3501 §6.4.4 "the envelope structure's ... field")."""
+    out: list[str] = []
+    for name, _, mailbox, host in addresses:
+        if host is None:
+            if mailbox is not None:
+                out.append(f"{mailbox}:")
+            continue
+        spec = f"{mailbox}@{host}"
+        out.append(f"{decode_header_value(name)} <{spec}>" if name else spec)
+    return ", ".join(out)
+
+
+def envelope_text(meta: MessageMeta) -> str:
+    """Lines "From: ...", "To: ...", "Cc: ...", "Bcc: ..." of the ENVELOPE's addresses
+    (`address_text`), indexed beside the header text: the raw header may spell an
+    address otherwise ("<a (comment)@ b.org>"), and the index must hold what the
+    address criteria match, so that it never drops a true match."""
+    env = meta.envelope
+    fields = (("From", env.from_), ("To", env.to), ("Cc", env.cc), ("Bcc", env.bcc))
+    return "\n".join(f"{name}: {address_text(value)}" for name, value in fields if value)
 
 
 def search_text(raw: bytes, meta: MessageMeta) -> tuple[str, str]:

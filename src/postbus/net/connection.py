@@ -25,6 +25,13 @@ the transport and everything that is not the protocol itself:
   its high-water mark; reading is paused while the session is busy and while
   the client does not read our output, so what one connection holds in memory
   is one read plus what its receiver's named limits allow;
+* compression (:meth:`~Connection.start_deflate`, IMAP COMPRESS=DEFLATE): from
+  then on what the session sends is deflated, and flushed once the burst of
+  writes it belongs to is over (the next turn of the event loop), and what the
+  client sends is inflated a bounded chunk at a time (:mod:`postbus.net.deflate`);
+* log lines: :attr:`~Connection.log` prefixes every line about the
+  connection with ``proto=... listener=... ip=... port=...`` (the format of
+  docs/logging.md, which fail2ban and log tools rely on);
 * the close (:meth:`~Connection.close`, after LOGOUT, QUIT, a timeout or a
   refusal): queued bytes, then close_notify under TLS, then FIN without
   waiting for the client's close_notify (RFC 8446 §6.1 does not require the
@@ -45,8 +52,9 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from postbus.net.deflate import CompressionError, Deflate
 from postbus.net.limits import MAX_TLS_REFUSALS, ConnectionLimiter, Refused, address_key
 
 if TYPE_CHECKING:
@@ -77,6 +85,28 @@ MAX_EARLY_TLS = 16 * 1024 + 5
 
 #: Listeners that speak TLS from the first byte (RFC 8314 §3.3).
 IMPLICIT_TLS = frozenset({"imaps", "pop3s", "submissions"})
+
+#: The protocol each listener speaks, for the ``proto=`` of log lines.
+PROTOCOLS = {
+    "smtp": "smtp", "submission": "smtp", "submissions": "smtp",
+    "imap": "imap", "imaps": "imap", "pop3": "pop3", "pop3s": "pop3",
+}
+
+
+class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
+    """A logger whose lines start with the connection they are about (docs/logging.md):
+
+        proto=imap listener=imaps ip=203.0.113.5 port=51234 login failed user=...
+
+    Only values we produce go into the prefix; what the client sent goes after
+    it, and only where the message says so (never a secret)."""
+
+    def __init__(self, logger: logging.Logger, connection: Connection) -> None:
+        super().__init__(logger, {})
+        self.connection = connection
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"{self.connection.log_prefix()} {msg}", kwargs
 
 
 class ConnectionClosed(Exception):
@@ -112,6 +142,8 @@ class Connection(asyncio.Protocol):
     #: What :meth:`send` raises once the connection is gone; a session may name
     #: its own exception (it should derive from nothing that handlers catch).
     closed_error: ClassVar[type[Exception]] = ConnectionClosed
+    #: Where the session's lines go (each protocol names its own logger).
+    logger: ClassVar[logging.Logger] = log
     #: True when the session leaves the app's registry itself (:meth:`unregister`)
     #: once its own clean-up is done, so that a shutdown waits for that clean-up.
     holds_registration: ClassVar[bool] = False
@@ -122,6 +154,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.tls = False
         self.peer = ""  # the client's address, for logs and limits
+        self.peer_port = 0
         self.busy = False  # the session works on a command: no client timeout, no reading
         self._raw: asyncio.Transport | None = None  # the TCP transport under any TLS
         self._peer_key: str | None = None  # set while the connection holds a limiter slot
@@ -144,6 +177,19 @@ class Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._close_timer: asyncio.TimerHandle | None = None
+        self._deflate: Deflate | None = None  # set by start_deflate
+        self._deflate_flush: asyncio.Handle | None = None
+
+    # -- log lines -------------------------------------------------------------------------
+    @property
+    def log(self) -> ConnectionLog:
+        """The session's logger, every line prefixed with this connection (docs/logging.md)."""
+        return ConnectionLog(self.logger, self)
+
+    def log_prefix(self) -> str:
+        name = self.listener.name
+        return (f"proto={PROTOCOLS.get(name, name)} listener={name} ip={self.peer or '-'}"
+                f" port={self.peer_port or '-'}")
 
     # -- what a session provides ---------------------------------------------------------
     def connected(self) -> None:
@@ -190,6 +236,8 @@ class Connection(asyncio.Protocol):
         self._progress = self._line_started = loop.time()
         peername = transport.get_extra_info("peername")
         self.peer = str(peername[0]) if isinstance(peername, tuple) and peername else ""
+        if isinstance(peername, tuple) and len(peername) > 1 and isinstance(peername[1], int):
+            self.peer_port = peername[1]
         self._unregister = self.app.register(self)
         already_tls = transport.get_extra_info("ssl_object") is not None
         self.tls = already_tls
@@ -202,7 +250,7 @@ class Connection(asyncio.Protocol):
         if needs_tls:  # the ClientHello must wait for the handshake task (start_tls resumes)
             self._raw.pause_reading()
         if refused is not None:
-            log.info("%s: refused %s: %s", self.listener.name, self.peer, refused.value)
+            self.log.info("connection refused: %s", refused.value)
             if not needs_tls:
                 self._refuse_connection(refused)
             elif limiter.tls_refusals < MAX_TLS_REFUSALS:
@@ -234,6 +282,12 @@ class Connection(asyncio.Protocol):
         if self.input_state() is not InputState.LINE:
             self._line_started = now
         self._wake_timer_by(now)
+        if self._deflate is not None:
+            self._deflate.feed(data)
+            self._input_full = True  # no more reading until this is inflated
+            self._update_reading()
+            self._inflate()
+            return
         self.received(data)
         if not self._input_full and self.input_buffered() > MAX_INPUT_BUFFERED:
             self._input_full = True
@@ -318,6 +372,13 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         if self._lost or self._closing or transport is None or transport.is_closing():
             raise self.closed_error()
+        deflate = self._deflate
+        if deflate is not None:
+            data = deflate.compress(data)
+            if self._deflate_flush is None:  # after this burst of writes
+                self._deflate_flush = asyncio.get_running_loop().call_soon(self._flush_deflate)
+            if not data:
+                return
         transport.write(data)
 
     async def drain(self) -> None:
@@ -343,6 +404,7 @@ class Connection(asyncio.Protocol):
         transport, raw = self.transport, self._raw
         if self._lost or transport is None or raw is None:
             return
+        self._flush_deflate()  # a BYE still in the compressor
         transport.close()  # under TLS this writes close_notify to the raw transport now
         if raw is not transport:
             raw.close()  # do not wait for the client's close_notify
@@ -355,6 +417,10 @@ class Connection(asyncio.Protocol):
 
     def set_busy(self, busy: bool) -> None:
         """The session starts (True) or ends (False) work of its own on a command."""
+        if not busy and self._deflate is not None and self._deflate.pending:
+            # The session has consumed what it was given: inflate the next chunk once
+            # its task has gone back to waiting.
+            asyncio.get_running_loop().call_soon(self._inflate)
         if busy == self.busy:
             return
         self.busy = busy
@@ -362,11 +428,59 @@ class Connection(asyncio.Protocol):
             now = asyncio.get_running_loop().time()
             self._progress = now
             self._input_full = self.input_buffered() > MAX_INPUT_BUFFERED
+            if self._deflate is not None and self._deflate.pending:
+                self._input_full = True
             if self._timer is not None:  # waiting for the client: its timeout, as it is now
                 deadline, _ = self._deadline(now)
                 if deadline < self._timer_at:
                     self._schedule(deadline)
         self._update_reading()
+
+    # -- compression (RFC 4978) -----------------------------------------------------------
+    @property
+    def compressed(self) -> bool:
+        return self._deflate is not None
+
+    def start_deflate(self, buffered: bytes = b"") -> None:
+        """Both directions are raw DEFLATE from now on. `buffered` is what the client
+        sent after the command that started it (already compressed)."""
+        self._deflate = Deflate()
+        if buffered:
+            self._deflate.feed(buffered)
+            asyncio.get_running_loop().call_soon(self._inflate)
+
+    def _flush_deflate(self) -> None:
+        self._deflate_flush = None
+        deflate, transport = self._deflate, self.transport
+        if deflate is None or not deflate.unflushed or self._lost or transport is None:
+            return
+        if not transport.is_closing():
+            transport.write(deflate.flush())
+
+    def _inflate(self) -> None:
+        """Hand the session one chunk of inflated input. While compressed input is left,
+        reading stays paused and the next chunk follows on the next turn of the loop
+        (after the session's task has run), or, once the session holds more than
+        MAX_INPUT_BUFFERED, when it reports that it consumed it (set_busy(False))."""
+        deflate = self._deflate
+        if deflate is None or self._lost or self._closing:
+            return
+        if deflate.pending and self.input_buffered() <= MAX_INPUT_BUFFERED:
+            try:
+                data = deflate.inflate()
+            except CompressionError as exc:
+                log.info("%s: closing the connection of %s: %s", self.listener.name, self.peer,
+                         exc)
+                self.abort()
+                return
+            if data:
+                self.received(data)
+            if deflate.pending and self.input_buffered() <= MAX_INPUT_BUFFERED:
+                asyncio.get_running_loop().call_soon(self._inflate)
+        if not deflate.pending and self._input_full:
+            # All inflated: read again; data_received pauses anew if the session is behind.
+            self._input_full = False
+            self._update_reading()
 
     # -- TLS -----------------------------------------------------------------------------
     async def start_tls(self) -> None:
@@ -377,7 +491,7 @@ class Connection(asyncio.Protocol):
         try:
             new = await self._handshake_on(transport)
         except HANDSHAKE_ERRORS as exc:
-            log.info("%s: TLS handshake with %s failed: %s", self.listener.name, self.peer, exc)
+            self.log.info("TLS handshake failed: %s", exc)
             self.abort()
             self.connection_lost(None)
             raise self.closed_error() from None
@@ -407,7 +521,7 @@ class Connection(asyncio.Protocol):
         try:
             self.transport = await self._handshake_on(raw)
         except HANDSHAKE_ERRORS as exc:
-            log.info("%s: TLS handshake with %s failed: %s", self.listener.name, self.peer, exc)
+            self.log.info("TLS handshake failed: %s", exc)
             if not self._lost:
                 raw.abort()
             self.connection_lost(None)
@@ -477,8 +591,7 @@ class Connection(asyncio.Protocol):
     def _force_close(self) -> None:
         self._close_timer = None
         if not self._lost and self._raw is not None:
-            log.info("%s: %s did not take the close in %.1f s; aborting",
-                     self.listener.name, self.peer, CLOSE_TIMEOUT)
+            self.log.info("close not taken in %.1f s; aborting", CLOSE_TIMEOUT)
             self._raw.abort()
 
     # -- timeouts --------------------------------------------------------------------------
@@ -528,7 +641,7 @@ class Connection(asyncio.Protocol):
         if now < deadline:
             self._schedule(deadline)
             return
-        log.info("%s: closing the connection of %s: %s", self.listener.name, self.peer, what)
+        self.log.info("closing the connection: %s", what)
         self.timed_out(what)
         if not self._closing:
             self.close()

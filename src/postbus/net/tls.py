@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from postbus.security import files
+
 # Mozilla intermediate (TLS 1.2 part); TLS 1.3 suites are all acceptable.
 TLS12_CIPHERS = ":".join([
     "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
@@ -42,7 +44,7 @@ def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         if hostname in names.get_values_for_type(x509.DNSName):
             return cert_path, key_path
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    files.private_dir(cert_path.parent)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
     now = datetime.datetime.now(datetime.UTC)
@@ -64,8 +66,7 @@ def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
         .sign(key, hashes.SHA256())
     )
     tmp_key = key_path.with_suffix(".tmp")
-    fd = os.open(tmp_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
+    with files.open_private(tmp_key) as f:
         f.write(key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),

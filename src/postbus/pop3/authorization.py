@@ -15,7 +15,6 @@ Invariants:
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from postbus.accounts.address import normalize_address
@@ -25,11 +24,10 @@ from postbus.pop3.maildrop import Maildrop, messages_text
 from postbus.pop3.proto import Pop3Command, Pop3Error, ResponseCode, continuation, multiline, ok
 from postbus.pop3.state import State
 from postbus.sasl import Challenge, start_exchange
+from postbus.security.logins import log_failed_login, log_login
 
 if TYPE_CHECKING:
     from postbus.pop3.session import Pop3Session
-
-log = logging.getLogger("postbus.pop3")
 
 MAX_AUTH_FAILURES = 5  # failed logins before the connection is closed
 SASL_MECHANISMS = ("PLAIN",)
@@ -81,7 +79,7 @@ async def pass_(session: Pop3Session, command: Pop3Command) -> None:
     if name is None:
         raise Pop3Error("Send USER first")
     assert command.password is not None
-    await _login(session, name, command.password, authzid="")
+    await _login(session, name, command.password, authzid="", method="USER")
 
 
 async def apop(session: Pop3Session, command: Pop3Command) -> None:
@@ -104,7 +102,8 @@ async def auth(session: Pop3Session, command: Pop3Command) -> None:
         if line is None:
             raise Pop3Error("Authentication response too long")
         result = exchange.step(line)
-    await _login(session, result.authcid, result.password, authzid=result.authzid)
+    await _login(session, result.authcid, result.password, authzid=result.authzid,
+                 method=command.mechanism)
 
 
 def _require_tls(session: Pop3Session) -> None:
@@ -112,13 +111,15 @@ def _require_tls(session: Pop3Session) -> None:
         raise Pop3Error(_TLS_FIRST, ResponseCode.AUTH)
 
 
-async def _login(session: Pop3Session, name: str, password: str, *, authzid: str) -> None:
+async def _login(session: Pop3Session, name: str, password: str, *, authzid: str,
+                 method: str) -> None:
     app = session.app
     account = await app.accounts.authenticate(name, password)
     if account is not None and authzid and _normalized(authzid) != account.address:
         account = None  # RFC 4616 §2: no acting as someone else
     if account is None:
         session.auth_failures += 1
+        await log_failed_login(session.log, app.accounts, name, method)
         await app.auth_failure_pause()
         if session.auth_failures >= MAX_AUTH_FAILURES:
             session.finished = True
@@ -133,11 +134,13 @@ async def _login(session: Pop3Session, name: str, password: str, *, authzid: str
         session.locked_account = None
         await locks.release(account.id)
         if isinstance(exc, StoreError):
+            session.log.info("maildrop of %s not opened: %s: %s", account.address,
+                             type(exc).__name__, exc)
             raise Pop3Error("Maildrop not available, try again later",
                             ResponseCode.SYS_TEMP) from None
         raise
     session.account_id = account.id
-    log.info("POP3 login of %s", account.address)
+    log_login(session.log, account.address, method)
     session.maildrop = maildrop
     session.state = State.TRANSACTION
     count, octets = maildrop.stat()

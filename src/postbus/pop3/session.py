@@ -75,6 +75,7 @@ class Rule:
 
 class Pop3Session(Connection):
     closed_error = SessionClosed
+    logger = log
     holds_registration = True  # until the maildrop lock is released (see _end)
 
     def __init__(self, app: App, service: str, listener: Listener | None = None) -> None:
@@ -220,7 +221,7 @@ class Pop3Session(Connection):
         except NETWORK_ERRORS:
             raise
         except Exception:
-            log.exception("POP3 command failed")
+            self.log.exception("command failed")
             if self.streaming:
                 raise SessionClosed("server fault during a multi-line response") from None
             self.write(err("Internal server error, try again later", ResponseCode.SYS_TEMP))
@@ -233,7 +234,7 @@ class Pop3Session(Connection):
                 try:
                     await locks_for(self.app).release(self.locked_account)
                 except Exception:  # the store may already be closed at shutdown
-                    log.warning("could not release the POP3 lock", exc_info=True)
+                    self.log.warning("could not release the maildrop lock", exc_info=True)
                 self.locked_account = None
         finally:
             self.close()

@@ -120,7 +120,8 @@ async def quit(session: Pop3Session, command: Pop3Command) -> None:
     session.state = State.UPDATE  # RFC 1939 §6
     try:
         left = await _maildrop(session).update()
-    except StoreError:
+    except StoreError as exc:
+        session.log.info("QUIT update failed: %s: %s", type(exc).__name__, exc)
         raise Pop3Error("Deleted messages were not all removed", ResponseCode.SYS_TEMP) from None
     session.write(ok(f"Postbus POP3 signing off ({messages_text(left)} left)"))
 

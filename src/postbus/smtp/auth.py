@@ -23,6 +23,7 @@ from postbus.sasl import (
     UnknownMechanism,
     start_exchange,
 )
+from postbus.security.logins import log_failed_login, log_login
 from postbus.smtp.errors import CloseConnection, Refusal
 from postbus.smtp.proto import Auth, CommandLine, LineTooLong, Reply, SmtpSyntaxError
 from postbus.smtp.proto.replies import (
@@ -66,7 +67,7 @@ def _syntax_error(error: SaslError) -> SmtpSyntaxError:
 
 def _step(s: SmtpSession, exchange: ServerExchange, result: Step) -> Result:
     if isinstance(result, Credentials):
-        return _verify(s, result)
+        return _verify(s, result, exchange.mechanism)
     s.write_raw(f"334 {result.text}\r\n".encode("ascii"))  # RFC 4954 §4 continue-req
     s.receiver.expect_auth_response()
 
@@ -90,17 +91,19 @@ def _same_identity(authzid: str, authcid: str) -> bool:
         return False
 
 
-async def _verify(s: SmtpSession, creds: Credentials) -> Reply:
+async def _verify(s: SmtpSession, creds: Credentials, method: str) -> Reply:
     account = None
     # RFC 4616 §2: an authorization identity other than oneself is refused
     if not creds.authzid or _same_identity(creds.authzid, creds.authcid):
         account = await s.app.accounts.authenticate(creds.authcid, creds.password)
     if account is None:
         s.auth_failures += 1
+        await log_failed_login(s.log, s.app.accounts, creds.authcid, method)
         await s.app.auth_failure_pause()
         if s.auth_failures >= MAX_AUTH_FAILURES:
             s.reply(AUTH_INVALID)
             raise CloseConnection(TOO_MANY_FAILURES)
         raise Refusal(AUTH_INVALID)
     s.account = account
+    log_login(s.log, account.address, method)
     return AUTH_SUCCEEDED

@@ -3,13 +3,15 @@
 DATA (RFC 5321 §4.1.1.4): after 354 the receiver yields unstuffed chunks that
 go straight into the transaction's `MessageSink`; only CR LF "." CR LF ends
 the data. A message with a bare CR or LF is refused (550 5.5.2) rather than
-stored: the smuggling defence, and no relay behind us can be confused by it.
+stored: the smuggling defence, and no relay behind us can be confused by it. A
+message with a NUL octet is refused the same way (550 5.6.0), on every
+listener: a server downstream that strips NUL would see another message.
 Past the size limit the content is dropped as it arrives and the message is
 refused with 552 5.3.4 when its end comes, so the client stays in step.
 
 BDAT (RFC 3030): every chunk is read in full, even a refused one, so that its
 octets are never taken for commands. A chunk that fails (too big, no valid
-recipients, wrong state, bare CR/LF) fails the transaction: that chunk and
+recipients, wrong state, bare CR/LF, NUL) fails the transaction: that chunk and
 every later one until LAST or RSET get the failure reply.
 
 The final reply (250) is sent only after `Delivery.deliver` returned, i.e.
@@ -23,11 +25,13 @@ from typing import TYPE_CHECKING
 from postbus.delivery.pipeline import DeliveryRefused, Envelope
 from postbus.smtp import policy
 from postbus.smtp.errors import Refusal
+from postbus.smtp.headers import HeaderCollector
 from postbus.smtp.proto import Bdat, BdatEnd, Command, DataChunk, DataEnd, Reply
 from postbus.smtp.proto.replies import (
     BARE_NEWLINE_IN_DATA,
     MESSAGE_TOO_BIG,
     NO_VALID_RECIPIENTS,
+    NUL_IN_DATA,
     START_MAIL_INPUT,
 )
 from postbus.smtp.transaction import Transaction
@@ -45,6 +49,8 @@ def _open(s: SmtpSession, tx: Transaction) -> None:
     )
     tx.envelope = envelope
     tx.sink = s.delivery.open_message(envelope)
+    if s.account is not None:
+        tx.header = HeaderCollector()
 
 
 def data(s: SmtpSession, cmd: Command) -> Result:
@@ -59,6 +65,8 @@ def chunk(s: SmtpSession, event: DataChunk) -> None:
     tx = s.tx
     if tx is not None and tx.sink is not None:
         tx.sink.write(event.data)
+        if tx.header is not None:
+            tx.header.write(event.data)
 
 
 def end_data(s: SmtpSession, event: DataEnd) -> Result:
@@ -70,6 +78,9 @@ def end_data(s: SmtpSession, event: DataEnd) -> Result:
     if event.bare_lf_or_cr:
         s.reset_transaction()
         raise Refusal(BARE_NEWLINE_IN_DATA)
+    if event.nul:
+        s.reset_transaction()
+        raise Refusal(NUL_IN_DATA)
     return _finish(s, tx)
 
 
@@ -106,8 +117,8 @@ def end_bdat(s: SmtpSession, event: BdatEnd) -> Result:
     failure, last = s.bdat_chunk
     s.bdat_chunk = None
     tx = s.tx
-    if failure is None and event.bare_lf_or_cr and tx is not None:
-        failure = tx.failure = BARE_NEWLINE_IN_DATA
+    if failure is None and (event.bare_lf_or_cr or event.nul) and tx is not None:
+        failure = tx.failure = BARE_NEWLINE_IN_DATA if event.bare_lf_or_cr else NUL_IN_DATA
         tx.abort()
     if failure is not None:
         if last:
@@ -123,15 +134,24 @@ async def _finish(s: SmtpSession, tx: Transaction) -> Reply:
     sink, envelope = tx.sink, tx.envelope
     assert sink is not None and envelope is not None
     try:
-        message = await sink.finish()
         if s.account is not None:
-            await policy.check_from_header(s.app.store, s.account, message.meta)
+            await _check_header(s, tx)
+        message = await sink.finish()
         outcome = await s.delivery.deliver(envelope, message)
     except DeliveryRefused as exc:
         raise Refusal(_refused_reply(exc)) from None
     finally:
         s.reset_transaction()
     return Reply(250, "2.0.0", f"Message accepted, id {outcome.id}")
+
+
+async def _check_header(s: SmtpSession, tx: Transaction) -> None:
+    """Submission: the originator fields, before the body becomes a blob."""
+    assert s.account is not None and tx.header is not None
+    if tx.header.too_large:
+        raise Refusal(policy.HEADER_TOO_LARGE)
+    await policy.check_header(s.app.store, s.account, tx.header.header(),
+                              recipient_delimiter=s.app.settings.delivery.recipient_delimiter)
 
 
 def _refused_reply(exc: DeliveryRefused) -> Reply:

@@ -136,7 +136,9 @@ def mail(s: SmtpSession, cmd: Mail) -> Result:
 
 async def _submission_mail(s: SmtpSession, cmd: Mail) -> Reply:
     assert s.account is not None
-    sender = await policy.check_sender(s.app.store, s.account, cmd.path)
+    sender = await policy.check_sender(
+        s.app.store, s.account, cmd.path,
+        recipient_delimiter=s.app.settings.delivery.recipient_delimiter)
     s.tx = Transaction(sender, cmd.params)
     return SENDER_OK
 

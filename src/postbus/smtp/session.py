@@ -104,6 +104,8 @@ def describe_tls(transport: asyncio.BaseTransport) -> str:
 
 
 class SmtpSession(Connection):
+    logger = log
+
     def __init__(self, app: App, cfg: ListenerConfig, delivery: Delivery,
                  listener: Listener | None = None) -> None:
         super().__init__(app, listener or make_listener(app, cfg.name))
@@ -308,8 +310,7 @@ class SmtpSession(Connection):
         elif isinstance(exc, Overloaded):  # reported by the executor; the client retries
             self.reply(SERVER_BUSY)
         else:
-            log.error("SMTP %s session from %s: server fault", self.cfg.name, self.peer_ip,
-                      exc_info=exc)
+            self.log.error("server fault", exc_info=exc)
             self.reply(LOCAL_ERROR)
 
     # -- STARTTLS ---------------------------------------------------------------

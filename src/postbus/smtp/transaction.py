@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from postbus.delivery.pipeline import Envelope, Recipient
 from postbus.delivery.sink import MessageSink
+from postbus.smtp.headers import HeaderCollector
 from postbus.smtp.proto import MailParams, Reply
 
 
@@ -21,6 +22,7 @@ class Transaction:
     recipients: list[Recipient] = field(default_factory=list)
     envelope: Envelope | None = None  # fixed when the data starts
     sink: MessageSink | None = None
+    header: HeaderCollector | None = None  # submission: the client's header block, for policy
     bdat: bool = False  # RFC 3030: the data is being sent in BDAT chunks
     bdat_size: int = 0  # octets announced by the BDAT commands so far
     failure: Reply | None = None  # a BDAT transfer that failed: answer every chunk with it

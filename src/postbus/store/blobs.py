@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from postbus import executor
+from postbus.security import files
 from postbus.store import errors
 from postbus.store.model import BlobRef
 
@@ -89,7 +90,7 @@ class FileBlobStore:
 
         Only old ones: another process (a running server, while the CLI opens
         the store) may be writing a new one right now."""
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.tmp)
         cutoff = time.time() - GC_GRACE_SECONDS
         for leftover in self.tmp.iterdir():
             try:
@@ -119,11 +120,11 @@ class FileBlobStore:
             return
         if tmp_path is None:
             tmp_path = self.tmp / secrets.token_hex(12)
-            with open(tmp_path, "wb") as f:
+            with files.open_private(tmp_path) as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-        final.parent.mkdir(parents=True, exist_ok=True)
+        files.private_dir(final.parent)
         os.replace(tmp_path, final)
         _fsync_dir(final.parent)
 
@@ -322,7 +323,7 @@ class EmbeddedBlobWriter:
             self._buffered += len(chunk)
             if self._buffered > SPILL_THRESHOLD:
                 self._tmp_path = self._store.files.tmp / secrets.token_hex(12)
-                self._file = open(self._tmp_path, "wb")
+                self._file = files.open_private(self._tmp_path)
                 self._file.write(b"".join(self._chunks))
                 self._chunks = []
         else:

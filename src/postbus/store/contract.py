@@ -3,9 +3,10 @@
 Two backends implement it (`store.sqlite` and `store.postgres`) and one contract
 suite (`tests/contract`) runs against both. Invariants every backend keeps:
 
-- A call that returns has committed durably: an `append` or `deliver` that
-  returned survives a crash of the process or the machine, and its body blob
-  was written and flushed before the metadata that references it.
+- A call that returns has committed durably: an `append`, `deliver` or
+  `deliver_message` that returned survives a crash of the process or the
+  machine, and its body blob was written and flushed before the metadata
+  that references it.
 - UIDs in a folder only grow and are never given twice, whichever node or task
   appends; `uid_validity` is fixed for the life of a folder name.
 - Every change to a folder's messages (append, flags, expunge) takes a new
@@ -36,11 +37,13 @@ from postbus.store.model import (
     Appended,
     BlobRef,
     Changes,
+    Delivered,
     Domain,
     Mailbox,
     MailboxStatus,
     MessageEntry,
     MessageInfo,
+    Outbound,
     Parsed,
     QueueItem,
     QueueRecipient,
@@ -163,6 +166,19 @@ class Store(Protocol):
         """The folder `name` with its counters, in one point read (STATUS asks this
         of a folder by name); None when the account has no such folder."""
 
+    # -- \Recent (RFC 3501 §2.3.2) ---------------------------------------------
+    # Each folder keeps a boundary: messages with a UID above it are new to every
+    # session. A session claims them by moving it, atomically, so that exactly one
+    # session (on any node) sees each new message as \Recent.
+    async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> tuple[int, int]:
+        """``(boundary, upper)``: the UIDs in ``(boundary, upper]`` are \\Recent for
+        the caller, ``upper`` being ``uid_next - 1``. With `claim` the boundary
+        moves to ``upper`` in the same statement (no other caller gets them);
+        without, nothing changes (EXAMINE, RFC 3501 §6.3.2). NotFound without the folder."""
+
+    async def recent_count(self, mailbox_id: int) -> int:
+        """How many of the folder's messages no session has claimed (STATUS RECENT)."""
+
     # -- subscriptions (RFC 3501 §6.3.6/§6.3.9, RFC 5258 §3) -----------------
     # Per-user state of their own: a subscription names a folder that may or may
     # not exist; removed only by the user (or with the account).
@@ -205,6 +221,28 @@ class Store(Protocol):
         """Adds one message to several folders (usually several Inboxes) durably.
         Each folder succeeds or fails on its own (OverQuota, NotFound); the result
         has one entry per folder, in order."""
+
+    async def deliver_message(
+        self,
+        mailbox_ids: Sequence[int],
+        blob: BlobRef,
+        parsed: Parsed,
+        *,
+        queue: Outbound | None = None,
+        internal_date: float | None = None,
+        check_quota: bool = True,
+    ) -> Delivered:
+        """Stores one message for all its recipients in one transaction: a copy
+        in each folder of `mailbox_ids` (usually Inboxes of distinct accounts)
+        and, when given, the queue item `queue` for its remote recipients,
+        due now. Either all of it commits or none of it does.
+
+        A folder that no longer exists is skipped and reported as NotFound at
+        its place in `Delivered.local`; the rest is stored. When nothing would
+        be stored at all (every folder gone, no `queue`) nothing is written
+        and `Delivered.stored` is False. With `check_quota`, a copy that would
+        pass its account's quota refuses the whole message: OverQuota is
+        raised and nothing is stored (SMTP has one reply to DATA)."""
 
     async def list_messages(self, mailbox_id: int) -> list[MessageEntry]:
         """Every message of the folder, ascending UID: what a selected view starts

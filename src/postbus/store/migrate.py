@@ -119,7 +119,7 @@ TABLES: tuple[Table, ...] = (
     # messages before the commit (`_recount`).
     _plain("mailboxes", ("id", "account_id", "name", "special_use", "uid_validity", "uid_next",
                          "highest_modseq", "messages", "unseen", "size", "deleted",
-                         "deleted_size", "object_id")),
+                         "deleted_size", "recent_uid", "object_id")),
     Table("message_meta", ("id", "blob_id", "meta", "header_text", "body_text"),
           "SELECT mm.id, mm.blob_id, mm.meta, s.header, s.body FROM message_meta mm"
           " LEFT JOIN message_search s ON s.rowid = mm.id ORDER BY mm.id",

@@ -192,6 +192,30 @@ class QueueItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Outbound:
+    """The queue item to create for the remote recipients of one message
+    (`Store.deliver_message`): its envelope sender and RFC 3461 parameters."""
+
+    sender: str  # "" for the null reverse-path
+    recipients: tuple[QueueRecipient, ...]
+    envid: str = ""
+    ret: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What `Store.deliver_message` stored for one message, all in one transaction."""
+
+    local: tuple[Appended | Exception, ...]  # one per folder asked for: Appended, or NotFound
+    queue_id: int | None  # the queue item; None without `queue`, or when nothing was stored
+
+    @property
+    def stored(self) -> bool:
+        """False when the message is stored nowhere (every folder was gone, no queue item)."""
+        return self.queue_id is not None or any(isinstance(r, Appended) for r in self.local)
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """A change event: folder `mailbox_id` of `account_id` is now at `modseq`.
 

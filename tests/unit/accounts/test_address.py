@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from postbus.accounts.address import (
     MAX_LOCAL_PART_OCTETS,
     AddressError,
+    base_address,
     display_address,
     display_domain,
     normalize_address,
@@ -200,3 +201,18 @@ def test_normalize_address_raises_only_address_error(raw: str) -> None:
         return
     assert "@" in result
     assert result == normalize_address(result)
+
+
+@pytest.mark.parametrize(("address", "delimiters", "expected"), [
+    ("anna+news@example.test", "+", "anna@example.test"),
+    ("anna+a+b@example.test", "+", "anna@example.test"),  # cut at the first delimiter
+    ("anna+@example.test", "+", "anna@example.test"),  # an empty tag is still a tag
+    ("anna-news@example.test", "+-", "anna@example.test"),  # each character separates
+    ("anna+x-y@example.test", "-+", "anna@example.test"),  # whichever comes first
+    ("anna@example.test", "+", None),
+    ("+news@example.test", "+", None),  # nobody before the tag
+    ("anna+news@example.test", "", None),  # disabled
+    ("anna-news@example.test", "+", None),
+])
+def test_base_address(address: str, delimiters: str, expected: str | None) -> None:
+    assert base_address(address, delimiters) == expected

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from postbus.delivery.router import Router
+from postbus.delivery.router import Route, Router
 from postbus.store.sqlite.backend import SqliteStore
 
 
@@ -85,3 +85,49 @@ async def test_forwarding_loops_between_mailboxes_terminate(router: Router) -> N
     await router.rules.set_forward("bob@example.test", ["anna@example.test"], keep_copy=False)
     r = await router.route("anna@example.test")
     assert r.loop and r.unknown
+
+
+def locals_of(route: Route) -> list[str]:
+    return [a.address for a in route.local]
+
+
+async def test_plus_address_reaches_the_user(router: Router) -> None:
+    for address in ("anna+news@example.test", "Anna+News@Example.TEST", "anna+@example.test",
+                    "anna+a+b@example.test"):
+        r = await router.route(address)
+        assert locals_of(r) == ["anna@example.test"] and not r.unknown, address
+    r = await router.route("nobody+x@example.test")
+    assert r.unknown and not r.local
+    assert (await router.route("+anna@example.test")).unknown  # nobody before the tag
+
+
+async def test_exact_alias_or_mailbox_wins_over_the_stripping(router: Router) -> None:
+    await router.store.set_alias("anna+sales@example.test", ["bob@example.test"])
+    assert locals_of(await router.route("anna+sales@example.test")) == ["bob@example.test"]
+    assert locals_of(await router.route("anna+other@example.test")) == ["anna@example.test"]
+    await router.store.add_account("bob+shop@example.test", "h", quota_bytes=0)
+    assert locals_of(await router.route("bob+shop@example.test")) == ["bob+shop@example.test"]
+
+
+async def test_plus_address_of_an_alias_and_the_catch_all(router: Router) -> None:
+    await router.store.set_alias("team@example.test", ["anna@example.test", "bob@example.test"])
+    assert locals_of(await router.route("team+q3@example.test")) == ["anna@example.test", "bob@example.test"]
+    await router.store.set_alias("@example.test", ["bob@example.test"])
+    # an unknown user's tagged address goes where the user's would: to the catch-all
+    assert locals_of(await router.route("nobody+x@example.test")) == ["bob@example.test"]
+    assert locals_of(await router.route("anna+x@example.test")) == ["anna@example.test"]
+
+
+async def test_plus_address_target_and_forwarding(router: Router) -> None:
+    await router.store.set_alias("info@example.test", ["bob+info@example.test", "x+y@remote.test"])
+    r = await router.route("info@example.test")
+    assert locals_of(r) == ["bob@example.test"] and r.remote == ["x+y@remote.test"]
+
+
+async def test_recipient_delimiter_setting(router: Router) -> None:
+    off = Router(router.store, recipient_delimiter="")
+    assert (await off.route("anna+news@example.test")).unknown
+    assert locals_of(await off.route("anna@example.test")) == ["anna@example.test"]
+    dash = Router(router.store, recipient_delimiter="-+")
+    assert locals_of(await dash.route("anna-news@example.test")) == ["anna@example.test"]
+    assert locals_of(await dash.route("anna+news@example.test")) == ["anna@example.test"]

@@ -181,7 +181,7 @@ async def test_status_and_list_status(imap: Harness) -> None:
         "STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ "
         "APPENDLIMIT DELETED-STORAGE)"
     ) == [
-        b"* STATUS INBOX (MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY %d UNSEEN 1 DELETED 1 "
+        b"* STATUS INBOX (MESSAGES 2 RECENT 2 UIDNEXT 3 UIDVALIDITY %d UNSEEN 1 DELETED 1 "
         b"SIZE %d HIGHESTMODSEQ %d APPENDLIMIT 12582912 DELETED-STORAGE 1)\r\n"
         % (inbox.uid_validity, size, inbox.highest_modseq),
         b"TAG OK STATUS completed\r\n",
@@ -216,3 +216,18 @@ async def test_list_multiple_patterns_and_reference(imap: Harness) -> None:
     assert await client.command("LIST Projects/ %") == [b"TAG OK LIST completed\r\n"]
     assert await client.command('LIST "" "%" RETURN (BOGUS)') == [
         b"TAG BAD Unknown LIST return option BOGUS\r\n"]
+
+
+async def test_names_that_are_not_modified_utf7_are_refused_with_no(imap: Harness) -> None:
+    # RFC 3501 §7.1.3: BAD is for syntax; "&AGE-" (an "a" base64-encoded) and "&AO4"
+    # (unterminated) are well-formed astrings naming no possible folder.
+    client = await imap.client()
+    for command in ("SELECT &AGE-", "EXAMINE &AO4", "CREATE &AGE-", "DELETE &AO4",
+                    "RENAME INBOX &AO4", "SUBSCRIBE &AO4", "STATUS &AO4 (MESSAGES)"):
+        reply = await client.command(command)
+        assert reply[-1].startswith(b"TAG NO [CANNOT] Invalid mailbox name"), (command, reply)
+    # A LIST pattern that can match nothing is answered OK with no results.
+    assert await client.command('LIST "" "&AGE-*"') == [b"TAG OK LIST completed\r\n"]
+    assert await client.command('LIST &AO4 "*"') == [b"TAG OK LIST completed\r\n"]
+    assert await client.command('LSUB "" "&AO4"') == [b"TAG OK LSUB completed\r\n"]
+    assert await client.command("NOOP") == [b"TAG OK NOOP completed\r\n"]  # still connected

@@ -10,6 +10,8 @@ from tests.unit.imap.harness import USER, Client, Harness, message, running
 async def _select(imap: Harness, count: int = 3) -> Client:
     for n in range(count):
         await imap.deliver(message(f"m{n + 1}"))
+    # Another session was told of them first: none is \\Recent here (RFC 3501 §2.3.2).
+    await imap.app.store.claim_recent((await imap.mailbox("INBOX")).id)
     client = await imap.client()
     await client.ok("SELECT INBOX")
     return client
@@ -158,15 +160,15 @@ async def test_append_over_quota_is_overquota(imap: Harness) -> None:
     assert (await client.command(b"APPEND INBOX {%d+}\r\n%s" % (len(small), small)))[-1].startswith(
         b"TAG OK [APPENDUID ")
     assert await client.command(b"APPEND INBOX {%d+}\r\n%s" % (len(big), big)) == [
-        b"TAG NO [OVERQUOTA] quota exceeded\r\n"]
+        b"TAG NO [OVERQUOTA] Quota exceeded\r\n"]
     # MULTIAPPEND is all or nothing.
     assert await client.command(
         b"APPEND INBOX {%d+}\r\n%s {%d+}\r\n%s" % (len(tiny), tiny, len(big), big)
-    ) == [b"TAG NO [OVERQUOTA] quota exceeded\r\n"]
+    ) == [b"TAG NO [OVERQUOTA] Quota exceeded\r\n"]
     assert (await client.command("STATUS INBOX (MESSAGES)"))[0] == (
         b"* STATUS INBOX (MESSAGES 1)\r\n")
     await client.ok("SELECT INBOX")
-    assert await client.command("COPY 1 Trash") == [b"TAG NO [OVERQUOTA] quota exceeded\r\n"]
+    assert await client.command("COPY 1 Trash") == [b"TAG NO [OVERQUOTA] Quota exceeded\r\n"]
 
 
 async def test_quota_commands(imap: Harness) -> None:

@@ -10,6 +10,8 @@ async def _mailbox(imap: Harness) -> Client:
     await imap.deliver(message("apple", sender="amy@example.org"), flags=("\\Seen",))
     await imap.deliver(message("cherry hello", sender="max@example.org"))
     await imap.deliver(message("hello world", sender="bob@example.org"), flags=("\\Flagged",))
+    # Another session was told of them first: none is \\Recent here (RFC 3501 §2.3.2).
+    await imap.app.store.claim_recent((await imap.mailbox("INBOX")).id)
     client = await imap.client()
     await client.ok("SELECT INBOX")
     return client
@@ -82,8 +84,6 @@ async def test_sort(imap: Harness) -> None:
         b"* SORT 2 1 3 4\r\n", b"TAG OK SORT completed\r\n"]
     assert await client.command("UID SORT (REVERSE FROM) UTF-8 UNSEEN") == [
         b"* SORT 1 3 4\r\n", b"TAG OK UID SORT completed\r\n"]
-    assert await client.command("SORT RETURN (ALL) (SUBJECT) UTF-8 ALL") == [
-        b"TAG BAD ESORT is not supported\r\n"]
 
 
 async def test_fetch_peek_and_seen(imap: Harness) -> None:
@@ -104,3 +104,125 @@ async def test_fetch_peek_and_seen(imap: Harness) -> None:
         b"TAG BAD Invalid message sequence number (beyond EXISTS)\r\n"]
     assert await client.command("UID FETCH 1 (UID) (CHANGEDSINCE 1 VANISHED)") == [
         b"TAG BAD QRESYNC is not enabled\r\n"]
+
+
+async def test_within_older_younger(imap: Harness) -> None:
+    client = await imap.client()
+    old = message("old")
+    tag = client.tag()
+    await client.send(f'{tag} APPEND INBOX "01-Jan-2020 00:00:00 +0000" {{{len(old)}+}}\r\n'
+                      .encode() + old + b"\r\n")
+    assert (await client.until_tagged(tag))[-1].startswith(tag.encode() + b" OK")
+    await imap.deliver(message("new"))  # arrives now
+    await client.ok("SELECT INBOX")
+    # RFC 5032: by INTERNALDATE, in seconds back from now.
+    assert await client.command("SEARCH OLDER 86400") == [
+        b"* SEARCH 1\r\n", b"TAG OK SEARCH completed\r\n"]
+    assert await client.command("UID SEARCH YOUNGER 86400") == [
+        b"* SEARCH 2\r\n", b"TAG OK UID SEARCH completed\r\n"]
+    assert await client.command("SEARCH NOT YOUNGER 86400") == [
+        b"* SEARCH 1\r\n", b"TAG OK SEARCH completed\r\n"]
+    assert await client.command("SEARCH OLDER 0") == [
+        b"TAG BAD An interval in seconds must not be zero\r\n"]
+
+
+async def test_fetch_preview(imap: Harness) -> None:
+    await imap.deliver(message("plain", body="Hello   there,\r\n\r\n\tsee you\r\n" + "x" * 400))
+    html = (b"From: a@example.org\r\nSubject: html\r\nContent-Type: text/html\r\n\r\n"
+            b"<html><head><style>p {}</style></head><body><p>Hi <b>Bob</b>,</p>"
+            b"<p>lunch&nbsp;at 1?</p></body></html>\r\n")
+    await imap.deliver(html)
+    client = await imap.client()
+    await client.ok("SELECT INBOX")
+    lines = await client.command("FETCH 1:2 (PREVIEW (LAZY))")  # RFC 8970
+    assert lines[0] == b'* 1 FETCH (PREVIEW "Hello there, see you ' + b"x" * 179 + b'")\r\n'
+    assert lines[1] == b'* 2 FETCH (PREVIEW "Hi Bob, lunch at 1?")\r\n'
+    assert lines[2] == b"TAG OK FETCH completed\r\n"
+    assert await client.command("UID FETCH 2 PREVIEW") == [
+        b'* 2 FETCH (UID 2 PREVIEW "Hi Bob, lunch at 1?")\r\n',
+        b"TAG OK UID FETCH completed\r\n"]
+
+
+async def _esort_mailbox(imap: Harness) -> Client:
+    # Subjects out of UID order: SORT (SUBJECT) gives UIDs 2 5 1 3 4 6.
+    for subject in ("delta", "alpha", "echo", "golf", "bravo", "hotel"):
+        await imap.deliver(message(subject))
+    client = await imap.client()
+    await client.ok("SELECT INBOX")
+    await client.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    await client.ok("EXPUNGE")  # now message n is UID n + 1
+    return client
+
+
+async def _esearch(client: Client, command: str) -> list[bytes]:
+    tag = client.tag()
+    await client.send(f"{tag} {command}\r\n")
+    lines = await client.until_tagged(tag)
+    return [line.replace(f'(TAG "{tag}")'.encode(), b'(TAG "T")').replace(
+        tag.encode() + b" ", b"TAG ", 1) for line in lines]
+
+
+async def test_esort_return_options(imap: Harness) -> None:
+    client = await _esort_mailbox(imap)
+    assert await client.command("UID SORT (SUBJECT) UTF-8 ALL") == [
+        b"* SORT 2 5 3 4 6\r\n", b"TAG OK UID SORT completed\r\n"]
+    # RFC 5267 §3.2: MIN/MAX are the first/last in sort order; ALL keeps the order.
+    assert await _esearch(client, "UID SORT RETURN (MIN MAX COUNT ALL) (SUBJECT) UTF-8 ALL") == [
+        b'* ESEARCH (TAG "T") UID MIN 2 MAX 6 COUNT 5 ALL 2,5,3:4,6\r\n',
+        b"TAG OK UID SORT completed\r\n"]
+    assert await _esearch(client, "SORT RETURN () (SUBJECT) UTF-8 ALL") == [
+        b'* ESEARCH (TAG "T") ALL 1,4,2:3,5\r\n', b"TAG OK SORT completed\r\n"]
+    assert await _esearch(client, "SORT RETURN (COUNT MIN) (REVERSE SUBJECT) UTF-8 SUBJECT zulu"
+                          ) == [b'* ESEARCH (TAG "T") COUNT 0\r\n', b"TAG OK SORT completed\r\n"]
+    # RFC 5182 §2.4: SAVE with SORT keeps the message MIN names.
+    assert await _esearch(client, "SORT RETURN (SAVE MIN) (REVERSE SUBJECT) UTF-8 ALL") == [
+        b'* ESEARCH (TAG "T") MIN 5\r\n', b"TAG OK SORT completed\r\n"]
+    assert await client.command("UID SEARCH $") == [
+        b"* SEARCH 6\r\n", b"TAG OK UID SEARCH completed\r\n"]
+
+
+async def test_partial_results_of_search_and_sort(imap: Harness) -> None:
+    client = await _esort_mailbox(imap)
+    # RFC 9394 §3.1: positions in the result, from the first or (negative) the last.
+    assert await _esearch(client, "UID SORT RETURN (PARTIAL 2:3 COUNT) (SUBJECT) UTF-8 ALL") == [
+        b'* ESEARCH (TAG "T") UID COUNT 5 PARTIAL (2:3 5,3)\r\n',
+        b"TAG OK UID SORT completed\r\n"]
+    assert await _esearch(client, "SORT RETURN (PARTIAL -1:-2) (SUBJECT) UTF-8 ALL") == [
+        b'* ESEARCH (TAG "T") PARTIAL (-1:-2 3,5)\r\n', b"TAG OK SORT completed\r\n"]
+    assert await _esearch(client, "SEARCH RETURN (PARTIAL 4:100) ALL") == [
+        b'* ESEARCH (TAG "T") PARTIAL (4:100 4:5)\r\n', b"TAG OK SEARCH completed\r\n"]
+    assert await _esearch(client, "UID SEARCH RETURN (PARTIAL 6:9) ALL") == [
+        b'* ESEARCH (TAG "T") UID PARTIAL (6:9 NIL)\r\n', b"TAG OK UID SEARCH completed\r\n"]
+    assert await _esearch(client, "UID SEARCH RETURN (SAVE PARTIAL -1:-2) ALL") == [
+        b'* ESEARCH (TAG "T") UID PARTIAL (-1:-2 5:6)\r\n', b"TAG OK UID SEARCH completed\r\n"]
+    assert await client.command("UID SEARCH $") == [
+        b"* SEARCH 5 6\r\n", b"TAG OK UID SEARCH completed\r\n"]
+    assert await client.command("SEARCH RETURN (PARTIAL 1:2 ALL) ALL") == [
+        b"TAG BAD PARTIAL goes with neither ALL nor another PARTIAL\r\n"]
+
+
+async def test_sort_collates_with_unicode_casemap_and_groups_by_name(imap: Harness) -> None:
+    # RFC 5256 §3 compares with i;unicode-casemap (RFC 5051): titlecase, so "_" and
+    # "[" (between "Z" and "a" in ASCII) sort after every letter, not before "a".
+    for subject in ("_underscore", "[xyz]", "apple", "Zebra", "émile"):
+        await imap.deliver(message(subject))
+    # Group syntax sorts by the group name (RFC 5256 §3 addr-mailbox of the group
+    # start, RFC 5957 §3): "Marketing" sorts after "carol", before "zed".
+    await imap.deliver(b"From: Marketing: a@example.org, b@example.org;\r\n"
+                       b"To: Aardvark <zed@example.org>\r\nSubject: group\r\n\r\nx\r\n")
+    await imap.deliver(b"From: Zed <zed@example.org>\r\nTo: undisclosed-recipients:;\r\n"
+                       b"Subject: zed\r\n\r\nx\r\n")
+    client = await imap.client()
+    await client.ok("SELECT INBOX")
+    assert await client.command("SORT (SUBJECT) UTF-8 ALL") == [
+        b"* SORT 3 5 6 4 7 2 1\r\n", b"TAG OK SORT completed\r\n"]
+    assert await client.command("SORT (FROM) UTF-8 ALL") == [
+        b"* SORT 1 2 3 4 5 6 7\r\n", b"TAG OK SORT completed\r\n"]
+    assert await client.command("SORT (DISPLAYFROM) UTF-8 ALL") == [
+        b"* SORT 1 2 3 4 5 6 7\r\n", b"TAG OK SORT completed\r\n"]
+    # TO: alice@example.test (1-5), "zed" (6), the group "undisclosed-recipients" (7)
+    assert await client.command("SORT (TO) UTF-8 ALL") == [
+        b"* SORT 1 2 3 4 5 7 6\r\n", b"TAG OK SORT completed\r\n"]
+    # DISPLAYTO: alice@example.test (1-5), "Aardvark" (6), the group (7)
+    assert await client.command("SORT (DISPLAYTO) UTF-8 ALL") == [
+        b"* SORT 6 1 2 3 4 5 7\r\n", b"TAG OK SORT completed\r\n"]

@@ -20,7 +20,7 @@ async def test_select_rev1(imap: Harness) -> None:
         b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important \\*)]"
         b" Flags permitted\r\n",
         b"* 2 EXISTS\r\n",
-        b"* 0 RECENT\r\n",
+        b"* 2 RECENT\r\n",  # delivered before: new to the first session that selects
         b"* OK [UNSEEN 2] First unseen\r\n",
         b"* OK [UIDVALIDITY %d] UIDs valid\r\n" % validity,
         b"* OK [UIDNEXT 3] Predicted next UID\r\n",

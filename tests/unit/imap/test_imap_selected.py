@@ -18,6 +18,10 @@ class FakeStore:
         self.changes = changes
         self.asked: list[int] = []
 
+    async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> tuple[int, int]:
+        # The folder's new messages (above the view's last UID, 3 or 4) are unclaimed.
+        return 4, max(e.uid for e in self.changes.changed)
+
     async def changes_since(self, mailbox_id: int, modseq: int) -> Changes:
         self.asked.append(modseq)
         return self.changes
@@ -54,6 +58,7 @@ def test_saved_result() -> None:
 
 async def test_refresh_records_and_announce_orders_the_responses() -> None:
     v = view(1, 2, 3, 4)
+    v.tracks_recent = True  # an IMAP4rev1 SELECT: claims what it is told of first
     store = FakeStore(Changes(
         highest_modseq=20,
         changed=(entry(1, modseq=12), entry(3, "\\Seen", modseq=15), entry(6, "$x", modseq=18)),

@@ -72,8 +72,10 @@ async def test_new_messages_and_flag_changes_are_announced(imap: Harness) -> Non
     assert await b.command("NOOP") == [b"TAG OK NOOP completed\r\n"]
     await b.ok("STORE 1 +FLAGS.SILENT (\\Seen)")
     assert await b.command("NOOP") == [b"TAG OK NOOP completed\r\n"]
+    # B was told of message 3 first and claimed it; A's \\Recent are still 1 and 2.
     assert await a.command("NOOP") == [
-        b"* 3 EXISTS\r\n", b"* 1 RECENT\r\n", b"* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n",
+        b"* 3 EXISTS\r\n", b"* 2 RECENT\r\n",
+        b"* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))\r\n",
         b"TAG OK NOOP completed\r\n"]
 
 
@@ -171,3 +173,30 @@ async def test_the_selected_folder_deleted_by_another_session(imap: Harness) -> 
     await a.ok("DELETE Doomed")
     await b.send(b"n1 NOOP\r\n")
     assert await b.response() == b"* BYE The selected mailbox was deleted\r\n"
+
+
+async def test_a_keyword_set_elsewhere_is_announced_with_flags_before_fetch_shows_it(
+    imap: Harness,
+) -> None:
+    # RFC 3501 §7.2.6: FLAGS (and PERMANENTFLAGS) first, then a FETCH may show $Label1.
+    a, b = await _two_sessions(imap, 2)
+    await a.ok("STORE 1 +FLAGS.SILENT ($Label1)")
+    flags = b"\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1"
+    assert await b.command("FETCH 1 (FLAGS)") == [
+        b"* FLAGS (" + flags + b")\r\n",
+        b"* OK [PERMANENTFLAGS (" + flags + b" \\*)] Flags permitted\r\n",
+        b"* 1 FETCH (FLAGS ($Label1))\r\n",
+        b"* 1 FETCH (UID 1 FLAGS ($Label1))\r\n",  # the change, as after any command
+        b"TAG OK FETCH completed\r\n",
+    ]
+    assert await b.command("NOOP") == [b"TAG OK NOOP completed\r\n"]  # not announced twice
+    # A keyword brought by a new message: FLAGS before the EXISTS that numbers it.
+    await a.ok("APPEND INBOX ($Label2) {12}\r\nSubject: x\r\n")
+    flags2 = flags + b" $Label2"
+    lines = await b.command("NOOP")
+    assert lines[:3] == [
+        b"* FLAGS (" + flags2 + b")\r\n",
+        b"* OK [PERMANENTFLAGS (" + flags2 + b" \\*)] Flags permitted\r\n",
+        b"* 3 EXISTS\r\n",
+    ]
+    assert lines[-1] == b"TAG OK NOOP completed\r\n"

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 
 from postbus.imap.proto import (
+    NO_MATCH,
     AppendArgs,
     CreateArgs,
     ListArgs,
@@ -62,8 +63,14 @@ def test_mailbox_names_mutf7_and_utf8() -> None:
     assert command(b'a DELETE "Entw\xc3\xbcrfe&Co"', utf8=True).args == MailboxArgs("Entwürfe&Co")
     # a raw UTF-8 name from a client without UTF8=ACCEPT is still understood
     assert command(b'a DELETE "Entw\xc3\xbcrfe"').args == MailboxArgs("Entwürfe")
+    # RFC 3501 §7.1.3: a name that is not modified UTF-7 is no syntax error: NO, not BAD
     assert error(b"a DELETE &AO4").message.startswith("Invalid mailbox name")
-    assert error(b"a DELETE &AGE-").status == "BAD"  # "a" must not be base64-encoded
+    assert error(b"a DELETE &AO4").status == "NO"
+    assert error(b"a DELETE &AGE-").status == "NO"  # "a" must not be base64-encoded
+    assert error(b"a SELECT &AGE-").code == "CANNOT"
+    # ... and a LIST pattern like it matches nothing
+    assert command(b'a LIST "" &AGE-*').args == ListArgs("", (NO_MATCH,))
+    assert command(b'a LSUB &AO4 *').args == ListArgs(NO_MATCH, ("*",))
 
 
 def test_inbox_is_case_insensitive_only_as_a_whole() -> None:

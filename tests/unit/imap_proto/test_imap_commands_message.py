@@ -209,12 +209,21 @@ def test_sort() -> None:
     assert cmd.args.charset == "US-ASCII"
     cmd = command(b"a SORT RETURN (MIN COUNT) (DATE) UTF-8 ALL")  # ESORT, RFC 5267
     assert isinstance(cmd.args, SortArgs) and cmd.args.returns == ("MIN", "COUNT")
+    cmd = command(b"a SORT RETURN (PARTIAL -1:-50 COUNT) (DATE) UTF-8 ALL")  # RFC 9394
+    assert isinstance(cmd.args, SortArgs) and cmd.args.partial == (-1, -50)
+    assert cmd.args.returns == ("PARTIAL", "COUNT")
+    cmd = command(b"a SEARCH RETURN (partial 500:1) ALL")
+    assert isinstance(cmd.args, SearchArgs) and cmd.args.partial == (500, 1)
 
 
 @pytest.mark.parametrize(
     "line",
     [b"a SORT (DATE)", b"a SORT () UTF-8 ALL", b"a SORT (REVERSE) UTF-8 ALL",
-     b"a SORT (BOGUS) UTF-8 ALL", b"a SORT DATE UTF-8 ALL", b"a SORT (DATE) UTF-8"],
+     b"a SORT (BOGUS) UTF-8 ALL", b"a SORT DATE UTF-8 ALL", b"a SORT (DATE) UTF-8",
+     b"a SORT RETURN (PARTIAL) (DATE) UTF-8 ALL", b"a SORT RETURN (PARTIAL 0:5) (DATE) UTF-8 ALL",
+     b"a SORT RETURN (PARTIAL -1:5) (DATE) UTF-8 ALL",
+     b"a SORT RETURN (PARTIAL 1:5 PARTIAL 6:9) (DATE) UTF-8 ALL",
+     b"a SORT RETURN (ALL PARTIAL 1:5) (DATE) UTF-8 ALL"],
 )
 def test_sort_errors(line: bytes) -> None:
     assert error(line).status == "BAD"
@@ -230,3 +239,14 @@ def test_thread() -> None:
     cmd = command(b"a UID THREAD ORDEREDSUBJECT US-ASCII ALL")
     assert cmd.uid and cmd.args == ThreadArgs("ORDEREDSUBJECT", "US-ASCII", SearchAll())
     assert error(b"a THREAD FOO UTF-8 ALL").status == "BAD"
+
+
+def test_fetch_preview_and_lazy() -> None:
+    # RFC 8970 §7: PREVIEW with optional modifiers; the answer is always PREVIEW.
+    assert names(fetch(b"a FETCH 1 PREVIEW")) == ["PREVIEW"]
+    assert names(fetch(b"a FETCH 1 (UID PREVIEW (LAZY) FLAGS)")) == ["UID", "PREVIEW", "FLAGS"]
+    assert fetch(b"a FETCH 1 (preview (lazy))").atts[0].key == b"PREVIEW"
+    args = fetch(b"a FETCH 1 PREVIEW (CHANGEDSINCE 7)")  # a FETCH modifier, not a preview one
+    assert names(args) == ["PREVIEW"] and args.changedsince == 7
+    assert error(b"a FETCH 1 (PREVIEW (EAGER))").status == "BAD"
+    assert error(b"a FETCH 1 (PREVIEW ())").status == "BAD"

@@ -29,6 +29,13 @@ def test_esearch() -> None:
     assert r.esearch("a", True, all=[1, 2, 3, 7]) == b'* ESEARCH (TAG "a") UID ALL 1:3,7\r\n'
     assert r.esearch("a", True, all=[], count=0) == b'* ESEARCH (TAG "a") UID COUNT 0\r\n'
     assert r.esearch(None, False, max=9, modseq=4) == b"* ESEARCH MAX 9 MODSEQ 4\r\n"
+    # ESORT (RFC 5267 §3.2) keeps the sort order; PARTIAL (RFC 9394 §3.1)
+    assert r.esearch("a", False, all=[5, 6, 7, 1, 3, 4], in_order=True) == (
+        b'* ESEARCH (TAG "a") ALL 5:7,1,3:4\r\n')
+    assert r.esearch("a", True, partial=((-1, -3), [9, 2, 3])) == (
+        b'* ESEARCH (TAG "a") UID PARTIAL (-1:-3 2:3,9)\r\n')
+    assert r.esearch("a", True, partial=((1, 5), []), count=0) == (
+        b'* ESEARCH (TAG "a") UID COUNT 0 PARTIAL (1:5 NIL)\r\n')
 
 
 def test_list_and_status() -> None:

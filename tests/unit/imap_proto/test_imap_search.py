@@ -18,6 +18,7 @@ from postbus.imap.proto import (
     SearchSeq,
     SearchSize,
     SearchString,
+    SearchWithin,
     SequenceSet,
 )
 from postbus.imap.proto.limits import MAX_SEARCH_DEPTH
@@ -70,6 +71,8 @@ FEB_1 = dt.date(1994, 2, 1)
         (b"SENTSINCE 1-Feb-1994", SearchDate("sent", "since", FEB_1)),
         (b"LARGER 1024", SearchSize("larger", 1024)),
         (b"SMALLER 4294967296", SearchSize("smaller", 4294967296)),
+        (b"OLDER 3600", SearchWithin("older", 3600)),  # RFC 5032
+        (b"younger 60", SearchWithin("younger", 60)),
         (b"UID 1:5,9", SearchSeq(SequenceSet(((1, 5), (9, 9))), uid=True)),
         (b"2,4:*", SearchSeq(SequenceSet(((2, 2), (4, 0))))),
         (b"*", SearchSeq(SequenceSet(((0, 0),)))),
@@ -124,6 +127,7 @@ def test_depth_limit() -> None:
     [b"FOO", b"FROM", b"BEFORE 31-Feb-1994", b"BEFORE 1-Foo-1994", b"BEFORE 1994-02-01",
      b"LARGER x", b"LARGER 99999999999999999999", b"UID", b"UID x", b"OR SEEN", b"NOT",
      b"()", b"(SEEN", b"SEEN)", b"0", b"1:0", b"HEADER Subject", b"MODSEQ",
+     b"OLDER 0", b"YOUNGER", b"YOUNGER -5", b"OLDER 99999999999",
      b'MODSEQ "/flags/\\\\seen" bogus 5', b"TEXT \"\xff\"", b"SEEN  FLAGGED", b"ON 1-Feb-1994x"],
 )
 def test_search_errors(criteria: bytes) -> None:

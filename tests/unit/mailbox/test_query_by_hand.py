@@ -79,3 +79,22 @@ async def test_sort_keys_built_by_hand(folder: Folder) -> None:
     assert await sort(store, box, uids, (q.SortKey("subject"),)) == [three, one, two]
     # display names: "alice", "carol@example.org", "jérôme"
     assert await sort(store, box, uids, (q.SortKey("display_from"),)) == [one, two, three]
+
+
+async def test_older_and_younger_count_back_from_now(folder: Folder) -> None:
+    # RFC 5032: by INTERNALDATE; OLDER n is "arrived at least n seconds ago".
+    one, two, three = await fill(folder)
+    now = day(2024, 3, 6)  # noon on the day `three` arrived
+    dayspan = 24 * 3600
+
+    async def within(criterion: q.Criterion) -> list[int]:
+        return await search(folder.store, folder.mailbox_id, await folder.entries(), criterion,
+                            now=now)
+
+    assert await within(q.Older(dayspan)) == [one, two]
+    assert await within(q.Older(dayspan + 1)) == [one]
+    assert await within(q.Younger(dayspan)) == [three]
+    assert await within(q.Younger(dayspan + 1)) == [two, three]
+    assert await within(q.Not(q.Older(dayspan))) == await within(q.Younger(dayspan))
+    assert await within(q.Older(1)) == [one, two]  # `three` is 0 seconds old
+    assert await within(q.Younger(1)) == [three]

@@ -15,6 +15,10 @@ class FakeStore:
     def __init__(self, changes: Changes) -> None:
         self.changes = changes
 
+    async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> tuple[int, int]:
+        # The folder's new messages (above the view's last UID, 3 or 4) are unclaimed.
+        return 4, max(e.uid for e in self.changes.changed)
+
     async def changes_since(self, mailbox_id: int, modseq: int) -> Changes:
         return self.changes
 
@@ -37,6 +41,7 @@ def test_open_state() -> None:
 
 async def test_refresh_records_then_take_numbers_them() -> None:
     v = view(entry(1), entry(2), entry(3))
+    v.tracks_recent = True  # an IMAP4rev1 SELECT: claims what it is told of first
     store = FakeStore(Changes(
         highest_modseq=20,
         changed=(entry(1, modseq=12), entry(3, "\\Seen", modseq=15), entry(6, "$x", modseq=18)),

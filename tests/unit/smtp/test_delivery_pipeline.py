@@ -130,24 +130,20 @@ async def test_deliver_local_helper_adds_return_path(app: App) -> None:
     assert raw.endswith(b"\r\nSubject: note\r\n\r\nx\r\n")
 
 
-async def test_quota_all_or_nothing_and_concurrent_overshoot(
-        app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_quota_all_or_nothing_in_one_transaction(app: App) -> None:
+    app.services["queue"] = FakeQueue()
     delivery = Delivery(app)
     await app.store.update_account("bob@example.test", quota_bytes=50)
-    envelope = Envelope("x@remote.test", [Recipient("anna@example.test"), Recipient("bob@example.test")])
+    envelope = Envelope("x@remote.test", [Recipient("anna@example.test"), Recipient("bob@example.test"),
+                                          Recipient("carol@remote.test")])
     with pytest.raises(DeliveryRefused) as info:
         await delivery.deliver_bytes(envelope, b"Subject: hi\r\n\r\n" + b"x" * 100 + b"\r\n")
     assert info.value.temporary and info.value.enhanced == "4.2.2"
     anna = await app.store.get_account("anna@example.test")
     assert anna is not None and anna.used_messages == 0  # nothing stored for anyone
-
-    # A concurrent delivery filling bob after the check: anna's copy is committed,
-    # so bob's is stored past his quota rather than refused (which would duplicate anna's).
-    async def no_check(accounts: object, size: int) -> None:
-        return None
-
-    monkeypatch.setattr(delivery, "check_quota", no_check)
-    outcome = await delivery.deliver_bytes(envelope, b"Subject: hi\r\n\r\n" + b"x" * 100 + b"\r\n")
-    assert len(outcome.delivered) == 2
+    assert await app.store.list_queue() == []  # nor queued for the remote recipient
+    # a delivery report goes past the quota
+    report = Envelope("", [Recipient("bob@example.test")], report=True)
+    outcome = await delivery.deliver_bytes(report, b"Subject: report\r\n\r\n" + b"x" * 100 + b"\r\n")
     bob = await app.store.get_account("bob@example.test")
-    assert bob is not None and bob.used_messages == 1 and bob.used_bytes > 50
+    assert len(outcome.delivered) == 1 and bob is not None and bob.used_bytes > 50

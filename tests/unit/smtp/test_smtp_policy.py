@@ -11,7 +11,8 @@ from postbus.app import App
 from postbus.config import from_dict
 from postbus.delivery.pipeline import Delivery
 from postbus.delivery.router import Route
-from postbus.message import parse
+from postbus.message.headers import parse_fields
+from postbus.message.limits import MAX_HEADER_FIELDS
 from postbus.smtp import policy
 from postbus.smtp.errors import Refusal
 from postbus.smtp.proto import RcptParams, parse_path
@@ -121,6 +122,64 @@ async def test_ownership(delivery: Delivery) -> None:
     assert not await policy.owns(store, anna, '"anna"@example.test x')
     await store.set_alias("@example.test", ["anna@example.test"])  # a catch-all is not ownership
     assert not await policy.owns(store, anna, "anything@example.test")
-    meta = parse(b"From: Anna <anna@example.test>, grp: info@example.test;\r\n\r\n")
-    assert policy.from_addresses(meta) == ["anna@example.test", "info@example.test"]
-    await policy.check_from_header(store, anna, meta)
+    await policy.check_header(store, anna, b"From: Anna <anna@example.test>, grp: info@example.test;\r\n")
+
+
+def shape(header: bytes) -> dict[str, list[list[str]]]:
+    return policy.check_header_shape(parse_fields(header, 0, len(header)))
+
+
+def shape_refused(header: bytes) -> tuple[int, str, str]:
+    with pytest.raises(Refusal) as info:
+        shape(header)
+    reply = info.value.reply
+    assert reply.enhanced is not None
+    return reply.code, reply.enhanced, reply.text
+
+
+@pytest.mark.parametrize("header", [
+    b"From: bob@example.test\r\nFrom: CEO <ceo@bank.test>\r\n",  # the case
+    b"from: a@example.test\r\nSubject: x\r\nFROM : b@example.test\r\n",  # any case, obs blank
+    b"From: a@example.test\r\nSender: a@example.test\r\nSender: b@example.test\r\n",
+    b"Date: Tue, 1 Jul 2025 10:00:00 +0000\r\nFrom: a@example.test\r\nDate: Wed, 2 Jul 2025 10:00:00 +0000\r\n",
+    b"From: a@example.test\r\nFrom:\r\n",  # an empty second one counts too
+])
+def test_more_than_one_from_sender_or_date_is_refused(header: bytes) -> None:
+    code, enhanced, text = shape_refused(header)
+    assert (code, enhanced) == (550, "5.6.0") and "more than one" in text
+
+
+def test_header_shape() -> None:
+    got = shape(b"Date: x\r\nFrom: a@example.test, B <b@example.test>\r\nSender: s@example.test\r\n"
+                b"Resent-From: r@example.test\r\nResent-Sender: t@example.test\r\n"
+                b"Resent-From: u@example.test\r\nTo: x@remote.test\r\n")
+    assert got == {"from": [["a@example.test", "b@example.test"]], "sender": [["s@example.test"]],
+                   "resent-from": [["r@example.test"], ["u@example.test"]],
+                   "resent-sender": [["t@example.test"]]}
+    assert shape_refused(b"Subject: x\r\n")[:2] == (553, "5.7.1")  # no From
+    assert shape_refused(b"From:\r\n")[:2] == (553, "5.7.1")  # no mailbox in it
+    for sender in (b"Sender: a@example.test, b@example.test\r\n", b"Sender:  \r\n"):
+        assert shape_refused(b"From: a@example.test\r\n" + sender)[:2] == (550, "5.6.0")
+    many = ", ".join(f"u{n}@example.test" for n in range(policy.MAX_ORIGINATOR_MAILBOXES + 1))
+    assert shape_refused(f"From: {many}\r\n".encode())[:2] == (550, "5.6.0")
+    assert shape_refused(b"X: y\r\n" * MAX_HEADER_FIELDS + b"From: a@example.test\r\n")[:2] \
+        == (552, "5.3.4")
+
+
+@pytest.mark.parametrize(("field", "enhanced_text"), [
+    (b"Sender: bob@example.test", "5.7.1 Sender header"),
+    (b"Resent-From: bob@example.test", "5.7.1 Resent-From"),
+    (b"Resent-Sender: Bob <bob@example.test>", "5.7.1 Resent-From"),
+    (b"Resent-From: anna@example.test, bob@example.test", "5.7.1 Resent-From"),
+    (b"Sender: nobody", "5.7.1 Sender header"),  # no domain: parsed as nobody@MISSING_DOMAIN
+])
+async def test_sender_and_resent_fields_must_be_owned(delivery: Delivery, field: bytes,
+                                                      enhanced_text: str) -> None:
+    anna = await delivery.store.get_account("anna@example.test")
+    assert anna is not None
+    with pytest.raises(Refusal) as info:
+        await policy.check_header(delivery.store, anna, b"From: anna@example.test\r\n" + field + b"\r\n")
+    reply = info.value.reply
+    assert reply.code == 553 and f"{reply.enhanced} {reply.text}".startswith(enhanced_text)
+    await policy.check_header(delivery.store, anna, b"From: anna@example.test\r\nSender: info@example.test\r\n"
+                              b"Resent-From: Anna <anna@example.test>\r\nResent-Sender: info@example.test\r\n")

@@ -369,3 +369,40 @@ def test_data_scanner_throughput() -> None:
     # Generous floor so a loaded CI box passes; measured figures are in the report.
     assert _throughput(large) > 50
     assert _throughput(small) > 20
+
+
+# -- NUL -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stream", [
+    b"Subject: x\r\n\r\n\x00.\r\n.\r\n",  # the issue's `\r\n\x00.\r\n`: NUL, then a stuffed-looking line
+    b"\x00\r\n.\r\n",  # first octet
+    b"a\x00b\r\n.\r\n",
+])
+def test_nul_in_data_is_reported_at_any_chunking(stream: bytes) -> None:
+    for pieces in (None, list(range(len(stream)))):
+        content, end, _ = read_data(stream, pieces)
+        assert end.nul and not end.bare_lf_or_cr and b"\x00" in content
+    _, end, _ = read_data(stream, bare_newline="normalize")
+    assert end.nul  # normalising line ends never launders a NUL
+
+
+def test_nul_past_the_size_limit_is_still_reported() -> None:
+    _, end, _ = read_data(b"a" * 20 + b"\x00\r\n.\r\n", max_size=10)
+    assert end.too_big and end.nul
+
+
+def test_data_without_nul() -> None:
+    _, end, _ = read_data(b"Subject: x\r\n\r\nbody\r\n.\r\n")
+    assert not end.nul
+
+
+def test_nul_in_bdat_is_reported_even_when_discarded() -> None:
+    for discard in (False, True):
+        receiver = Receiver()
+        receiver.start_bdat(4, discard=discard)
+        receiver.feed(b"a\x00\r\nNOOP\r\n")
+        assert drain(receiver)[-2:] == [BdatEnd(4, False, True), CommandLine(b"NOOP")]
+    receiver = Receiver()
+    receiver.start_bdat(3)
+    receiver.feed(b"abc")
+    assert drain(receiver)[-1] == BdatEnd(3, False, False)

@@ -5,12 +5,13 @@ after STARTTLS on ``imap``); before that LOGIN and AUTHENTICATE are refused
 with ``NO [PRIVACYREQUIRED]`` (RFC 5530) and the capability list says
 ``LOGINDISABLED``.  A failed login waits ``security.auth_failure_delay``
 (``App.auth_failure_pause``) before ``NO [AUTHENTICATIONFAILED]``; after
-``MAX_AUTH_FAILURES`` the connection is closed.  Passwords never reach a log.
+``MAX_AUTH_FAILURES`` the connection is closed.  Passwords never reach a log,
+nor does a failed login's user name unless it is an address of ours
+(``security.logins``).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from postbus.imap.outcome import Done
@@ -26,11 +27,10 @@ from postbus.imap.proto import (
     writer,
 )
 from postbus.sasl import SaslError, decode_plain, decode_response
+from postbus.security.logins import log_failed_login, log_login
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
-
-log = logging.getLogger("postbus.imap")
 
 #: Failed logins on one connection before it is closed.
 MAX_AUTH_FAILURES = 3
@@ -52,7 +52,7 @@ async def login(session: ImapSession, cmd: Command) -> Done | None:
     args = cmd.args
     assert isinstance(args, LoginArgs)
     _require_tls(session)
-    return await _authenticate(session, args.username, args.password)
+    return await _authenticate(session, args.username, args.password, "LOGIN")
 
 
 async def authenticate(session: ImapSession, cmd: Command) -> Done | None:
@@ -79,21 +79,22 @@ async def authenticate(session: ImapSession, cmd: Command) -> Done | None:
         raise ImapBad(exc.text) from None
     if credentials.authzid and credentials.authzid != credentials.authcid:
         # No proxy authentication: a user may only act as themselves.
+        await log_failed_login(session.log, session.app.accounts, credentials.authcid, "PLAIN")
         await session.app.auth_failure_pause()
         raise ImapNo("Not authorized to act as another user", "AUTHORIZATIONFAILED")
-    return await _authenticate(session, credentials.authcid, credentials.password)
+    return await _authenticate(session, credentials.authcid, credentials.password, "PLAIN")
 
 
-async def _authenticate(session: ImapSession, username: str, password: str) -> Done:
+async def _authenticate(session: ImapSession, username: str, password: str, method: str) -> Done:
     account = await session.app.accounts.authenticate(username, password)
     if account is None:
         session.auth_failures += 1
-        log.info("IMAP login failed for %r", username[:100])
+        await log_failed_login(session.log, session.app.accounts, username, method)
         await session.app.auth_failure_pause()
         if session.auth_failures >= MAX_AUTH_FAILURES:
             raise ImapBye("Too many authentication failures")
         raise ImapNo("Invalid credentials", "AUTHENTICATIONFAILED")
     session.login(account)
-    log.info("IMAP login of %s", account.address)
+    log_login(session.log, account.address, method)
     # RFC 9051 §6.2.3: the new capability list rides on the tagged OK.
     return Done("Logged in", "CAPABILITY " + " ".join(session.capabilities()))

@@ -48,10 +48,14 @@ async def fetch(session: ImapSession, cmd: Command) -> Done | None:
     live = view.live(targets)
     missing: list[int] = []
     if live:
+        announcement = view.keywords_announcement(live)
+        if announcement:
+            await session.write(announcement)
         outcome = await message_access.fetch(
             session.mailboxes, view.mailbox_id, live, args.atts,
             uid_command=cmd.uid, readonly=view.readonly, utf8=session.utf8,
-            changed_since=args.changedsince, condstore=session.condstore, write=session.write,
+            changed_since=args.changedsince, write=session.write, recent=view.recent,
+            condstore=session.condstore,
         )
         if outcome.seen:
             view.update(outcome.seen)

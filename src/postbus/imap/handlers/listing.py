@@ -60,7 +60,7 @@ async def list_(session: ImapSession, cmd: Command) -> Done | None:
         ))
         if "STATUS" in args.returns and entry.mailbox is not None and not extended:
             status = await session.mailboxes.status(entry.mailbox)
-            values = status_values(session, status, args.status_items)
+            values = await status_values(session, status, args.status_items)
             await session.write(responses.status(entry.name, values, utf8=session.utf8))
     return None
 

@@ -85,15 +85,17 @@ def mailbox_id(box: Mailbox) -> str:
     return f"F{box.object_id}"
 
 
-def status_values(
+async def status_values(
     session: ImapSession, status: MailboxStatus, items: tuple[str, ...]
 ) -> list[tuple[str, int | str]]:
     """STATUS items in the order asked (RFC 9051 §6.3.11, RFC 8438, RFC 9208 §4.3),
-    from the store's counters: the cost does not grow with the folder."""
+    from the store's counters: the cost does not grow with the folder. RECENT
+    (RFC 3501 §6.3.10) counts the messages no session has claimed as \\Recent."""
     box = status.mailbox
+    recent = await session.mailboxes.recent_count(box) if "RECENT" in items else 0
     values = {
         "MESSAGES": status.messages,
-        "RECENT": 0,  # \Recent is session-local here: no other session's are "recent"
+        "RECENT": recent,
         "UIDNEXT": box.uid_next,
         "UIDVALIDITY": box.uid_validity,
         "UNSEEN": status.unseen,
@@ -117,6 +119,6 @@ async def status(session: ImapSession, cmd: Command) -> Done | None:
     if "HIGHESTMODSEQ" in args.items:
         session.enable_condstore()  # RFC 7162 §3.1: a CONDSTORE enabling command
     status = await session.mailboxes.status_of(session.account.id, args.mailbox)
-    values = status_values(session, status, args.items)
+    values = await status_values(session, status, args.items)
     session.send(responses.status(status.mailbox.name, values, utf8=session.utf8))
     return None

@@ -1,15 +1,20 @@
-"""SEARCH / UID SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC 5182)
-and SORT / UID SORT (RFC 5256, SORT=DISPLAY RFC 5957).
+"""SEARCH / UID SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC 5182),
+SORT / UID SORT (RFC 5256, SORT=DISPLAY RFC 5957, ESORT RFC 5267), the PARTIAL
+result option of both (RFC 9394), and THREAD / UID THREAD (RFC 5256).
 
 The keys are translated into the mailbox service's query model
 (``imap.search``, ``imap.sort``) and evaluated by ``mailbox.search`` and
-``mailbox.sort`` (imported when first used); this module formats the results.  IMAP4rev2 clients always get
-ESEARCH (RFC 9051 §6.4.4: a plain SEARCH is ``RETURN (ALL)`` there).
+``mailbox.sort``, threads by ``mailbox.thread`` (imported when first used);
+this module formats the results.  IMAP4rev2 clients always get ESEARCH
+(RFC 9051 §6.4.4: a plain SEARCH is ``RETURN (ALL)`` there).
 ``RETURN (SAVE)`` keeps the result as ``$`` (RFC 5182 §2.1: the MIN/MAX
 message when only those are asked, else every match; with SAVE alone no
 ESEARCH response is sent).  A MODSEQ key makes SEARCH a CONDSTORE enabling
 command and adds the highest mod-sequence of the matches to the result
 (RFC 7162 §3.1.5: ``* SEARCH 2 5 (MODSEQ 917)``, ESEARCH ``MODSEQ 917``).
+
+CONTEXT=SEARCH / CONTEXT=SORT (RFC 5267 §4: UPDATE, ADDTO, REMOVETO) are not
+implemented, so only ESORT and PARTIAL are advertised.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from typing import TYPE_CHECKING
 from postbus.imap.outcome import Done
 from postbus.imap.proto import (
     Command,
-    ImapBad,
     SearchAnd,
     SearchArgs,
     SearchKey,
@@ -27,12 +31,14 @@ from postbus.imap.proto import (
     SearchNot,
     SearchOr,
     SortArgs,
+    ThreadArgs,
     responses,
 )
 from postbus.imap.selected import SelectedMailbox
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
+    from postbus.mailbox.thread import Algorithm, Thread
 
 
 async def _matches(session: ImapSession, view: SelectedMailbox, key: SearchKey) -> list[int]:
@@ -86,36 +92,15 @@ async def search(session: ImapSession, cmd: Command) -> Done | None:
         if args.returns is not None and "SAVE" in args.returns:
             view.saved = []  # RFC 5182 §2.1: a failed SEARCH ... SAVE empties $
         raise
-    numbers = uids if cmd.uid else view.numbers(uids)
     modseq = _highest_modseq(view, uids) if modseq_key else None
     returns = args.returns
     if returns is None and session.rev2:
         returns = ()
     if returns is None:
-        session.send(responses.search(numbers, modseq))
+        session.send(responses.search(uids if cmd.uid else view.numbers(uids), modseq))
         return None
-    options = set(returns) or {"ALL"}  # RFC 4731 §3.1: RETURN () is RETURN (ALL)
-    if "SAVE" in options:
-        options.discard("SAVE")
-        if options and options <= {"MIN", "MAX"}:
-            kept = set()
-            if uids and "MIN" in options:
-                kept.add(uids[0])
-            if uids and "MAX" in options:
-                kept.add(uids[-1])
-            view.saved = sorted(kept)
-        else:
-            view.saved = uids
-        if not options:
-            return None
-    session.send(responses.esearch(
-        cmd.tag, cmd.uid,
-        min=numbers[0] if "MIN" in options and numbers else None,
-        max=numbers[-1] if "MAX" in options and numbers else None,
-        count=len(numbers) if "COUNT" in options else None,
-        all=numbers if "ALL" in options else None,
-        modseq=_esearch_modseq(view, uids, options) if modseq_key else None,
-    ))
+    _extended(session, cmd, view, uids, returns, args.partial, in_order=False,
+              modseq_key=modseq_key)
     return None
 
 
@@ -126,10 +111,93 @@ async def sort(session: ImapSession, cmd: Command) -> Done | None:
     assert isinstance(args, SortArgs)
     view = session.selected
     assert view is not None
-    if args.returns is not None:
-        raise ImapBad("ESORT is not supported")
+    await session.refresh()
+    try:
+        matches = await _matches(session, view, args.key)
+        ordered = await session.mailboxes.sort(view.mailbox_id, matches, sort_keys(args.criteria))
+    except Exception:
+        if args.returns is not None and "SAVE" in args.returns:
+            view.saved = []  # RFC 5182 §2.4 with §2.1
+        raise
+    if args.returns is None:
+        session.send(responses.sort(ordered if cmd.uid else view.numbers(ordered)))
+        return None
+    # RFC 5267 §3: ESORT answers with ESEARCH, its results in sort order.
+    _extended(session, cmd, view, ordered, args.returns, args.partial, in_order=True)
+    return None
+
+
+def _extended(session: ImapSession, cmd: Command, view: SelectedMailbox, uids: list[int],
+              returns: tuple[str, ...], partial: tuple[int, int] | None, *, in_order: bool,
+              modseq_key: bool = False) -> None:
+    """The ESEARCH response for RETURN options (RFC 4731 §3.1, RFC 5267 §3.2, RFC 9394 §3.1)
+    over `uids`, the matches in result order (ascending for SEARCH, sorted for SORT):
+    MIN and MAX are the first and the last of that order, PARTIAL a slice of it."""
+    options = set(returns) or {"ALL"}  # RFC 4731 §3.1: RETURN () is RETURN (ALL)
+    window = _window(uids, partial) if partial is not None else None
+    if "SAVE" in options:
+        options.discard("SAVE")
+        if window is not None:  # RFC 9394 §3.1: SAVE keeps what PARTIAL returned
+            view.saved = sorted(window)
+        elif options and options <= {"MIN", "MAX"}:
+            kept = set()
+            if uids and "MIN" in options:
+                kept.add(uids[0])
+            if uids and "MAX" in options:
+                kept.add(uids[-1])
+            view.saved = sorted(kept)
+        else:
+            view.saved = sorted(uids)
+        if not options:
+            return
+    numbers = uids if cmd.uid else view.numbers(uids)
+    session.send(responses.esearch(
+        cmd.tag, cmd.uid,
+        min=numbers[0] if "MIN" in options and numbers else None,
+        max=numbers[-1] if "MAX" in options and numbers else None,
+        count=len(numbers) if "COUNT" in options else None,
+        all=numbers if "ALL" in options else None,
+        partial=None if partial is None or window is None else (
+            partial, window if cmd.uid else view.numbers(window)),
+        in_order=in_order,
+        modseq=_esearch_modseq(view, uids, options) if modseq_key else None,
+    ))
+
+
+def _window(uids: list[int], partial: tuple[int, int]) -> list[int]:
+    """The results at the 1-based positions `partial` names; negative positions count
+    from the last result (RFC 9394 §3.1: -1 is the last). The ends may come in either order."""
+    lo, hi = sorted(abs(end) for end in partial)
+    if partial[0] < 0:
+        return uids[max(len(uids) - hi, 0):max(len(uids) - lo + 1, 0)]
+    return uids[lo - 1:hi]
+
+
+async def thread(session: ImapSession, cmd: Command) -> Done | None:
+    args = cmd.args
+    assert isinstance(args, ThreadArgs)
+    view = session.selected
+    assert view is not None
     await session.refresh()
     matches = await _matches(session, view, args.key)
-    ordered = await session.mailboxes.sort(view.mailbox_id, matches, sort_keys(args.criteria))
-    session.send(responses.sort(ordered if cmd.uid else view.numbers(ordered)))
+    algorithm: Algorithm = "REFERENCES" if args.algorithm == "REFERENCES" else "ORDEREDSUBJECT"
+    threads = await session.mailboxes.thread(view.mailbox_id, matches, algorithm)
+    if cmd.uid:
+        number = {uid: uid for uid in matches}
+    else:
+        number = dict(zip(matches, view.numbers(matches), strict=True))
+    session.send(responses.thread(_nodes(threads, number)))
     return None
+
+
+def _nodes(threads: list[Thread], number: dict[int, int]) -> list[responses.ThreadNode]:
+    """The threads with message numbers for UIDs, as the response writer takes them
+    (without recursion: see ``mailbox.thread``)."""
+    out: list[responses.ThreadNode] = []
+    stack: list[tuple[Thread, list[responses.ThreadNode]]] = [(t, out) for t in reversed(threads)]
+    while stack:
+        node, siblings = stack.pop()
+        children: list[responses.ThreadNode] = []
+        siblings.append((None if node.uid is None else number[node.uid], children))
+        stack.extend((child, children) for child in reversed(node.children))
+    return out

@@ -51,7 +51,10 @@ async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
     # changed since then needs nothing more from the store (mailbox/entries.py).
     status = await session.mailboxes.status_of(session.account.id, args.mailbox)
     mailbox = status.mailbox
-    view = await session.mailboxes.open_view(mailbox, readonly, SelectedMailbox)
+    # IMAP4rev1 keeps \Recent: SELECT claims the folder's new messages, EXAMINE
+    # only looks (RFC 3501 §2.3.2, §6.3.1, §6.3.2); IMAP4rev2 has no \Recent.
+    view = await session.mailboxes.open_view(mailbox, readonly, SelectedMailbox,
+                                             recent=not session.rev2)
     out: list[bytes] = []
     if closed:
         out.append(writer.untagged_status("OK", "Previous mailbox closed", "CLOSED"))
@@ -63,7 +66,7 @@ async def _open(session: ImapSession, cmd: Command, *, readonly: bool) -> Done:
         out.append(writer.untagged_status("OK", "Flags permitted", f"PERMANENTFLAGS ({permanent})"))
     out.append(responses.exists(view.exists))
     if not session.rev2:
-        out.append(responses.recent(0))
+        out.append(responses.recent(len(view.recent)))
         # Counters that count exactly the view's entries answer UNSEEN without a
         # look at them (MailboxView.agrees_with): those read above when the entries
         # are at their mod-sequence, else a second read, after the view.

@@ -55,6 +55,7 @@ from .events import (
     ProtocolError,
 )
 from .fetch import FetchAtt, Section
+from .lexer import NO_MATCH
 from .parser import COMMANDS, UID_COMMANDS, parse_command
 from .receiver import Receiver
 from .search import (
@@ -71,6 +72,7 @@ from .search import (
     SearchSeq,
     SearchSize,
     SearchString,
+    SearchWithin,
 )
 from .sequence import STAR, SequenceSet, format_set
 
@@ -78,6 +80,7 @@ __all__ = [
     "COMMANDS",
     "NEED_DATA",
     "NO_ARGS",
+    "NO_MATCH",
     "STAR",
     "UID_COMMANDS",
     "AppendArgs",
@@ -124,6 +127,7 @@ __all__ = [
     "SearchSeq",
     "SearchSize",
     "SearchString",
+    "SearchWithin",
     "Section",
     "SelectArgs",
     "SequenceArgs",

@@ -148,11 +148,14 @@ class SearchArgs:
     """SEARCH; ``returns`` None means a plain SEARCH reply, a tuple (maybe empty) ESEARCH.
 
     RFC 4731 §3.1: ``RETURN ()`` means ``RETURN (ALL)``; the tuple is kept as sent.
+    ``partial`` is the range of ``RETURN (PARTIAL lo:hi)`` as sent (RFC 9394 §3.1:
+    both negative counts from the last result); ``"PARTIAL"`` is then in ``returns``.
     """
 
     key: SearchKey
     charset: str | None = None
     returns: tuple[str, ...] | None = None
+    partial: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,7 @@ class SortArgs:
     charset: str
     key: SearchKey
     returns: tuple[str, ...] | None = None
+    partial: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

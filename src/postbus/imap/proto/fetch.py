@@ -48,8 +48,8 @@ class FetchAtt:
     """One FETCH item.
 
     ``name`` is ENVELOPE, FLAGS, INTERNALDATE, RFC822, RFC822.HEADER,
-    RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID, MODSEQ, EMAILID,
-    THREADID, BINARY or BINARY.SIZE.  ``section`` is set for ``BODY[...]``, ``BINARY[...]`` and
+    RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID, MODSEQ, PREVIEW
+    (RFC 8970), EMAILID, THREADID, SAVEDATE, BINARY or BINARY.SIZE.  ``section`` is set for ``BODY[...]``, ``BINARY[...]`` and
     ``BINARY.SIZE[...]`` (``BODY`` without it is the non-extensible structure);
     ``partial`` is ``(origin, length)``; ``peek`` means \\Seen is not set.
     """
@@ -76,11 +76,16 @@ SIMPLE_ATTS = {
     name.encode(): _simple(name)
     for name in (
         "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822", "RFC822.HEADER", "RFC822.SIZE",
-        "RFC822.TEXT", "BODY", "BODYSTRUCTURE", "UID", "MODSEQ",
+        "RFC822.TEXT", "BODY", "BODYSTRUCTURE", "UID", "MODSEQ", "PREVIEW",
         "EMAILID", "THREADID",  # RFC 8474 §5
         "SAVEDATE",  # RFC 8514 §4.3
     )
 }
+
+#: RFC 8970 §3 preview modifiers (only LAZY). LAZY lets a server answer NIL when
+#: the preview is not at hand; ours always is (the parse-once record holds it),
+#: so LAZY changes nothing.
+_PREVIEW_MODIFIERS = re.compile(rb" \((?:LAZY)(?: LAZY)*\)", re.I)
 
 MACROS = {
     b"ALL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"),
@@ -145,6 +150,11 @@ def read_fetch_att(cur: Cursor) -> FetchAtt:
         att = SIMPLE_ATTS.get(upper)
         if att is None:
             raise ImapBad(f"Unknown FETCH item {raw.decode('ascii')}")
+        if upper == b"PREVIEW":
+            # RFC 8970 §7: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]. A
+            # lone PREVIEW may also be followed by FETCH modifiers (CHANGEDSINCE):
+            # only a list of preview modifiers belongs to the item.
+            cur.match(_PREVIEW_MODIFIERS)
         return att
     spec = _SECTIONED.get(upper)
     if spec is None:

@@ -15,8 +15,13 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from . import mutf7
-from .errors import ImapBad
+from .errors import ImapBad, ImapNo
 from .limits import MAX_NUMBER, MAX_NUMBER64
+
+#: The decoded form of a LIST/LSUB pattern that is not valid modified UTF-7:
+#: NUL is in no mailbox name (`Cursor.decode_mailbox` refuses it), so the
+#: pattern, alone or joined to a reference, matches no folder.
+NO_MATCH = "\x00"
 
 T = TypeVar("T")
 
@@ -201,13 +206,21 @@ class Cursor:
         return self.text(self.astring(what))
 
     # -- mailbox names -----------------------------------------------------------
-    def decode_mailbox(self, raw: bytes) -> str:
-        """Wire name -> Unicode name; mUTF-7 unless UTF8=ACCEPT (RFC 6855 §3)."""
+    def decode_mailbox(self, raw: bytes, *, pattern: bool = False) -> str:
+        """Wire name -> Unicode name; mUTF-7 unless UTF8=ACCEPT (RFC 6855 §3).
+
+        A name that is not valid modified UTF-7 is well-formed syntax (an
+        astring) naming no possible folder: the command is refused with NO,
+        not BAD, which is for syntax (RFC 3501 §7.1.3, §5.1.3). A LIST/LSUB
+        pattern like it matches nothing (`NO_MATCH`), so the LIST is OK and empty.
+        """
         if raw.isascii() and not self.utf8:
             try:
                 name = mutf7.decode(raw.decode("ascii"))
             except ValueError as exc:
-                raise ImapBad(f"Invalid mailbox name: {exc}") from None
+                if pattern:
+                    return NO_MATCH
+                raise ImapNo(f"Invalid mailbox name: {exc}", "CANNOT") from None
         else:
             # Without UTF8=ACCEPT 8-bit names are still accepted when they are UTF-8.
             name = self.text(raw)
@@ -232,7 +245,7 @@ class Cursor:
             raw = m.group()
         if not raw:
             return ""
-        return self.decode_mailbox(raw)
+        return self.decode_mailbox(raw, pattern=True)
 
     # -- composites ----------------------------------------------------------------
     def paren_list(self, item: Callable[[], T], allow_empty: bool = True) -> list[T]:

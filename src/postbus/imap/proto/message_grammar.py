@@ -3,7 +3,8 @@
 FETCH (CONDSTORE/QRESYNC modifiers, RFC 7162 §3.1.4, §3.2.6), STORE
 (UNCHANGEDSINCE, RFC 7162 §3.1.3), COPY, MOVE (RFC 6851), UID EXPUNGE
 (RFC 4315 §2.1), SEARCH (ESEARCH RFC 4731, SEARCHRES RFC 5182), SORT
-(RFC 5256, ESORT RFC 5267, DISPLAY RFC 5957) and THREAD (RFC 5256, parse only).
+(RFC 5256, ESORT RFC 5267, DISPLAY RFC 5957), PARTIAL results (RFC 9394) and
+THREAD (RFC 5256).
 Each function reads the arguments after the command word.
 """
 
@@ -27,11 +28,11 @@ from .lexer import Cursor
 from .search import read_charset, read_search_keys, read_search_program
 from .sequence import read_sequence_set
 
-SEARCH_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
+SEARCH_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE", "PARTIAL"})
 SORT_KEYS = frozenset({
     "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO",
 })
-THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES", "REFS"})
+THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES"})  # RFC 5256 §3
 _STORE_MODES: dict[bytes, Literal["replace", "add", "remove"]] = {b"FLAGS": "replace", b"+FLAGS": "add", b"-FLAGS": "remove"}
 
 
@@ -103,24 +104,48 @@ def read_expunge(cur: Cursor, uid: bool) -> SequenceArgs | NoArgs:
     return SequenceArgs(read_sequence_set(cur))
 
 
-def _read_return_options(cur: Cursor) -> tuple[str, ...] | None:
-    """``RETURN (opt ...)`` of ESEARCH/ESORT (RFC 4731 §3.1), then the separating SP."""
+def _read_return_options(cur: Cursor) -> tuple[tuple[str, ...] | None, tuple[int, int] | None]:
+    """``RETURN (opt ...)`` of ESEARCH/ESORT (RFC 4731 §3.1, RFC 5267 §3.1), then the
+    separating SP; with the range of ``PARTIAL`` (RFC 5267 §4.4, RFC 9394 §3.1)."""
     if not cur.skip_word(b"RETURN"):
-        return None
+        return None, None
     cur.sp()
-    options = tuple(cur.paren_list(lambda: cur.keyword("a RETURN option")))
-    for option in options:
-        if option not in SEARCH_RETURN_OPTIONS:
-            raise ImapBad(f"Unknown RETURN option {option}")
+    partial: list[tuple[int, int]] = []
+
+    def option() -> str:
+        name = cur.keyword("a RETURN option")
+        if name not in SEARCH_RETURN_OPTIONS:
+            raise ImapBad(f"Unknown RETURN option {name}")
+        if name == "PARTIAL":
+            cur.sp()
+            partial.append(_read_partial_range(cur))
+        return name
+
+    options = tuple(cur.paren_list(option))
+    # RFC 9394 §3.1: PARTIAL and ALL exclude each other; one range per command.
+    if partial and ("ALL" in options or len(partial) > 1):
+        raise ImapBad("PARTIAL goes with neither ALL nor another PARTIAL")
     cur.sp()
-    return options
+    return options, partial[0] if partial else None
+
+
+def _read_partial_range(cur: Cursor) -> tuple[int, int]:
+    """``lo:hi`` or ``-lo:-hi`` (RFC 9394 §3.1 partial-range), as sent."""
+    first_negative = cur.skip(b"-")
+    first = cur.nz_number(what="a partial range")
+    cur.expect(b":", "':' in the partial range")
+    last_negative = cur.skip(b"-")
+    last = cur.nz_number(what="a partial range")
+    if first_negative != last_negative:
+        raise ImapBad("A partial range counts from one end only")
+    return (-first, -last) if first_negative else (first, last)
 
 
 def read_search(cur: Cursor, uid: bool) -> SearchArgs:
     cur.sp()
-    returns = _read_return_options(cur)
+    returns, partial = _read_return_options(cur)
     charset, key = read_search_program(cur)
-    return SearchArgs(key, charset, returns)
+    return SearchArgs(key, charset, returns, partial)
 
 
 def _read_sort_criterion(cur: Cursor) -> SortCriterion:
@@ -135,12 +160,12 @@ def _read_sort_criterion(cur: Cursor) -> SortCriterion:
 
 def read_sort(cur: Cursor, uid: bool) -> SortArgs:
     cur.sp()
-    returns = _read_return_options(cur)
+    returns, partial = _read_return_options(cur)
     criteria = tuple(cur.paren_list(lambda: _read_sort_criterion(cur), allow_empty=False))
     cur.sp()
     charset = read_charset(cur)
     cur.sp()
-    return SortArgs(criteria, charset, read_search_keys(cur), returns)
+    return SortArgs(criteria, charset, read_search_keys(cur), returns, partial)
 
 
 def read_thread(cur: Cursor, uid: bool) -> ThreadArgs:

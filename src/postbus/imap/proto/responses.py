@@ -7,7 +7,7 @@ handler formats wire syntax itself.
 
 from collections.abc import Iterable, Sequence
 
-from .sequence import format_set
+from .sequence import format_ordered, format_set
 from .writer import NIL, astring, flag_list, mailbox, nstring, quoted, string
 
 
@@ -61,6 +61,46 @@ def sort(numbers: Iterable[int]) -> bytes:
     return b"* SORT%s\r\n" % b"".join(b" %d" % n for n in numbers)
 
 
+#: A node of a THREAD response: a message number (None for a dummy) and its children.
+ThreadNode = tuple[int | None, Sequence["ThreadNode"]]
+
+
+def thread(threads: Iterable[ThreadNode]) -> bytes:
+    """RFC 5256 §4 ``* THREAD (3 6 (4 23)(44 7 96))``: one parenthesised list per
+    thread; an only child follows its parent in the same list, several children
+    are each parenthesised; a dummy parent writes no number, as in ``((3)(5))``.
+
+    Built with an explicit stack: a thread is as deep as its senders make it.
+    """
+    out = bytearray(b"* THREAD")
+    first = True
+    for root in threads:
+        if first:
+            out += b" "
+            first = False
+        stack: list[bytes | ThreadNode] = [b")", root, b"("]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, bytes):
+                if item == b"(" and out[-1:].isdigit():
+                    out += b" "
+                out += item
+                continue
+            node: ThreadNode = item
+            while True:  # a chain of only children stays in one list
+                number, children = node
+                if number is not None:
+                    if out[-1:].isdigit():
+                        out += b" "
+                    out += b"%d" % number
+                if len(children) != 1:
+                    break
+                node = children[0]
+            for child in reversed(children):
+                stack += [b")", child, b"("]
+    return bytes(out) + b"\r\n"
+
+
 def esearch(
     tag: str | None,
     uid: bool,
@@ -70,8 +110,17 @@ def esearch(
     count: int | None = None,
     all: Iterable[int] | None = None,
     modseq: int | None = None,
+    partial: tuple[tuple[int, int], Sequence[int]] | None = None,
+    in_order: bool = False,
 ) -> bytes:
-    """RFC 4731 §3.1 ``* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set]``."""
+    """RFC 4731 §3.1 ``* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set]``.
+
+    `in_order` keeps the order of `all` and of the `partial` results (ESORT,
+    RFC 5267 §3.2: "in the requested sort order"), merging only ascending runs;
+    `partial` is (the range as requested, the results in it): ``PARTIAL (lo:hi set)``,
+    or ``NIL`` for no results (RFC 9394 §3.1).
+    """
+    fmt = format_ordered if in_order else format_set
     parts = [b"* ESEARCH"]
     if tag is not None:
         parts.append(b"(TAG %s)" % quoted(tag.encode("ascii")))
@@ -84,9 +133,13 @@ def esearch(
     if count is not None:
         parts.append(b"COUNT %d" % count)
     if all is not None:
-        text = format_set(all)
+        text = fmt(all)
         if text:  # RFC 4731 §3.1: ALL is omitted when nothing matched
             parts.append(b"ALL %s" % text.encode("ascii"))
+    if partial is not None:
+        (lo, hi), found = partial
+        text = fmt(found) or "NIL"
+        parts.append(b"PARTIAL (%d:%d %s)" % (lo, hi, text.encode("ascii")))
     if modseq is not None:
         parts.append(b"MODSEQ %d" % modseq)
     return b" ".join(parts) + b"\r\n"

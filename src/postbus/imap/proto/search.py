@@ -6,6 +6,8 @@ accepted are US-ASCII and UTF-8; any other is refused with
 ``NO [BADCHARSET (US-ASCII UTF-8)]`` as RFC 9051 §6.4.4 requires (NO, not BAD).
 Nesting of parentheses, NOT and OR is bounded by ``MAX_SEARCH_DEPTH``.
 
+``OLDER``/``YOUNGER`` are RFC 5032 (WITHIN).
+
 Rev1 keys without a rev2 equivalent are mapped onto flags: ``RECENT`` is
 ``\\Recent`` set, ``OLD`` is ``\\Recent`` unset, ``NEW`` is ``RECENT UNSEEN``.
 """
@@ -65,6 +67,14 @@ class SearchSize:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchWithin:
+    """``OLDER n`` / ``YOUNGER n``: INTERNALDATE against n seconds ago (RFC 5032 §3)."""
+
+    op: Literal["older", "younger"]
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class SearchString:
     """Substring match; ``field`` is BCC, CC, FROM, SUBJECT, TO, BODY or TEXT."""
 
@@ -114,7 +124,7 @@ class SearchAnd:
 
 
 SearchKey = (
-    SearchAll | SearchFlag | SearchSeq | SearchDate | SearchSize | SearchString
+    SearchAll | SearchFlag | SearchSeq | SearchDate | SearchSize | SearchWithin | SearchString
     | SearchHeader | SearchModSeq | SearchObjectId | SearchNot | SearchOr | SearchAnd
 )
 
@@ -205,6 +215,14 @@ def _size(op: Literal["larger", "smaller"]) -> Callable[[Cursor, int], SearchKey
     return read
 
 
+def _within(op: Literal["older", "younger"]) -> Callable[[Cursor, int], SearchKey]:
+    def read(cur: Cursor, depth: int) -> SearchKey:
+        # RFC 5032 §4: interval = 1*DIGIT, "should be a non-zero number"
+        return SearchWithin(op, cur.nz_number(what="an interval in seconds"))
+
+    return read
+
+
 def _not(cur: Cursor, depth: int) -> SearchKey:
     return SearchNot(read_search_key(cur, depth + 1))
 
@@ -245,6 +263,8 @@ _ARGUMENT_KEYS: dict[str, Callable[[Cursor, int], SearchKey]] = {
     "UNKEYWORD": _keyword(False),
     "LARGER": _size("larger"),
     "SMALLER": _size("smaller"),
+    "OLDER": _within("older"),  # RFC 5032
+    "YOUNGER": _within("younger"),
     "NOT": _not,
     "OR": _or,
     "UID": _uid,

@@ -135,6 +135,18 @@ def format_set(values: Iterable[int]) -> str:
     return ",".join(str(lo) if lo == hi else f"{lo}:{hi}" for lo, hi in compress(values))
 
 
+def format_ordered(values: Iterable[int]) -> str:
+    """Numbers in their given order, ascending runs merged: ``[5, 6, 7, 1, 3]`` ->
+    ``"5:7,1,3"`` (RFC 5267 §3.2: ESORT's ALL keeps the sort order)."""
+    runs: list[list[int]] = []
+    for n in values:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ",".join(str(lo) if lo == hi else f"{lo}:{hi}" for lo, hi in runs)
+
+
 _SEQ_TOKEN = re.compile(rb"[0-9*:,$]+")
 
 

@@ -16,12 +16,16 @@ chunk, without ever holding the whole message. Invariants:
   either reported (`bare_newline="reject"`) or rewritten to CR LF ("normalize");
   the flag is set in both cases. Output chunks never end in a lone CR, so the
   check holds across chunk boundaries.
+- A NUL octet anywhere in the content sets `nul` (never rewritten: the session
+  refuses the message). RFC 5322 §2.1 and RFC 2045 §2.7/§2.8 allow NUL in no
+  7bit or 8bit message, and we offer no BINARYMIME; a NUL we passed on could be
+  stripped by a server downstream and so reshape what it sees (smuggling).
 - Past `max_size` octets the scanner keeps finding the terminator but returns no
   more data, so the session can answer 552 and stay in step with the client.
 
 `BdatReader` counts exactly n octets of a BDAT chunk, with no dot processing,
-and reports bare CR/LF the same way (a CR ending one chunk pairs with an LF
-starting the next chunk of the same message).
+and reports bare CR/LF and NUL the same way (a CR ending one chunk pairs with an
+LF starting the next chunk of the same message).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class DataScanner:
         self.size = 0  # octets of message content seen (counted past max_size too)
         self.too_big = False
         self.bare_lf_or_cr = False
+        self.nul = False  # the content holds a NUL octet
         self._at_line_start = True  # the data begins at a line start
         self.finished = False  # the terminator has been consumed
 
@@ -77,6 +82,8 @@ class DataScanner:
         chunk = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         if not chunk:
             return b""
+        if b"\0" in chunk:
+            self.nul = True
         crlf = chunk.count(b"\r\n")
         if chunk.count(b"\r") != crlf or chunk.count(b"\n") != crlf:
             self.bare_lf_or_cr = True
@@ -96,6 +103,7 @@ class BdatReader:
         self.size = size
         self.last = last
         self.bare_lf_or_cr = False
+        self.nul = False
         self.carry_cr = carry_cr  # the previous chunk of this message ended in CR
         if size == 0:
             self._finish()
@@ -115,6 +123,8 @@ class BdatReader:
             self.bare_lf_or_cr = True  # the message ends in a lone CR
 
     def _check(self, piece: bytes) -> None:
+        if b"\0" in piece:
+            self.nul = True
         crlf = piece.count(b"\r\n")
         joined = self.carry_cr and piece.startswith(b"\n")
         trailing_cr = piece.endswith(b"\r")

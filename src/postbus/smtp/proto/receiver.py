@@ -10,11 +10,11 @@ command  `CommandLine(line)` for each line (CRLF or bare LF stripped, the latter
          500 and the connection stays usable.
 data     entered by `start_data(max_size)` after the session sent 354.
          `DataChunk(data)` pieces of unstuffed content as they arrive, then
-         `DataEnd(size, too_big, bare_lf_or_cr)`; back to command mode.
+         `DataEnd(size, too_big, bare_lf_or_cr, nul)`; back to command mode.
 bdat     entered by `start_bdat(size, ...)` after a BDAT command: exactly `size`
          octets as `DataChunk`s, then `BdatEnd`; back to command mode. BDAT
          content is passed on verbatim ("normalize" does not apply: BINARYMIME
-         may legitimately carry bare CR/LF), bare CR/LF is only reported.
+         may legitimately carry bare CR/LF), bare CR/LF and NUL are only reported.
 
 Bytes that follow a command line stay buffered until the session asks for the
 next event, so a session that refuses DATA (no 354) sees pipelined lines as
@@ -58,12 +58,14 @@ class DataEnd:
     size: int  # octets of content (after unstuffing and any normalisation)
     too_big: bool  # size passed max_size; no content was returned past that point
     bare_lf_or_cr: bool  # content had a bare CR or LF (rewritten if "normalize")
+    nul: bool = False  # content had a NUL octet (never rewritten)
 
 
 @dataclass(frozen=True, slots=True)
 class BdatEnd:
     size: int
     bare_lf_or_cr: bool
+    nul: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +166,7 @@ class Receiver:
     def _next_data_event(self, scanner: DataScanner) -> Event:
         if scanner.finished:
             self._data = None
-            return DataEnd(scanner.size, scanner.too_big, scanner.bare_lf_or_cr)
+            return DataEnd(scanner.size, scanner.too_big, scanner.bare_lf_or_cr, scanner.nul)
         chunk, self._pos, scanner.finished = scanner.scan(self._buf, self._pos)
         if chunk:
             return DataChunk(chunk)
@@ -174,7 +176,7 @@ class Receiver:
         if reader.remaining == 0:
             self._bdat = None
             self._bdat_carry_cr = reader.carry_cr and not reader.last
-            return BdatEnd(reader.size, reader.bare_lf_or_cr)
+            return BdatEnd(reader.size, reader.bare_lf_or_cr, reader.nul)
         piece, self._pos = reader.take(self._buf, self._pos)
         if piece and not self._bdat_discard:
             return DataChunk(piece)

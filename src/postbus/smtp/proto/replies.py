@@ -121,6 +121,9 @@ AUTH_INVALID = Reply(535, "5.7.8", "Authentication credentials invalid")  # RFC 
 ENCRYPTION_REQUIRED = Reply(538, "5.7.11", "Encryption required for requested authentication mechanism")
 MAILBOX_UNAVAILABLE = Reply(550, "5.1.1", "Mailbox unavailable")
 BARE_NEWLINE_IN_DATA = Reply(550, "5.5.2", "Message contains bare CR or LF, use CRLF line endings")
+# RFC 5322 §2.1, RFC 2045 §2.7/§2.8: no 7bit or 8bit message carries NUL (and we offer
+# no BINARYMIME). X.6.0 (RFC 3463 §3.7): the content, not the protocol, is at fault.
+NUL_IN_DATA = Reply(550, "5.6.0", "Message contains NUL octets, which mail may not carry")
 MESSAGE_TOO_BIG = Reply(552, "5.3.4", "Message size exceeds fixed maximum message size")  # RFC 1870
 RELAY_DENIED = Reply(554, "5.7.1", "Relay access denied")
 NO_VALID_RECIPIENTS = Reply(554, "5.5.1", "No valid recipients")

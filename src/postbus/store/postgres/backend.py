@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from postbus.security import files
 from postbus.store import errors
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
@@ -27,11 +28,13 @@ from postbus.store.model import (
     BlobRef,
     Change,
     Changes,
+    Delivered,
     Domain,
     Mailbox,
     MailboxStatus,
     MessageEntry,
     MessageInfo,
+    Outbound,
     Parsed,
     QueueItem,
     QueueRecipient,
@@ -42,6 +45,14 @@ from postbus.store.postgres.db import Conn
 T = TypeVar("T")
 
 WriteFn = Callable[[Conn, list[Change]], Awaitable[T]]
+
+
+class _NothingStored(Exception):
+    """Rolls back a `deliver_message` transaction that found no folder and had no queue item."""
+
+    def __init__(self, delivered: Delivered) -> None:
+        super().__init__("nothing stored")
+        self.delivered = delivered
 
 
 class PostgresStore:
@@ -56,7 +67,7 @@ class PostgresStore:
 
     # -- life cycle -----------------------------------------------------------
     async def open(self) -> None:
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.tmp)
         for leftover in self.tmp.iterdir():
             leftover.unlink(missing_ok=True)
         pool = await db.create_pool(self.url)
@@ -299,6 +310,36 @@ class PostgresStore:
             lambda conn, changes: folders.rename(conn, account_id, old, new, changes)
         )
 
+    async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> tuple[int, int]:
+        # A point read first: a SELECT of a folder with nothing new writes nothing.
+        row = await self.pool.fetchrow(
+            "SELECT recent_uid, GREATEST(recent_uid, uid_next - 1) FROM mailboxes"
+            " WHERE id = $1", mailbox_id,
+        )
+        if row is None:
+            raise errors.NotFound("no such folder")
+        if not claim or row[0] == row[1]:
+            return int(row[0]), int(row[1])
+        # One statement: the row lock serialises claims of every node (and the
+        # appends that move uid_next), so each UID is claimed once (RFC 3501 §2.3.2).
+        row = await self.pool.fetchrow(
+            "WITH old AS (SELECT id, recent_uid FROM mailboxes WHERE id = $1"
+            " FOR NO KEY UPDATE)"
+            " UPDATE mailboxes m SET recent_uid = GREATEST(m.recent_uid, m.uid_next - 1)"
+            " FROM old WHERE m.id = old.id RETURNING old.recent_uid, m.recent_uid",
+            mailbox_id,
+        )
+        if row is None:
+            raise errors.NotFound("no such folder")
+        return int(row[0]), int(row[1])
+
+    async def recent_count(self, mailbox_id: int) -> int:
+        count = await self.pool.fetchval(
+            "SELECT count(*) FROM messages WHERE mailbox_id = $1"
+            " AND uid > (SELECT recent_uid FROM mailboxes WHERE id = $1)", mailbox_id,
+        )
+        return int(count)
+
     async def list_subscriptions(self, account_id: int) -> list[str]:
         found = await self.pool.fetch(
             'SELECT name FROM subscriptions WHERE account_id = $1 ORDER BY name COLLATE "C"',
@@ -392,6 +433,36 @@ class PostgresStore:
         return await self._write(lambda conn, changes: messages.deliver(
             conn, mailbox_ids, blob, parsed, when, check_quota, changes
         ))
+
+    async def deliver_message(
+        self,
+        mailbox_ids: Sequence[int],
+        blob: BlobRef,
+        parsed: Parsed,
+        *,
+        queue: Outbound | None = None,
+        internal_date: float | None = None,
+        check_quota: bool = True,
+    ) -> Delivered:
+        now = time.time()
+        when = now if internal_date is None else internal_date
+
+        async def job(conn: Conn, changes: list[Change]) -> Delivered:
+            local = tuple(await messages.deliver_message(
+                conn, mailbox_ids, blob, parsed, when, check_quota, changes))
+            queue_id = None
+            if queue is not None:
+                queue_id = await outbound.enqueue(conn, queue.sender, queue.recipients, blob,
+                                                  queue.envid, queue.ret, now, now)
+            delivered = Delivered(local, queue_id)
+            if not delivered.stored:
+                raise _NothingStored(delivered)  # rolls the transaction back
+            return delivered
+
+        try:
+            return await self._write(job)
+        except _NothingStored as nothing:
+            return nothing.delivered
 
     async def list_messages(self, mailbox_id: int) -> list[MessageEntry]:
         # Flags as one text per row (IMAP flags are atoms: no spaces) and one

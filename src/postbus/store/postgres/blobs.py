@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from postbus import executor
+from postbus.security import files
 from postbus.store.model import BlobRef
 from postbus.store.postgres.db import Conn
 
@@ -105,7 +106,7 @@ class PgBlobWriter:
         self._chunks.append(bytes(chunk))
         if self._size > SPILL_THRESHOLD:
             self._tmp_path = self._tmp / secrets.token_hex(12)
-            self._file = open(self._tmp_path, "wb")  # closed by finish() or abort()
+            self._file = files.open_private(self._tmp_path)  # closed by finish() or abort()
             self._file.writelines(self._chunks)
             self._chunks = []
 

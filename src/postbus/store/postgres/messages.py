@@ -114,6 +114,46 @@ async def deliver(
     return results
 
 
+async def deliver_message(
+    conn: Conn,
+    mailbox_ids: Sequence[int],
+    blob: BlobRef,
+    parsed: Parsed,
+    internal_date: float,
+    check_quota: bool,
+    changes: list[Change],
+) -> list[Appended | Exception]:
+    """`deliver` for `Store.deliver_message`: a folder that is gone is reported
+    (NotFound) and skipped; OverQuota is raised, for the caller's transaction
+    to roll back."""
+    owners = dict(await conn.fetch(
+        "SELECT id, account_id FROM mailboxes WHERE id = ANY($1::bigint[])", list(mailbox_ids)
+    ))
+    results: list[Appended | Exception] = [
+        errors.NotFound("no such folder") for _ in mailbox_ids
+    ]
+    if not owners:
+        return results
+    meta = await meta_id(conn, blob, parsed)
+    # Lock order: folders of lower account ids first, whatever order the caller gave.
+    order = sorted(
+        (i for i, box in enumerate(mailbox_ids) if box in owners),
+        key=lambda i: (owners[mailbox_ids[i]], mailbox_ids[i]),
+    )
+    for i in order:
+        made: list[Change] = []
+        try:
+            # a savepoint: a folder deleted since the read above undoes only its own counters
+            async with conn.transaction():
+                results[i] = await insert_message(
+                    conn, mailbox_ids[i], meta, blob, [], internal_date, check_quota, made
+                )
+        except errors.NotFound as exc:
+            results[i] = exc
+        changes.extend(made)
+    return results
+
+
 async def store_flags(
     conn: Conn,
     mailbox_id: int,

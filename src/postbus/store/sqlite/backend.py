@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from postbus import executor
+from postbus.security import files
 from postbus.store import blobs
 from postbus.store.blobs import EmbeddedBlobs, EmbeddedBlobWriter, pool_runner
 from postbus.store.events import ChangeHub
@@ -33,11 +34,13 @@ from postbus.store.model import (
     BlobRef,
     Change,
     Changes,
+    Delivered,
     Domain,
     Mailbox,
     MailboxStatus,
     MessageEntry,
     MessageInfo,
+    Outbound,
     Parsed,
     QueueItem,
     QueueRecipient,
@@ -49,6 +52,14 @@ T = TypeVar("T")
 
 # fetch_info of at most this many UIDs reads on the event loop (a few point reads).
 INLINE_FETCH_UIDS = 8
+
+
+class _NothingStored(Exception):
+    """Rolls back a `deliver_message` job that found no folder and had no queue item."""
+
+    def __init__(self, delivered: Delivered) -> None:
+        super().__init__("nothing stored")
+        self.delivered = delivered
 
 
 class SqliteStore:
@@ -71,7 +82,8 @@ class SqliteStore:
 
     # -- life cycle -----------------------------------------------------------
     async def open(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.data_dir)
+        files.private_file(self.db_path)  # -wal and -shm take its mode
         self.blobs.prepare()
         conn = connect(self.db_path)
         try:
@@ -260,6 +272,16 @@ class SqliteStore:
     async def find_mailbox_status(self, account_id: int, name: str) -> MailboxStatus | None:
         return folders.find_status(self._db, account_id, name)
 
+    async def claim_recent(self, mailbox_id: int, *, claim: bool = True) -> tuple[int, int]:
+        # A point read first: a SELECT of a folder with nothing new writes nothing.
+        low, high = folders.claim_recent(self._db, mailbox_id, False)
+        if not claim or high == low:
+            return low, high
+        return await self._write(folders.claim_recent, mailbox_id, True)
+
+    async def recent_count(self, mailbox_id: int) -> int:
+        return folders.recent_count(self._db, mailbox_id)
+
     async def list_subscriptions(self, account_id: int) -> list[str]:
         return folders.list_subscriptions(self._db, account_id)
 
@@ -320,6 +342,40 @@ class SqliteStore:
         results = await self._writer.run(job)
         self.blobs.stored(blob)
         return results
+
+    async def deliver_message(
+        self,
+        mailbox_ids: Sequence[int],
+        blob: BlobRef,
+        parsed: Parsed,
+        *,
+        queue: Outbound | None = None,
+        internal_date: float | None = None,
+        check_quota: bool = True,
+    ) -> Delivered:
+        now = time.time()
+        when = now if internal_date is None else internal_date
+
+        def job(conn: sqlite3.Connection, changes: list[Any]) -> Delivered:
+            self.blobs.reference(conn, blob)
+            local = tuple(messages.deliver_message(
+                conn, mailbox_ids, lambda: self._meta_id(conn, blob, parsed), blob, when,
+                check_quota, changes))
+            queue_id = None
+            if queue is not None:
+                queue_id = outbound.enqueue(conn, queue.sender, queue.recipients, blob,
+                                            queue.envid, queue.ret, now, now)
+            delivered = Delivered(local, queue_id)
+            if not delivered.stored:
+                raise _NothingStored(delivered)  # the writer rolls the job back
+            return delivered
+
+        try:
+            delivered = await self._writer.run(job)
+        except _NothingStored as nothing:
+            return nothing.delivered
+        self.blobs.stored(blob)
+        return delivered
 
     async def list_messages(self, mailbox_id: int) -> list[MessageEntry]:
         return await self._read(messages.list_messages, mailbox_id)

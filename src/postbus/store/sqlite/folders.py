@@ -163,3 +163,24 @@ def set_subscribed(conn: sqlite3.Connection, account_id: int, name: str, subscri
         conn.execute(
             "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", (account_id, name)
         )
+
+
+def claim_recent(conn: sqlite3.Connection, mailbox_id: int, claim: bool) -> tuple[int, int]:
+    """(boundary, uid_next - 1), moving the boundary up when `claim` (the writer's
+    transaction serialises claims: RFC 3501 §2.3.2, one session per message)."""
+    row = conn.execute("SELECT recent_uid, uid_next FROM mailboxes WHERE id = ?",
+                       (mailbox_id,)).fetchone()
+    if row is None:
+        raise errors.NotFound("no such folder")
+    boundary, upper = int(row[0]), int(row[1]) - 1
+    if claim and upper > boundary:
+        conn.execute("UPDATE mailboxes SET recent_uid = ? WHERE id = ?", (upper, mailbox_id))
+    return boundary, max(boundary, upper)
+
+
+def recent_count(conn: sqlite3.Connection, mailbox_id: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM messages WHERE mailbox_id = ?"
+        " AND uid > (SELECT recent_uid FROM mailboxes WHERE id = ?)", (mailbox_id, mailbox_id),
+    ).fetchone()
+    return int(row[0])

@@ -113,6 +113,33 @@ def deliver(
     return results
 
 
+def deliver_message(
+    conn: sqlite3.Connection,
+    mailbox_ids: Sequence[int],
+    meta: Callable[[], int],
+    blob: BlobRef,
+    internal_date: float,
+    check_quota: bool,
+    changes: list[Any],
+) -> list[Appended | Exception]:
+    """`deliver` for `Store.deliver_message`: a folder that is gone is reported
+    (NotFound) and skipped; OverQuota is raised, for the caller's transaction
+    to roll back (`insert` finds both before it writes). The parse-once record
+    is made (`meta()`) only when some folder exists."""
+    results: list[Appended | Exception] = []
+    meta_id: int | None = None
+    for mailbox_id in mailbox_ids:
+        if conn.execute("SELECT 1 FROM mailboxes WHERE id = ?", (mailbox_id,)).fetchone() is None:
+            results.append(errors.NotFound("no such folder"))
+            continue
+        if meta_id is None:
+            meta_id = meta()
+        results.append(insert(
+            conn, mailbox_id, meta_id, blob.id, blob.size, "", internal_date, check_quota, changes
+        ))
+    return results
+
+
 # -- reads ---------------------------------------------------------------------------
 
 def list_messages(conn: sqlite3.Connection, mailbox_id: int) -> list[MessageEntry]:

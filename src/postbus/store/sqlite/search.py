@@ -20,6 +20,11 @@ Invariants:
 - Records no message uses (expunged before they were indexed) are not indexed:
   garbage collection drops them cheaply from `search_pending`, where removing
   them from the index would cost ~2 ms each.
+- Text is stored and looked up case-folded (`str.casefold`, full folding, as
+  PostgreSQL's columns are): a row holds a query exactly when its message's
+  text does after the folding a search's exact check applies. Rows written
+  before this rule hold the text as written (the tokenizer's simple folding
+  then misses only full foldings such as "ß" -> "ss").
 - A pending row matches exactly when the index would: a substring match after
   the trigram tokenizer's case folding. `fold` reproduces that folding from
   this SQLite's own tokenizer (simple Unicode case mappings, not "ß" → "ss"),
@@ -95,8 +100,12 @@ def fts_query(field: str, text: str) -> str:
 
 
 def add(conn: sqlite3.Connection, meta_id: int, header: str, body: str) -> None:
+    # Stored case-folded with Python's full folding, as the query is (`search`): the
+    # tokenizer's simple folding alone would miss "strasse" in "Straße", which the
+    # exact check of a search (`str.casefold` on both sides) matches. The tokenizer
+    # folds both sides further, one character at a time, which keeps every match.
     conn.execute("INSERT INTO search_pending (meta_id, header, body) VALUES (?, ?, ?)",
-                 (meta_id, header, body))
+                 (meta_id, header.casefold(), body.casefold()))
 
 
 def drop(conn: sqlite3.Connection, meta_id: int) -> None:
@@ -138,6 +147,7 @@ def index_pending(conn: sqlite3.Connection) -> tuple[int, bool]:
 def search(conn: sqlite3.Connection, mailbox_id: int, field: str, text: str) -> set[int]:
     """UIDs of the folder whose `field` contains `text`, indexed or pending (reader thread)."""
     columns = {"header": "p.header, ''", "body": "'', p.body", "text": "p.header, p.body"}[field]
+    text = text.casefold()  # as the rows are stored (`add`)
     needle = fold(text)
     # One snapshot for both halves: a row the indexer moves in between is seen once.
     conn.execute("BEGIN")
