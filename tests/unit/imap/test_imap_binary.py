@@ -60,8 +60,10 @@ async def test_append_takes_a_literal8(imap: Harness) -> None:
 
 async def test_create_special_use(imap: Harness) -> None:
     client = await imap.client()
-    assert await client.command("CREATE Outbox (USE (\\Sent))") == [
-        b"TAG OK CREATE completed\r\n"]
+    lines = await client.command("CREATE Outbox (USE (\\Sent))")
+    # CREATE answers with the new folder's MAILBOXID (RFC 8474 §4.1).
+    box_id = b"F%d" % (await imap.mailbox("Outbox")).object_id
+    assert lines == [b"TAG OK [MAILBOXID (%s)] CREATE completed\r\n" % box_id]
     assert await client.command('LIST "" Outbox') == [
         b'* LIST (\\HasNoChildren \\Sent) "/" Outbox\r\n', b"TAG OK LIST completed\r\n"]
 

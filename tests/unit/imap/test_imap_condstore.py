@@ -64,6 +64,7 @@ async def test_thunderbird_flag_resync_with_changedsince(imap: Harness) -> None:
 
 
 async def test_flag_updates_carry_uid_and_modseq_once_enabled(imap: Harness) -> None:
+    # (`a` selects first, so the messages are \Recent in its session: RFC 3501 §2.3.2.)
     await _deliver(imap, 2)
     a = await imap.client()
     b = await imap.client()
@@ -72,16 +73,16 @@ async def test_flag_updates_carry_uid_and_modseq_once_enabled(imap: Harness) -> 
     await b.ok("STORE 1 +FLAGS.SILENT (\\Flagged)")
     # Not enabled: no MODSEQ.
     assert await a.command("NOOP") == [
-        b"* 1 FETCH (UID 1 FLAGS (\\Flagged))\r\n", b"TAG OK NOOP completed\r\n"]
+        b"* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))\r\n", b"TAG OK NOOP completed\r\n"]
     # STATUS HIGHESTMODSEQ is a CONDSTORE enabling command (RFC 7162 §3.1).
     await a.ok("STATUS Sent (HIGHESTMODSEQ)")
     await b.ok("STORE 2 +FLAGS.SILENT (\\Seen)")
     modseq = await _modseq(imap)
     assert await a.command("NOOP") == [
-        b"* 2 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (%d))\r\n" % modseq,
+        b"* 2 FETCH (UID 2 FLAGS (\\Seen \\Recent) MODSEQ (%d))\r\n" % modseq,
         b"TAG OK NOOP completed\r\n"]
     assert await a.command("FETCH 1 (FLAGS)") == [
-        b"* 1 FETCH (FLAGS (\\Flagged) MODSEQ (%d))\r\n" % (modseq - 1),
+        b"* 1 FETCH (FLAGS (\\Flagged \\Recent) MODSEQ (%d))\r\n" % (modseq - 1),
         b"TAG OK FETCH completed\r\n"]
 
 
@@ -99,13 +100,13 @@ async def test_unchangedsince_conflict_reports_modified(imap: Harness) -> None:
     assert await a.command(f"STORE 1:3 (UNCHANGEDSINCE {base}) +FLAGS.SILENT (\\Deleted)") == [
         b"* 1 FETCH (MODSEQ (%d))\r\n" % (base + 2),
         b"* 3 FETCH (MODSEQ (%d))\r\n" % (base + 2),
-        b"* 2 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (%d))\r\n" % (base + 1),
+        b"* 2 FETCH (UID 2 FLAGS (\\Seen \\Recent) MODSEQ (%d))\r\n" % (base + 1),
         b"TAG OK [MODIFIED 2] Conditional STORE failed\r\n",
     ]
     assert await a.command(f"UID STORE 2 (UNCHANGEDSINCE {base}) +FLAGS (\\Deleted)") == [
         b"TAG OK [MODIFIED 2] Conditional STORE failed\r\n"]
     assert await a.command(f"UID STORE 2 (UNCHANGEDSINCE {base + 1}) +FLAGS (\\Deleted)") == [
-        b"* 2 FETCH (UID 2 FLAGS (\\Deleted \\Seen) MODSEQ (%d))\r\n" % (base + 3),
+        b"* 2 FETCH (UID 2 FLAGS (\\Deleted \\Seen \\Recent) MODSEQ (%d))\r\n" % (base + 3),
         b"TAG OK UID STORE completed\r\n"]
     entries = await imap.app.store.list_messages((await imap.mailbox("INBOX")).id)
     assert [sorted(e.flags) for e in entries] == [
