@@ -127,10 +127,9 @@ class FileBlobStore:
         os.replace(tmp_path, final)
         _fsync_dir(final.parent)
 
-    def sweep(self, referenced: Callable[[str], bool]) -> int:
-        """Deletes old files that `referenced` says nothing points to."""
+    def sweep(self, referenced: Callable[[str], bool], cutoff: float) -> int:
+        """Deletes files older than `cutoff` that `referenced` says nothing points to."""
         removed = 0
-        cutoff = time.time() - GC_GRACE_SECONDS
         for sub in self.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
             try:
                 if sub.stat().st_mtime > cutoff or referenced(sub.name):
@@ -282,16 +281,16 @@ def read_inline(conn: sqlite3.Connection, blob_id: str, offset: int, length: int
     return None if row is None else bytes(row[0] or b"")
 
 
-def collect_inline(conn: sqlite3.Connection, after: int) -> tuple[int, int]:
-    """Deletes old unreferenced rows among the next GC_INLINE_BATCH after rowid
-    `after` (a writer job); returns (rows removed, last rowid examined, or -1 at the end)."""
+def collect_inline(conn: sqlite3.Connection, after: int, cutoff: float) -> tuple[int, int]:
+    """Deletes unreferenced rows created before `cutoff` among the next GC_INLINE_BATCH
+    after rowid `after` (a writer job); returns (rows removed, last rowid examined, or
+    -1 at the end)."""
     rows = conn.execute(
         "SELECT rowid, id, created FROM blobs_inline WHERE rowid > ? ORDER BY rowid LIMIT ?",
         (after, GC_INLINE_BATCH),
     ).fetchall()
     if not rows:
         return 0, -1
-    cutoff = time.time() - GC_GRACE_SECONDS
     unused = [(rowid,) for rowid, blob_id, created in rows
               if created < cutoff
               and not conn.execute("SELECT 1 FROM messages WHERE blob_id = ? LIMIT 1",

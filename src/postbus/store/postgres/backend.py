@@ -523,9 +523,12 @@ class PostgresStore:
         return await self._write(lambda conn, _: outbound.retry(conn, item_id, now))
 
     # -- maintenance ------------------------------------------------------------
-    async def collect_garbage(self) -> int:
+    async def collect_garbage(self, *, grace_seconds: float | None = None) -> int:
+        grace = blobs.GC_GRACE_SECONDS if grace_seconds is None else grace_seconds
+        cutoff = time.time() - grace
+
         async def job(conn: Conn, _: list[Change]) -> int:
-            removed = await blobs.collect(conn)
+            removed = await blobs.collect(conn, cutoff)
             orphans = await conn.fetch(
                 "SELECT mm.id FROM message_meta mm"
                 " WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.meta_id = mm.id)"

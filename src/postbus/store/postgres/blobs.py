@@ -73,13 +73,13 @@ async def exists(pool: Any, blob_id: str) -> bool:
     return bool(await pool.fetchval("SELECT 1 FROM blobs WHERE id = $1", blob_id))
 
 
-async def collect(conn: Conn) -> int:
-    """Deletes old bodies that no message or queue item references."""
+async def collect(conn: Conn, cutoff: float) -> int:
+    """Deletes bodies created before `cutoff` that no message or queue item references."""
     status: str = await conn.execute(
         "DELETE FROM blobs b WHERE b.created < $1"
         " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)"
         " AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.blob_id = b.id)",
-        time.time() - GC_GRACE_SECONDS,
+        cutoff,
     )
     return int(status.rsplit(" ", 1)[1])
 

@@ -417,14 +417,16 @@ class SqliteStore:
         return await self._write(outbound.retry, item_id, now)
 
     # -- maintenance ------------------------------------------------------------
-    async def collect_garbage(self) -> int:
+    async def collect_garbage(self, *, grace_seconds: float | None = None) -> int:
+        grace = blobs.GC_GRACE_SECONDS if grace_seconds is None else grace_seconds
+        cutoff = time.time() - grace
         # Small writer jobs, so that deliveries interleave with the clean-up.
         while await self._writer.run(messages.drop_orphan_meta) == messages.GC_META_BATCH:
             pass
         removed = 0
         after = 0
         while after >= 0:
-            count, after = await self._write(blobs.collect_inline, after)
+            count, after = await self._write(blobs.collect_inline, after, cutoff)
             removed += count
 
         def referenced(blob_id: str) -> bool:
@@ -435,6 +437,6 @@ class SqliteStore:
             )
 
         removed += await self._tracked(
-            executor.run(executor.READ, self.blobs.files.sweep, referenced)
+            executor.run(executor.READ, self.blobs.files.sweep, referenced, cutoff)
         )
         return removed
