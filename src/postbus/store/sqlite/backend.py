@@ -428,15 +428,11 @@ class SqliteStore:
         while after >= 0:
             count, after = await self._write(blobs.collect_inline, after, cutoff)
             removed += count
-
-        def referenced(blob_id: str) -> bool:
-            conn = self._reader_conn()
-            return bool(
-                conn.execute("SELECT 1 FROM messages WHERE blob_id = ? LIMIT 1", (blob_id,)).fetchone()
-                or conn.execute("SELECT 1 FROM queue WHERE blob_id = ? LIMIT 1", (blob_id,)).fetchone()
-            )
-
-        removed += await self._tracked(
-            executor.run(executor.READ, self.blobs.files.sweep, referenced, cutoff)
-        )
+        # Files: candidates are found on a reader, then re-checked and removed in
+        # small writer jobs, atomically with respect to every commit (blobs.py).
+        files = self.blobs.files
+        candidates = await self._read(blobs.unreferenced_files, files, cutoff)
+        for start in range(0, len(candidates), blobs.GC_FILE_BATCH):
+            batch = candidates[start:start + blobs.GC_FILE_BATCH]
+            removed += await self._write(blobs.collect_files, files, batch, cutoff)
         return removed
