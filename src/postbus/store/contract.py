@@ -317,5 +317,8 @@ class Store(Protocol):
         """Makes the item (or all items) due now; returns how many."""
 
     # -- maintenance ------------------------------------------------------------
-    async def collect_garbage(self) -> int:
-        """Removes blobs no message or queue item references; returns how many."""
+    async def collect_garbage(self, *, grace_seconds: float | None = None) -> int:
+        """Removes blobs no message or queue item references; returns how many.
+
+        Bodies younger than `grace_seconds` (the backend's GC_GRACE_SECONDS when
+        None) are spared: a BlobRef handed out by `put_blob` stays valid that long."""

@@ -413,6 +413,7 @@ class PostgresStore:
         when = time.time() if internal_date is None else internal_date
 
         async def job(conn: Conn, changes: list[Change]) -> Appended:
+            await blobs.reference(conn, blob)
             meta = await messages.meta_id(conn, blob, parsed)
             return await messages.insert_message(
                 conn, mailbox_id, meta, blob, flag_list, when, check_quota, changes
@@ -595,17 +596,21 @@ class PostgresStore:
         return await self._write(lambda conn, _: outbound.retry(conn, item_id, now))
 
     # -- maintenance ------------------------------------------------------------
-    async def collect_garbage(self) -> int:
-        async def job(conn: Conn, _: list[Change]) -> int:
-            removed = await blobs.collect(conn)
+    async def collect_garbage(self, *, grace_seconds: float | None = None) -> int:
+        grace = blobs.GC_GRACE_SECONDS if grace_seconds is None else grace_seconds
+        cutoff = time.time() - grace
+
+        removed = await blobs.collect(self.pool, cutoff)
+
+        async def job(conn: Conn, _: list[Change]) -> None:
             orphans = await conn.fetch(
                 "SELECT mm.id FROM message_meta mm"
                 " WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.meta_id = mm.id)"
             )
             await rows.drop_unused_meta(conn, (r[0] for r in orphans))
-            return removed
 
-        return await self._write(job)
+        await self._write(job)
+        return removed
 
 
 # What changed in a folder since a mod-sequence (see `changes_since`): the
