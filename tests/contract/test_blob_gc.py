@@ -22,7 +22,7 @@ import pytest
 
 from postbus.store import NotFound, blobs
 from postbus.store.contract import Store
-from postbus.store.model import BlobRef
+from postbus.store.model import BlobRef, Outbound, QueueRecipient
 
 from .conftest import message, parsed
 
@@ -81,7 +81,11 @@ async def test_a_body_collected_before_its_append_is_refused_not_dangling(store:
         await store.append(box, blob, parsed("late"))
     with pytest.raises(NotFound):
         await store.deliver([box], blob, parsed("late"))
+    with pytest.raises(NotFound):  # the one-transaction delivery, local copy and queue item
+        await store.deliver_message([box], blob, parsed("late"),
+                                    queue=Outbound("a@example.org", (QueueRecipient("b@example.net"),)))
     assert await _check_every_body(store, box) == 0
+    assert await store.list_queue() == []
 
 
 # The randomised run: so many tasks, each doing so many rounds of put + append.
