@@ -204,3 +204,30 @@ def test_new_body_directories_are_fsynced_up_to_the_root(
     files.commit_file(None, other, hashlib.sha256(other).hexdigest())
     new_leaf = root / digest[:2] / hashlib.sha256(other).hexdigest()[2:4]
     assert synced == ([top, new_leaf] if new_leaf != leaf else [leaf])
+
+
+async def test_the_bodies_of_a_removed_account_go_at_once_and_nothing_else(store: Store) -> None:
+    box = await _inbox(store)
+    account = await store.get_account("gc@example.test")
+    assert account is not None
+    small, big, shared = message(10, 300), message(11, BIG), message(12, BIG + 1)
+    refs = [await store.put_blob(raw) for raw in (small, big, shared)]
+    for ref in refs:
+        await store.append(box, ref, parsed("mine"))
+    other = await store.add_account("keep@example.test", "h", quota_bytes=0)
+    other_box = await store.get_mailbox(other.id, "INBOX")
+    assert other_box is not None
+    await store.append(other_box.id, refs[2], parsed("shared"))  # the same body, still used
+    in_flight = await store.put_blob(message(13, BIG))  # fresh, not referenced yet
+    bodies = await store.account_bodies(account.id)
+    assert sorted(bodies) == sorted(r.id for r in refs)
+    started = time.time()
+    await store.remove_account("gc@example.test")
+    # Fresh bodies, yet gone at once: the grace period runs from the removal.
+    assert await store.collect_garbage(grace_seconds=time.time() - started, bodies=bodies) == 2
+    for ref in refs[:2]:
+        with pytest.raises((NotFound, FileNotFoundError)):
+            await store.read_blob(ref.id)
+    assert await store.read_blob(refs[2].id) == shared  # another account's message uses it
+    await store.append(other_box.id, in_flight, parsed("late"))  # not a candidate: still valid
+    assert await _check_every_body(store, other_box.id) == 2

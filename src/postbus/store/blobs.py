@@ -414,6 +414,16 @@ def unreferenced_files(conn: sqlite3.Connection, files: FileBlobStore, cutoff: f
     return [name for name in files.old_files(cutoff) if not referenced(conn, name)]
 
 
+def collect_listed(
+    conn: sqlite3.Connection, files: FileBlobStore, names: list[str], cutoff: float
+) -> int:
+    """`collect_inline` and `collect_files` for the named bodies only (a writer job)."""
+    unused = [name for name in names if not referenced(conn, name)]
+    removed = conn.executemany("DELETE FROM blobs_inline WHERE id = ? AND created < ?",
+                               [(name, cutoff) for name in unused]).rowcount
+    return max(removed, 0) + files.remove_unreferenced(unused, cutoff, lambda name: referenced(conn, name))
+
+
 def collect_files(
     conn: sqlite3.Connection, files: FileBlobStore, names: list[str], cutoff: float
 ) -> int:

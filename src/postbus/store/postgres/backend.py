@@ -596,11 +596,18 @@ class PostgresStore:
         return await self._write(lambda conn, _: outbound.retry(conn, item_id, now))
 
     # -- maintenance ------------------------------------------------------------
-    async def collect_garbage(self, *, grace_seconds: float | None = None) -> int:
+    async def account_bodies(self, account_id: int) -> list[str]:
+        return [r[0] for r in await self.pool.fetch(
+            "SELECT DISTINCT m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id"
+            " WHERE b.account_id = $1", account_id)]
+
+    async def collect_garbage(
+        self, *, grace_seconds: float | None = None, bodies: Sequence[str] | None = None
+    ) -> int:
         grace = blobs.GC_GRACE_SECONDS if grace_seconds is None else grace_seconds
         cutoff = time.time() - grace
 
-        removed = await blobs.collect(self.pool, cutoff)
+        removed = await blobs.collect(self.pool, cutoff, bodies)
 
         async def job(conn: Conn, _: list[Change]) -> None:
             orphans = await conn.fetch(

@@ -21,9 +21,11 @@ Range reads use `substring`, so the server ships only the bytes asked for.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +93,7 @@ async def reference(conn: Conn, blob: BlobRef) -> None:
         raise errors.NotFound(f"message body {blob.id} is not stored")
 
 
-async def collect(pool: Any, cutoff: float) -> int:
+async def collect(pool: Any, cutoff: float, only: Sequence[str] | None = None) -> int:
     """Deletes bodies created before `cutoff` that no message or queue item
     references, GC_BATCH per transaction; returns how many.
 
@@ -108,19 +110,41 @@ async def collect(pool: Any, cutoff: float) -> int:
             " LIMIT $2 FOR UPDATE SKIP LOCKED",
             cutoff, GC_BATCH,
         )]
-        if not ids:
-            return 0, 0
-        status: str = await conn.execute(
-            f"DELETE FROM blobs b WHERE b.id = ANY($1::text[]) AND {_UNREFERENCED}", ids
-        )
-        return len(ids), int(status.rsplit(" ", 1)[1])
+        return len(ids), await _delete(conn, ids)
 
     removed = 0
+    if only is not None:  # the named bodies only, GC_BATCH per transaction
+        names = list(dict.fromkeys(only))
+        for start in range(0, len(names), GC_BATCH):
+            removed += await db.in_transaction(
+                pool, functools.partial(_collect_named, names=names[start:start + GC_BATCH],
+                                        cutoff=cutoff))
+        return removed
     locked = GC_BATCH
     while locked == GC_BATCH:
         locked, deleted = await db.in_transaction(pool, batch)
         removed += deleted
     return removed
+
+
+async def _collect_named(conn: Conn, *, names: list[str], cutoff: float) -> int:
+    ids = [r[0] for r in await conn.fetch(
+        f"SELECT b.id FROM blobs b WHERE b.id = ANY($2::text[]) AND b.created < $1"
+        f" AND {_UNREFERENCED} FOR UPDATE SKIP LOCKED",
+        cutoff, names,
+    )]
+    return await _delete(conn, ids)
+
+
+async def _delete(conn: Conn, ids: list[str]) -> int:
+    """The second statement of `collect`: its snapshot sees every reference
+    committed before the candidates were locked."""
+    if not ids:
+        return 0
+    status: str = await conn.execute(
+        f"DELETE FROM blobs b WHERE b.id = ANY($1::text[]) AND {_UNREFERENCED}", ids
+    )
+    return int(status.rsplit(" ", 1)[1])
 
 
 _UNREFERENCED = (
