@@ -23,8 +23,9 @@ APPEND_LIMIT: Final = 12 * 2**20
 #: Largest total of all literals in one APPEND (MULTIAPPEND, RFC 3502).
 MAX_APPEND_TOTAL: Final = 4 * APPEND_LIMIT
 
-#: Most parts (``TEXT`` literals and ``URL``s) in the CATENATE list of one message
-#: (RFC 4469 §5).  Policy: ``NO [TOOBIG]`` for the APPEND; nothing is stored.  The
+#: Most CATENATE parts (``TEXT`` literals and ``URL``s, RFC 4469 §5) in one APPEND,
+#: over all its messages: each URL costs a store read, whatever octets it names.
+#: Policy: ``NO [TOOBIG]`` for the APPEND; nothing is stored.  The
 #: assembled message is bounded by ``APPEND_LIMIT`` and all messages of one APPEND
 #: together by ``MAX_APPEND_TOTAL``, as literals are; URL parts are checked against
 #: what is left before their octets are read.

@@ -184,6 +184,7 @@ def read_append(cur: Cursor, uid: bool) -> AppendArgs:
     cur.sp()
     mailbox = cur.mailbox()
     messages = []
+    catenated = 0  # CATENATE parts so far, over all the messages
     while True:  # RFC 3502: append-message *(SP append-message)
         cur.sp()
         flags: tuple[str, ...] = ()
@@ -196,7 +197,8 @@ def read_append(cur: Cursor, uid: bool) -> AppendArgs:
             cur.sp()
         if cur.skip_word(b"CATENATE"):
             cur.sp()
-            parts = _read_catenate(cur)
+            parts = _read_catenate(cur, catenated)
+            catenated += len(parts)
             messages.append(AppendMessage(flags, internal_date, memoryview(b""), catenate=parts))
             if cur.at_end():
                 return AppendArgs(mailbox, tuple(messages))
@@ -217,13 +219,14 @@ def read_append(cur: Cursor, uid: bool) -> AppendArgs:
             return AppendArgs(mailbox, tuple(messages))
 
 
-def _read_catenate(cur: Cursor) -> tuple[CatPart, ...]:
+def _read_catenate(cur: Cursor, before: int) -> tuple[CatPart, ...]:
     """RFC 4469 §5: ``"(" cat-part *(SP cat-part) ")"``, ``cat-part = "TEXT" SP literal /
-    "URL" SP astring``; a TEXT literal may also be a literal8 (BINARY, RFC 3516)."""
+    "URL" SP astring``; a TEXT literal may also be a literal8 (BINARY, RFC 3516).
+    `before` parts came in earlier messages of the command (MAX_CATENATE_PARTS)."""
     parts: list[CatPart] = []
 
     def part() -> CatPart:
-        if len(parts) >= MAX_CATENATE_PARTS:
+        if before + len(parts) >= MAX_CATENATE_PARTS:
             raise ImapNo(f"Too many CATENATE parts (limit {MAX_CATENATE_PARTS})", "TOOBIG")
         kind = cur.keyword("TEXT or URL")
         cur.sp()
