@@ -2,9 +2,11 @@
 RFC 5550 §5): the grammar and the sans-IO URL parser."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from postbus.imap.proto import AppendArgs, CatText, CatUrl, Section
-from postbus.imap.proto.limits import MAX_CATENATE_PARTS
+from postbus.imap.proto.limits import MAX_CATENATE_PARTS, MAX_NUMBER
 from postbus.imap.proto.url import BadUrl, ImapUrl, parse_url, response_url
 
 from .helpers import command, error
@@ -93,3 +95,17 @@ def test_the_badurl_echo_is_one_token_ending_at_its_bracket() -> None:
     assert response_url("imap://[::1]/a b/;UID=1") == "imap://[::1%5D/a%20b/;UID=1"
     assert response_url("/Entwürfe\r\n") == "/Entw%C3%BCrfe%0D%0A"
     assert response_url("") == '""'
+
+
+@given(st.one_of(st.text(max_size=80), st.from_regex(
+    r"\A(imap://[a-z%@;=*]{0,12}[a-z.:0-9\[\]]{0,10})?/?[A-Za-z%0-9/]{0,10}(;UIDVALIDITY=[0-9]{0,11})?"
+    r"(/;UID=[0-9]{0,11})?(/;SECTION=[A-Z0-9.%() ]{0,20})?(/;PARTIAL=[0-9.]{0,12})?\Z")))
+def test_any_text_is_a_url_or_badurl(text: str) -> None:
+    try:
+        ref = parse_url(text)
+    except BadUrl:
+        return
+    # What it names is always one message of a folder, within RFC 5092's 32-bit numbers.
+    assert 1 <= ref.uid <= MAX_NUMBER
+    assert ref.mailbox is None or (ref.mailbox and "\x00" not in ref.mailbox)
+    assert ref.partial is None or 0 <= ref.partial[0] <= MAX_NUMBER
