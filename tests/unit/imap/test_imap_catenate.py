@@ -75,6 +75,16 @@ async def test_the_whole_message_and_multiappend_with_catenate(imap: Harness) ->
         + b' CATENATE (URL "/INBOX/;UID=%d" TEXT ~{5+}\r\nextra)' % first.uid)
     assert lines == [b"TAG OK [APPENDUID %d 1:2] APPEND completed\r\n" % sent.uid_validity]
     assert await stored(imap, "Sent") == [message("plain"), message("one") + b"extra"]
+    # Without a user an absolute URL is read as this session's user; a relative path
+    # names a child of the selected folder (RFC 3986 §5.2 against ".../INBOX/").
+    await imap.app.mailboxes.create(imap.accounts[USER].id, "INBOX/a:b")
+    child = await imap.deliver(message("child"), folder="INBOX/a:b")
+    await client.ok("SELECT INBOX")
+    lines = await client.command(
+        b'APPEND Sent CATENATE (URL "imap://LOCALHOST/INBOX/;UID=%d" URL "./a:b/;UID=%d")'
+        % (first.uid, child.uid))
+    assert lines[-1] == b"TAG OK [APPENDUID %d 3] APPEND completed\r\n" % sent.uid_validity
+    assert (await stored(imap, "Sent"))[2] == message("one") + message("child")
 
 
 async def test_bad_urls_are_badurl_and_store_nothing(imap: Harness) -> None:
@@ -95,7 +105,6 @@ async def test_bad_urls_are_badurl_and_store_nothing(imap: Harness) -> None:
         "/INBOX/;UID=1;URLAUTH=anonymous:internal:0123": "URLAUTH is not supported",
         "/INBOX/;UID=0": "A number in the URL is out of range",
         "/INBOX/;UID=1/;SECTION=BOGUS": "Invalid section: Invalid section specifier",
-        "imap://localhost/INBOX/;UID=1": "The URL names another user",
         "imap://bob%40example.test@localhost/INBOX/;UID=1": "The URL names another user",
         "imap://alice%40example.test@mail.example.org/INBOX/;UID=1":
             "The URL names another server",

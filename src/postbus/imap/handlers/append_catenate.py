@@ -7,7 +7,8 @@ references resolve against the selected folder (RFC 5092 §7); with none
 selected, ``;UID=n`` names nothing.  The octets are read through the mailbox
 service as FETCH reads a section (its byte ranges), without setting \\Seen.
 
-Refusals (RFC 4469 §5): a URL that is malformed, names another server or user,
+Refusals (RFC 4469 §5): a URL that is malformed, names another server or
+another user (one without a user is read as this session's),
 a folder or message that does not exist, a UIDVALIDITY that no longer holds,
 or a part the message lacks, is ``NO [BADURL url]``; a message over the
 APPENDLIMIT, or messages of one APPEND over its total, is ``NO [TOOBIG]``,
@@ -64,6 +65,8 @@ async def assemble(session: ImapSession, message: AppendMessage, budget: Budget)
 
 
 def _too_big(budget: Budget) -> TooBig:
+    if budget.total_left < budget.message_limit:  # the command's total binds first
+        return TooBig("The messages of this APPEND are too big together")
     return TooBig(f"Message too big (limit {budget.message_limit} octets)")
 
 
@@ -83,7 +86,9 @@ async def _folder(session: ImapSession, ref: ImapUrl) -> int:
     assert account is not None
     if ref.host is not None:
         _check_server(session, ref)
-        if ref.user is None or ref.user.lower() != account.address.lower():
+        # A URL without a user is read as this session's user: in an APPEND the
+        # session's own login is the only one it can be resolved with.
+        if ref.user is not None and ref.user.lower() != account.address.lower():
             raise BadUrl("The URL names another user")
     selected = session.selected
     if ref.mailbox is None or ref.relative:

@@ -97,7 +97,8 @@ def parse_url(url: str) -> ImapUrl:
         raise BadUrl("The URL names no message")
     if _UID_FIRST.match(rest):  # ";UID=n...": a message of the selected folder
         return _command("/" + rest, None, None, None, relative=False, selected=True)
-    return _command(rest, None, None, None, relative=True)
+    # RFC 3986 §4.2: a first segment holding ":" is written "./a:b".
+    return _command(rest.removeprefix("./"), None, None, None, relative=True)
 
 
 def _authority(authority: str) -> tuple[str, int | None, str | None]:
