@@ -175,7 +175,8 @@ class EntryList(Sequence[MessageEntry]):
 
     def append(self, entry: MessageEntry) -> None:
         self._own()
-        self._flags.append(self._flag_number(entry.flags))
+        n = self._flag_number(entry.flags)  # may widen (replace) the flags array
+        self._flags.append(n)
         self._uids.append(entry.uid)
         self._modseqs.append(entry.modseq)
 
