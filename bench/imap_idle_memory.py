@@ -357,13 +357,17 @@ async def measure_dovecot(args: argparse.Namespace, root: Path, hibernate: bool)
         await asyncio.sleep(1)
         before = pss_kib(dovecot_pids(base))
         child = await open_clients(port, args.connections, args)
-        await asyncio.sleep(5 if hibernate else 1)  # past imap_hibernate_timeout
+        await asyncio.sleep(10 if hibernate else 1)  # well past imap_hibernate_timeout
         pids = dovecot_pids(base)
         after = pss_kib(pids)
         per_conn = (after - before) / args.connections
         mode = "hibernating" if hibernate else "default"
         print(f"dovecot ({mode}): connections={args.connections} processes={len(pids)}")
         print(f"  PSS growth:  {after - before:8d} KiB total, {per_conn:7.1f} KiB per connection")
+        errors = [line for line in (base / "dovecot.log").read_text(errors="replace").splitlines()
+                  if "rror" in line]
+        for line in errors[:3]:
+            print(f"  dovecot.log: {line}")
         await close_clients(child)
     finally:
         proc.send_signal(signal.SIGTERM)
