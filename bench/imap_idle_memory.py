@@ -1,15 +1,28 @@
 """What an idle, logged-in IMAP connection costs the server in memory.
 
-Run: .venv/bin/python bench/imap_idle_memory.py [--connections 1000] [--loop uvloop|asyncio]
-                                                 [--select]
+Run: .venv/bin/python bench/imap_idle_memory.py [--connections 1000] [--messages 10000]
+         [--accounts 4] [--loop uvloop|asyncio] [--no-select] [--no-idle] [--dovecot]
 
-A Postbus server (IMAP listeners only, a temporary data_dir) runs in this
-process; a child process opens N connections over TLS (``imaps``), logs each
-in (and with ``--select`` selects INBOX, which holds 100 messages), then
-leaves them idle.  The server reports the growth of its resident set (RSS)
-and of the Python heap traced by tracemalloc (which does not see OpenSSL's
-own allocations), each divided by N, and the largest allocation sites.  The
-child's memory is not counted.
+The issue 11 figure is the default: 1,000 connections over TLS (``imaps``),
+spread over ``--accounts`` accounts, each with a ``--messages``-message INBOX
+selected and the connection in IDLE.
+
+- Postbus: a server (IMAP listeners only, a temporary data_dir) runs in this
+  process; a child process opens the connections, logs each in, SELECTs INBOX
+  and enters IDLE, then leaves them.  The server reports the growth of its
+  resident set (RSS) and of the Python heap traced by tracemalloc (which does
+  not see OpenSSL's own allocations), each divided by N, and the largest
+  allocation sites.  One connection per account is opened and closed first,
+  so that what a process keeps once per folder (the shared entry cache,
+  ``mailbox/entries.py``) is not charged to the N.  The child's memory is not
+  counted.
+- ``--dovecot``: the same clients against a throwaway Dovecot 2.3 (Debian's
+  ``dovecot-imapd``, run as ``dovecot -c CONF -F`` on a loopback port with a
+  config and Maildirs written here), twice: default settings, and hibernating
+  (``imap_hibernate_timeout`` and a login process shared by all connections,
+  as Dovecot's docs tune it).  Its cost is the growth of the summed PSS of
+  every Dovecot process (PSS shares a common page among the processes that
+  map it), divided by N.  Needs root (Dovecot drops to its own users).
 """
 
 from __future__ import annotations
@@ -17,39 +30,51 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
+import pwd
+import shutil
+import signal
+import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import tracemalloc
 from pathlib import Path
 
 from postbus.config import from_dict
 from postbus.delivery.ingest import ingest_bytes
+from postbus.mailbox.flags import flag_update
 from postbus.server import Server
 
-USER = "bench@example.test"
 PASSWORD = "Tq7#mZ2v!pLx"
-MESSAGES = 100
 
 CLIENT = textwrap.dedent("""
     import asyncio, ssl, sys
-    PORT, N, TLS, SELECT = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
+    PORT, N, SELECT, IDLE = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
+    USERS, PASSWORD = sys.argv[5].split(","), sys.argv[6]
     ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    async def until(r, prefix):
+        while not (line := await r.readline()).startswith(prefix):
+            if not line:
+                raise SystemExit("connection closed after " + repr(prefix))
     async def one(i, keep):
-        r, w = await asyncio.open_connection("127.0.0.1", PORT, ssl=ctx if TLS else None)
+        r, w = await asyncio.open_connection("127.0.0.1", PORT, ssl=ctx)
         await r.readline()
-        w.write(b'a LOGIN %s "%s"\\r\\n' % (sys.argv[5].encode(), sys.argv[6].encode()))
+        w.write(b'a LOGIN %s "%s"\\r\\n' % (USERS[i % len(USERS)].encode(), PASSWORD.encode()))
+        await until(r, b"a ")
         if SELECT:
             w.write(b"b SELECT INBOX\\r\\n")
-        tag = b"b " if SELECT else b"a "
-        while not (await r.readline()).startswith(tag):
-            pass
-        keep.append(w)
+            await until(r, b"b OK")
+        if IDLE:
+            w.write(b"c IDLE\\r\\n")
+            await until(r, b"+ ")
+        keep.append((r, w))
     async def main():
         keep = []
-        sem = asyncio.Semaphore(50)
+        sem = asyncio.Semaphore(20)
         async def limited(i):
             async with sem:
                 await one(i, keep)
@@ -60,101 +85,330 @@ CLIENT = textwrap.dedent("""
 """)
 
 
-def rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def users(accounts: int) -> list[str]:
+    return [f"bench{n}@example.test" for n in range(accounts)]
+
+
+def message(n: int) -> bytes:
+    return (b"Subject: message %d\r\nFrom: a@example.org\r\nTo: b@example.test\r\n"
+            b"Message-ID: <%d@bench.example.org>\r\n\r\nHello, number %d.\r\n" % (n, n, n))
+
+
+def seen(n: int, messages: int) -> bool:
+    """Most of a real INBOX is read; the newest tenth is not."""
+    return n < messages * 9 // 10
+
+
+def rss_kib(pid: int | str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
 
 
-async def measure(args: argparse.Namespace, data_dir: Path) -> None:
+def median(xs: list[float]) -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
+# -- the clients --------------------------------------------------------------------------
+async def open_clients(port: int, n: int, args: argparse.Namespace
+                       ) -> asyncio.subprocess.Process:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CLIENT, str(port), str(n), "1" if args.select else "0",
+        "1" if args.idle else "0", ",".join(users(args.accounts)), PASSWORD,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    line = await child.stdout.readline()
+    if not line.startswith(b"ready"):
+        child.kill()
+        raise SystemExit(f"clients failed: {line!r}")
+    return child
+
+
+async def close_clients(child: asyncio.subprocess.Process) -> None:
+    assert child.stdin is not None
+    child.stdin.write(b"\n")
+    await child.stdin.drain()
+    await child.wait()
+
+
+# -- Postbus ------------------------------------------------------------------------------
+async def measure_postbus(args: argparse.Namespace, data_dir: Path) -> float:
     listen = {name: "" for name in ("smtp", "submissions", "submission", "pop3s", "pop3",
                                      "https", "http")}
     listen |= {"imaps": "127.0.0.1:0", "imap": "127.0.0.1:0"}
     settings = from_dict({"data_dir": str(data_dir), "listen": listen,
-                          "security": {"auth_failure_delay": 0}})
+                          "security": {"auth_failure_delay": 0},
+                          "limits": {"max_connections_per_ip": 0}})
     server = Server(settings, announce=lambda line: None)
     await server.start()
     app = server.app
     await app.store.add_domain("example.test")
-    account = await app.accounts.add_user(USER, PASSWORD)
-    inbox = await app.store.get_mailbox(account.id, "INBOX")
-    assert inbox is not None
-    for n in range(MESSAGES):
-        raw = b"Subject: message %d\r\nFrom: a@example.org\r\n\r\nHello.\r\n" % n
-        ingested = await ingest_bytes(app.store, raw)
-        await app.store.append(inbox.id, ingested.blob, ingested.parsed)
-    _ = app.tls  # the TLS context is made once, not per connection
-    # Warm up: one connection through the whole path so that one-off costs
-    # (imports, caches, the auth cache entry) are not charged to the N.
-    await run_clients(args, server, 1)
+    inboxes = []
+    for address in users(args.accounts):
+        account = await app.accounts.add_user(address, PASSWORD)
+        inbox = await app.store.get_mailbox(account.id, "INBOX")
+        assert inbox is not None
+        inboxes.append(inbox.id)
+    loaded = time.monotonic()
+    for n in range(args.messages):  # one transaction per message, into every INBOX
+        ingested = await ingest_bytes(app.store, message(n))
+        await app.store.deliver(inboxes, ingested.blob, ingested.parsed)
+    read = flag_update("add", ["\\Seen"])
+    for mailbox_id in inboxes:
+        await app.store.store_flags(mailbox_id, [u for u in range(1, args.messages + 1)
+                                                 if seen(u - 1, args.messages)], read)
+    print(f"postbus: {args.accounts} INBOXes of {args.messages} messages loaded in "
+          f"{time.monotonic() - loaded:.0f} s", flush=True)
+    port = server.bound["imaps"][1]
+    # Warm up: one connection per account through the whole path, so that one-off
+    # costs (imports, the auth cache, the folder's shared entries) are not charged to N.
+    await close_clients(await open_clients(port, args.accounts, args))
+    while len(app.sessions) > 0:
+        await asyncio.sleep(0.05)
     gc.collect()
     tracemalloc.start()
     before_rss, before_heap = rss_kib(), tracemalloc.get_traced_memory()[0]
-    child = await run_clients(args, server, args.connections, keep=True)
+    child = await open_clients(port, args.connections, args)
     gc.collect()
     await asyncio.sleep(0.5)
     after_rss, after_heap = rss_kib(), tracemalloc.get_traced_memory()[0]
-    sessions = len(app.sessions)
     n = args.connections
-    print(f"loop={args.loop} select={args.select} connections={n} "
-          f"live sessions={sessions}")
-    print(f"RSS growth:  {after_rss - before_rss:8d} KiB total, "
-          f"{(after_rss - before_rss) / n:7.1f} KiB per connection")
-    print(f"Python heap: {(after_heap - before_heap) // 1024:8d} KiB total, "
+    per_conn = (after_rss - before_rss) / n
+    print(f"postbus: loop={args.loop} select={args.select} idle={args.idle} connections={n} "
+          f"live sessions={len(app.sessions)}")
+    print(f"  RSS growth:  {after_rss - before_rss:8d} KiB total, {per_conn:7.1f} KiB per connection")
+    print(f"  Python heap: {(after_heap - before_heap) // 1024:8d} KiB total, "
           f"{(after_heap - before_heap) / 1024 / n:7.1f} KiB per connection (tracemalloc)")
     snapshot = tracemalloc.take_snapshot()
     tracemalloc.stop()
     ours = snapshot.filter_traces([tracemalloc.Filter(True, "*/postbus/*")])
     ours_size = sum(stat.size for stat in ours.statistics("filename"))
-    print(f"  of which allocated in postbus code: {ours_size / 1024 / n:7.1f} KiB per connection"
-          " (the rest is mostly the event loop's 256 KiB TLS read buffer, malloc'd but")
-    print("  untouched by uvloop, hence not resident; asyncio's own loop zero-fills it)")
-    print("largest allocation sites:")
-    for stat in snapshot.statistics("lineno")[:8]:
-        print(f"  {stat.size / 1024 / n:6.2f} KiB/conn  {stat.traceback[0]}")
-    assert child is not None and child.stdin is not None
-    child.stdin.write(b"\n")
-    await child.stdin.drain()
-    await child.wait()
+    print(f"  of which allocated in postbus code: {ours_size / 1024 / n:7.1f} KiB per connection")
+    print("  largest allocation sites:")
+    for stat in snapshot.statistics("lineno")[:args.sites]:
+        print(f"    {stat.size / 1024 / n:6.2f} KiB/conn  {stat.traceback[0]}")
+    await close_clients(child)
     await server.stop()
+    return per_conn
 
 
-async def run_clients(args: argparse.Namespace, server: Server, n: int,
-                      keep: bool = False) -> asyncio.subprocess.Process | None:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CLIENT, str(server.bound["imaps"][1]), str(n),
-        "1", "1" if args.select else "0", USER, PASSWORD,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-    )
-    assert child.stdout is not None and child.stdin is not None
-    line = await child.stdout.readline()
-    assert line.startswith(b"ready"), line
-    if keep:
-        return child
-    child.stdin.write(b"\n")
-    await child.stdin.drain()
-    await child.wait()
-    while len(server.app.sessions) > 0:
-        await asyncio.sleep(0.05)
-    return None
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--connections", type=int, default=1000)
-    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
-    parser.add_argument("--select", action="store_true")
-    args = parser.parse_args()
-    ssl.create_default_context()  # load OpenSSL before the baseline
-    with tempfile.TemporaryDirectory() as tmp:
-        coro = measure(args, Path(tmp) / "var")
+def postbus_run(args: argparse.Namespace) -> float:
+    with tempfile.TemporaryDirectory(prefix="idle-mem-") as tmp:
+        coro = measure_postbus(args, Path(tmp) / "var")
         if args.loop == "uvloop":
             import uvloop
 
-            uvloop.run(coro)
-        else:
-            asyncio.run(coro)
+            return uvloop.run(coro)
+        return asyncio.run(coro)
+
+
+# -- Dovecot ------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def dovecot_pids(base: Path) -> list[int]:
+    """Every process of the Dovecot instance under `base` (its master and children)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            exe = os.readlink(proc / "exe")
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if "dovecot" in exe or str(base).encode() in environ or b"DOVECOT" in environ:
+            cmdline = (proc / "cmdline").read_bytes()
+            if b"dovecot" in cmdline or exe.startswith("/usr/lib/dovecot"):
+                out.append(int(proc.name))
+    return out
+
+
+def pss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+    return total
+
+
+def write_maildirs(base: Path, args: argparse.Namespace) -> None:
+    nobody = pwd.getpwnam("nobody")
+    stamp = int(time.time()) - args.messages
+    for user in users(args.accounts):
+        maildir = base / "home" / user / "Maildir"
+        for sub in ("cur", "new", "tmp"):
+            (maildir / sub).mkdir(parents=True)
+        for n in range(args.messages):
+            lf = message(n).replace(b"\r\n", b"\n")
+            info = ":2,S" if seen(n, args.messages) else ":2,"
+            (maildir / "cur" / f"{stamp + n}.M{n}P1.bench,S={len(lf)}{info}").write_bytes(lf)
+    for path in [base / "home", *(base / "home").rglob("*")]:
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    (base / "passwd").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}\n"
+                                         for u in users(args.accounts)))
+
+
+def dovecot_conf(base: Path, port: int, tls: Path, hibernate: bool, limit: int) -> str:
+    nobody = pwd.getpwnam("nobody")
+    tuned = f"""
+imap_hibernate_timeout = 2s
+service imap-login {{
+  service_count = 0
+  process_min_avail = 1
+  client_limit = {limit}
+}}
+service imap-hibernate {{
+  client_limit = {limit}
+  unix_listener imap-hibernate {{
+    mode = 0666
+  }}
+}}
+service imap {{
+  unix_listener imap-master {{
+    user = nobody
+  }}
+}}
+""" if hibernate else ""
+    return f"""
+base_dir = {base}/run
+state_dir = {base}/state
+instance_name = postbus-idle-{port}
+log_path = {base}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{tls}/cert.pem
+ssl_key = <{tls}/key.pem
+disable_plaintext_auth = yes
+auth_mechanisms = plain
+default_internal_user = dovecot
+default_login_user = dovenull
+default_process_limit = {limit + 50}
+default_client_limit = {2 * limit + 100}
+default_vsz_limit = 0
+first_valid_uid = 1
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {base}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={nobody.pw_uid} gid={nobody.pw_gid} home={base}/home/%u
+}}
+mail_location = maildir:~/Maildir
+protocol imap {{
+  mail_max_userip_connections = {limit}
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    port = {port}
+    ssl = yes
+  }}
+}}
+{tuned}"""
+
+
+def make_cert(tls: Path) -> None:
+    tls.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-keyout", str(tls / "key.pem"),
+                    "-out", str(tls / "cert.pem")], check=True, capture_output=True)
+
+
+async def measure_dovecot(args: argparse.Namespace, root: Path, hibernate: bool) -> float:
+    base = root / ("dovecot-hibernate" if hibernate else "dovecot-default")
+    base.mkdir()
+    write_maildirs(base, args)
+    if not (root / "tls").exists():
+        make_cert(root / "tls")
+    port = free_port()
+    conf = base / "dovecot.conf"
+    conf.write_text(dovecot_conf(base, port, root / "tls", hibernate, args.connections))
+    os.chmod(root, 0o755)
+    proc = subprocess.Popen([shutil.which("dovecot") or "/usr/sbin/dovecot", "-c", str(conf),
+                             "-F"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    error = proc.stderr.read() if proc.stderr else b""
+                    raise SystemExit("dovecot failed: " + error.decode(errors="replace")) from None
+                await asyncio.sleep(0.05)
+        # Warm up: index each Maildir once (Dovecot's index files), as Postbus's cache.
+        await close_clients(await open_clients(port, args.accounts, args))
+        await asyncio.sleep(1)
+        before = pss_kib(dovecot_pids(base))
+        child = await open_clients(port, args.connections, args)
+        await asyncio.sleep(10 if hibernate else 1)  # well past imap_hibernate_timeout
+        pids = dovecot_pids(base)
+        after = pss_kib(pids)
+        per_conn = (after - before) / args.connections
+        mode = "hibernating" if hibernate else "default"
+        print(f"dovecot ({mode}): connections={args.connections} processes={len(pids)}")
+        print(f"  PSS growth:  {after - before:8d} KiB total, {per_conn:7.1f} KiB per connection")
+        errors = [line for line in (base / "dovecot.log").read_text(errors="replace").splitlines()
+                  if "rror" in line]
+        for line in errors[:3]:
+            print(f"  dovecot.log: {line}")
+        await close_clients(child)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    return per_conn
+
+
+def dovecot_run(args: argparse.Namespace, hibernate: bool) -> float:
+    with tempfile.TemporaryDirectory(prefix="idle-mem-dovecot-") as tmp:
+        return asyncio.run(measure_dovecot(args, Path(tmp), hibernate))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--accounts", type=int, default=4)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--no-select", dest="select", action="store_false")
+    parser.add_argument("--no-idle", dest="idle", action="store_false")
+    parser.add_argument("--runs", type=int, default=1, help="median of this many runs")
+    parser.add_argument("--sites", type=int, default=8, help="allocation sites to print")
+    parser.add_argument("--dovecot", action="store_true", help="measure Dovecot as well")
+    parser.add_argument("--no-postbus", dest="postbus", action="store_false")
+    args = parser.parse_args()
+    ssl.create_default_context()  # load OpenSSL before the baseline
+    figures: dict[str, list[float]] = {}
+    for _ in range(args.runs):
+        if args.postbus:
+            figures.setdefault("Postbus", []).append(postbus_run(args))
+        if args.dovecot:
+            figures.setdefault("Dovecot (default)", []).append(dovecot_run(args, False))
+            figures.setdefault("Dovecot (hibernating)", []).append(dovecot_run(args, True))
+    what = (f"{args.connections} IDLE TLS connections" if args.idle else
+            f"{args.connections} TLS connections") + (
+        f", {args.messages}-message INBOX selected ({args.accounts} accounts)"
+        if args.select else ", logged in")
+    print(f"\nper-connection memory, {what}, median of {args.runs}:")
+    for name, xs in figures.items():
+        print(f"  {name:22} {median(xs):7.1f} KiB   (runs: {', '.join(f'{x:.1f}' for x in xs)})")
+    print("  loadavg:", Path("/proc/loadavg").read_text().strip())
 
 
 if __name__ == "__main__":

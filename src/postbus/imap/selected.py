@@ -31,16 +31,12 @@ _SYSTEM_ORDER = {flag: i for i, flag in enumerate((*SYSTEM_FLAGS, "\\Recent"))}
 _RECENT = frozenset(("\\Recent",))
 
 
-def _uid_key(entry: MessageEntry) -> int:
-    return entry.uid
-
-
 class SelectedMailbox(MailboxView):
     __slots__ = ("condstore", "qresync", "saved")
 
-    def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool,
-                 flagsets: dict[frozenset[str], frozenset[str]] | None = None) -> None:
-        super().__init__(mailbox, entries, readonly, flagsets)
+    def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool
+                 ) -> None:
+        super().__init__(mailbox, entries, readonly)
         #: The SEARCHRES result ``$`` as UIDs (RFC 5182), None when never saved.
         self.saved: list[int] | None = None
         #: The session's CONDSTORE / QRESYNC state (set by ``ImapSession.enable_condstore``):
@@ -70,9 +66,10 @@ class SelectedMailbox(MailboxView):
         if not entries:
             return []
         out: list[Target] = []
-        for lo, hi in seqset.resolve(entries[-1].uid):
-            i = bisect_left(entries, lo, key=_uid_key)
-            while i < len(entries) and entries[i].uid <= hi:
+        uids = entries.uids
+        for lo, hi in seqset.resolve(uids[-1]):
+            i = bisect_left(uids, lo)
+            while i < len(uids) and uids[i] <= hi:
                 out.append((i + 1, entries[i]))
                 i += 1
         return out

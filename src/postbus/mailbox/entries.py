@@ -15,8 +15,11 @@ Invariants:
   every change to a folder takes a new mod-sequence (store/contract.py).
 - A cached folder is keyed by (mailbox id, UIDVALIDITY): a rename gives the
   folder a new UIDVALIDITY, and its entries are read afresh.
-- Entries share one frozenset per distinct flag set (`flagsets`); a view
-  takes a copy of the list and of that table, never the cache's own.
+- A folder's entries are one compact :class:`EntryList` (``entrylist.py``:
+  UID, flag-set number and mod-sequence arrays, ~14 bytes per message); a view
+  gets a list that *shares* those arrays (`EntryList.share`), and whichever
+  side changes first copies them, so views never see the cache's later
+  changes and idle views cost no memory per message.
 - At most `MAX_CACHED_ENTRIES` entries are kept over all folders; the least
   recently opened folders go first. A folder larger than that is not kept.
 - One update of a folder at a time (a lock per folder), so two sessions
@@ -26,49 +29,34 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from postbus.mailbox.entrylist import EntryList
 from postbus.mailbox.limits import MAX_CACHED_ENTRIES
 from postbus.store import Store
 from postbus.store.model import Mailbox, MessageEntry
-
-FlagSets = dict[frozenset[str], frozenset[str]]
-
-
-def _uid_key(entry: MessageEntry) -> int:
-    return entry.uid
 
 
 @dataclass(slots=True)
 class Cached:
     uid_validity: int
     modseq: int
-    entries: list[MessageEntry]
-    flagsets: FlagSets
+    entries: EntryList
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def intern(self, entry: MessageEntry) -> MessageEntry:
-        shared = self.flagsets.setdefault(entry.flags, entry.flags)
-        if shared is entry.flags:
-            return entry
-        return MessageEntry(entry.uid, shared, entry.modseq)
 
     def apply(self, changed: tuple[MessageEntry, ...], expunged: tuple[int, ...]) -> None:
         entries = self.entries
         if expunged:
-            gone = set(expunged)
-            entries = self.entries = [e for e in entries if e.uid not in gone]
-        last = entries[-1].uid if entries else 0
+            entries.remove_uids(set(expunged))
+        last = entries.uid(-1) if entries else 0
         for entry in changed:  # ascending UID
-            entry = self.intern(entry)
             if entry.uid > last:
                 entries.append(entry)
                 last = entry.uid
                 continue
-            i = bisect_left(entries, entry.uid, key=_uid_key)
-            if i < len(entries) and entries[i].uid == entry.uid:
+            i = entries.index_of(entry.uid)
+            if i is not None:
                 entries[i] = entry
 
 
@@ -81,9 +69,9 @@ class EntryCache:
         self._folders: OrderedDict[int, Cached] = OrderedDict()
         self._total = 0
 
-    async def entries(self, mailbox: Mailbox
-                      ) -> tuple[list[MessageEntry], FlagSets, int | None]:
-        """The folder's entries (a list of the caller's own), their flag sets, and the
+    async def entries(self, mailbox: Mailbox) -> tuple[EntryList, int | None]:
+        """The folder's entries (a list of the caller's own, sharing the cache's arrays
+        until either side changes), and the
         mod-sequence they are exactly at when that is known (None after a full
         read, which sees a moment between two mod-sequences). The entries are at
         least as new as `mailbox`, which the caller has just read from the store."""
@@ -106,24 +94,22 @@ class EntryCache:
             self._folders.move_to_end(mailbox.id)
         self._evict()
         # No await since the update: the copy is the state at `cached.modseq`.
-        return list(cached.entries), dict(cached.flagsets), cached.modseq
+        return cached.entries.share(), cached.modseq
 
-    async def _load(self, mailbox: Mailbox) -> tuple[list[MessageEntry], FlagSets, None]:
+    async def _load(self, mailbox: Mailbox) -> tuple[EntryList, None]:
         # The folder row is read before the entries, so the entries are at least
         # as new as its mod-sequence: changes in between are read again, and
         # applying a change twice leaves the same state.
         row = await self._store.get_mailbox_by_id(mailbox.id)
         modseq = row.highest_modseq if row is not None else mailbox.highest_modseq
-        entries = await self._store.list_messages(mailbox.id)
-        flagsets: FlagSets = {}
-        for entry in entries:  # the store already shares one set per distinct set
-            flagsets.setdefault(entry.flags, entry.flags)
+        entries = EntryList(await self._store.list_messages(mailbox.id))
         if len(entries) <= self._max and mailbox.id not in self._folders:
             uid_validity = row.uid_validity if row is not None else mailbox.uid_validity
-            self._folders[mailbox.id] = Cached(uid_validity, modseq, list(entries), flagsets)
+            self._folders[mailbox.id] = Cached(uid_validity, modseq, entries)
             self._total += len(entries)
             self._evict()
-        return entries, dict(flagsets), None
+            return entries.share(), None
+        return entries, None
 
     def _forget(self, mailbox_id: int) -> None:
         cached = self._folders.pop(mailbox_id, None)

@@ -330,8 +330,8 @@ class Mailboxes:
         With `recent` (an IMAP4rev1 SELECT or EXAMINE) the view keeps \\Recent:
         it claims the folder's new messages now, and those it is told of later
         (`MailboxView.claim_recent`, RFC 3501 §2.3.2)."""
-        entries, flagsets, exact = await self._entries.entries(mailbox)
-        view = kind(mailbox, entries, readonly, flagsets)
+        entries, exact = await self._entries.entries(mailbox)
+        view = kind(mailbox, entries, readonly)
         view.entries_modseq = exact
         if recent:
             view.tracks_recent = True

@@ -21,16 +21,20 @@ Invariants:
   ``* n EXISTS`` at the points RFC 9051 §7.5.1 allows).
 * The session's own changes need no bookkeeping: :meth:`refresh` compares
   the store's flags with the entries' and records only real differences.
-* Entries share one frozenset per distinct set of flags (see :meth:`intern`).
+* ``entries`` is a compact :class:`~postbus.mailbox.entrylist.EntryList` (UID,
+  flag-set and mod-sequence arrays); opened through the entry cache it shares
+  the cache's arrays until the view changes, so an idle view holds no
+  per-message memory of its own (issue 11, ``bench/imap_idle_memory.py``).
 * Nothing here knows a wire protocol: no IMAP bytes, no `imap` import.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Self
 
+from postbus.mailbox.entrylist import EntryList
 from postbus.store.contract import Store
 from postbus.store.model import Mailbox, MailboxStatus, MessageEntry
 
@@ -40,10 +44,6 @@ SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 SEEN = "\\Seen"
 
 Target = tuple[int, MessageEntry]
-
-
-# Writes a field of a frozen entry; used only to swap in an equal value (see intern).
-_set_field = object.__setattr__
 
 
 def _uid_key(entry: MessageEntry) -> int:
@@ -59,25 +59,20 @@ class MailboxView:
     """One client's view of one folder; see the module docstring."""
 
     __slots__ = (
-        "_flagsets", "_recent_ranges", "entries", "entries_modseq", "keywords", "mailbox_id", "modseq",
+        "_recent_ranges", "entries", "entries_modseq", "keywords", "mailbox_id", "modseq",
         "name", "pending_expunge", "pending_flags", "pending_new", "readonly", "recent",
         "tracks_recent", "uid_next", "uid_validity",
     )
 
-    def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool,
-                 flagsets: dict[frozenset[str], frozenset[str]] | None = None) -> None:
-        """`flagsets`, when given, is the table `entries` already share their flag
-        sets from (`mailbox.entries`): the view takes both as they are."""
+    def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool
+                 ) -> None:
+        """An :class:`EntryList` is taken as it is (the caller's own, `mailbox.entries`);
+        other entries are copied into one."""
         self.mailbox_id = mailbox.id
         self.name = mailbox.name
         self.uid_validity = mailbox.uid_validity
         self.readonly = readonly
-        if flagsets is None:
-            self._flagsets: dict[frozenset[str], frozenset[str]] = {}
-            self.entries = self.intern(entries)
-        else:  # handed over: the caller's own list, already interned
-            self._flagsets = flagsets
-            self.entries = entries if isinstance(entries, list) else list(entries)
+        self.entries = entries if isinstance(entries, EntryList) else EntryList(entries)
         #: The mod-sequence `entries` were exactly at when the view was opened, when
         #: known (`Mailboxes.open_view`): counters read at that mod-sequence count
         #: exactly these entries.
@@ -85,10 +80,10 @@ class MailboxView:
         # The mailbox was read before the messages: changes in between are
         # seen again by the first refresh, which compares and drops them.
         self.modseq = mailbox.highest_modseq
-        last = self.entries[-1].uid if self.entries else 0
+        last = self.entries.uid(-1) if self.entries else 0
         self.uid_next = max(mailbox.uid_next, last + 1)
         # Computed from the distinct flag sets: linear in those, not in the folder.
-        self.keywords = keywords_of(self._flagsets)
+        self.keywords = keywords_of(self.entries.table.sets)
         self.pending_expunge: set[int] = set()
         self.pending_new: list[MessageEntry] = []
         self.pending_flags: set[int] = set()
@@ -103,27 +98,6 @@ class MailboxView:
     async def open(cls, store: Store, mailbox: Mailbox, readonly: bool) -> Self:
         return cls(mailbox, await store.list_messages(mailbox.id), readonly)
 
-    def intern(self, entries: Iterable[MessageEntry]) -> list[MessageEntry]:
-        """The entries, sharing one frozenset per distinct set of flags.
-
-        The store hands out a new set per message (about 200 bytes even when
-        empty); a mailbox has few distinct combinations, so a view of 50,000
-        messages shrinks from ~14 MB to ~3.5 MB. The entries are the store's
-        fresh objects, handed over to the view: each gets the shared set in
-        place of its own *equal* one, so nothing observable changes (equality
-        and hash stay), and no second object per message is made. Making
-        50,000 new entries instead cost more than reading them, most of it in
-        the garbage collector's passes over a large heap.
-        """
-        sets = self._flagsets
-        out = list(entries)  # the view's own list: pointers only, no new entries
-        for entry in out:
-            flags = entry.flags
-            shared = sets.setdefault(flags, flags)
-            if shared is not flags:
-                _set_field(entry, "flags", shared)
-        return out
-
     # -- \Recent (RFC 3501 §2.3.2) -------------------------------------------------
     async def claim_recent(self, store: Store) -> None:
         """Take the folder's unclaimed new messages as this view's \\Recent ones.
@@ -135,7 +109,8 @@ class MailboxView:
         low, high = await store.claim_recent(self.mailbox_id, claim=not self.readonly)
         if high > low:
             self._recent_ranges.append((low, high))
-            self.recent.update(e.uid for e in self.entries if low < e.uid <= high)
+            uids = self.entries.uids
+            self.recent.update(uids[bisect_right(uids, low):bisect_right(uids, high)])
 
     def is_recent(self, uid: int) -> bool:
         return any(low < uid <= high for low, high in self._recent_ranges)
@@ -150,18 +125,14 @@ class MailboxView:
 
     def index_of(self, uid: int) -> int | None:
         """The 0-based index of ``uid`` in the view, or None."""
-        entries = self.entries
-        i = bisect_left(entries, uid, key=_uid_key)
-        if i < len(entries) and entries[i].uid == uid:
-            return i
-        return None
+        return self.entries.index_of(uid)
 
     def numbers(self, uids: Sequence[int]) -> list[int]:
         """The 1-based message numbers of `uids`, in the order given; UIDs not in the
         view are left out. Linear in the view when the UIDs are many."""
         if len(uids) < 64:
             return [i + 1 for u in uids if (i := self.index_of(u)) is not None]
-        number = {e.uid: n for n, e in enumerate(self.entries, 1)}
+        number = {u: n for n, u in enumerate(self.entries.uids, 1)}
         return [n for u in uids if (n := number.get(u)) is not None]
 
     def flags(self) -> list[str]:
@@ -185,10 +156,8 @@ class MailboxView:
         """
         if status is not None and status.unseen == 0 and self.agrees_with(status):
             return None
-        for seq, entry in enumerate(self.entries, 1):
-            if SEEN not in entry.flags:
-                return seq
-        return None
+        i = self.entries.first_where(lambda flags: SEEN not in flags)
+        return None if i is None else i + 1
 
     def live(self, targets: Sequence[Target]) -> list[Target]:
         """``targets`` without the messages known to be expunged."""
@@ -203,7 +172,7 @@ class MailboxView:
         Returns the keywords new to the folder (already added to ``keywords``);
         a front end announces them (IMAP: FLAGS, RFC 9051 §7.3.5).
         """
-        for entry in self.intern(changed):
+        for entry in changed:
             i = self.index_of(entry.uid)
             if i is not None:
                 self.entries[i] = entry
@@ -228,9 +197,9 @@ class MailboxView:
         self.pending_expunge.update(u for u in gone if self.index_of(u) is not None)
         if self.pending_new and gone:  # arrived and left before the client heard of it
             self.pending_new = [e for e in self.pending_new if e.uid not in gone]
-        last = self.entries[-1].uid if self.entries else 0
+        last = self.entries.uid(-1) if self.entries else 0
         known_new = {e.uid: n for n, e in enumerate(self.pending_new)}
-        for entry in self.intern(changes.changed):
+        for entry in changes.changed:
             if entry.uid > last:
                 n = known_new.get(entry.uid)
                 if n is None:
@@ -242,9 +211,11 @@ class MailboxView:
             i = self.index_of(entry.uid)
             if i is None:
                 continue  # expunged by this session already
-            if self.entries[i].flags != entry.flags:
+            known = self.entries[i]
+            if known.flags != entry.flags:
                 self.pending_flags.add(entry.uid)
-            self.entries[i] = entry
+            if known != entry:  # a write copies arrays shared with the cache: only when needed
+                self.entries[i] = entry
         self.pending_new.sort(key=_uid_key)
         if self.pending_new:
             self.uid_next = max(self.uid_next, self.pending_new[-1].uid + 1)
@@ -291,11 +262,11 @@ class MailboxView:
         removal; the front end announces them (IMAP: highest first).
         """
         gone = set(gone)
-        seqs = [i + 1 for i, e in enumerate(self.entries) if e.uid in gone]
+        seqs = [i + 1 for i, u in enumerate(self.entries.uids) if u in gone]
         self.pending_expunge -= gone
         if not seqs:
             return []
-        self.entries = [e for e in self.entries if e.uid not in gone]
+        self.entries.remove_uids(gone)
         self.pending_flags -= gone
         self.recent -= gone
         self._expunged(gone)

@@ -10,10 +10,12 @@ client can move its sync point without another round trip.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from postbus.imap.outcome import Done
 from postbus.imap.proto import Command, ImapNo, SequenceArgs
+from postbus.mailbox.types import MessageEntry
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
@@ -28,7 +30,7 @@ async def expunge(session: ImapSession, cmd: Command) -> Done | None:
     if cmd.uid:
         args = cmd.args
         assert isinstance(args, SequenceArgs)
-        candidates = [e for _, e in view.resolve(args.seqset, uid=True)]
+        candidates: Sequence[MessageEntry] = [e for _, e in view.resolve(args.seqset, uid=True)]
     else:
         candidates = view.entries
     deleted = [e.uid for e in candidates if "\\Deleted" in e.flags]
