@@ -73,7 +73,7 @@ def unsupported(groups: Iterable[NotifyGroup]) -> list[str]:
 class Notifier:
     """The NOTIFY SET of one session and what is waiting to be told."""
 
-    __slots__ = ("_folders", "_subscribed", "_watcher", "dirty", "groups", "names_dirty",
+    __slots__ = ("_folders", "_settled", "_subscribed", "_watcher", "dirty", "groups", "names_dirty",
                  "overflow", "selected_group", "session", "subs_dirty")
 
     def __init__(self, session: ImapSession, groups: Sequence[NotifyGroup],
@@ -88,6 +88,7 @@ class Notifier:
         self.subs_dirty = False
         self.overflow = False
         self._watcher: asyncio.Task[None] | None = None
+        self._settled: asyncio.Future[None] | None = None  # the watcher waits for a command
 
     # -- which events a folder gets --------------------------------------------------------
     def events_for(self, name: str) -> tuple[str, ...]:
@@ -224,6 +225,22 @@ class Notifier:
                                  b"pending, NOTIFY is off\r\n")
 
     # -- between commands --------------------------------------------------------------------
+    async def idle(self) -> bool:
+        """The command loop is about to wait for input: deliver what is due.  True
+        when something was (the loop looks for input again), False when the loop may
+        go idle.  Nothing is sent while part of a command has arrived."""
+        session = self.session
+        if not session.receiver.between_commands:
+            return False
+        if self.due():
+            await self.background()
+            await session.drain()
+            return True
+        settled, self._settled = self._settled, None
+        if settled is not None and not settled.done():
+            settled.set_result(None)
+        return False
+
     async def background(self) -> None:
         """Deliver while no command runs, in the session's command task."""
         session = self.session
@@ -277,12 +294,18 @@ class Notifier:
         changes = self.session.changes
         if changes is None:
             return
+        session = self.session
         while True:
             await changes.wait()
-            task = self.session.notify_now()
-            if task is None:  # the connection is gone
+            task = session.notify_now()
+            if task is not None:
+                await asyncio.wait([task])  # its last step delivers what is due
+                continue
+            if session.lost or session.closing:
                 return
-            await asyncio.wait([task])  # its last step delivers what is due
+            # A command is arriving: its replies carry what is due; wait for its end.
+            self._settled = asyncio.get_running_loop().create_future()
+            await self._settled
 
     def close(self) -> None:
         watcher, self._watcher = self._watcher, None

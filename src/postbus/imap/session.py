@@ -150,10 +150,11 @@ class ImapSession(ImapConnection):
 
     def notify_now(self) -> asyncio.Task[None] | None:
         """NOTIFY (RFC 5465 §3): the command task, started to deliver notifications
-        when none runs; None once the connection is gone."""
+        when none runs; None when the connection is gone or a command is still
+        arriving (the command's own replies then carry them)."""
         if self.lost or self.closing or self.transport is None:
             return None
-        if self._task is None:
+        if self._task is None and self.receiver.between_commands:
             self._task = asyncio.get_running_loop().create_task(self._process())
         return self._task
 
@@ -206,10 +207,8 @@ class ImapSession(ImapConnection):
                 return
             event = self.receiver.next_event()
             if isinstance(event, NeedData):
-                if self.notify is not None and not self._eof and self.notify.due():
-                    await self.notify.background()  # RFC 5465: between commands
-                    await self.drain()
-                    continue
+                if self.notify is not None and not self._eof and await self.notify.idle():
+                    continue  # notifications were sent (RFC 5465): look for input again
                 if self._eof:
                     self._close()
                 else:

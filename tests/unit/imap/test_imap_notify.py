@@ -6,6 +6,8 @@ with no command outstanding.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from postbus.imap import notify
@@ -193,3 +195,18 @@ async def test_too_much_pending_is_notificationoverflow(
     # NOTIFY is now off, as after NOTIFY NONE.
     await imap.deliver(message("more"), folder="A")
     assert await client.command("NOOP") == [b"TAG OK NOOP completed\r\n"]
+
+
+async def test_nothing_is_sent_while_a_command_is_arriving(imap: Harness) -> None:
+    client = await imap.client()
+    await client.ok("CREATE Lists")
+    await client.ok(f"NOTIFY SET (mailboxes Lists {ALL_MESSAGE_EVENTS})")
+    await client.send(b"a1 APPEND Lists {9}\r\n")
+    assert (await client.response()).startswith(b"+ ")
+    await imap.deliver(message("meanwhile"), folder="Lists")
+    for _ in range(20):  # let the change event reach the session
+        await asyncio.sleep(0)
+    await client.send(b"Subject: \r\n")
+    # One STATUS after the APPEND, counting both messages: none was sent mid-command.
+    assert await client.response() == b"* STATUS Lists (MESSAGES 2 UIDNEXT 3 UNSEEN 2)\r\n"
+    assert (await client.response()).startswith(b"a1 OK [APPENDUID ")
