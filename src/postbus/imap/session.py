@@ -23,7 +23,9 @@ Invariants:
   command ends with a drain of the transport.
 * After each command the selected view is synchronised with the store and the
   changes of other sessions are announced at the points RFC 9051 §7.5.1
-  allows (see ``selected.py``).
+  allows (see ``selected.py``).  After NOTIFY SET (RFC 5465) they are also
+  delivered between commands, never while one is arriving or running
+  (``notify.py``).
 * The autologout time is ``limits.idle_timeout`` once logged in (31 minutes
   by default; RFC 9051 §5.4 asks for at least 30) and ``command_timeout``
   before; IDLE counts as silence (RFC 2177 §3).
