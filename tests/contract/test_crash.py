@@ -1,7 +1,9 @@
-"""Crash safety: a process appending messages is killed with SIGKILL at random
-points; every append it reported as committed must be there afterwards, the
-store must open cleanly, and no referenced body may be missing. Runs against
-both backends."""
+"""Crash safety: a process appending messages (small bodies, and bodies kept as
+files by the embedded store), expunging some and collecting garbage is killed
+with SIGKILL at random points; every append it reported as committed must be
+there afterwards (unless it was about to expunge it), the store must open
+cleanly, and every stored message's body must be there with the right SHA-256.
+Runs against both backends."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import asyncio
 import hashlib
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +22,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from postbus.store.blobs import INLINE_LIMIT
 from postbus.store.model import Parsed
 from postbus.store.sqlite.backend import SqliteStore
 
@@ -89,7 +93,8 @@ async def test_sigkill_during_appends_loses_nothing_acknowledged(backend: Backen
     account = await store.add_account("crash@example.test", "h", quota_bytes=0)
     await store.close()
 
-    acknowledged: dict[int, str] = {}
+    acknowledged: dict[int, tuple[str, int]] = {}  # uid: (blob id, size)
+    expunging: set[int] = set()
     rng = random.Random(20261126)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for _ in range(ROUNDS):
@@ -100,14 +105,19 @@ async def test_sigkill_during_appends_loses_nothing_acknowledged(backend: Backen
         time.sleep(0.6 + rng.random() * 1.2)
         child.send_signal(signal.SIGKILL)
         out, _ = child.communicate()
-        lines = out.decode().splitlines()
-        if lines and not lines[-1].count(" "):
-            lines.pop()  # a line cut by the kill
+        lines = out.decode().split("\n")
+        lines.pop()  # "" after the last complete line, or a line cut by the kill
         for line in lines:
-            uid, blob_id = line.split()
-            acknowledged[int(uid)] = blob_id
+            if m := re.fullmatch(r"(\d+) ([0-9a-f]{64}) (\d+)", line):
+                acknowledged[int(m[1])] = (m[2], int(m[3]))
+            elif m := re.fullmatch(r"- (\d+)", line):
+                expunging.add(int(m[1]))
+            else:
+                raise AssertionError(f"the child wrote {line!r}")
 
-    assert len(acknowledged) > 20, "the child made too little progress to test anything"
+    kept = set(acknowledged) - expunging
+    assert len(kept) > 20, "the child made too little progress to test anything"
+    assert any(acknowledged[uid][1] > INLINE_LIMIT for uid in kept), "no body file to test"
     await backend.settle()
     store = backend.make()
     await store.open()
@@ -116,13 +126,13 @@ async def test_sigkill_during_appends_loses_nothing_acknowledged(backend: Backen
         assert inbox is not None
         entries = await store.list_messages(inbox.id)
         present = {e.uid for e in entries}
-        missing = set(acknowledged) - present
+        missing = kept - present
         assert not missing, f"acknowledged appends lost: {sorted(missing)[:10]}"
         infos = await store.fetch_info(inbox.id, sorted(present))
         for info in infos:
             assert await _body_exists(store, info.blob_id), f"uid {info.uid} references a missing body"
             if info.uid in acknowledged:
-                assert info.blob_id == acknowledged[info.uid]
+                assert (info.blob_id, info.size) == acknowledged[info.uid]
             body = await store.read_blob(info.blob_id)
             assert hashlib.sha256(body).hexdigest() == info.blob_id
         acc = await store.get_account_by_id(account.id)

@@ -189,6 +189,11 @@ VALID_LINES = st.one_of(
     st.builds(lambda f: b'v8 LIST "" %s RETURN (CHILDREN STATUS (MESSAGES SIZE))' % f, FOLDER),
     st.builds(lambda f, d: b"v9 APPEND %s {%d+}\r\n%s" % (f, len(d), d), FOLDER,
               st.binary(min_size=1, max_size=60)),
+    st.builds(lambda f, d, u: b'v22 APPEND %s CATENATE (TEXT {%d+}\r\n%s URL "%s")'
+              % (f, len(d), d, u), FOLDER, st.binary(max_size=30),
+              st.sampled_from([b";UID=1", b"/INBOX/;UID=2/;SECTION=1", b"/INBOX/;UID=1/;PARTIAL=3.4",
+                               b"/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)", b"/Nowhere/;UID=1",
+                               b"imap://x@y/INBOX/;UID=1", b"/INBOX"])),
     st.sampled_from([b"v10 EXPUNGE", b"v11 UID EXPUNGE 1:*", b"v12 CLOSE", b"v13 UNSELECT",
                      b"v14 IDLE", b"v15 CHECK", b"v16 STATUS INBOX (MESSAGES UNSEEN DELETED-STORAGE)",
                      b"v17 NAMESPACE", b"v18 ENABLE IMAP4rev2", b"v19 LSUB \"\" *"]),

@@ -193,13 +193,14 @@ def _age_bodies(cfg: Path, seconds: float) -> None:
         os.utime(body, (then, then))
 
 
-def _mailbox_with_mail(cfg: Path) -> list[str]:
+def _mailbox_with_mail(cfg: Path, *, age: float = 2 * 3600) -> list[str]:
     postbus(cfg, "domain", "add", "example.test")
     postbus(cfg, "user", "add", "anna@example.test", "--password-stdin", stdin=STRONG + "\n")
     postbus(cfg, "user", "add", "bob@example.test", "--password-stdin", stdin=STRONG + "\n")
     # one body stored inline, one large enough to be a file of its own on SQLite
     deliver_sync(cfg, "anna@example.test", [_message(1000), _message(200_000)])
-    _age_bodies(cfg, 2 * 3600)
+    if age:
+        _age_bodies(cfg, age)
     return _blob_ids(cfg, "anna@example.test")
 
 
@@ -224,7 +225,7 @@ def test_user_remove_without_a_terminal_needs_yes(cfg: Path) -> None:
 
 
 def test_domain_remove_reports_and_removes_the_mail_at_once(cfg: Path) -> None:
-    blobs = _mailbox_with_mail(cfg)
+    blobs = _mailbox_with_mail(cfg, age=0)  # fresh mail too: no grace period for removed mail
     assert len(blobs) == 2 and not any(_blob_gone(cfg, b) for b in blobs)
     out = postbus(cfg, "domain", "remove", "example.test", "--yes", stdin="").stdout.splitlines()
     assert out[0].startswith("domain example.test: 2 mailboxes, 2 messages, 19")
@@ -235,7 +236,7 @@ def test_domain_remove_reports_and_removes_the_mail_at_once(cfg: Path) -> None:
 
 
 def test_user_remove_reports_and_removes_the_mail_at_once(cfg: Path) -> None:
-    blobs = _mailbox_with_mail(cfg)
+    blobs = _mailbox_with_mail(cfg, age=0)
     out = postbus(cfg, "user", "remove", "Anna@example.test", "--yes", stdin="").stdout.splitlines()
     assert out[0].startswith("mailbox anna@example.test: 1 mailbox, 2 messages, 19")
     assert out[1] == "removed " + out[0]

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,10 +82,27 @@ class ServerProcess:
         return self.ports[name]
 
 
+def _signal_server(wrapper: subprocess.Popen[str], sig: int) -> None:
+    """Signals the wrapper's child, the server (a tracer such as strace does not
+    always pass a signal on, and a process it stops tracing can be left behind)."""
+    try:
+        children = Path(f"/proc/{wrapper.pid}/task/{wrapper.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            os.kill(int(child), sig)
+        except ProcessLookupError:
+            pass
+
+
 @contextmanager
-def running_server(config: Path, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+def running_server(config: Path, env: dict[str, str] | None = None,
+                   wrapper: Sequence[str] = ()) -> Iterator[ServerProcess]:
+    """`wrapper` goes before the command (e.g. strace and its options): signals go
+    to its child, the server, and it must exit with the server's status."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "postbus.cli", "--config", str(config), "serve"],
+        [*wrapper, sys.executable, "-m", "postbus.cli", "--config", str(config), "serve"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "POSTBUS_LOOP": "asyncio", **(env or {})},
     )
@@ -114,16 +131,23 @@ def running_server(config: Path, env: dict[str, str] | None = None) -> Iterator[
     deadline = time.monotonic() + START_TIMEOUT
     while not ready.wait(0.05):
         if proc.poll() is not None or time.monotonic() > deadline:
+            if wrapper:
+                _signal_server(proc, signal.SIGKILL)
             proc.kill()
             raise AssertionError("server did not start: " + "".join(server.stderr)[-3000:])
     try:
         yield server
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            if wrapper:
+                _signal_server(proc, signal.SIGTERM)
+            else:
+                proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
+                if wrapper:
+                    _signal_server(proc, signal.SIGKILL)
                 proc.kill()
                 proc.wait()
         for t in threads:

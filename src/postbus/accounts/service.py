@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -74,7 +75,13 @@ class Accounts:
         return NewDomain(created, dns_txt_record(key_pem))
 
     async def remove_domain(self, name: str) -> None:
-        await self.store.remove_domain(normalize_domain(name))
+        """Removes the domain with its mailboxes; their mail leaves the disk at once."""
+        name = normalize_domain(name)
+        bodies = [body for account in await self.store.list_accounts(name)
+                  for body in await self.store.account_bodies(account.id)]
+        started = time.time()
+        await self.store.remove_domain(name)
+        await self._free(bodies, started)
 
     async def list_domains(self) -> list[Domain]:
         return await self.store.list_domains()
@@ -111,9 +118,22 @@ class Accounts:
         return await self.store.update_account(address, enabled=enabled)
 
     async def remove_user(self, address: str) -> None:
+        """Removes the mailbox; its mail leaves the disk at once."""
         address = normalize_address(address)
         self.cache.forget_user(address)
+        account = await self.store.get_account(address)
+        bodies = [] if account is None else await self.store.account_bodies(account.id)
+        started = time.time()
         await self.store.remove_account(address)
+        await self._free(bodies, started)
+
+    async def _free(self, bodies: list[str], started: float) -> None:
+        """Collects the bodies the removed mail used, without the usual grace period:
+        a body stored again since `started` (a delivery in flight with the same
+        bytes) is renewed and kept; other fresh bodies are not candidates at all."""
+        if bodies:
+            await self.store.collect_garbage(grace_seconds=max(0.0, time.time() - started),
+                                             bodies=bodies)
 
     async def list_users(self, domain: str | None = None) -> list[Account]:
         return await self.store.list_accounts(None if domain is None else normalize_domain(domain))

@@ -59,7 +59,6 @@ def domain_remove(ctx: click.Context, name: str, yes: bool) -> None:
             fail(f"domain {name} is not hosted here")
         what = describe_accounts(await app.accounts.list_users(d.name))
         await app.accounts.remove_domain(d.name)
-        await app.store.collect_garbage()  # the bodies leave the disk now, not at the next clean-up
         return what
 
     shown = display_domain(name)

@@ -73,7 +73,6 @@ def user_remove(ctx: click.Context, address: str, yes: bool) -> None:
     async def remove(app: App) -> str:
         found = await account(app)
         await app.accounts.remove_user(found.address)
-        await app.store.collect_garbage()  # the bodies leave the disk now, not at the next clean-up
         return describe_accounts([found])
 
     before = with_app(ctx, account)

@@ -26,6 +26,8 @@ EXTENSIONS = (
     "UIDPLUS",  # RFC 4315
     "MOVE",  # RFC 6851
     "MULTIAPPEND",  # RFC 3502
+    "CATENATE",  # RFC 4469 (URL parts: this user's messages on this server)
+    "URL-PARTIAL",  # RFC 5550 §5: ;PARTIAL= in CATENATE URLs
     "SPECIAL-USE",  # RFC 6154
     "CREATE-SPECIAL-USE",  # RFC 6154 §3: CREATE name (USE (\\Sent))
     "BINARY",  # RFC 3516: BINARY[], BINARY.PEEK, BINARY.SIZE, APPEND ~{n} (also for IMAP4rev1)

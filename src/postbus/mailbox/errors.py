@@ -28,6 +28,10 @@ class FolderNotFound(Worded, NotFound):
     pass
 
 
+class MessageNotFound(Worded, NotFound):
+    """A message, or a part of one, that a reference names does not exist (CATENATE URLs)."""
+
+
 class FolderExists(Worded, AlreadyExists):
     pass
 

@@ -33,6 +33,7 @@ from postbus.mailbox.errors import (
     FolderExists,
     FolderNotFound,
     LimitReached,
+    MessageNotFound,
     Refused,
     SpecialUseRefused,
     TooBig,
@@ -64,6 +65,7 @@ from postbus.mailbox.types import (
     MessageInfo,
 )
 from postbus.mailbox.view import SEEN, MailboxView
+from postbus.message import section_ranges
 from postbus.store import Store
 from postbus.store.events import Subscription
 
@@ -264,6 +266,31 @@ class Mailboxes:
                 await self._store.expunge(mailbox.id, [a.uid for a in appended])
             raise
         return appended
+
+    async def read_section(self, mailbox_id: int, uid: int, section: Section, limit: int
+                           ) -> bytes:
+        """The octets of `section` of message `uid`, as FETCH BODY.PEEK[section] reads
+        them (`mailbox.fetch`: the record's byte ranges, never a re-parse), for a message
+        built of parts of others (IMAP CATENATE, RFC 4469 §5).  \\Seen is not set.
+
+        MessageNotFound when the message or the part does not exist; TooBig when the
+        octets are over `limit`, checked before they are read."""
+        items = FetchItems(sections=(section,))
+        async for fetched in reading.fetch(self._store, mailbox_id, [uid], items):
+            if fetched.gone:
+                raise MessageNotFound(f"No message with UID {uid}")
+            if section.part:
+                kind = "HEADER" if section.text.startswith("HEADER.") else section.text
+                if section_ranges(await fetched.record(), section.part, kind) is None:
+                    raise MessageNotFound(f"Message {uid} has no such part")
+            content, _ = await fetched.section(section)
+            if len(content) > limit:
+                raise TooBig(f"Message too big (limit {self.max_message_size} octets)")
+            if isinstance(content, reading.Span):
+                assert fetched.reader is not None
+                return await fetched.reader.read(content.start, content.end)
+            return content
+        raise MessageNotFound(f"No message with UID {uid}")
 
     async def copy(self, source_id: int, uids: Sequence[int], destination: Mailbox, *,
                    move: bool = False) -> list[tuple[int, int]]:

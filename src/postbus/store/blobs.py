@@ -13,7 +13,9 @@ message to many recipients, COPY) are stored once. Two places hold them:
   instead of two fsyncs of its own (file and directory).
 - A bigger body is a file `root/ab/cd/<sha256 hex>`, written to `root/tmp/`,
   flushed with fsync, renamed into place, and its directory flushed too, all
-  before `finish()` returns.
+  before `finish()` returns; a directory level created for it is made durable
+  first (fsync of its parent, up to the root). A body stored already is not
+  written again but renewed: its mtime is set to now.
 
 Invariants:
 
@@ -27,14 +29,23 @@ Invariants:
   that references it (append, deliver, enqueue): a crash before that loses
   bytes nothing refers to. A call that fails (over quota) leaves it staged.
 - Garbage collection removes unreferenced rows and files only once they are
-  `GC_GRACE_SECONDS` old: a file may be written before its reference commits,
-  and a caller may still hold the BlobRef of a body whose messages were just
-  expunged and append it again.
+  `GC_GRACE_SECONDS` old (files: since written or renewed): a caller may hold
+  the BlobRef of a body whose messages were just expunged and append it again.
+- No collection removes a body that a committed or committing transaction
+  references. Rows and files are checked and deleted in writer jobs, that is
+  under the database's write lock, which every referencing transaction holds
+  from its check of the body (`reference()`) to its commit, in this process
+  or another. (Only the search for candidate files runs on a reader.) A
+  renewal runs outside the database, so a file is claimed by a rename before
+  it is deleted and kept if it was renewed meanwhile (`remove_unreferenced`).
+  A BlobRef older than the grace period may find its body gone: the append is
+  refused (NotFound), never committed.
 - Reads look in the stage, then the table, then the files.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -42,7 +53,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +78,8 @@ STAGE_MAX_AGE = 600.0
 GC_GRACE_SECONDS = 3600.0
 # Rows of blobs_inline examined per garbage-collection job.
 GC_INLINE_BATCH = 1000
+# Body files re-checked and removed per garbage-collection job (under the write lock).
+GC_FILE_BATCH = 256
 # Reads up to this size run inline on the event loop (a page-cache hit costs microseconds).
 INLINE_READ_LIMIT = 65536
 
@@ -78,19 +92,50 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _mkdir_durable(path: Path) -> bool:
+    """Creates one directory and makes its entry durable (fsync of the parent);
+    False when it existed."""
+    try:
+        path.mkdir(mode=files.PRIVATE_DIR)
+    except FileExistsError:
+        return False
+    _fsync_dir(path.parent)
+    return True
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive flock on `path`: between threads (one open file each) and processes."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 class FileBlobStore:
-    """Bodies as files, each fsync'd with its directory before it is referenced."""
+    """Bodies as files, each fsync'd with its directories before it is referenced.
+
+    Garbage collection (`old_files` on a reader, then `remove_unreferenced` as
+    a writer job) removes a file only under the database's write lock and only
+    after re-checking, under that lock, that no row references it; see
+    `remove_unreferenced` for the race with a writer renewing the same file."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
+        # Body directories known to exist durably (created, and the parent fsync'd).
+        self._durable_dirs: set[Path] = set()
 
     def prepare(self) -> None:
         """Creates the directories and removes temporary files left by a crash.
 
         Only old ones: another process (a running server, while the CLI opens
         the store) may be writing a new one right now."""
-        files.private_dir(self.tmp)
+        files.private_dir(self.root.parent)
+        _mkdir_durable(self.root)
+        _mkdir_durable(self.tmp)
         cutoff = time.time() - GC_GRACE_SECONDS
         for leftover in self.tmp.iterdir():
             try:
@@ -112,9 +157,13 @@ class FileBlobStore:
         return self.path(blob_id).exists()
 
     def commit_file(self, tmp_path: Path | None, data: bytes, digest: str) -> None:
-        """Makes the blob durable under its final name (runs in the executor)."""
+        """Makes the blob durable under its final name (runs in the executor).
+
+        A body stored already is renewed instead: its mtime is what garbage
+        collection's grace period counts from, so the caller's BlobRef is as
+        safe as that of a new body."""
         final = self.path(digest)
-        if final.exists():
+        if _renew(final):
             if tmp_path is not None:
                 tmp_path.unlink(missing_ok=True)
             return
@@ -124,23 +173,76 @@ class FileBlobStore:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-        files.private_dir(final.parent)
+        self._make_dirs(final.parent)
         os.replace(tmp_path, final)
         _fsync_dir(final.parent)
 
-    def sweep(self, referenced: Callable[[str], bool]) -> int:
-        """Deletes old files that `referenced` says nothing points to."""
-        removed = 0
-        cutoff = time.time() - GC_GRACE_SECONDS
+    def _make_dirs(self, leaf: Path) -> None:
+        """Creates `root/ab/cd`, each new level made durable by an fsync of its parent.
+
+        Under a lock shared by threads and processes, so that a directory seen
+        to exist is one whose creator has fsync'd its parent already."""
+        if leaf in self._durable_dirs:
+            return
+        with _file_lock(self.root / ".dirs.lock"):
+            _mkdir_durable(leaf.parent)
+            _mkdir_durable(leaf)
+        self._durable_dirs.add(leaf)
+
+    def old_files(self, cutoff: float) -> list[str]:
+        """Names of the body files last written or renewed before `cutoff` (any thread)."""
+        names = []
         for sub in self.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
             try:
-                if sub.stat().st_mtime > cutoff or referenced(sub.name):
-                    continue
-                sub.unlink()
-                removed += 1
+                if sub.stat().st_mtime < cutoff:
+                    names.append(sub.name)
             except FileNotFoundError:
                 continue
+        return names
+
+    def remove_unreferenced(
+        self, names: Iterable[str], cutoff: float, referenced: Callable[[str], bool]
+    ) -> int:
+        """Deletes the files among `names` older than `cutoff` that `referenced` says
+        nothing points to. Runs as a writer job: `referenced` asks the write
+        transaction, and no other transaction can add a reference (it would need
+        the write lock, in any process) until this one has committed.
+
+        A writer may still renew a file between the check and the delete
+        (`commit_file` on an existing body runs outside the database). So the
+        file is first claimed, renamed away atomically, and checked again: renewed
+        meanwhile, it goes back; a renewal after the rename finds no file and
+        writes the body anew."""
+        removed = 0
+        for name in names:
+            path = self.path(name)
+            try:
+                if path.stat().st_mtime >= cutoff or referenced(name):
+                    continue
+                claimed = self.tmp / f"gc-{secrets.token_hex(8)}"
+                os.rename(path, claimed)
+            except FileNotFoundError:
+                continue
+            if claimed.stat().st_mtime >= cutoff:  # renewed before the rename
+                try:
+                    os.link(claimed, path)
+                    _fsync_dir(path.parent)
+                except FileExistsError:
+                    pass  # written anew after the rename: the same bytes
+            else:
+                removed += 1
+            claimed.unlink()
         return removed
+
+
+def _renew(path: Path) -> bool:
+    """Sets a stored body's mtime to now; False when there is no such file."""
+    now = time.time()
+    try:
+        os.utime(path, (now, now))
+    except FileNotFoundError:
+        return False
+    return True
 
 
 class _Staged:
@@ -283,24 +385,50 @@ def read_inline(conn: sqlite3.Connection, blob_id: str, offset: int, length: int
     return None if row is None else bytes(row[0] or b"")
 
 
-def collect_inline(conn: sqlite3.Connection, after: int) -> tuple[int, int]:
-    """Deletes old unreferenced rows among the next GC_INLINE_BATCH after rowid
-    `after` (a writer job); returns (rows removed, last rowid examined, or -1 at the end)."""
+def referenced(conn: sqlite3.Connection, blob_id: str) -> bool:
+    """Whether a message or a queue item refers to the body."""
+    return bool(
+        conn.execute("SELECT 1 FROM messages WHERE blob_id = ? LIMIT 1", (blob_id,)).fetchone()
+        or conn.execute("SELECT 1 FROM queue WHERE blob_id = ? LIMIT 1", (blob_id,)).fetchone()
+    )
+
+
+def collect_inline(conn: sqlite3.Connection, after: int, cutoff: float) -> tuple[int, int]:
+    """Deletes unreferenced rows created before `cutoff` among the next GC_INLINE_BATCH
+    after rowid `after` (a writer job); returns (rows removed, last rowid examined, or
+    -1 at the end)."""
     rows = conn.execute(
         "SELECT rowid, id, created FROM blobs_inline WHERE rowid > ? ORDER BY rowid LIMIT ?",
         (after, GC_INLINE_BATCH),
     ).fetchall()
     if not rows:
         return 0, -1
-    cutoff = time.time() - GC_GRACE_SECONDS
     unused = [(rowid,) for rowid, blob_id, created in rows
-              if created < cutoff
-              and not conn.execute("SELECT 1 FROM messages WHERE blob_id = ? LIMIT 1",
-                                  (blob_id,)).fetchone()
-              and not conn.execute("SELECT 1 FROM queue WHERE blob_id = ? LIMIT 1",
-                                   (blob_id,)).fetchone()]
+              if created < cutoff and not referenced(conn, blob_id)]
     conn.executemany("DELETE FROM blobs_inline WHERE rowid = ?", unused)
     return len(unused), int(rows[-1][0])
+
+
+def unreferenced_files(conn: sqlite3.Connection, files: FileBlobStore, cutoff: float) -> list[str]:
+    """Candidates for `collect_files`, found on a reader (no lock held)."""
+    return [name for name in files.old_files(cutoff) if not referenced(conn, name)]
+
+
+def collect_listed(
+    conn: sqlite3.Connection, files: FileBlobStore, names: list[str], cutoff: float
+) -> int:
+    """`collect_inline` and `collect_files` for the named bodies only (a writer job)."""
+    unused = [name for name in names if not referenced(conn, name)]
+    removed = conn.executemany("DELETE FROM blobs_inline WHERE id = ? AND created < ?",
+                               [(name, cutoff) for name in unused]).rowcount
+    return max(removed, 0) + files.remove_unreferenced(unused, cutoff, lambda name: referenced(conn, name))
+
+
+def collect_files(
+    conn: sqlite3.Connection, files: FileBlobStore, names: list[str], cutoff: float
+) -> int:
+    """Removes those of `names` still old and unreferenced (a writer job)."""
+    return files.remove_unreferenced(names, cutoff, lambda name: referenced(conn, name))
 
 
 class EmbeddedBlobWriter:

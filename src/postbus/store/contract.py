@@ -317,5 +317,17 @@ class Store(Protocol):
         """Makes the item (or all items) due now; returns how many."""
 
     # -- maintenance ------------------------------------------------------------
-    async def collect_garbage(self) -> int:
-        """Removes blobs no message or queue item references; returns how many."""
+    async def account_bodies(self, account_id: int) -> list[str]:
+        """The distinct body ids the messages of one account reference."""
+        raise NotImplementedError
+
+    async def collect_garbage(
+        self, *, grace_seconds: float | None = None, bodies: Sequence[str] | None = None
+    ) -> int:
+        """Removes blobs no message or queue item references; returns how many.
+
+        Bodies younger than `grace_seconds` (the backend's GC_GRACE_SECONDS when
+        None) are spared: a BlobRef handed out by `put_blob` stays valid that long.
+        With `bodies`, only those are candidates: after removing an account, its
+        bodies can go at once (grace measured from the removal) without touching
+        the fresh bodies of deliveries in flight."""

@@ -124,10 +124,31 @@ class StatusArgs:
 
 
 @dataclass(frozen=True, slots=True)
+class CatText:
+    """``TEXT`` literal of a CATENATE list (RFC 4469 §5); ``binary``: a literal8."""
+
+    data: memoryview
+    binary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CatUrl:
+    """``URL`` of a CATENATE list (RFC 4469 §5): an IMAP URL (RFC 5092) as sent,
+    resolved by the handler (`url.parse_url`)."""
+
+    url: str
+
+
+CatPart = CatText | CatUrl
+
+
+@dataclass(frozen=True, slots=True)
 class AppendMessage:
     """One message of APPEND (MULTIAPPEND, RFC 3502).
 
     ``binary`` marks a literal8 (RFC 3516); ``utf8`` the ``UTF8 (~{n})`` form (RFC 6855).
+    With CATENATE (RFC 4469) ``catenate`` holds the parts the message is made of and
+    ``data`` is empty.
     """
 
     flags: tuple[str, ...]
@@ -135,6 +156,7 @@ class AppendMessage:
     data: memoryview
     binary: bool = False
     utf8: bool = False
+    catenate: tuple[CatPart, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,6 +140,15 @@ def _read_section(cur: Cursor, binary: bool) -> Section:
     return Section(part, text, headers)
 
 
+def parse_section_spec(text: bytes) -> Section:
+    """A ``section-spec`` without its brackets, as an IMAP URL's ``;SECTION=`` holds it
+    once %-decoded (RFC 5092 §11 ``enc-section``); ImapBad when it is malformed."""
+    cur = Cursor([b"[" + text + b"]"], ())
+    section = _read_section(cur, False)
+    cur.end()
+    return section
+
+
 def read_fetch_att(cur: Cursor) -> FetchAtt:
     """Consume one ``fetch-att``."""
     raw = cur.match(_ATT_NAME)

@@ -23,6 +23,18 @@ APPEND_LIMIT: Final = 12 * 2**20
 #: Largest total of all literals in one APPEND (MULTIAPPEND, RFC 3502).
 MAX_APPEND_TOTAL: Final = 4 * APPEND_LIMIT
 
+#: Most CATENATE parts (``TEXT`` literals and ``URL``s, RFC 4469 §5) in one APPEND,
+#: over all its messages: each URL costs a store read, whatever octets it names.
+#: Policy: ``NO [TOOBIG]`` for the APPEND; nothing is stored.  The
+#: assembled message is bounded by ``APPEND_LIMIT`` and all messages of one APPEND
+#: together by ``MAX_APPEND_TOTAL``, as literals are; URL parts are checked against
+#: what is left before their octets are read.
+MAX_CATENATE_PARTS: Final = 256
+
+#: Longest IMAP URL (RFC 5092) in a CATENATE ``URL`` part, in octets.  Policy:
+#: ``NO [TOOBIG]`` for the APPEND, and the URL is not echoed.
+MAX_CATENATE_URL: Final = 8 * 1024
+
 #: Largest total of lines and literals of one non-APPEND command.
 MAX_COMMAND_SIZE: Final = 2**20
 

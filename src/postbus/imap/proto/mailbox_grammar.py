@@ -4,13 +4,16 @@ SELECT/EXAMINE (CONDSTORE, QRESYNC: RFC 7162 §3.1.8, §3.2.5), CREATE
 (SPECIAL-USE: RFC 6154 §3), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST
 (LIST-EXTENDED: RFC 5258, LIST-STATUS: RFC 5819, SPECIAL-USE), LSUB, STATUS
 (RFC 9051 §6.3.11, QUOTA RFC 9208 §4.3, CONDSTORE, APPENDLIMIT RFC 7889),
-APPEND (MULTIAPPEND RFC 3502, BINARY RFC 3516, UTF8 RFC 6855) and QUOTA
+APPEND (MULTIAPPEND RFC 3502, BINARY RFC 3516, UTF8 RFC 6855, CATENATE RFC 4469) and QUOTA
 (RFC 9208 §4).  Each function reads the arguments after the command word.
 """
 
 from .commands import (
     AppendArgs,
     AppendMessage,
+    CatPart,
+    CatText,
+    CatUrl,
     CreateArgs,
     ListArgs,
     MailboxArgs,
@@ -22,8 +25,9 @@ from .commands import (
     StatusArgs,
 )
 from .dates import read_date_time
-from .errors import ImapBad
+from .errors import ImapBad, ImapNo
 from .lexer import Cursor
+from .limits import MAX_CATENATE_PARTS, MAX_CATENATE_URL
 from .sequence import read_sequence_set
 
 STATUS_ITEMS = frozenset({
@@ -180,6 +184,7 @@ def read_append(cur: Cursor, uid: bool) -> AppendArgs:
     cur.sp()
     mailbox = cur.mailbox()
     messages = []
+    catenated = 0  # CATENATE parts so far, over all the messages
     while True:  # RFC 3502: append-message *(SP append-message)
         cur.sp()
         flags: tuple[str, ...] = ()
@@ -190,6 +195,14 @@ def read_append(cur: Cursor, uid: bool) -> AppendArgs:
         if cur.peek() == 0x22:
             internal_date = read_date_time(cur)
             cur.sp()
+        if cur.skip_word(b"CATENATE"):
+            cur.sp()
+            parts = _read_catenate(cur, catenated)
+            catenated += len(parts)
+            messages.append(AppendMessage(flags, internal_date, memoryview(b""), catenate=parts))
+            if cur.at_end():
+                return AppendArgs(mailbox, tuple(messages))
+            continue
         utf8 = False
         if cur.skip_word(b"UTF8"):  # RFC 6855 §4: "UTF8" SP "(" literal8 ")"
             utf8 = True
@@ -204,6 +217,37 @@ def read_append(cur: Cursor, uid: bool) -> AppendArgs:
         messages.append(AppendMessage(flags, internal_date, view, binary, utf8))
         if cur.at_end():
             return AppendArgs(mailbox, tuple(messages))
+
+
+def _read_catenate(cur: Cursor, before: int) -> tuple[CatPart, ...]:
+    """RFC 4469 §5: ``"(" cat-part *(SP cat-part) ")"``, ``cat-part = "TEXT" SP literal /
+    "URL" SP astring``; a TEXT literal may also be a literal8 (BINARY, RFC 3516).
+    `before` parts came in earlier messages of the command (MAX_CATENATE_PARTS)."""
+    parts: list[CatPart] = []
+
+    def part() -> CatPart:
+        if before + len(parts) >= MAX_CATENATE_PARTS:
+            raise ImapNo(f"Too many CATENATE parts (limit {MAX_CATENATE_PARTS})", "TOOBIG")
+        kind = cur.keyword("TEXT or URL")
+        cur.sp()
+        item: CatPart
+        if kind == "TEXT":
+            if not cur.at_literal():
+                raise ImapBad("Expected the TEXT part as a literal")
+            data, binary = cur.literal()
+            item = CatText(memoryview(data).toreadonly(), binary)
+        elif kind == "URL":
+            raw = cur.astring("an IMAP URL")
+            if len(raw) > MAX_CATENATE_URL:
+                raise ImapNo(f"URL too long (limit {MAX_CATENATE_URL} octets)", "TOOBIG")
+            item = CatUrl(raw.decode("utf-8", "replace"))
+        else:
+            raise ImapBad(f"Unknown CATENATE part {kind[:32]}")
+        parts.append(item)
+        return item
+
+    cur.paren_list(part, allow_empty=False)
+    return tuple(parts)
 
 
 def read_getquota(cur: Cursor, uid: bool) -> QuotaRootArgs:

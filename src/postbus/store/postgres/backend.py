@@ -414,6 +414,7 @@ class PostgresStore:
         when = time.time() if internal_date is None else internal_date
 
         async def job(conn: Conn, changes: list[Change]) -> Appended:
+            await blobs.reference(conn, blob)
             meta = await messages.meta_id(conn, blob, parsed)
             return await messages.insert_message(
                 conn, mailbox_id, meta, blob, flag_list, when, check_quota, changes
@@ -596,17 +597,28 @@ class PostgresStore:
         return await self._write(lambda conn, _: outbound.retry(conn, item_id, now))
 
     # -- maintenance ------------------------------------------------------------
-    async def collect_garbage(self) -> int:
-        async def job(conn: Conn, _: list[Change]) -> int:
-            removed = await blobs.collect(conn)
+    async def account_bodies(self, account_id: int) -> list[str]:
+        return [r[0] for r in await self.pool.fetch(
+            "SELECT DISTINCT m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id"
+            " WHERE b.account_id = $1", account_id)]
+
+    async def collect_garbage(
+        self, *, grace_seconds: float | None = None, bodies: Sequence[str] | None = None
+    ) -> int:
+        grace = blobs.GC_GRACE_SECONDS if grace_seconds is None else grace_seconds
+        cutoff = time.time() - grace
+
+        removed = await blobs.collect(self.pool, cutoff, bodies)
+
+        async def job(conn: Conn, _: list[Change]) -> None:
             orphans = await conn.fetch(
                 "SELECT mm.id FROM message_meta mm"
                 " WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.meta_id = mm.id)"
             )
             await rows.drop_unused_meta(conn, (r[0] for r in orphans))
-            return removed
 
-        return await self._write(job)
+        await self._write(job)
+        return removed
 
 
 # What changed in a folder since a mod-sequence (see `changes_since`): the

@@ -11,22 +11,29 @@ A body is content-addressed (lowercase hex SHA-256). `finish()` inserts it in
 its own committed transaction before returning, so a message can only ever
 reference a body that is already durable. A body reused by a writer gets its
 `created` time refreshed, and garbage collection spares bodies younger than
-`GC_GRACE_SECONDS`: a body written but not yet referenced is not collected
-under a transaction about to reference it. Range reads use `substring`, so the
-server ships only the bytes asked for.
+`GC_GRACE_SECONDS`: a BlobRef stays valid that long without a reference.
+Beyond that, correctness does not rest on time: a transaction that references
+a body locks its row first (`reference`), and collection deletes only rows it
+locked itself and re-checked afterwards (`collect`), so no collection on any
+node removes a body that a committed or committing transaction references.
+Range reads use `substring`, so the server ships only the bytes asked for.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from postbus import executor
 from postbus.security import files
+from postbus.store import errors
 from postbus.store.model import BlobRef
+from postbus.store.postgres import db
 from postbus.store.postgres.db import Conn
 
 # Chunks are kept in memory up to this size, then spilled to a temporary file
@@ -34,6 +41,8 @@ from postbus.store.postgres.db import Conn
 SPILL_THRESHOLD = 256 * 1024
 # Unreferenced bodies younger than this are left alone by garbage collection.
 GC_GRACE_SECONDS = 3600.0
+# Bodies locked and deleted per garbage-collection transaction.
+GC_BATCH = 500
 
 
 async def store(pool: Any, blob: BlobRef, data: bytes) -> None:
@@ -74,15 +83,74 @@ async def exists(pool: Any, blob_id: str) -> bool:
     return bool(await pool.fetchval("SELECT 1 FROM blobs WHERE id = $1", blob_id))
 
 
-async def collect(conn: Conn) -> int:
-    """Deletes old bodies that no message or queue item references."""
+async def reference(conn: Conn, blob: BlobRef) -> None:
+    """Lets the caller's transaction reference `blob`: locks its row until that
+    transaction ends, or raises NotFound when the body is not stored.
+
+    The lock (FOR KEY SHARE: it does not stop a writer renewing `created`) is
+    what garbage collection respects: see `collect`."""
+    if await conn.fetchval("SELECT 1 FROM blobs WHERE id = $1 FOR KEY SHARE", blob.id) is None:
+        raise errors.NotFound(f"message body {blob.id} is not stored")
+
+
+async def collect(pool: Any, cutoff: float, only: Sequence[str] | None = None) -> int:
+    """Deletes bodies created before `cutoff` that no message or queue item
+    references, GC_BATCH per transaction; returns how many.
+
+    Each transaction first locks its candidates FOR UPDATE, skipping rows that a
+    referencing transaction holds (`reference`), then deletes them in a second
+    statement, whose snapshot is newer than every reference committed before
+    the lock: a reference committed meanwhile keeps its body. A transaction
+    that comes to reference a locked row waits, then finds it gone (NotFound).
+    So no sweep removes a body that a committed or committing transaction
+    references, on any number of nodes."""
+    async def batch(conn: Conn) -> tuple[int, int]:
+        ids = [r[0] for r in await conn.fetch(
+            f"SELECT b.id FROM blobs b WHERE b.created < $1 AND {_UNREFERENCED}"
+            " LIMIT $2 FOR UPDATE SKIP LOCKED",
+            cutoff, GC_BATCH,
+        )]
+        return len(ids), await _delete(conn, ids)
+
+    removed = 0
+    if only is not None:  # the named bodies only, GC_BATCH per transaction
+        names = list(dict.fromkeys(only))
+        for start in range(0, len(names), GC_BATCH):
+            removed += await db.in_transaction(
+                pool, functools.partial(_collect_named, names=names[start:start + GC_BATCH],
+                                        cutoff=cutoff))
+        return removed
+    locked = GC_BATCH
+    while locked == GC_BATCH:
+        locked, deleted = await db.in_transaction(pool, batch)
+        removed += deleted
+    return removed
+
+
+async def _collect_named(conn: Conn, *, names: list[str], cutoff: float) -> int:
+    ids = [r[0] for r in await conn.fetch(
+        f"SELECT b.id FROM blobs b WHERE b.id = ANY($2::text[]) AND b.created < $1"
+        f" AND {_UNREFERENCED} FOR UPDATE SKIP LOCKED",
+        cutoff, names,
+    )]
+    return await _delete(conn, ids)
+
+
+async def _delete(conn: Conn, ids: list[str]) -> int:
+    """The second statement of `collect`: its snapshot sees every reference
+    committed before the candidates were locked."""
+    if not ids:
+        return 0
     status: str = await conn.execute(
-        "DELETE FROM blobs b WHERE b.created < $1"
-        " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)"
-        " AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.blob_id = b.id)",
-        time.time() - GC_GRACE_SECONDS,
+        f"DELETE FROM blobs b WHERE b.id = ANY($1::text[]) AND {_UNREFERENCED}", ids
     )
     return int(status.rsplit(" ", 1)[1])
+
+
+_UNREFERENCED = (
+    "NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)"
+    " AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.blob_id = b.id)"
+)
 
 
 class PgBlobWriter:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from postbus.store import counters, errors
 from postbus.store.model import Appended, BlobRef, Change, MessageEntry, Parsed, exceeds_quota
-from postbus.store.postgres import rows
+from postbus.store.postgres import blobs, rows
 from postbus.store.postgres.db import Conn
 
 # Rounds of insert-or-find for a parse-once record racing a deleter.
@@ -89,6 +89,7 @@ async def deliver(
     check_quota: bool,
     changes: list[Change],
 ) -> list[Appended | Exception]:
+    await blobs.reference(conn, blob)
     meta = await meta_id(conn, blob, parsed)
     owners = dict(await conn.fetch(
         "SELECT id, account_id FROM mailboxes WHERE id = ANY($1::bigint[])", list(mailbox_ids)
@@ -134,6 +135,7 @@ async def deliver_message(
     ]
     if not owners:
         return results
+    await blobs.reference(conn, blob)  # locked against garbage collection until the commit
     meta = await meta_id(conn, blob, parsed)
     # Lock order: folders of lower account ids first, whatever order the caller gave.
     order = sorted(

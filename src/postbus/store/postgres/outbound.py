@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from postbus.store import errors
 from postbus.store.model import BlobRef, QueueItem, QueueRecipient
-from postbus.store.postgres import rows
+from postbus.store.postgres import blobs, rows
 from postbus.store.postgres.db import Conn
 
 
@@ -25,6 +25,7 @@ async def enqueue(
     now: float,
     next_attempt: float,
 ) -> int:
+    await blobs.reference(conn, blob)
     item_id: int = await conn.fetchval(
         "INSERT INTO queue (sender, blob_id, size, created, next_attempt, envid, ret, recipients)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING id",

@@ -473,24 +473,37 @@ class SqliteStore:
         return await self._write(outbound.retry, item_id, now)
 
     # -- maintenance ------------------------------------------------------------
-    async def collect_garbage(self) -> int:
+    async def account_bodies(self, account_id: int) -> list[str]:
+        def read(conn: sqlite3.Connection) -> list[str]:
+            return [r[0] for r in conn.execute(
+                "SELECT DISTINCT m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id"
+                " WHERE b.account_id = ?", (account_id,))]
+        return await self._read(read)
+
+    async def collect_garbage(
+        self, *, grace_seconds: float | None = None, bodies: Sequence[str] | None = None
+    ) -> int:
+        grace = blobs.GC_GRACE_SECONDS if grace_seconds is None else grace_seconds
+        cutoff = time.time() - grace
         # Small writer jobs, so that deliveries interleave with the clean-up.
         while await self._writer.run(messages.drop_orphan_meta) == messages.GC_META_BATCH:
             pass
         removed = 0
+        if bodies is not None:
+            names = list(dict.fromkeys(bodies))
+            for start in range(0, len(names), blobs.GC_FILE_BATCH):
+                removed += await self._write(blobs.collect_listed, self.blobs.files,
+                                             names[start:start + blobs.GC_FILE_BATCH], cutoff)
+            return removed
         after = 0
         while after >= 0:
-            count, after = await self._write(blobs.collect_inline, after)
+            count, after = await self._write(blobs.collect_inline, after, cutoff)
             removed += count
-
-        def referenced(blob_id: str) -> bool:
-            conn = self._reader_conn()
-            return bool(
-                conn.execute("SELECT 1 FROM messages WHERE blob_id = ? LIMIT 1", (blob_id,)).fetchone()
-                or conn.execute("SELECT 1 FROM queue WHERE blob_id = ? LIMIT 1", (blob_id,)).fetchone()
-            )
-
-        removed += await self._tracked(
-            executor.run(executor.READ, self.blobs.files.sweep, referenced)
-        )
+        # Files: candidates are found on a reader, then re-checked and removed in
+        # small writer jobs, atomically with respect to every commit (blobs.py).
+        files = self.blobs.files
+        candidates = await self._read(blobs.unreferenced_files, files, cutoff)
+        for start in range(0, len(candidates), blobs.GC_FILE_BATCH):
+            batch = candidates[start:start + blobs.GC_FILE_BATCH]
+            removed += await self._write(blobs.collect_files, files, batch, cutoff)
         return removed
