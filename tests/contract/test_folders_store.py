@@ -10,7 +10,7 @@ import pytest
 
 from postbus.store import AlreadyExists, NotFound
 from postbus.store.contract import Store
-from postbus.store.model import SPECIAL_USE_FOLDERS, Account
+from postbus.store.model import SPECIAL_USE_FOLDERS, Account, Change
 
 from .conftest import FlagUpdate, add, message, parsed, remove, replace
 
@@ -346,3 +346,12 @@ async def test_concurrent_claims_share_out_each_uid_once(store: Store) -> None:
     await asyncio.gather(*work)
     await claim()
     assert sorted(claimed) == list(range(1, 21))
+
+
+async def test_subscribing_is_a_change_event(store: Store) -> None:
+    # NOTIFY SubscriptionChange (RFC 5465 §5.5) hears of it on every node.
+    acc = await _account(store)
+    with store.changes.subscribe(acc.id) as sub:
+        await store.set_subscribed(acc.id, "News", True)
+        await store.set_subscribed(acc.id, "News", False)
+        assert sub.pending() == [Change(acc.id, 0, 0, "subscriptions")]

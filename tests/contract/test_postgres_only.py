@@ -92,6 +92,22 @@ async def test_append_on_one_node_wakes_a_subscriber_on_the_other(
         assert not await sub.wait(0.3)
 
 
+async def test_folder_and_subscription_changes_cross_nodes(
+    nodes: tuple[PostgresStore, PostgresStore],
+) -> None:
+    # What NOTIFY's MailboxName and SubscriptionChange (RFC 5465 §5.4, §5.5) hear of.
+    a, b = nodes
+    account_id, _ = await _inbox(a)
+    with a.changes.subscribe(account_id) as sub:
+        box = await b.create_mailbox(account_id, "Lists")
+        await b.set_subscribed(account_id, "Lists", True)
+        seen: set[tuple[int, str]] = set()
+        while len(seen) < 2:
+            assert await sub.wait(WAKE_WITHIN_SECONDS)
+            seen |= {(c.mailbox_id, c.kind) for c in sub.pending()}
+        assert seen == {(box.id, "mailboxes"), (0, "subscriptions")}
+
+
 async def test_rolled_back_changes_are_not_announced(
     nodes: tuple[PostgresStore, PostgresStore],
 ) -> None:

@@ -125,6 +125,8 @@ TOKENS = st.one_of(
         b"QRESYNC", b"CONDSTORE", b"(CONDSTORE)", b"(QRESYNC (1 1 1:* (1 1)))",
         b"(CHANGEDSINCE 1 VANISHED)", b"MODSEQ", b"(MODSEQ EMAILID THREADID SAVEDATE)",
         b"EMAILID", b"SAVEDSINCE 1-Jan-2020", b"(MAILBOXID HIGHESTMODSEQ)",
+        b"SET", b"SET STATUS", b"(personal (MessageNew MessageExpunge MailboxName))",
+        b"(selected (MessageNew (UID FLAGS) MessageExpunge FlagChange))", b"(subtree INBOX NONE)",
     ]),
     st.integers(0, 2**33).map(lambda n: b"%d" % n),
     PRINTABLE,

@@ -116,12 +116,14 @@ def message_ids(node: ServerProcess, user: str) -> list[str]:
 class Idler:
     """An IMAP IDLE over a raw TLS socket, to time exactly when a line arrives."""
 
-    def __init__(self, node: ServerProcess, user: str) -> None:
+    def __init__(self, node: ServerProcess, user: str, *, idle: bool = True) -> None:
         raw = socket.create_connection(("127.0.0.1", node.port("imaps")), timeout=TIMEOUT)
         self.sock = tls_context().wrap_socket(raw, server_hostname="localhost")
         self.buffer = b""
         self.wait_for(rb"\* OK")
         self.command(f'a LOGIN "{user}" "{PASSWORD}"')
+        if not idle:  # the caller sends its own commands (NOTIFY)
+            return
         self.command("b SELECT INBOX")
         self.sock.sendall(b"c IDLE\r\n")
         self.wait_for(rb"\+ ")
@@ -183,6 +185,24 @@ def test_idle_on_one_node_sees_deliveries_and_expunges_made_on_others(
     assert time.monotonic() - expunged < IDLE_DEADLINE
     reader.logout()
     idler.close()
+
+
+def test_notify_on_one_node_hears_of_folders_and_deliveries_made_on_others(
+    shared_cluster: tuple[list[ServerProcess], FakeMX],
+) -> None:
+    # RFC 5465 with LISTEN/NOTIFY: no IDLE, no command outstanding on node 3.
+    (_node1, node2, node3), _ = shared_cluster
+    watcher = Idler(node3, BOB, idle=False)
+    watcher.command("b NOTIFY SET (personal (MessageNew MessageExpunge MailboxName))")
+    other = imap(node2, BOB)
+    other.create("Crossing")
+    assert watcher.wait_for(rb'\* LIST .*Crossing') == b'* LIST () "/" Crossing'
+    other.append("Crossing", "", None, message(ANNA, BOB, "notify@remote.test"))
+    line = watcher.wait_for(rb"\* STATUS Crossing")
+    assert line == b"* STATUS Crossing (MESSAGES 1 UIDNEXT 2 UNSEEN 1)"
+    other.logout()
+    watcher.command("c LOGOUT")
+    watcher.sock.close()
 
 
 def test_outbound_mail_queued_on_several_nodes_is_sent_once(

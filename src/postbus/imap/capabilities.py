@@ -52,6 +52,7 @@ EXTENSIONS = (
     "QRESYNC",  # RFC 7162 §3.2
     "OBJECTID",  # RFC 8474
     "SAVEDATE",  # RFC 8514
+    "NOTIFY",  # RFC 5465
 )
 
 #: SASL mechanisms offered inside TLS.

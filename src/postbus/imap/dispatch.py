@@ -27,6 +27,7 @@ from postbus.imap.handlers import (
     listing,
     mailbox,
     misc,
+    notify,
     quota,
     search,
     select,
@@ -86,6 +87,7 @@ TABLE: dict[str, Rule] = {
     "GETQUOTAROOT": Rule(quota.getquotaroot, AUTHENTICATED),
     "SETQUOTA": Rule(quota.setquota, AUTHENTICATED),
     "COMPRESS": Rule(compress.compress, AUTHENTICATED),  # RFC 4978
+    "NOTIFY": Rule(notify.notify, AUTHENTICATED),  # RFC 5465
     # selected (§6.4)
     "CHECK": Rule(misc.check, SELECTED),
     "CLOSE": Rule(select.close, SELECTED, sync=False),

@@ -23,7 +23,9 @@ Invariants:
   command ends with a drain of the transport.
 * After each command the selected view is synchronised with the store and the
   changes of other sessions are announced at the points RFC 9051 §7.5.1
-  allows (see ``selected.py``).
+  allows (see ``selected.py``).  After NOTIFY SET (RFC 5465) they are also
+  delivered between commands, never while one is arriving or running
+  (``notify.py``).
 * The autologout time is ``limits.idle_timeout`` once logged in (31 minutes
   by default; RFC 9051 §5.4 asks for at least 30) and ``command_timeout``
   before; IDLE counts as silence (RFC 2177 §3).
@@ -39,6 +41,7 @@ from postbus.executor import Overloaded
 from postbus.imap.capabilities import capabilities
 from postbus.imap.connection import ImapConnection
 from postbus.imap.dispatch import TABLE
+from postbus.imap.notify import Notifier
 from postbus.imap.outcome import Done, SessionClosed
 from postbus.imap.proto import (
     Command,
@@ -68,7 +71,7 @@ _DONE = Done()
 
 class ImapSession(ImapConnection):
     __slots__ = (
-        "_bad_count", "account", "auth_failures", "changes", "condstore", "qresync", "rev2",
+        "_bad_count", "account", "auth_failures", "changes", "condstore", "notify", "qresync", "rev2",
         "selected", "service", "state", "utf8",
     )
 
@@ -83,6 +86,7 @@ class ImapSession(ImapConnection):
         self.rev2 = False  # IMAP4rev2 enabled (RFC 9051 §6.3.1)
         self.condstore = False  # a CONDSTORE enabling command was issued (RFC 7162 §3.1)
         self.qresync = False  # ENABLE QRESYNC (RFC 7162 §3.2.3)
+        self.notify: Notifier | None = None  # NOTIFY SET (RFC 5465), see imap/notify.py
         self.auth_failures = 0
         self._bad_count = 0
 
@@ -126,6 +130,8 @@ class ImapSession(ImapConnection):
         """Record other sessions' changes to the selected folder without announcing them."""
         view = self.selected
         pending = self.changes.pending() if self.changes is not None else []
+        if self.notify is not None:
+            self.notify.note(pending)
         if view is None or not any(c.mailbox_id == view.mailbox_id for c in pending):
             return
         try:
@@ -141,6 +147,18 @@ class ImapSession(ImapConnection):
             out = view.announce(expunge=expunge, rev1=not self.rev2, uid=uid)
             if out:
                 await self.write(out)
+        if self.notify is not None:
+            await self.notify.deliver()
+
+    def notify_now(self) -> asyncio.Task[None] | None:
+        """NOTIFY (RFC 5465 §3): the command task, started to deliver notifications
+        when none runs; None when the connection is gone or a command is still
+        arriving (the command's own replies then carry them)."""
+        if self.lost or self.closing or self.transport is None:
+            return None
+        if self._task is None and self.receiver.between_commands:
+            self._task = asyncio.get_running_loop().create_task(self._process())
+        return self._task
 
     # -- the connection's hooks ----------------------------------------------------------
     def greeting(self) -> bytes:
@@ -157,6 +175,9 @@ class ImapSession(ImapConnection):
         return self.account.address if self.account is not None else "an anonymous client"
 
     def _forget(self) -> None:
+        if self.notify is not None:
+            self.notify.close()
+            self.notify = None
         if self.changes is not None:
             self.changes.close()
             self.changes = None
@@ -188,6 +209,8 @@ class ImapSession(ImapConnection):
                 return
             event = self.receiver.next_event()
             if isinstance(event, NeedData):
+                if self.notify is not None and not self._eof and await self.notify.idle():
+                    continue  # notifications were sent (RFC 5465): look for input again
                 if self._eof:
                     self._close()
                 else:
@@ -215,7 +238,7 @@ class ImapSession(ImapConnection):
             if self.state not in rule.states:
                 raise ImapBad(f"{cmd.name} is not allowed in the {self.state.value} state")
             done = await rule.handler(self, cmd) or _DONE
-            if rule.sync and self.selected is not None:
+            if rule.sync and (self.selected is not None or self.notify is not None):
                 # RFC 9051 §7.5.1: no EXPUNGE while answering FETCH, STORE, SEARCH...
                 await self.sync(expunge=cmd.uid or not rule.uses_sequence_numbers)
             self._bad_count = 0

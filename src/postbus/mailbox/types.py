@@ -7,6 +7,7 @@ from postbus.store.model import (
     SPECIAL_USE_FOLDERS,
     Account,
     Appended,
+    Change,
     Changes,
     Mailbox,
     MailboxStatus,
@@ -15,6 +16,6 @@ from postbus.store.model import (
 )
 
 __all__ = [
-    "DELIMITER", "INBOX", "SPECIAL_USE_FOLDERS", "Account", "Appended", "Changes", "Mailbox",
+    "DELIMITER", "INBOX", "SPECIAL_USE_FOLDERS", "Account", "Appended", "Change", "Changes", "Mailbox",
     "MailboxStatus", "MessageEntry", "MessageInfo", "Subscription",
 ]

@@ -20,18 +20,23 @@ class Subscription:
     def __init__(self, hub: ChangeHub, account_id: int) -> None:
         self._hub = hub
         self.account_id = account_id
-        self._pending: dict[int, Change] = {}
+        # Keyed by folder and kind: a rename is not hidden by a later delivery.
+        self._pending: dict[tuple[int, str], Change] = {}
         # Made on the first wait: most subscriptions (one per IMAP connection)
         # only ever call `pending()`, and an Event costs ~0.7 KiB.
         self._event: asyncio.Event | None = None
 
     def _push(self, change: Change) -> None:
-        self._pending[change.mailbox_id] = change
+        self._pending[change.mailbox_id, change.kind] = change
         if self._event is not None:
             self._event.set()
 
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
     def pending(self) -> list[Change]:
-        """The changes seen since the last call, one per folder, and clears them."""
+        """The changes seen since the last call, one per folder and kind, and clears them."""
         changes = list(self._pending.values())
         self._pending.clear()
         if self._event is not None:

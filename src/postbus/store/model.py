@@ -225,7 +225,7 @@ class Change:
     account_id: int
     mailbox_id: int
     modseq: int
-    kind: str = "messages"  # messages | mailboxes (folder list changed)
+    kind: str = "messages"  # messages | mailboxes (folder list changed) | subscriptions
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,11 +256,32 @@ class SetQuotaArgs:
     limits: tuple[tuple[str, int], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class NotifyGroup:
+    """One event group of NOTIFY SET (RFC 5465 §6): a filter (upper case:
+    SELECTED, SELECTED-DELAYED, INBOXES, PERSONAL, SUBSCRIBED, SUBTREE, MAILBOXES),
+    the names SUBTREE / MAILBOXES take, the events (empty for NONE) and
+    MessageNew's fetch attributes."""
+
+    filter: str
+    mailboxes: tuple[str, ...]
+    events: tuple[str, ...]
+    fetch: tuple[FetchAtt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyArgs:
+    """NOTIFY SET [STATUS] groups, or NOTIFY NONE (``groups`` None)."""
+
+    groups: tuple[NotifyGroup, ...] | None
+    status: bool = False
+
+
 CommandArgs = (
     NoArgs | LoginArgs | AuthenticateArgs | EnableArgs | IdArgs | CompressArgs | MailboxArgs
     | SelectArgs | CreateArgs | RenameArgs | ListArgs | StatusArgs | AppendArgs | SearchArgs
     | SortArgs | ThreadArgs | FetchArgs | StoreArgs | CopyArgs | SequenceArgs | QuotaRootArgs
-    | SetQuotaArgs
+    | SetQuotaArgs | NotifyArgs
 )
 
 

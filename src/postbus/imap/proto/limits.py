@@ -68,3 +68,8 @@ MAX_ID_PAIRS: Final = 30
 
 #: Longest string the writer sends as a quoted string; longer ones become literals.
 MAX_QUOTED: Final = 1024
+
+#: NOTIFY (RFC 5465 §8): event groups in one NOTIFY SET, and mailbox names in all
+#: its SUBTREE / MAILBOXES filters together.  More is BAD.
+MAX_NOTIFY_GROUPS: Final = 50
+MAX_NOTIFY_MAILBOXES: Final = 1000

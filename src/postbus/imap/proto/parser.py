@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from . import mailbox_grammar as mbx
 from . import message_grammar as msg
+from . import notify_grammar
 from .commands import (
     NO_ARGS,
     AuthenticateArgs,
@@ -116,6 +117,7 @@ COMMANDS: dict[str, ArgsReader] = {
     "GETQUOTA": mbx.read_getquota,
     "GETQUOTAROOT": mbx.read_mailbox_only,
     "SETQUOTA": mbx.read_setquota,
+    "NOTIFY": notify_grammar.read_notify,  # RFC 5465
     # selected (§6.4)
     "CHECK": _no_args,
     "CLOSE": _no_args,

@@ -350,7 +350,8 @@ class PostgresStore:
     async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None:
         name = folders.storable_name(name)
 
-        async def job(conn: Conn, _: list[Change]) -> None:
+        async def job(conn: Conn, changes: list[Change]) -> None:
+            changes.append(Change(account_id, 0, 0, "subscriptions"))  # NOTIFY, RFC 5465 §5.5
             if subscribed:
                 await conn.execute(
                     "INSERT INTO subscriptions (account_id, name) VALUES ($1, $2)"

@@ -286,7 +286,7 @@ class SqliteStore:
         return folders.list_subscriptions(self._db, account_id)
 
     async def set_subscribed(self, account_id: int, name: str, subscribed: bool) -> None:
-        await self._write(folders.set_subscribed, account_id, name, subscribed)
+        await self._write_changes(folders.set_subscribed, account_id, name, subscribed)
 
     # -- blobs ----------------------------------------------------------------
     def blob_writer(self) -> EmbeddedBlobWriter:

@@ -153,7 +153,9 @@ def list_subscriptions(conn: sqlite3.Connection, account_id: int) -> list[str]:
     return [r[0] for r in found]
 
 
-def set_subscribed(conn: sqlite3.Connection, account_id: int, name: str, subscribed: bool) -> None:
+def set_subscribed(conn: sqlite3.Connection, account_id: int, name: str, subscribed: bool,
+                   changes: list[Change]) -> None:
+    changes.append(Change(account_id, 0, 0, "subscriptions"))  # for NOTIFY (RFC 5465 §5.5)
     if subscribed:
         conn.execute(
             "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)",
