@@ -295,8 +295,8 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         self._eof = True
-        if not self._ready:
-            return None
+        if not self._ready or self._closing:
+            return None  # the transport closes: during our close, this is the client's FIN
         keep = self.eof()
         return (bool(keep) and not self.tls) or None
 
@@ -405,9 +405,18 @@ class Connection(asyncio.Protocol):
         if self._lost or transport is None or raw is None:
             return
         self._flush_deflate()  # a BYE still in the compressor
-        transport.close()  # under TLS this writes close_notify to the raw transport now
-        if raw is not transport:
-            raw.close()  # do not wait for the client's close_notify
+        if raw is transport and not self._eof and transport.can_write_eof():
+            # Plain TCP: FIN once what is queued has gone, and go on reading (and
+            # dropping) what the client still sends until its FIN or CLOSE_TIMEOUT.
+            # A socket closed with unread input answers with RST, and an RST can
+            # destroy our last reply in the client's receive buffer before it reads
+            # it (RFC 1122 §4.2.2.13; the "lingering close" of RFC 9112 §9.6).
+            transport.write_eof()
+            self._update_reading()
+        else:
+            transport.close()  # under TLS this writes close_notify to the raw transport now
+            if raw is not transport:
+                raw.close()  # do not wait for the client's close_notify
         self._close_timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self._force_close)
 
     def line_done(self) -> None:
@@ -572,7 +581,8 @@ class Connection(asyncio.Protocol):
         self.close()
 
     def _update_reading(self) -> None:
-        want = not (self.busy or self._input_full or self._write_paused or self._closing)
+        # Closing, input is read only to be dropped (the lingering close above).
+        want = self._closing or not (self.busy or self._input_full or self._write_paused)
         transport = self.transport
         if want == self._reading or transport is None or self._lost or transport.is_closing():
             return
