@@ -93,6 +93,14 @@ PROTOCOLS = {
 }
 
 
+
+def _can_write_eof(transport: asyncio.BaseTransport) -> bool:
+    """Whether `transport` can half-close (a TCP socket can; test doubles may not say)."""
+    try:
+        return bool(transport.can_write_eof())  # type: ignore[attr-defined]
+    except (AttributeError, NotImplementedError):
+        return False
+
 class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
     """A logger whose lines start with the connection they are about (docs/logging.md):
 
@@ -309,9 +317,7 @@ class Connection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
         self._timer = self._close_timer = None
-        if self._peer_key is not None:
-            self.listener.limiter.release(self._peer_key)
-            self._peer_key = None
+        self._release_slot()
         if self._tls_refusal:
             self._tls_refusal = False
             self.listener.limiter.tls_refusals -= 1
@@ -405,7 +411,7 @@ class Connection(asyncio.Protocol):
         if self._lost or transport is None or raw is None:
             return
         self._flush_deflate()  # a BYE still in the compressor
-        if raw is transport and not self._eof and transport.can_write_eof():
+        if raw is transport and not self._eof and _can_write_eof(transport):
             # Plain TCP: FIN once what is queued has gone, and go on reading (and
             # dropping) what the client still sends until its FIN or CLOSE_TIMEOUT.
             # A socket closed with unread input answers with RST, and an RST can
@@ -413,11 +419,17 @@ class Connection(asyncio.Protocol):
             # it (RFC 1122 §4.2.2.13; the "lingering close" of RFC 9112 §9.6).
             transport.write_eof()
             self._update_reading()
+            self._release_slot()  # the session is over: the client may connect again now
         else:
             transport.close()  # under TLS this writes close_notify to the raw transport now
             if raw is not transport:
                 raw.close()  # do not wait for the client's close_notify
         self._close_timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self._force_close)
+
+    def _release_slot(self) -> None:
+        if self._peer_key is not None:
+            self.listener.limiter.release(self._peer_key)
+            self._peer_key = None
 
     def line_done(self) -> None:
         """The receiver produced a complete line (or command): the line clock restarts
