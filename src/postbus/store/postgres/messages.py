@@ -89,30 +89,10 @@ async def deliver(
     check_quota: bool,
     changes: list[Change],
 ) -> list[Appended | Exception]:
+    """Each folder succeeds or fails on its own, its refusal in its slot."""
     await blobs.reference(conn, blob)
-    meta = await meta_id(conn, blob, parsed)
-    owners = dict(await conn.fetch(
-        "SELECT id, account_id FROM mailboxes WHERE id = ANY($1::bigint[])", list(mailbox_ids)
-    ))
-    results: list[Appended | Exception] = [
-        errors.NotFound("no such folder") for _ in mailbox_ids
-    ]
-    # Lock order: folders of lower account ids first, whatever order the caller gave.
-    order = sorted(
-        (i for i, box in enumerate(mailbox_ids) if box in owners),
-        key=lambda i: (owners[mailbox_ids[i]], mailbox_ids[i]),
-    )
-    for i in order:
-        made: list[Change] = []
-        try:
-            async with conn.transaction():  # a savepoint: each folder succeeds on its own
-                results[i] = await insert_message(
-                    conn, mailbox_ids[i], meta, blob, [], internal_date, check_quota, made
-                )
-        except errors.StoreError as exc:
-            results[i] = exc
-        changes.extend(made)
-    return results
+    return await _insert_each(conn, mailbox_ids, blob, parsed, internal_date, check_quota,
+                              changes, reported=errors.StoreError)
 
 
 async def deliver_message(
@@ -127,6 +107,24 @@ async def deliver_message(
     """`deliver` for `Store.deliver_message`: a folder that is gone is reported
     (NotFound) and skipped; OverQuota is raised, for the caller's transaction
     to roll back."""
+    return await _insert_each(conn, mailbox_ids, blob, parsed, internal_date, check_quota,
+                              changes, reported=errors.NotFound)
+
+
+async def _insert_each(
+    conn: Conn,
+    mailbox_ids: Sequence[int],
+    blob: BlobRef,
+    parsed: Parsed,
+    internal_date: float,
+    check_quota: bool,
+    changes: list[Change],
+    *,
+    reported: type[errors.StoreError],
+) -> list[Appended | Exception]:
+    """One copy per existing folder, each in a savepoint: a `reported` refusal (or a
+    folder deleted since the read below) undoes only that folder's counters and is
+    put in its slot; any other refusal is raised."""
     owners = dict(await conn.fetch(
         "SELECT id, account_id FROM mailboxes WHERE id = ANY($1::bigint[])", list(mailbox_ids)
     ))
@@ -145,12 +143,11 @@ async def deliver_message(
     for i in order:
         made: list[Change] = []
         try:
-            # a savepoint: a folder deleted since the read above undoes only its own counters
             async with conn.transaction():
                 results[i] = await insert_message(
                     conn, mailbox_ids[i], meta, blob, [], internal_date, check_quota, made
                 )
-        except errors.NotFound as exc:
+        except reported as exc:
             results[i] = exc
         changes.extend(made)
     return results
