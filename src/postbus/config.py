@@ -155,6 +155,10 @@ class Security(_Section):
     auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests)")] = "2s"
 
 
+class Log(_Section):
+    format: Annotated[str, doc('"text" (one line per event) or "json" (one JSON object per line; docs/logging.md)')] = "text"
+
+
 class Settings(_Section):
     hostname: Annotated[str, doc("this node's name: banners, HELO, certificate")] = "localhost"
     data_dir: Annotated[str, doc("embedded store and generated files")] = "var"
@@ -169,6 +173,7 @@ class Settings(_Section):
     delivery: Annotated[LocalDelivery, doc("local delivery")] = msgspec.field(default_factory=LocalDelivery)
     dns: Annotated[Dns, doc("DNS resolution")] = msgspec.field(default_factory=Dns)
     security: Annotated[Security, doc("abuse resistance")] = msgspec.field(default_factory=Security)
+    log: Annotated[Log, doc("log output")] = msgspec.field(default_factory=Log)
 
     # Derived values, filled by `validate`.
     @property
@@ -214,6 +219,8 @@ def _validate(s: Settings) -> None:
     if not set(s.delivery.recipient_delimiter) <= RECIPIENT_DELIMITER_CHARS:
         raise ConfigError("delivery.recipient_delimiter: use only these characters: "
                           + "".join(sorted(RECIPIENT_DELIMITER_CHARS)))
+    if s.log.format not in ("text", "json"):
+        raise ConfigError(f'log.format: {s.log.format!r} is not "text" or "json"')
     if bool(s.tls.cert) != bool(s.tls.key):
         raise ConfigError("tls: set both cert and key, or neither")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", s.hostname):

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from postbus import logs
 from postbus.app import App
 from postbus.config import Settings
 from postbus.net.connection import IMPLICIT_TLS
@@ -202,12 +203,8 @@ class Server:
         await self.stop()
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, fmt: str = "text") -> None:
+    logs.configure(level, fmt)
 
 
 EXIT_START_FAILED = 2
@@ -215,7 +212,7 @@ EXIT_START_FAILED = 2
 
 def run(settings: Settings) -> None:
     """Serve until signalled. A start-up failure is one line on stderr and exit 2."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log.format)
     server = Server(settings)
     try:
         if os.environ.get("POSTBUS_LOOP", "uvloop") == "uvloop":

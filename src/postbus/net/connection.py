@@ -54,6 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from postbus.logs import CONNECTION_ATTR
 from postbus.net.deflate import CompressionError, Deflate
 from postbus.net.limits import MAX_TLS_REFUSALS, ConnectionLimiter, Refused, address_key
 
@@ -114,7 +115,12 @@ class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
         self.connection = connection
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"{self.connection.log_prefix()} {msg}", kwargs
+        prefix = self.connection.log_prefix()
+        # the fields again, for `[log] format = "json"` (postbus.logs)
+        extra = dict(kwargs.get("extra") or {})
+        extra[CONNECTION_ATTR] = (prefix, self.connection.log_fields())
+        kwargs["extra"] = extra
+        return f"{prefix} {msg}", kwargs
 
 
 class ConnectionClosed(Exception):
@@ -198,6 +204,11 @@ class Connection(asyncio.Protocol):
         name = self.listener.name
         return (f"proto={PROTOCOLS.get(name, name)} listener={name} ip={self.peer or '-'}"
                 f" port={self.peer_port or '-'}")
+
+    def log_fields(self) -> dict[str, str | int | None]:
+        name = self.listener.name
+        return {"proto": PROTOCOLS.get(name, name), "listener": name,
+                "ip": self.peer or None, "port": self.peer_port or None}
 
     # -- what a session provides ---------------------------------------------------------
     def connected(self) -> None:

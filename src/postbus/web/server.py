@@ -4,7 +4,6 @@ the server's own event loop. Webmail, admin and API mount here as they come."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -14,7 +13,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from postbus.app import App
-from postbus.net.tls import ensure_self_signed
 
 
 def build_app(app: App) -> Starlette:
@@ -62,14 +60,11 @@ class WebHandle:
 
 
 async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
-    s = app.settings
     kwargs: dict[str, Any] = {}
     if name == "https":
-        if s.tls.cert and s.tls.key:
-            kwargs.update(ssl_certfile=s.tls.cert, ssl_keyfile=s.tls.key)
-        else:
-            cert, key = ensure_self_signed(Path(s.data_dir), s.hostname)
-            kwargs.update(ssl_certfile=str(cert), ssl_keyfile=str(key))
+        # The context every TLS listener uses (net/tls.py: Mozilla intermediate),
+        # not uvicorn's own, which would accept CBC suites and every curve.
+        kwargs.update(ssl_context_factory=lambda config, default: app.tls)
     asgi = build_app(app) if name == "https" else build_redirect(app)
     config = uvicorn.Config(
         asgi, host=address[0], port=address[1], log_level="warning", lifespan="off",
