@@ -105,6 +105,7 @@ class Listen(_Section):
     pop3: Annotated[str, doc("POP3, STLS required before login")] = "0.0.0.0:110"
     https: Annotated[str, doc("webmail, admin, API, autoconfig, /healthz")] = "0.0.0.0:443"
     http: Annotated[str, doc("redirects to https")] = "0.0.0.0:80"
+    metrics: Annotated[str, doc("Prometheus /metrics without a token; loopback addresses only")] = ""
 
 
 class Tls(_Section):
@@ -198,11 +199,22 @@ class Settings(_Section):
         return Path(self.data_dir)
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _validate(s: Settings) -> None:
     s.max_message_size  # noqa: B018 - each access validates
     s.default_quota  # noqa: B018
     for name in Listen.__struct_fields__:
         s.listen_address(name)
+    metrics_at = s.listen_address("metrics")
+    if metrics_at is not None and not _is_loopback(metrics_at[0]):
+        raise ConfigError(f"listen.metrics: {s.listen.metrics!r} is not a loopback address"
+                          " (the metrics listener asks for no token)")
     for section, key in (("limits", "idle_timeout"), ("limits", "command_timeout"),
                          ("limits", "handshake_timeout"), ("limits", "line_timeout"),
                          ("limits", "data_timeout"),

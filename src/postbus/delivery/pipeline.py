@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from postbus import metrics
 from postbus.accounts.address import DEFAULT_RECIPIENT_DELIMITER
 from postbus.delivery.dsn import RecipientStatus, build_dsn, notify_allows
 from postbus.delivery.ingest import Ingested
@@ -269,6 +270,8 @@ class Delivery:
         if vanished and envelope.mail_from:
             await self._report_vanished(envelope, vanished, message)
         delivered = tuple(r for r in stored.local if isinstance(r, Appended))
+        metrics.message("accepted")
+        metrics.message("delivered", len(delivered))
         if delivered and envelope.mail_from:
             # After the commit and off the reply path: the 250 never waits for it.
             accounts = [plan.local[account_id] for account_id in reached]

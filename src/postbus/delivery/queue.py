@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from postbus import metrics
 from postbus.delivery import remote
 from postbus.delivery.dsn import RecipientStatus, build_dsn, notify_allows, status_of
 from postbus.delivery.ingest import ingest_bytes
@@ -225,6 +226,7 @@ class QueueRunner:
             if status == "deferred" and expired:
                 status, code = "failed", EXPIRED_STATUS
             log.info("queue item %d: <%s> %s: %s", item.id, rcpt.address, status, outcome.reply)
+            metrics.message({"failed": "bounced"}.get(status, status))
             report = RecipientStatus(rcpt.address, "failed" if status == "failed" else "delayed",
                                      code, outcome.reply, outcome.remote_mta, rcpt.orcpt)
             new_status = "pending" if status == "deferred" else status

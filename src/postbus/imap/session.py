@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
+from postbus import metrics
 from postbus.app import App
 from postbus.executor import Overloaded
 from postbus.imap.capabilities import capabilities
@@ -230,6 +232,14 @@ class ImapSession(ImapConnection):
             # IdleDone / AuthLine only come while a handler expects them.
 
     async def _execute(self, cmd: Command) -> None:
+        started = time.perf_counter()
+        try:
+            await self._execute_timed(cmd)
+        finally:
+            if cmd.name != "IDLE":  # IDLE lasts as long as the client wants
+                metrics.command_done("imap", started)
+
+    async def _execute_timed(self, cmd: Command) -> None:
         tag = cmd.tag
         rule = TABLE.get(cmd.name)
         try:

@@ -54,6 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from postbus import metrics
 from postbus.logs import CONNECTION_ATTR
 from postbus.net.deflate import CompressionError, Deflate
 from postbus.net.limits import MAX_TLS_REFUSALS, ConnectionLimiter, Refused, address_key
@@ -258,6 +259,8 @@ class Connection(asyncio.Protocol):
         if isinstance(peername, tuple) and len(peername) > 1 and isinstance(peername[1], int):
             self.peer_port = peername[1]
         self._unregister = self.app.register(self)
+        name = self.listener.name
+        metrics.connection_opened(PROTOCOLS.get(name, name), name)
         already_tls = transport.get_extra_info("ssl_object") is not None
         self.tls = already_tls
         key = address_key(self.peer)
@@ -324,6 +327,8 @@ class Connection(asyncio.Protocol):
             return
         self._lost = True
         self._closing = True
+        name = self.listener.name
+        metrics.connection_closed(PROTOCOLS.get(name, name), name)
         for timer in (self._timer, self._close_timer):
             if timer is not None:
                 timer.cancel()

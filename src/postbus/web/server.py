@@ -13,6 +13,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from postbus.app import App
+from postbus.web.metrics import build_listener_app as build_metrics_listener
+from postbus.web.metrics import route as metrics_route
 
 
 def build_app(app: App) -> Starlette:
@@ -23,7 +25,7 @@ def build_app(app: App) -> Starlette:
     async def index(request: Request) -> Response:
         return PlainTextResponse("Postbus\n")
 
-    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index)])
+    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index), metrics_route(app)])
     web.state.postbus = app
     return web
 
@@ -65,7 +67,12 @@ async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
         # The context every TLS listener uses (net/tls.py: Mozilla intermediate),
         # not uvicorn's own, which would accept CBC suites and every curve.
         kwargs.update(ssl_context_factory=lambda config, default: app.tls)
-    asgi = build_app(app) if name == "https" else build_redirect(app)
+    if name == "https":
+        asgi = build_app(app)
+    elif name == "metrics":
+        asgi = build_metrics_listener(app)
+    else:
+        asgi = build_redirect(app)
     config = uvicorn.Config(
         asgi, host=address[0], port=address[1], log_level="warning", lifespan="off",
         access_log=False, server_header=False, **kwargs,

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from postbus import metrics
 from postbus.security import files
 from postbus.store import errors
 from postbus.store.events import ChangeHub
@@ -110,7 +111,9 @@ class PostgresStore:
                 )
             return result
 
+        started = time.perf_counter()
         result = await db.in_transaction(self.pool, transaction)
+        metrics.store_done("postgresql", started)
         for change in changes:
             self.changes.publish(change, local_only=True)
         return result
@@ -579,6 +582,11 @@ class PostgresStore:
     async def list_queue(self) -> list[QueueItem]:
         found = await self.pool.fetch(f"SELECT {rows.QUEUE_COLS} FROM queue ORDER BY id")
         return [rows.queue_item(r) for r in found]
+
+    async def queue_stats(self) -> tuple[int, float | None]:
+        row = await self.pool.fetchrow("SELECT COUNT(*), MIN(created) FROM queue")
+        assert row is not None
+        return int(row[0]), row[1]
 
     async def get_queue_item(self, item_id: int) -> QueueItem | None:
         row = await self.pool.fetchrow(

@@ -463,6 +463,9 @@ class SqliteStore:
     async def list_queue(self) -> list[QueueItem]:
         return outbound.list_queue(self._db)
 
+    async def queue_stats(self) -> tuple[int, float | None]:
+        return outbound.stats(self._db)
+
     async def get_queue_item(self, item_id: int) -> QueueItem | None:
         return outbound.get(self._db, item_id)
 
