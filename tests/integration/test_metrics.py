@@ -7,7 +7,6 @@ from __future__ import annotations
 import imaplib
 import poplib
 import smtplib
-import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,16 +17,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.mail import create_mailboxes_sync
 from tests.support.server import ServerProcess, postbus, running_server, write_config
+from tests.support.tools import trusting_tls
 
 USER, PASSWORD = "metrics@example.test", "Tq7#mZ2v!pLx"
 ADMIN_PASSWORD = "Zr8!kQ2w#Lm5"
 
-
-def _tls() -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +43,7 @@ def https_get(srv: ServerProcess, token: str | None) -> tuple[int, str]:
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, context=_tls(), timeout=30) as response:
+        with urllib.request.urlopen(request, context=trusting_tls(), timeout=30) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -84,10 +78,10 @@ def test_https_needs_an_operators_token(server: tuple[ServerProcess, str, str]) 
 def test_counters_move_with_traffic(server: tuple[ServerProcess, str, str]) -> None:
     srv, _, _ = server
     before = scrape(srv)
-    with imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"), ssl_context=_tls()) as imap:
+    with imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"), ssl_context=trusting_tls()) as imap:
         with pytest.raises(imaplib.IMAP4.error):
             imap.login(USER, "wrong-password-1")
-    with imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"), ssl_context=_tls()) as imap:
+    with imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"), ssl_context=trusting_tls()) as imap:
         imap.login(USER, PASSWORD)
         imap.select("INBOX")
         imap.noop()
@@ -96,7 +90,7 @@ def test_counters_move_with_traffic(server: tuple[ServerProcess, str, str]) -> N
         mx.sendmail("someone@remote.test", [USER],
                     b"From: someone@remote.test\r\nTo: " + USER.encode()
                     + b"\r\nSubject: metrics\r\n\r\nhello\r\n")
-    pop = poplib.POP3_SSL("127.0.0.1", srv.port("pop3s"), context=_tls(), timeout=30)
+    pop = poplib.POP3_SSL("127.0.0.1", srv.port("pop3s"), context=trusting_tls(), timeout=30)
     pop.user(USER)
     pop.pass_(PASSWORD)
     pop.stat()

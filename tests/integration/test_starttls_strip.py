@@ -10,13 +10,13 @@ injection of CVE-2011-0411)."""
 from __future__ import annotations
 
 import socket
-import ssl
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.mail import create_mailboxes_sync
 from tests.support.server import ServerProcess, running_server, write_config
+from tests.support.tools import trusting_tls
 
 USER, PASSWORD = "strip@example.test", "Tq7#mZ2v!pLx"
 TIMEOUT = 15.0  # a socket timeout, not a performance bound
@@ -30,12 +30,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with running_server(config) as srv:
         yield srv
 
-
-def _tls() -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 class Line:
@@ -75,7 +69,7 @@ def test_imap(server: ServerProcess) -> None:
     assert r.until(b"b ")[-1].startswith(b"b NO")
     sock.sendall(f"c STARTTLS\r\nd LOGIN {USER} {PASSWORD}\r\n".encode())
     assert r.until(b"c ")[-1].startswith(b"c OK")
-    tls = _tls().wrap_socket(sock, server_hostname="localhost")
+    tls = trusting_tls().wrap_socket(sock, server_hostname="localhost")
     t = Line(tls)
     tls.sendall(b"e NOOP\r\n")
     # "d" was pipelined in plain text: dropped, so the first tagged reply is e's
@@ -97,7 +91,7 @@ def test_pop3(server: ServerProcess) -> None:
     assert r.read().startswith(b"-ERR")
     sock.sendall(f"STLS\r\nUSER {USER}\r\n".encode())
     assert r.read().startswith(b"+OK")
-    tls = _tls().wrap_socket(sock, server_hostname="localhost")
+    tls = trusting_tls().wrap_socket(sock, server_hostname="localhost")
     t = Line(tls)
     tls.sendall(b"NOOP\r\n")
     # the pipelined USER was dropped (its reply would be +OK): the first reply
@@ -121,7 +115,7 @@ def test_submission(server: ServerProcess) -> None:
     assert r.read()[:1] == b"5"  # 530 5.7.0 Must issue a STARTTLS command first
     sock.sendall(b"STARTTLS\r\nMAIL FROM:<strip@example.test>\r\n")
     assert r.read().startswith(b"220")
-    tls = _tls().wrap_socket(sock, server_hostname="localhost")
+    tls = trusting_tls().wrap_socket(sock, server_hostname="localhost")
     t = Line(tls)
     tls.sendall(b"EHLO client.test\r\n")
     ehlo = t.until(b"250 ")
