@@ -40,6 +40,7 @@ import time
 from postbus import metrics
 from postbus.app import App
 from postbus.executor import Overloaded
+from postbus.imap import contexts
 from postbus.imap.capabilities import capabilities
 from postbus.imap.connection import ImapConnection
 from postbus.imap.dispatch import TABLE
@@ -147,6 +148,8 @@ class ImapSession(ImapConnection):
         view = self.selected
         if view is not None:
             out = view.announce(expunge=expunge, rev1=not self.rev2, uid=uid)
+            if view.contexts:  # RFC 5267 §4.3: after the EXISTS the ADDTO depends on
+                out += await contexts.bring_up_to_date(self, view)
             if out:
                 await self.write(out)
         if self.notify is not None:
