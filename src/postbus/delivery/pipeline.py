@@ -55,6 +55,7 @@ from postbus.delivery.dsn import RecipientStatus, build_dsn, notify_allows
 from postbus.delivery.ingest import Ingested
 from postbus.delivery.router import Route, Router
 from postbus.delivery.sink import LateHeader, MessageSink
+from postbus.delivery.srs import SrsError, is_srs_local, srs_for
 from postbus.delivery.trace import ClientInfo, received_header, return_path_header
 from postbus.delivery.vacation import build_reply, must_not_reply
 from postbus.mailauth import authres
@@ -180,6 +181,7 @@ class Delivery:
         self.router = CachingRouter(
             app.store, recipient_delimiter=app.settings.delivery.recipient_delimiter)
         self.rules = self.router.rules  # one reader of the forwarding/vacation records
+        self.srs = srs_for(app.store, app.settings)
         self._inboxes: dict[int, int] = {}  # account id -> INBOX folder id (fixed for life)
         self.spool_dir = Path(app.settings.data_dir) / SPOOL_DIR
         self.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -189,8 +191,30 @@ class Delivery:
     async def is_hosted(self, domain: str) -> bool:
         return await self.router.is_hosted(domain)
 
+    async def srs_route(self, local: str, domain: str) -> Route | None:
+        """Where mail to one of our SRS addresses goes (a bounce of forwarded mail):
+        on to the original sender, or unknown when the address does not verify
+        or has expired. None when `local@domain` is not one of our SRS addresses."""
+        if self.srs is None or not is_srs_local(local):
+            return None
+        domain = domain.lower()
+        if domain != self.srs.domain and not await self.is_hosted(domain):
+            return None
+        try:
+            original = await self.srs.reverse(local)
+        except SrsError as exc:
+            log.info("SRS address %s@%s refused: %s", local, domain, exc)
+            return Route(unknown=True)
+        if await self.is_hosted(original.rpartition("@")[2].lower()):
+            return await self.route(original)
+        return Route(remote=[original])
+
     async def route(self, address: str) -> Route:
         """The route of `address`; an alias loop makes it unknown (RFC 3463 X.4.6)."""
+        local, _, domain = address.rpartition("@")
+        srs = await self.srs_route(local, domain)
+        if srs is not None:
+            return srs
         route = await self.router.route(address)
         if route.loop:
             return Route(unknown=True, hosted=route.hosted, loop=True)
