@@ -57,7 +57,7 @@ from postbus.delivery.router import Route, Router
 from postbus.delivery.sink import LateHeader, MessageSink
 from postbus.delivery.srs import SrsError, is_srs_local, srs_for
 from postbus.delivery.trace import ClientInfo, received_header, return_path_header
-from postbus.delivery.vacation import build_reply, must_not_reply
+from postbus.delivery.vacation import addressed_to, build_reply, must_not_reply, named_recipients
 from postbus.mailauth import authres
 from postbus.store import OverQuota, Store
 from postbus.store.model import INBOX, Account, Appended, Delivered, Outbound, QueueRecipient
@@ -366,18 +366,27 @@ class Delivery:
                 continue
             if raw_header is None:
                 raw_header = await self.store.read_blob(message.blob.id, 0, message.meta.header_end)
-            if must_not_reply(raw_header, sender, account.address, message.meta) is not None:
+            addressed = await addressed_to(
+                account.address, named_recipients(raw_header, message.meta), self._alias_targets,
+                recipient_delimiter=self.router.recipient_delimiter)
+            why = must_not_reply(raw_header, sender, account.address, addressed=addressed)
+            if why is not None:
+                log.debug("no vacation reply from %s to <%s>: %s", account.address, sender, why)
                 continue
-            if not await self.rules.vacation_due(account.address, sender, now, rule.interval_days):
+            route = await self.route(sender)
+            if route.unknown:
+                continue
+            if not await self.rules.vacation_due(account.id, sender, now, rule.interval_days):
                 continue
             reply = build_reply(mailbox=account.address, to=sender, subject=rule.subject,
                                 body=rule.body, meta=message.meta, hostname=self.hostname, now=now)
             # RFC 3834 §3.3: sent from the null reverse-path, so it cannot bounce back.
-            route = await self.route(sender)
-            if route.unknown:
-                continue
             envelope = Envelope("", [Recipient(sender, route)], client=ClientInfo(ip="", via="LOCAL"))
             await self.deliver_bytes(envelope, reply)
+
+    async def _alias_targets(self, address: str) -> Sequence[str] | None:
+        alias = await self.store.get_alias(address)
+        return None if alias is None else alias.targets
 
     async def deliver_bytes(self, envelope: Envelope, raw: bytes) -> Outcome:
         """`deliver` for a message held in memory (webmail, vacation, DSN)."""
