@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from postbus.app import App
 from postbus.net.tls import ensure_self_signed
+from postbus.web.autoconfig import routes as client_setup_routes
 
 
 def build_app(app: App) -> Starlette:
@@ -25,7 +26,8 @@ def build_app(app: App) -> Starlette:
     async def index(request: Request) -> Response:
         return PlainTextResponse("Postbus\n")
 
-    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index)])
+    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index),
+                            *client_setup_routes(app)])
     web.state.postbus = app
     return web
 
