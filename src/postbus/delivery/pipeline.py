@@ -59,6 +59,7 @@ from postbus.delivery.srs import SrsError, is_srs_local, srs_for
 from postbus.delivery.trace import ClientInfo, received_header, return_path_header
 from postbus.delivery.vacation import addressed_to, build_reply, must_not_reply, named_recipients
 from postbus.mailauth import authres
+from postbus.message.headers import parse_fields
 from postbus.store import OverQuota, Store
 from postbus.store.model import INBOX, Account, Appended, Delivered, Outbound, QueueRecipient
 
@@ -72,6 +73,9 @@ HOSTED_TTL = 5.0  # seconds a positive "this domain is hosted" answer is reused
 MAX_CACHED_DOMAINS = 10_000
 MAX_CACHED_INBOXES = 100_000
 VANISHED_STATUS = "5.1.1"  # RFC 3463: bad destination mailbox address (it was removed)
+# RFC 5321 §6.3: a message with more Received fields than this is in a loop
+# (across hosts: forwarding here, forwarding back there); refused with 5.4.6.
+MAX_HOPS = 100
 
 
 class DeliveryRefused(Exception):
@@ -268,6 +272,8 @@ class Delivery:
     async def deliver(self, envelope: Envelope, message: Ingested) -> Outcome:
         """Stores `message` for every recipient of `envelope` (see the module invariants)."""
         plan = await self._plan(envelope)
+        if plan.remote and envelope.client is not None:
+            await self._check_hops(message)
         inboxes = await self._inboxes_of(plan.local.values())
         queue = None
         if plan.remote:
@@ -299,6 +305,14 @@ class Delivery:
             self.app.spawn(self._auto_replies(accounts, envelope.mail_from, message), "vacation")
         return Outcome(envelope.id, delivered, stored.queue_id, tuple(plan.unknown),
                        tuple(r.address for r in vanished))
+
+    async def _check_hops(self, message: Ingested) -> None:
+        """Mail that goes out again must not be going round between hosts."""
+        header = await self.store.read_blob(message.blob.id, 0, message.meta.header_end)
+        hops = sum(1 for name, _ in parse_fields(header, 0, len(header))
+                   if name.lower() == "received")
+        if hops > MAX_HOPS:
+            raise DeliveryRefused("5.4.6", f"Too many hops ({hops} Received fields): mail loop")
 
     async def _plan(self, envelope: Envelope) -> _Plan:
         plan = _Plan()

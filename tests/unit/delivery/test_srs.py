@@ -114,3 +114,28 @@ async def test_the_secret_is_made_once_and_shared_through_the_store(tmp_path: Pa
         assert await fresh.forward("alice@sender.test") != address  # the new secret signs
     finally:
         await store.close()
+
+
+def test_cli_rotates_the_secret(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from postbus.cli import main
+
+    config = tmp_path / "postbus.toml"
+    config.write_text(f'hostname = "mail.example.net"\ndata_dir = "{tmp_path / "var"}"\n')
+    runner = CliRunner()
+    for _ in range(2):
+        out = runner.invoke(main, ["--config", str(config), "forward", "rotate-srs-key"])
+        assert out.exit_code == 0, out.output
+
+    async def count() -> int:
+        store = SqliteStore(tmp_path / "var")
+        await store.open()
+        try:
+            return len(json.loads(await store.get_setting(srs.SECRET_SETTING) or "[]"))
+        finally:
+            await store.close()
+
+    import asyncio
+
+    assert asyncio.run(count()) == 3  # made on first use, then two new ones
