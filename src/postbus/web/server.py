@@ -40,7 +40,8 @@ def build_redirect(app: App) -> Starlette:
         host = (request.url.hostname or app.settings.hostname)
         return RedirectResponse(f"https://{host}{port}{request.url.path}", status_code=301)
 
-    return Starlette(routes=[Route("/{path:path}", redirect)])
+    return Starlette(routes=[*client_setup_routes(app, plain_http=True),
+                             Route("/{path:path}", redirect)])
 
 
 class _Server(uvicorn.Server):

@@ -16,7 +16,7 @@ import pytest
 from postbus.app import App
 from postbus.config import from_dict
 from postbus.web.autoconfig.catalogue import negotiate
-from postbus.web.server import build_app
+from postbus.web.server import build_app, build_redirect
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ispdb_freenet.de.xml"
 HOSTNAME = "mail.example.test"
@@ -263,3 +263,18 @@ def test_accept_language_negotiation() -> None:
     assert negotiate("x" * 100_000) == "en"
     assert negotiate(",".join(["da"] * 1000) + ",nl") == "en"  # only the first ranges count
     assert negotiate("nl", "fr") == "fr" and negotiate("nl", "xx") == "nl"
+
+
+async def test_plain_http_serves_autoconfig_and_redirects_the_rest(tmp_path: Path) -> None:
+    app = await _app(tmp_path)
+    try:
+        http, https = build_redirect(app), build_app(app)
+        query = f"emailaddress={ADDRESS}"
+        plain = await call(http, "GET", "/mail/config-v1.1.xml", query,
+                           [("host", "autoconfig.example.test")])
+        assert plain.status == 200
+        assert plain.body == (await call(https, "GET", "/mail/config-v1.1.xml", query)).body
+        for path in ("/help", "/autodiscover/autodiscover.xml", "/autoconfig/apple.mobileconfig"):
+            assert (await call(http, "GET", path, query)).status == 301
+    finally:
+        await app.close()

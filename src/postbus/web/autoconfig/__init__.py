@@ -46,7 +46,11 @@ class _NotHosted(Exception):
     pass
 
 
-def routes(app: App) -> list[BaseRoute]:
+def routes(app: App, *, plain_http: bool = False) -> list[BaseRoute]:
+    """The https app's routes; with `plain_http`, only Mozilla autoconfig, which
+    Thunderbird also fetches as http://autoconfig.DOMAIN/mail/config-v1.1.xml
+    (public data: answering it in plain text spares a redirect to https, which
+    would need a certificate naming autoconfig.DOMAIN)."""
     setup = client_setup(app.settings)
 
     async def hosted(domain: str) -> str:
@@ -138,6 +142,9 @@ def routes(app: App) -> list[BaseRoute]:
         html = render_help(setup, lang, domain)
         return HTMLResponse(html, headers={"Content-Language": lang, "Vary": "Accept-Language"})
 
+    if plain_http:
+        return [Route("/.well-known/autoconfig/mail/config-v1.1.xml", mozilla),
+                Route("/mail/config-v1.1.xml", mozilla)]
     return [
         Route("/.well-known/autoconfig/mail/config-v1.1.xml", mozilla),
         Route("/mail/config-v1.1.xml", mozilla),
