@@ -375,7 +375,7 @@ class Delivery:
         now = time.time()
         raw_header: bytes | None = None
         for account in accounts:
-            rule = await self.rules.vacation(account.address)
+            rule = await self.rules.vacation(account.address, account.id)
             if rule is None or not rule.active(now):
                 continue
             if raw_header is None:

@@ -4,8 +4,12 @@ Mailbox users cannot set these themselves (house rule): only the CLI, the admin
 panel and the API call `set_forward` / `set_vacation`. Both are small records
 kept in the store's settings, so every backend and node sees them:
 
-- forwarding: `forward:<address>` → {"targets": [...], "keep_copy": bool};
-- vacation: `vacation:<address>` → {"subject", "body", "start", "end", "interval_days"};
+- forwarding: `forward:<address>` → {"targets": [...], "keep_copy": bool, "account"};
+- vacation: `vacation:<address>` → {"subject", "body", "start", "end", "interval_days",
+  "account"};
+  "account" is the id of the mailbox the rule was set for: a mailbox removed
+  and made again under the same name does not inherit its predecessor's rules
+  (records without it, from before, still apply);
 - replies sent: the store's `vacation_replies` records (RFC 3834 §2: at most
   one reply per sender per interval), claimed atomically so that two nodes
   delivering at once still send one reply.
@@ -62,7 +66,8 @@ class Rules:
         return account
 
     async def set_forward(self, address: str, targets: Sequence[str], *, keep_copy: bool) -> Forward:
-        address = await self._require_account(address)
+        account = await self._account(address)
+        address = account.address
         normalized = tuple(dict.fromkeys(normalize_address(t) for t in targets))
         if not normalized:
             raise ValueError("forwarding needs at least one target")
@@ -71,19 +76,22 @@ class Rules:
         if address in normalized:
             raise ValueError("a mailbox cannot forward to itself; use --keep-copy")
         rule = Forward(normalized, keep_copy)
-        await self.store.set_setting(
-            f"forward:{address}", json.dumps({"targets": list(normalized), "keep_copy": keep_copy})
-        )
+        await self.store.set_setting(f"forward:{address}", json.dumps(
+            {"targets": list(normalized), "keep_copy": keep_copy, "account": account.id}))
         return rule
 
     async def clear_forward(self, address: str) -> None:
         await self.store.set_setting(f"forward:{normalize_address(address)}", None)
 
-    async def forward(self, address: str) -> Forward | None:
+    async def forward(self, address: str, account_id: int | None = None) -> Forward | None:
+        """The forwarding of `address`; with `account_id`, only a rule set for that
+        very mailbox (one removed and made again under the same name starts clean)."""
         raw = await self.store.get_setting(f"forward:{address}")
         if raw is None:
             return None
         data = json.loads(raw)
+        if account_id is not None and data.get("account", account_id) != account_id:
+            return None
         return Forward(tuple(data["targets"]), bool(data["keep_copy"]))
 
     async def set_vacation(self, address: str, vacation: Vacation) -> Vacation:
@@ -98,7 +106,8 @@ class Rules:
             raise ValueError("the vacation ends before it starts")
         if not 1 <= vacation.interval_days <= MAX_VACATION_INTERVAL_DAYS:
             raise ValueError(f"the reply interval is 1 to {MAX_VACATION_INTERVAL_DAYS} days")
-        await self.store.set_setting(f"vacation:{account.address}", json.dumps(asdict(vacation)))
+        record = {**asdict(vacation), "account": account.id}
+        await self.store.set_setting(f"vacation:{account.address}", json.dumps(record))
         # A new or changed absence answers everyone afresh (RFC 5230 §4.2).
         await self.store.clear_vacation_replies(account.id)
         return vacation
@@ -110,9 +119,16 @@ class Rules:
         if account is not None:
             await self.store.clear_vacation_replies(account.id)
 
-    async def vacation(self, address: str) -> Vacation | None:
+    async def vacation(self, address: str, account_id: int | None = None) -> Vacation | None:
+        """The vacation rule of `address` (with `account_id`: as for `forward`)."""
         raw = await self.store.get_setting(f"vacation:{address}")
-        return None if raw is None else Vacation(**json.loads(raw))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        if account_id is not None and data.pop("account", account_id) != account_id:
+            return None
+        data.pop("account", None)
+        return Vacation(**data)
 
     async def vacation_due(self, account_id: int, sender: str, now: float, interval_days: int) -> bool:
         """True, and records the reply, when `sender` has not had one within the
