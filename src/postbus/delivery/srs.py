@@ -52,6 +52,7 @@ MAX_SRS_ADDRESS = 512  # octets; longer input is not examined (client-controlled
 SECRET_SETTING = "srs:secrets"
 SECRET_BYTES = 32
 MAX_SECRETS = 8  # secrets kept for verification after a rotation
+RELOAD_AFTER = 30.0  # seconds: a failed check re-reads the secrets at most this often
 
 
 class SrsError(ValueError):
@@ -150,6 +151,7 @@ class Srs:
         self.max_age_days = max_age_days
         self.clock = clock
         self._secrets: list[bytes] | None = None
+        self._loaded = 0.0
 
     async def secrets(self) -> list[bytes]:
         if self._secrets is None:
@@ -160,6 +162,7 @@ class Srs:
                 # Read back: if two nodes raced, both now use the one that was kept.
                 raw = await self.store.get_setting(SECRET_SETTING) or json.dumps([made])
             self._secrets = [base64.b64decode(s) for s in json.loads(raw)][:MAX_SECRETS]
+            self._loaded = time.monotonic()
         return self._secrets
 
     async def rotate(self) -> None:
@@ -173,7 +176,15 @@ class Srs:
         return forward(sender, self.domain, (await self.secrets())[0], self.clock())
 
     async def reverse(self, local: str) -> str:
-        return reverse(local, await self.secrets(), self.clock(), self.max_age_days)
+        try:
+            return reverse(local, await self.secrets(), self.clock(), self.max_age_days)
+        except SrsError:
+            # Another node may have rotated the secret since we read it; look
+            # again, but not more often than RELOAD_AFTER (forged addresses are cheap).
+            if time.monotonic() - self._loaded < RELOAD_AFTER:
+                raise
+            self._secrets = None
+            return reverse(local, await self.secrets(), self.clock(), self.max_age_days)
 
 
 def srs_for(store: Store, settings: Settings) -> Srs | None:

@@ -111,7 +111,13 @@ async def test_the_secret_is_made_once_and_shared_through_the_store(tmp_path: Pa
         assert len(json.loads(await store.get_setting(srs.SECRET_SETTING) or "[]")) == 2
         fresh = Srs(store, domain="fwd.example", clock=lambda: NOW)
         assert await fresh.reverse(address.rpartition("@")[0]) == "alice@sender.test"
-        assert await fresh.forward("alice@sender.test") != address  # the new secret signs
+        newer = await fresh.forward("alice@sender.test")
+        assert newer != address  # the new secret signs
+        # node1 still holds the old list: it re-reads once its copy is RELOAD_AFTER old
+        with pytest.raises(SrsError):
+            await node1.reverse(newer.rpartition("@")[0])
+        node1._loaded -= srs.RELOAD_AFTER
+        assert await node1.reverse(newer.rpartition("@")[0]) == "alice@sender.test"
     finally:
         await store.close()
 
