@@ -278,3 +278,59 @@ async def test_plain_http_serves_autoconfig_and_redirects_the_rest(tmp_path: Pat
             assert (await call(http, "GET", path, query)).status == 301
     finally:
         await app.close()
+
+
+async def test_no_input_makes_a_server_error(tmp_path: Path) -> None:
+    """Random addresses, languages and autodiscover bodies: 200, 400, 404 or 413
+    (307: Starlette's slash redirect of "/help/"), never a 5xx or an exception.
+    Hypothesis drives a synchronous function, so it runs in a thread and sends
+    each request to this test's event loop."""
+    import asyncio
+    import threading
+    from urllib.parse import quote
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    app = await _app(tmp_path / "fuzz")
+    web = build_app(app)
+    loop = asyncio.get_running_loop()
+    results: list[int] = []
+
+    async def one(address: str, lang: str, body: bytes) -> None:
+        query = "emailaddress=" + quote(address, safe="")
+        language = lang.encode("utf-8", "replace").decode("latin-1")
+        for method, path, payload in (("GET", "/mail/config-v1.1.xml", b""),
+                                      ("GET", "/autoconfig/apple.mobileconfig", b""),
+                                      ("POST", "/autodiscover/autodiscover.xml", body),
+                                      ("GET", "/help/" + quote(address, safe=""), b"")):
+            reply = await call(web, method, path, query, [("accept-language", language)], payload)
+            results.append(reply.status)
+            assert reply.status in (200, 307, 400, 404, 413), (path, reply.status)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(address=st.text(max_size=80) | st.emails().map(lambda a: "x" + a),
+           lang=st.text(max_size=40),
+           body=st.binary(max_size=300) | st.text(max_size=300).map(_ad_request))
+    def check(address: str, lang: str, body: bytes) -> None:
+        asyncio.run_coroutine_threadsafe(one(address, lang, body), loop).result(30)
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            check()
+        except BaseException as exc:  # handed to the test below
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        while worker.is_alive():
+            await asyncio.sleep(0.01)
+        worker.join()
+        if errors:
+            raise errors[0]
+        assert 404 in results
+    finally:
+        await app.close()
