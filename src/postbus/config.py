@@ -152,6 +152,15 @@ class Dns(_Section):
     mx_port: Annotated[int, doc("port used to reach remote MX hosts (25; tests change it)")] = 25
 
 
+class Srs(_Section):
+    enabled: Annotated[bool, doc("rewrite the envelope sender of mail forwarded to other domains (SRS), so SPF passes there")] = True
+    domain: Annotated[str, doc('domain of the SRS addresses (its MX and SPF must be this server); "" uses hostname')] = ""
+    max_age: Annotated[str | int, doc("how long a bounce to an SRS address is accepted (postsrsd: 21 days)")] = "21d"
+
+    def srs_domain(self, hostname: str) -> str:
+        return (self.domain or hostname).lower()
+
+
 class Security(_Section):
     auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests)")] = "2s"
 
@@ -175,6 +184,7 @@ class Settings(_Section):
     dns: Annotated[Dns, doc("DNS resolution")] = msgspec.field(default_factory=Dns)
     security: Annotated[Security, doc("abuse resistance")] = msgspec.field(default_factory=Security)
     log: Annotated[Log, doc("log output")] = msgspec.field(default_factory=Log)
+    srs: Annotated[Srs, doc("sender rewriting for forwarded mail")] = msgspec.field(default_factory=Srs)
 
     # Derived values, filled by `validate`.
     @property
@@ -220,7 +230,7 @@ def _validate(s: Settings) -> None:
                          ("limits", "data_timeout"),
                          ("queue", "lifetime"), ("queue", "delay_notice"), ("queue", "first_retry"),
                          ("queue", "max_retry_interval"), ("dns", "timeout"),
-                         ("security", "auth_failure_delay")):
+                         ("security", "auth_failure_delay"), ("srs", "max_age")):
         s.duration(section, key)
     if s.storage.backend not in ("sqlite", "postgresql"):
         raise ConfigError(f'storage.backend: {s.storage.backend!r} is not "sqlite" or "postgresql"')
@@ -237,6 +247,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("tls: set both cert and key, or neither")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", s.hostname):
         raise ConfigError(f"hostname: {s.hostname!r} is not a host name")
+    if s.srs.domain and not re.fullmatch(r"[A-Za-z0-9.-]+", s.srs.domain):
+        raise ConfigError(f"srs.domain: {s.srs.domain!r} is not a domain name")
 
 
 def _msgspec_message(exc: msgspec.ValidationError) -> str:

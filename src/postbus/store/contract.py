@@ -133,6 +133,18 @@ class Store(Protocol):
 
     async def set_setting(self, key: str, value: str | None) -> None: ...
 
+    # -- vacation auto-replies (issue 14: delivery/vacation.py) ---------------
+    async def claim_vacation_reply(
+        self, account_id: int, sender: str, now: float, interval: float
+    ) -> bool:
+        """True, having recorded a reply to `sender` at `now`, when the account
+        has not replied to that sender in the last `interval` seconds; False
+        otherwise, recording nothing. Atomic: of concurrent claims (on any node)
+        exactly one wins. The account's records older than `interval` go."""
+
+    async def clear_vacation_replies(self, account_id: int) -> None:
+        """Forgets whom the account has replied to (its vacation rule changed)."""
+
     # -- folders --------------------------------------------------------------
     # Names are stored verbatim: the backends keep no naming rules (no INBOX
     # case folding, no name checks, no protected folders); the mailbox service

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from postbus.app import App
+from postbus.web.autoconfig import routes as client_setup_routes
 from postbus.web.metrics import build_listener_app as build_metrics_listener
 from postbus.web.metrics import route as metrics_route
 
@@ -25,7 +26,8 @@ def build_app(app: App) -> Starlette:
     async def index(request: Request) -> Response:
         return PlainTextResponse("Postbus\n")
 
-    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index), metrics_route(app)])
+    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index), metrics_route(app),
+                            *client_setup_routes(app)])
     web.state.postbus = app
     return web
 
@@ -38,7 +40,8 @@ def build_redirect(app: App) -> Starlette:
         host = (request.url.hostname or app.settings.hostname)
         return RedirectResponse(f"https://{host}{port}{request.url.path}", status_code=301)
 
-    return Starlette(routes=[Route("/{path:path}", redirect)])
+    return Starlette(routes=[*client_setup_routes(app, plain_http=True),
+                             Route("/{path:path}", redirect)])
 
 
 class _Server(uvicorn.Server):

@@ -40,7 +40,17 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
-from postbus.store.postgres import blobs, db, directory, folders, messages, notify, outbound, rows
+from postbus.store.postgres import (
+    blobs,
+    db,
+    directory,
+    folders,
+    messages,
+    notify,
+    outbound,
+    rows,
+    vacation,
+)
 from postbus.store.postgres.db import Conn
 
 T = TypeVar("T")
@@ -270,6 +280,21 @@ class PostgresStore:
                     " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
                     key, value,
                 )
+
+        await self._write(job)
+
+    # -- vacation auto-replies (issue 14) ---------------------------------------
+    async def claim_vacation_reply(
+        self, account_id: int, sender: str, now: float, interval: float
+    ) -> bool:
+        async def job(conn: Conn, _: list[Change]) -> bool:
+            return await vacation.claim_reply(conn, account_id, sender, now, interval)
+
+        return await self._write(job)
+
+    async def clear_vacation_replies(self, account_id: int) -> None:
+        async def job(conn: Conn, _: list[Change]) -> None:
+            await vacation.clear_replies(conn, account_id)
 
         await self._write(job)
 

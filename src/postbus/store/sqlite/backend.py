@@ -45,7 +45,7 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
-from postbus.store.sqlite import directory, folders, messages, outbound, rows, search
+from postbus.store.sqlite import directory, folders, messages, outbound, rows, search, vacation
 from postbus.store.sqlite.db import Writer, connect, migrate
 
 T = TypeVar("T")
@@ -239,6 +239,15 @@ class SqliteStore:
 
     async def set_setting(self, key: str, value: str | None) -> None:
         await self._write(directory.set_setting, key, value)
+
+    # -- vacation auto-replies (issue 14) ---------------------------------------
+    async def claim_vacation_reply(
+        self, account_id: int, sender: str, now: float, interval: float
+    ) -> bool:
+        return await self._write(vacation.claim_reply, account_id, sender, now, interval)
+
+    async def clear_vacation_replies(self, account_id: int) -> None:
+        await self._write(vacation.clear_replies, account_id)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
