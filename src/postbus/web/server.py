@@ -4,7 +4,6 @@ the server's own event loop. Webmail, admin and API mount here as they come."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -14,7 +13,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from postbus.app import App
-from postbus.net.tls import ensure_self_signed
 
 
 def build_app(app: App) -> Starlette:
@@ -30,13 +28,29 @@ def build_app(app: App) -> Starlette:
     return web
 
 
+# RFC 8555 §8.3: the HTTP-01 validation request, answered before any redirect.
+ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
+# Longest token looked up (RFC 8555 §8.1: base64url of at least 128 bits; CAs use 43 characters).
+MAX_ACME_TOKEN = 128
+
+
 def build_redirect(app: App) -> Starlette:
     https = app.settings.listen_address("https")
     port = "" if https is None or https[1] == 443 else f":{https[1]}"
 
     async def redirect(request: Request) -> Response:
+        path = request.url.path
+        if path.startswith(ACME_CHALLENGE_PREFIX):
+            token = path[len(ACME_CHALLENGE_PREFIX):]
+            acme = app.services.get("acme")
+            answer = None
+            if acme is not None and 0 < len(token) <= MAX_ACME_TOKEN:
+                answer = await acme.http01_response(token)
+            if answer is None:
+                return PlainTextResponse("no such challenge\n", status_code=404)
+            return PlainTextResponse(answer)  # RFC 8555 §8.3: the key authorization
         host = (request.url.hostname or app.settings.hostname)
-        return RedirectResponse(f"https://{host}{port}{request.url.path}", status_code=301)
+        return RedirectResponse(f"https://{host}{port}{path}", status_code=301)
 
     return Starlette(routes=[Route("/{path:path}", redirect)])
 
@@ -62,19 +76,15 @@ class WebHandle:
 
 
 async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
-    s = app.settings
-    kwargs: dict[str, Any] = {}
-    if name == "https":
-        if s.tls.cert and s.tls.key:
-            kwargs.update(ssl_certfile=s.tls.cert, ssl_keyfile=s.tls.key)
-        else:
-            cert, key = ensure_self_signed(Path(s.data_dir), s.hostname)
-            kwargs.update(ssl_certfile=str(cert), ssl_keyfile=str(key))
     asgi = build_app(app) if name == "https" else build_redirect(app)
     config = uvicorn.Config(
         asgi, host=address[0], port=address[1], log_level="warning", lifespan="off",
-        access_log=False, server_header=False, **kwargs,
+        access_log=False, server_header=False,
     )
+    config.load()
+    if name == "https":
+        # the swappable front context (net/certs.py): a new certificate without a restart
+        config.ssl = app.tls
     server = _Server(config)
     task = asyncio.ensure_future(server.serve())
     while not server.started:
