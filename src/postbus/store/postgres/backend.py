@@ -39,7 +39,17 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
-from postbus.store.postgres import blobs, db, directory, folders, messages, notify, outbound, rows
+from postbus.store.postgres import (
+    blobs,
+    db,
+    directory,
+    folders,
+    leases,
+    messages,
+    notify,
+    outbound,
+    rows,
+)
 from postbus.store.postgres.db import Conn
 
 T = TypeVar("T")
@@ -269,6 +279,9 @@ class PostgresStore:
                 )
 
         await self._write(job)
+
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        return await leases.claim(self.pool, name, holder, now, ttl)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:

@@ -45,7 +45,7 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
-from postbus.store.sqlite import directory, folders, messages, outbound, rows, search
+from postbus.store.sqlite import directory, folders, leases, messages, outbound, rows, search
 from postbus.store.sqlite.db import Writer, connect, migrate
 
 T = TypeVar("T")
@@ -239,6 +239,9 @@ class SqliteStore:
 
     async def set_setting(self, key: str, value: str | None) -> None:
         await self._write(directory.set_setting, key, value)
+
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        return await self._write(leases.claim, name, holder, now, ttl)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
