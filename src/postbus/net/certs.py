@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import ssl
 import weakref
 from collections.abc import Callable
@@ -149,6 +150,25 @@ class Certificates:
             os.replace(tmp, path)
         ctx = server_context(cert_path, key_path)  # raises before the swap if it does not load
         self._swap(ctx, why)
+
+    def add_challenge(self, name: str, cert_pem: bytes, key_pem: bytes) -> None:
+        """Serves a TLS-ALPN-01 certificate to validation handshakes for `name` (RFC 8737 §3)."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_alpn_protocols([ACME_TLS_ALPN])  # §3: the server must negotiate acme-tls/1
+        directory = self.data_dir / "tls"
+        files.private_dir(directory)
+        pem = directory / f"challenge-{secrets.token_hex(8)}.pem"
+        try:
+            with files.open_private(pem) as f:
+                f.write(key_pem + cert_pem)
+            ctx.load_cert_chain(pem)
+        finally:
+            pem.unlink(missing_ok=True)
+        self.challenge_contexts[name.lower().rstrip(".")] = ctx
+
+    def remove_challenge(self, name: str) -> None:
+        self.challenge_contexts.pop(name.lower().rstrip("."), None)
 
     # -- SIGHUP and the file watch -----------------------------------------------------
     def _file_mtimes(self) -> tuple[float, float]:
