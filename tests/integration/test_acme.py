@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import trustme
 from cryptography import x509
 
@@ -105,11 +106,14 @@ def test_acme_http01_issue_serve_renew_and_hot_swap(tmp_path: Path) -> None:
     assert log.count("tls: new certificate in use (ACME certificate for localhost issued") == 2
 
 
-def test_acme_tls_alpn01_on_the_https_listener(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_acme_tls_alpn01_on_the_https_listener(tmp_path: Path, loop: str) -> None:
+    """The challenge certificate is chosen from the ClientHello's ALPN list, read by
+    the SSL context's message callback: on both event loops (uvloop has its own TLS)."""
     https = free_port()
     with running_pebble(tmp_path / "pebble", http_port=free_port(), tls_port=https) as pebble:
         config = acme_config(tmp_path, pebble, 0, https, "tls-alpn-01")
-        with running_server(config) as server:
+        with running_server(config, env={"POSTBUS_LOOP": loop}) as server:
             wait_until("the certificate", server, lambda: from_pebble(served(https)))
             verifies_against(pebble, server.port("imaps"))
     assert "by tls-alpn-01" in "".join(server.stderr)
@@ -153,3 +157,42 @@ def test_certificate_files_are_reread_on_change_and_on_sighup(tmp_path: Path) ->
         wait_until("the refusal", server,
                    lambda: "certificate not reloaded, keeping the old one" in "".join(server.stderr))
         assert name_served(server.port("imaps")) == ["third.example.test"]
+
+
+def test_two_nodes_on_postgresql_one_orders_both_serve(tmp_path: Path) -> None:
+    """Both nodes want a certificate at start; the store lease lets one order. Pebble
+    validates on node A's http listener whichever node ordered: A answers from the
+    store. Node B serves the certificate it finds in the store."""
+    from tests.support.pg import throwaway_database
+
+    http_a, https_a = free_port(), free_port()
+    with throwaway_database() as url, \
+            running_pebble(tmp_path / "pebble", http_port=http_a, tls_port=https_a) as pebble:
+        configs = []
+        for node, http, https in (("node-a", http_a, https_a), ("node-b", free_port(), free_port())):
+            (tmp_path / node).mkdir()
+            configs.append(write_config(tmp_path / node, {
+                "storage": {"backend": "postgresql", "url": url},
+                "listen": {"http": f"127.0.0.1:{http}", "https": f"127.0.0.1:{https}"},
+                "tls": {"acme": True, "acme_directory": pebble.directory,
+                        "acme_ca_bundle": str(pebble.ca_bundle), "acme_check_interval": "1s"},
+            }, node_name=node))
+        with running_server(configs[0]) as a, running_server(configs[1]) as b:
+            for server in (a, b):
+                wait_until("the certificate", server,
+                           lambda s=server: from_pebble(served(s.port("imaps"))))  # type: ignore[misc]
+            assert served(a.port("imaps")).serial_number == served(b.port("https")).serial_number
+    ordered = [s for s in (a, b) if "acme: ordering a certificate" in "".join(s.stderr)]
+    assert len(ordered) == 1, "both nodes ordered"
+    other = b if ordered[0] is a else a
+    assert "from the store" in "".join(other.stderr)
+
+
+def test_a_failed_order_is_logged_and_retried_later(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"tls": {
+        "acme": True, "acme_directory": f"https://127.0.0.1:{free_port()}/dir"}})
+    with running_server(config) as server:
+        wait_until("the failure", server,
+                   lambda: "next attempt in 60s" in "".join(server.stderr))
+        assert not from_pebble(served(server.port("imaps")))  # the self-signed one meanwhile
+    assert "acme: no certificate for localhost: " in "".join(server.stderr)

@@ -157,6 +157,8 @@ class AcmeService:
         if account_key is None:
             account_key = (await asyncio.to_thread(new_account_key)).decode()
             await store.set_setting(ACCOUNT_KEY, account_key)
+        # Not the executor seam's pools: they are sized for short jobs, and an order
+        # waits on the network (polling the CA) for up to ORDER_TIMEOUT. Rare: a thread of its own.
         issued: Issued = await asyncio.to_thread(
             order, self.app.settings.tls.acme_directory, self.verify, account_key.encode(),
             self.app.settings.tls.acme_contact, self.names, self.kind, self._publish, self._withdraw)
