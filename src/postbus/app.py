@@ -56,7 +56,8 @@ class App:
         """The swappable certificate of every TLS listener (net/certs.py)."""
         if self._certs is None:
             s = self.settings
-            self._certs = Certificates(s.tls.cert, s.tls.key, Path(s.data_dir), s.hostname)
+            self._certs = Certificates(s.tls.cert, s.tls.key, Path(s.data_dir), s.hostname,
+                                       acme=s.tls.acme)
         return self._certs
 
     @property

@@ -105,6 +105,10 @@ def test_acme_http01_issue_serve_renew_and_hot_swap(tmp_path: Path) -> None:
     assert "acme: ordering a certificate for localhost (renewal asked for)" in log
     assert log.count("tls: new certificate in use (ACME certificate for localhost issued") == 2
 
+    with running_server(config) as restarted:  # serves it from the first handshake, orders nothing
+        assert served(restarted.port("imaps")).serial_number == second.serial_number
+    assert "acme: ordering" not in "".join(restarted.stderr)
+
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 def test_acme_tls_alpn01_on_the_https_listener(tmp_path: Path, loop: str) -> None:

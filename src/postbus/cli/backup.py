@@ -76,9 +76,14 @@ def check_cmd(ctx: click.Context, fix: bool) -> None:
     """
     loaded = settings(ctx)
     if loaded.storage.backend == "postgresql":
+        import asyncpg
+
         from postbus.store.postgres import integrity as pg_integrity
 
-        report = asyncio.run(pg_integrity.inspect(loaded.storage.url, fix=fix))
+        try:
+            report = asyncio.run(pg_integrity.inspect(loaded.storage.url, fix=fix))
+        except (OSError, asyncpg.PostgresError) as exc:
+            fail(f"cannot check the PostgreSQL store: {exc}")
     else:
         from postbus.store.sqlite import integrity
 

@@ -16,7 +16,8 @@ Where the certificate comes from:
   when their mtime changes (`watch`, every `[tls] watch_interval`); a file
   that does not load is logged and the old certificate kept;
 - ACME (`postbus.acme`): `install_pem` with the issued chain and key;
-- otherwise the self-signed certificate in data_dir.
+- otherwise the self-signed certificate in data_dir (also while ACME has
+  issued none yet).
 
 TLS-ALPN-01 (RFC 8737): a ClientHello that offers the ALPN protocol
 "acme-tls/1" for a name with a pending challenge gets that challenge's
@@ -84,9 +85,11 @@ def client_hello_alpn(data: bytes) -> list[bytes]:
 class Certificates:
     """The current certificate of every TLS listener (see the module docstring)."""
 
-    def __init__(self, cert: str, key: str, data_dir: Path, hostname: str) -> None:
+    def __init__(self, cert: str, key: str, data_dir: Path, hostname: str, *,
+                 acme: bool = False) -> None:
         self.cert_file = cert
         self.key_file = key
+        self.acme = acme
         self.data_dir = data_dir
         self.hostname = hostname
         self.current = self._load_files()
@@ -102,7 +105,7 @@ class Certificates:
         if self.cert_file and self.key_file:
             return server_context(Path(self.cert_file), Path(self.key_file))
         acme_cert, acme_key = self.acme_paths()
-        if acme_cert.exists() and acme_key.exists():
+        if self.acme and acme_cert.exists() and acme_key.exists():
             try:
                 return server_context(acme_cert, acme_key)
             except (OSError, ssl.SSLError) as exc:

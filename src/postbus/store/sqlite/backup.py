@@ -67,6 +67,10 @@ class BackupReport:
     seconds: float = 0.0
 
 
+def read_only_uri(path: Path) -> str:
+    return path.absolute().as_uri() + "?mode=ro"  # as_uri escapes '?', '#' and spaces
+
+
 def _empty(path: Path) -> bool:
     return not path.exists() or (path.is_dir() and not any(path.iterdir()))
 
@@ -203,7 +207,7 @@ def verify(directory: Path) -> list[str]:
     db_path = directory / integrity.DB_NAME
     if not db_path.is_file():
         return [f"no database {db_path}"]
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
+    conn = sqlite3.connect(read_only_uri(db_path), uri=True, isolation_level=None)
     try:
         result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
         if result != ["ok"]:
@@ -250,7 +254,7 @@ def restore(source: Path, data_dir: Path) -> BackupReport:
         _fsync_path(path)
     _fsync_path(data_dir)
     _verify_or_raise(data_dir)
-    conn = sqlite3.connect(f"file:{data_dir / integrity.DB_NAME}?mode=ro", uri=True)
+    conn = sqlite3.connect(read_only_uri(data_dir / integrity.DB_NAME), uri=True)
     try:
         report.messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
     finally:
