@@ -114,6 +114,9 @@ def test_backup_under_smtp_load_restores_every_acknowledged_message(tmp_path: Pa
     assert again.returncode == 1 and "is not empty" in again.stderr
     refused = postbus(config, "backup", str(dest), check=False)
     assert refused.returncode == 1 and "not empty" in refused.stderr
+    inside = postbus(config, "backup", str(data_dir(config) / "copy"), check=False)
+    assert inside.returncode == 1 and "is inside data_dir" in inside.stderr
+    assert not list((tmp_path / "new").glob("restored.partial-*"))
 
 
 def _small_and_big(tmp_path: Path) -> tuple[Path, Path, str, str]:
@@ -205,6 +208,9 @@ def test_backup_takes_a_new_snapshot_when_a_body_is_collected_meanwhile(
     assert report.snapshots == 2 and len(calls) == 2
     assert report.messages == 1 and report.body_files == 0 and report.inline_bodies == 1
     assert backup_mod.verify(tmp_path / "copy") == []
+    (tmp_path / "empty").mkdir()  # an existing empty data_dir is filled in place
+    restored = backup_mod.restore(tmp_path / "copy", tmp_path / "empty")
+    assert restored.messages == 1 and backup_mod.verify(tmp_path / "empty") == []
 
 
 def test_backup_refuses_a_corrupt_body_and_leaves_no_partial_copy(tmp_path: Path) -> None:

@@ -121,6 +121,8 @@ def backup(data_dir: Path, dest: Path) -> BackupReport:
     if not _empty(dest):
         raise BackupError(f"{dest} exists and is not empty: a backup goes to a new directory")
     dest = dest.absolute()
+    if dest.resolve().is_relative_to(data_dir.resolve()):
+        raise BackupError(f"{dest} is inside data_dir {data_dir}: put the backup elsewhere")
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = dest.parent / f"{dest.name}.partial-{secrets.token_hex(4)}"
     work.mkdir(mode=secure.PRIVATE_DIR)
@@ -240,20 +242,35 @@ def restore(source: Path, data_dir: Path) -> BackupReport:
         raise BackupError(f"{data_dir} is not empty: restore goes into an empty data_dir"
                           " (move the old one away first)")
     _verify_or_raise(source)
-    secure.private_dir(data_dir)
+    # An absent data_dir is built beside it and renamed into place, so an
+    # interrupted restore leaves nothing that looks like a store; an existing
+    # empty one (a mount point, say) is filled where it is.
+    data_dir = data_dir.absolute()
+    work = data_dir if data_dir.exists() else \
+        data_dir.parent / f"{data_dir.name}.partial-{secrets.token_hex(4)}"
     report = BackupReport()
-    shutil.copy2(source / integrity.DB_NAME, data_dir / integrity.DB_NAME)
-    secure.private_file(data_dir / integrity.DB_NAME)
-    for path in integrity.body_files(source / integrity.BLOB_DIR):
-        target = data_dir / path.relative_to(source)
-        target.parent.mkdir(parents=True, exist_ok=True, mode=secure.PRIVATE_DIR)
-        report.body_bytes += _copy_body(path, target, path.name)
-        report.body_files += 1
-    _copy_tls(source / TLS_DIR, data_dir / TLS_DIR)
-    for path in sorted(data_dir.rglob("*"), reverse=True):
-        _fsync_path(path)
-    _fsync_path(data_dir)
-    _verify_or_raise(data_dir)
+    try:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        secure.private_dir(work)
+        shutil.copy2(source / integrity.DB_NAME, work / integrity.DB_NAME)
+        secure.private_file(work / integrity.DB_NAME)
+        for path in integrity.body_files(source / integrity.BLOB_DIR):
+            target = work / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True, mode=secure.PRIVATE_DIR)
+            report.body_bytes += _copy_body(path, target, path.name)
+            report.body_files += 1
+        _copy_tls(source / TLS_DIR, work / TLS_DIR)
+        for path in sorted(work.rglob("*"), reverse=True):
+            _fsync_path(path)
+        _fsync_path(work)
+        _verify_or_raise(work)
+    except BaseException:
+        if work != data_dir:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    if work != data_dir:
+        os.rename(work, data_dir)
+        _fsync_path(data_dir.parent)
     conn = sqlite3.connect(read_only_uri(data_dir / integrity.DB_NAME), uri=True)
     try:
         report.messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
