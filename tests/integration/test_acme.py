@@ -11,8 +11,11 @@ import imaplib
 import signal
 import socket
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from http.client import HTTPSConnection
 from pathlib import Path
 
 import pytest
@@ -21,7 +24,7 @@ from cryptography import x509
 
 from tests.support.mailstore import DOMAIN, PASSWORD, mail_config
 from tests.support.pebble import Pebble, free_port, running_pebble
-from tests.support.server import ServerProcess, postbus, running_server, write_config
+from tests.support.server import ServerProcess, running_server, write_config
 
 ISSUE_TIMEOUT = 90.0
 
@@ -85,21 +88,40 @@ def test_acme_http01_issue_serve_renew_and_hot_swap(tmp_path: Path) -> None:
             client = imaplib.IMAP4_SSL("localhost", imaps, ssl_context=ctx, timeout=30)
             client.login(f"anna@{DOMAIN}", PASSWORD)
             client.select("INBOX")
+            web = HTTPSConnection("localhost", https, context=ctx, timeout=30)
+            web.request("GET", "/healthz")
+            assert web.getresponse().read()
+            web_socket = web.sock
 
-            postbus(config, "tls", "renew")
+            def web_alive() -> bool:
+                """A request on the HTTPS connection made before the swap (often enough
+                that uvicorn's keep-alive timeout never closes it)."""
+                web.request("GET", "/healthz")
+                assert web.getresponse().read() and web.sock is web_socket
+                return True
+
+            renew = subprocess.Popen([sys.executable, "-m", "postbus.cli", "--config", str(config),
+                                      "tls", "renew"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            while renew.poll() is None:  # keep the HTTPS connection busy meanwhile
+                web_alive()
+                time.sleep(0.5)
+            out, _ = renew.communicate()
+            assert renew.returncode == 0, out
             server.proc.send_signal(signal.SIGHUP)
             wait_until("the renewed certificate", server,
-                       lambda: served(imaps).serial_number != first.serial_number)
+                       lambda: web_alive() and served(imaps).serial_number != first.serial_number)
             second = served(imaps)
             assert from_pebble(second)
             wait_until("https to serve it", server,
-                       lambda: served(https).serial_number == second.serial_number)
+                       lambda: web_alive() and served(https).serial_number == second.serial_number)
             verifies_against(pebble, https)
 
             # the connection from before the swap carries on, on its old session
             assert client.noop()[0] == "OK"
             assert client.select("INBOX")[0] == "OK"
             client.logout()
+            assert web_alive()  # the HTTPS keep-alive connection too
+            web.close()
     log = "".join(server.stderr)
     assert "acme: ordering a certificate for localhost (no certificate yet)" in log
     assert "acme: ordering a certificate for localhost (renewal asked for)" in log
