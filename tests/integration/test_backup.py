@@ -88,6 +88,8 @@ def test_backup_under_smtp_load_restores_every_acknowledged_message(tmp_path: Pa
         acked_before = list(sender.acked)
         goal = len(acked_before) + DURING
         done = postbus(config, "backup", str(dest))
+        live = postbus(config, "check", check=False)  # beside the deliveries: nothing to report
+        assert live.returncode == 0, live.stdout
         wait_for(lambda: len(sender.acked) >= goal or sender.error is not None)
         sender.stop.set()
         sender.join(60)
