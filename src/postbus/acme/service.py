@@ -211,26 +211,40 @@ async def _call(fn: Any, *args: Any) -> None:
     fn(*args)
 
 
+async def _watch(app: App, interval: float) -> None:
+    """The configured files' watch, once they have loaded (a listener may have loaded them already)."""
+    while True:
+        try:
+            certs = app.certificates
+        except Exception as exc:
+            log.error("tls: certificate %s does not load: %s", app.settings.tls.cert, exc)
+            await asyncio.sleep(interval)
+            continue
+        await certs.watch(interval)
+
+
 async def start(app: App) -> None:
     """The certificate's background work, started once the listeners are up:
     the ACME loop when `[tls] acme`, the watch of configured certificate files,
     and SIGHUP (re-read the files, check the ACME certificate now)."""
     s = app.settings
-    certs = app.certificates
     service: AcmeService | None = None
     if s.tls.acme:
         service = AcmeService(app)
         app.services["acme"] = service
         app.spawn(service.run(), "acme")
     elif s.tls.cert:
-        app.spawn(certs.watch(s.duration("tls", "watch_interval")), "certificate-watch")
+        app.spawn(_watch(app, s.duration("tls", "watch_interval")), "certificate-watch")
 
     def hangup() -> None:
         log.info("SIGHUP: re-reading the certificate")
         if service is not None:
             service.wake()
-        else:
-            certs.reload()
+        elif s.tls.cert:
+            try:
+                app.certificates.reload()
+            except Exception as exc:  # the first load failed too: nothing to keep
+                log.error("tls: certificate %s does not load: %s", s.tls.cert, exc)
 
     try:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, hangup)
