@@ -76,15 +76,15 @@ class WebHandle:
 
 
 async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
+    kwargs: dict[str, Any] = {}
+    if name == "https":
+        # the swappable front context (net/certs.py): a new certificate without a restart
+        kwargs["ssl_context_factory"] = lambda _config, _default: app.tls
     asgi = build_app(app) if name == "https" else build_redirect(app)
     config = uvicorn.Config(
         asgi, host=address[0], port=address[1], log_level="warning", lifespan="off",
-        access_log=False, server_header=False,
+        access_log=False, server_header=False, **kwargs,
     )
-    config.load()
-    if name == "https":
-        # the swappable front context (net/certs.py): a new certificate without a restart
-        config.ssl = app.tls
     server = _Server(config)
     task = asyncio.ensure_future(server.serve())
     while not server.started:
