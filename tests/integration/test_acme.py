@@ -185,10 +185,13 @@ def test_certificate_files_are_reread_on_change_and_on_sighup(tmp_path: Path) ->
         assert name_served(server.port("imaps")) == ["third.example.test"]
 
 
-def test_two_nodes_on_postgresql_one_orders_both_serve(tmp_path: Path) -> None:
-    """Both nodes want a certificate at start; the store lease lets one order. Pebble
-    validates on node A's http listener whichever node ordered: A answers from the
-    store. Node B serves the certificate it finds in the store."""
+@pytest.mark.parametrize("challenge", ["http-01", "tls-alpn-01"])
+def test_two_nodes_on_postgresql_one_orders_both_serve(tmp_path: Path, challenge: str) -> None:
+    """Node B holds the order lease (taken for it before the start), so B orders
+    and A does not; Pebble validates on node A's listeners, and A answers from
+    the challenges B put in the store. A then serves the certificate it finds
+    in the store."""
+    from tests.support.mail import _in_thread, _with_store
     from tests.support.pg import throwaway_database
 
     http_a, https_a = free_port(), free_port()
@@ -200,18 +203,21 @@ def test_two_nodes_on_postgresql_one_orders_both_serve(tmp_path: Path) -> None:
             configs.append(write_config(tmp_path / node, {
                 "storage": {"backend": "postgresql", "url": url},
                 "listen": {"http": f"127.0.0.1:{http}", "https": f"127.0.0.1:{https}"},
-                "tls": {"acme": True, "acme_directory": pebble.directory,
+                "tls": {"acme": True, "acme_directory": pebble.directory, "acme_challenge": challenge,
                         "acme_ca_bundle": str(pebble.ca_bundle), "acme_check_interval": "1s"},
             }, node_name=node))
+        assert _in_thread(lambda: _with_store(
+            configs[1], lambda store: store.claim_lease("acme", "node-b", time.time(), 600.0)))
         with running_server(configs[0]) as a, running_server(configs[1]) as b:
             for server in (a, b):
                 wait_until("the certificate", server,
                            lambda s=server: from_pebble(served(s.port("imaps"))))  # type: ignore[misc]
             assert served(a.port("imaps")).serial_number == served(b.port("https")).serial_number
-    ordered = [s for s in (a, b) if "acme: ordering a certificate" in "".join(s.stderr)]
-    assert len(ordered) == 1, "both nodes ordered"
-    other = b if ordered[0] is a else a
-    assert "from the store" in "".join(other.stderr)
+    assert "acme: ordering a certificate" in "".join(b.stderr)
+    assert f"by {challenge}" in "".join(b.stderr)
+    assert "acme: ordering a certificate" not in "".join(a.stderr)
+    assert "another node holds the order lease" in "".join(a.stderr)
+    assert "from the store" in "".join(a.stderr)
 
 
 def test_a_failed_order_is_logged_and_retried_later(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ every order: newAccount with a known key returns the existing account
 
 The certificate key is a fresh P-256 key per order. Challenges are published
 through `publish(kind, name, token, key_authorization)` before they are
-answered, and withdrawn through `withdraw` afterwards, success or not.
+answered, and withdrawn through `withdraw` afterwards, success or not;
+`settle()` runs between publishing them all and answering the first, for the
+challenge to reach the other nodes.
 `acme` 5 dropped TLS-ALPN-01; its challenge objects still carry the token,
 and the answer is the same empty JSON object as HTTP-01's (RFC 8555 §7.5.1),
 so both are driven here alike.
@@ -63,7 +65,8 @@ def key_authorization(token: str, account_key: jose.JWK) -> str:
 
 
 def order(directory_url: str, verify: str | bool, account_key_pem: bytes, contact: str,
-          names: tuple[str, ...], kind: str, publish: Publish, withdraw: Publish) -> Issued:
+          names: tuple[str, ...], kind: str, publish: Publish, withdraw: Publish,
+          settle: Callable[[], None] = lambda: None) -> Issued:
     private = serialization.load_pem_private_key(account_key_pem, password=None)
     assert isinstance(private, rsa.RSAPrivateKey)
     account_key = jose.JWKRSA(key=private)
@@ -83,6 +86,7 @@ def order(directory_url: str, verify: str | bool, account_key_pem: bytes, contac
     orderr = acme.new_order(crypto_util.make_csr(key_pem, list(names)))
     published: list[tuple[str, str, str, str]] = []
     try:
+        answers = []
         for authz in orderr.authorizations:
             if authz.body.status == messages.STATUS_VALID:
                 continue  # validated recently (§7.1.4: authorizations are reused)
@@ -95,6 +99,10 @@ def order(directory_url: str, verify: str | bool, account_key_pem: bytes, contac
             key_auth = key_authorization(token, account_key)
             publish(kind, name, token, key_auth)
             published.append((kind, name, token, key_auth))
+            answers.append((challb, key_auth))
+        if answers:
+            settle()  # every node can answer now (service.py)
+        for challb, key_auth in answers:  # §7.5.1: "ready to be validated"
             acme.answer_challenge(challb, challenges.HTTP01Response(key_authorization=key_auth))
         deadline = datetime.datetime.now() + datetime.timedelta(seconds=ORDER_TIMEOUT)
         try:

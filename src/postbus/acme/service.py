@@ -16,10 +16,12 @@ Invariants:
 - A failed order is logged with the reason and tried again after a backoff
   that doubles from `FIRST_BACKOFF` to `MAX_BACKOFF`; the old certificate is
   served meanwhile.
-- HTTP-01 key authorizations are kept in the store too (`acme.http01.TOKEN`),
-  so whichever node the CA's request reaches answers it. TLS-ALPN-01
-  certificates are served by the ordering node only (net/certs.py): behind a
-  load balancer with several nodes, use HTTP-01.
+- Challenges are kept in the store, so whichever node (or worker process)
+  the CA's validation reaches answers it: HTTP-01 key authorizations as
+  `acme.http01.TOKEN`, read on request; TLS-ALPN-01 ones in `acme.tlsalpn`,
+  which every node polls every `CHALLENGE_POLL` seconds to make the
+  challenge certificates its handshakes need (net/certs.py). The ordering
+  node answers the CA only after two polls.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ CERT_KEY = "acme.certificate"
 ACCOUNT_KEY = "acme.account_key"
 RENEW_KEY = "acme.renew"
 HTTP01_PREFIX = "acme.http01."
+# {name: key authorization} of the TLS-ALPN-01 challenges of the order in progress.
+TLS_ALPN_KEY = "acme.tlsalpn"
+# Every node using TLS-ALPN-01 reads TLS_ALPN_KEY this often, and the ordering
+# node answers the challenges only after twice that: every node serves them by then.
+CHALLENGE_POLL = 2.0
 LEASE = "acme"
 # How long the ordering node holds the lease (an order times out well before).
 LEASE_SECONDS = 900.0
@@ -102,6 +109,8 @@ class AcmeService:
         self.verify: str | bool = s.tls.acme_ca_bundle or True
         self._http01: dict[str, str] = {}
         self._installed = 0.0  # `issued` of the record in use
+        self._alpn_served: dict[str, str] = {}  # TLS-ALPN-01 challenges served here: name -> key auth
+        self._pending_alpn: dict[str, str] = {}  # those of this node's order
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -119,6 +128,26 @@ class AcmeService:
         self._wake.set()
 
     # -- the loop ---------------------------------------------------------------------
+    async def follow_challenges(self) -> None:
+        """Serves the TLS-ALPN-01 challenges of whichever node orders (see the docstring)."""
+        while True:
+            try:
+                text = await self.app.store.get_setting(TLS_ALPN_KEY)
+                self._serve_alpn(json.loads(text) if text else {})
+            except Exception:
+                log.warning("acme: cannot read the TLS-ALPN-01 challenges", exc_info=True)
+            await asyncio.sleep(CHALLENGE_POLL)
+
+    def _serve_alpn(self, wanted: dict[str, str]) -> None:
+        certs = self.app.certificates
+        for name in [n for n in self._alpn_served if wanted.get(n) != self._alpn_served[n]]:
+            certs.remove_challenge(name)
+            del self._alpn_served[name]
+        for name, key_auth in wanted.items():
+            if name not in self._alpn_served:
+                certs.add_challenge(name, *tls_alpn_certificate(name, key_auth))
+                self._alpn_served[name] = key_auth
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         backoff = FIRST_BACKOFF
@@ -161,7 +190,8 @@ class AcmeService:
         # waits on the network (polling the CA) for up to ORDER_TIMEOUT. Rare: a thread of its own.
         issued: Issued = await asyncio.to_thread(
             order, self.app.settings.tls.acme_directory, self.verify, account_key.encode(),
-            self.app.settings.tls.acme_contact, self.names, self.kind, self._publish, self._withdraw)
+            self.app.settings.tls.acme_contact, self.names, self.kind, self._publish, self._withdraw,
+            self._settle)
         record = Record(issued.chain_pem, issued.key_pem, issued.names, issued.not_after, time.time())
         await store.set_setting(CERT_KEY, record.dumps())
         self._install(record, "issued")
@@ -196,19 +226,27 @@ class AcmeService:
             self._http01[token] = key_auth
             self._on_loop(self.app.store.set_setting(HTTP01_PREFIX + token, key_auth))
         else:
-            cert, key = tls_alpn_certificate(name, key_auth)
-            self._on_loop(_call(self.app.certificates.add_challenge, name, cert, key))
+            self._on_loop(self._set_alpn(name, key_auth))
 
     def _withdraw(self, kind: str, name: str, token: str, key_auth: str) -> None:
         if kind == HTTP01:
             self._http01.pop(token, None)
             self._on_loop(self.app.store.set_setting(HTTP01_PREFIX + token, None))
         else:
-            self._on_loop(_call(self.app.certificates.remove_challenge, name))
+            self._on_loop(self._set_alpn(name, None))
 
+    async def _set_alpn(self, name: str, key_auth: str | None) -> None:
+        if key_auth is None:
+            self._pending_alpn.pop(name, None)
+        else:
+            self._pending_alpn[name] = key_auth
+        wanted = dict(self._pending_alpn)
+        await self.app.store.set_setting(TLS_ALPN_KEY, json.dumps(wanted) if wanted else None)
+        self._serve_alpn(wanted)  # here at once; the other nodes at their next poll
 
-async def _call(fn: Any, *args: Any) -> None:
-    fn(*args)
+    def _settle(self) -> None:
+        if self.kind == TLS_ALPN01:
+            time.sleep(2 * CHALLENGE_POLL + 0.5)
 
 
 async def _watch(app: App, interval: float) -> None:
@@ -233,6 +271,8 @@ async def start(app: App) -> None:
         service = AcmeService(app)
         app.services["acme"] = service
         app.spawn(service.run(), "acme")
+        if service.kind == TLS_ALPN01:
+            app.spawn(service.follow_challenges(), "acme-challenges")
     elif s.tls.cert:
         app.spawn(_watch(app, s.duration("tls", "watch_interval")), "certificate-watch")
 
