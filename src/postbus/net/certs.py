@@ -39,6 +39,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from postbus.net.tls import ensure_self_signed, server_context
 from postbus.security import files
 
@@ -82,6 +84,14 @@ def client_hello_alpn(data: bytes) -> list[bytes]:
     return []
 
 
+def not_after(cert_path: Path) -> float:
+    """When the (first) certificate in a PEM file expires, as a timestamp; 0 if it does not parse."""
+    try:
+        return x509.load_pem_x509_certificate(cert_path.read_bytes()).not_valid_after_utc.timestamp()
+    except (OSError, ValueError):
+        return 0.0
+
+
 class Certificates:
     """The current certificate of every TLS listener (see the module docstring)."""
 
@@ -92,7 +102,8 @@ class Certificates:
         self.acme = acme
         self.data_dir = data_dir
         self.hostname = hostname
-        self.current = self._load_files()
+        self.current, cert_path = self._load_files()
+        self.not_after = not_after(cert_path)  # of the certificate in use (metrics, logs)
         self.front = self._front()
         # name -> context serving that name's TLS-ALPN-01 challenge certificate
         self.challenge_contexts: dict[str, ssl.SSLContext] = {}
@@ -101,30 +112,33 @@ class Certificates:
         self.on_swap: list[Callable[[], None]] = []
 
     # -- loading ----------------------------------------------------------------
-    def _load_files(self) -> ssl.SSLContext:
+    def _load_files(self) -> tuple[ssl.SSLContext, Path]:
+        """The context from the configured, ACME or self-signed files, and its certificate file."""
         if self.cert_file and self.key_file:
-            return server_context(Path(self.cert_file), Path(self.key_file))
+            return server_context(Path(self.cert_file), Path(self.key_file)), Path(self.cert_file)
         acme_cert, acme_key = self.acme_paths()
         if self.acme and acme_cert.exists() and acme_key.exists():
             try:
-                return server_context(acme_cert, acme_key)
+                return server_context(acme_cert, acme_key), acme_cert
             except (OSError, ssl.SSLError) as exc:
                 log.warning("tls: the ACME certificate in %s does not load (%s);"
                             " using the self-signed one", acme_cert, exc)
-        return server_context(*ensure_self_signed(self.data_dir, self.hostname))
+        cert, key = ensure_self_signed(self.data_dir, self.hostname)
+        return server_context(cert, key), cert
 
     def acme_paths(self) -> tuple[Path, Path]:
         return self.data_dir / "tls" / ACME_CERT_NAME, self.data_dir / "tls" / ACME_KEY_NAME
 
     def _front(self) -> ssl.SSLContext:
-        front = self._load_files()
+        front = self._load_files()[0]
         front.sni_callback = self._select
         # a private but documented-in-source hook (ssl.py: _msg_callback); see the docstring
         front._msg_callback = self._message  # type: ignore[attr-defined]
         return front
 
-    def _swap(self, ctx: ssl.SSLContext, why: str) -> None:
+    def _swap(self, ctx: ssl.SSLContext, cert_path: Path, why: str) -> None:
         self.current = ctx
+        self.not_after = not_after(cert_path)
         log.info("tls: new certificate in use (%s)", why)
         for callback in self.on_swap:
             callback()
@@ -132,12 +146,12 @@ class Certificates:
     def reload(self) -> bool:
         """Re-reads the certificate files (SIGHUP); keeps the old certificate if they do not load."""
         try:
-            ctx = self._load_files()
+            ctx, cert_path = self._load_files()
         except (OSError, ssl.SSLError) as exc:
             log.error("tls: certificate not reloaded, keeping the old one: %s", exc)
             return False
         self._mtimes = self._file_mtimes()
-        self._swap(ctx, f"reloaded {self.cert_file or 'the certificate in data_dir'}")
+        self._swap(ctx, cert_path, f"reloaded {self.cert_file or 'the certificate in data_dir'}")
         return True
 
     def install_pem(self, chain_pem: bytes, key_pem: bytes, why: str) -> None:
@@ -152,7 +166,7 @@ class Certificates:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         ctx = server_context(cert_path, key_path)  # raises before the swap if it does not load
-        self._swap(ctx, why)
+        self._swap(ctx, cert_path, why)
 
     def add_challenge(self, name: str, cert_pem: bytes, key_pem: bytes) -> None:
         """Serves a TLS-ALPN-01 certificate to validation handshakes for `name` (RFC 8737 §3)."""

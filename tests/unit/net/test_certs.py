@@ -53,6 +53,8 @@ async def test_swap_challenge_and_alpn_selection(tmp_path: Path) -> None:
         second.private_key_pem.write_to_path(str(key))
         assert certs.reload()
         assert (await handshake(port))[0] == ["mail.example.test", "second.example.test"]
+        assert certs.not_after == \
+            x509.load_pem_x509_certificate(cert.read_bytes()).not_valid_after_utc.timestamp()
 
         challenge_cert, challenge_key = tls_alpn_certificate("mail.example.test", "token.thumb")
         certs.add_challenge("mail.example.test", challenge_cert, challenge_key)
