@@ -32,13 +32,29 @@ def build_app(app: App) -> Starlette:
     return web
 
 
+# RFC 8555 §8.3: the HTTP-01 validation request, answered before any redirect.
+ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
+# Longest token looked up (RFC 8555 §8.1: base64url of at least 128 bits; CAs use 43 characters).
+MAX_ACME_TOKEN = 128
+
+
 def build_redirect(app: App) -> Starlette:
     https = app.settings.listen_address("https")
     port = "" if https is None or https[1] == 443 else f":{https[1]}"
 
     async def redirect(request: Request) -> Response:
+        path = request.url.path
+        if path.startswith(ACME_CHALLENGE_PREFIX):
+            token = path[len(ACME_CHALLENGE_PREFIX):]
+            acme = app.services.get("acme")
+            answer = None
+            if acme is not None and 0 < len(token) <= MAX_ACME_TOKEN:
+                answer = await acme.http01_response(token)
+            if answer is None:
+                return PlainTextResponse("no such challenge\n", status_code=404)
+            return PlainTextResponse(answer)  # RFC 8555 §8.3: the key authorization
         host = (request.url.hostname or app.settings.hostname)
-        return RedirectResponse(f"https://{host}{port}{request.url.path}", status_code=301)
+        return RedirectResponse(f"https://{host}{port}{path}", status_code=301)
 
     return Starlette(routes=[*client_setup_routes(app, plain_http=True),
                              Route("/{path:path}", redirect)])

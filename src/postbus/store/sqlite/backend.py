@@ -45,7 +45,16 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
-from postbus.store.sqlite import directory, folders, messages, outbound, rows, search, vacation
+from postbus.store.sqlite import (
+    directory,
+    folders,
+    leases,
+    messages,
+    outbound,
+    rows,
+    search,
+    vacation,
+)
 from postbus.store.sqlite.db import Writer, connect, migrate
 
 T = TypeVar("T")
@@ -248,6 +257,9 @@ class SqliteStore:
 
     async def clear_vacation_replies(self, account_id: int) -> None:
         await self._write(vacation.clear_replies, account_id)
+
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        return await self._write(leases.claim, name, holder, now, ttl)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
