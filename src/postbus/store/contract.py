@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from postbus.store.events import ChangeHub
-from postbus.store.security import Ban, SendingBlock, SendLimit
 from postbus.store.model import (
     Account,
     Admin,
@@ -49,6 +48,7 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
+from postbus.store.security import Ban, SendingBlock, SendLimit
 
 
 class BlobWriter(Protocol):

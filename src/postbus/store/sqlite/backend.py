@@ -46,8 +46,8 @@ from postbus.store.model import (
     QueueRecipient,
 )
 from postbus.store.sqlite import directory, folders, messages, outbound, rows, search
-from postbus.store.sqlite.security import SecurityMixin
 from postbus.store.sqlite.db import Writer, connect, migrate
+from postbus.store.sqlite.security import SecurityMixin
 
 T = TypeVar("T")
 
