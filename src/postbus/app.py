@@ -21,6 +21,7 @@ from postbus.executor import Executor
 from postbus.mailbox.service import Mailboxes
 from postbus.net.tls import context_for
 from postbus.security import files
+from postbus.security.throttle import LoginThrottle, Policy
 from postbus.store import Store, make_store
 
 log = logging.getLogger("postbus")
@@ -44,6 +45,9 @@ class App:
         self.executor = Executor()
         self.accounts = Accounts(self.store, default_quota=settings.default_quota,
                                  executor=self.executor)
+        # login throttling and bans for every front end (security.throttle)
+        self.throttle = LoginThrottle(self.store, Policy.from_settings(settings))
+        self.accounts.throttle = self.throttle
         self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
@@ -63,6 +67,7 @@ class App:
         executor_mod.install(self.executor)
         files.secure_data_dir(Path(self.settings.data_dir))  # both backends keep files there
         await self.store.open()
+        await self.throttle.refresh()  # the bans in force, for refusing at connect
 
     async def close(self) -> None:
         # Services with work in flight (the outbound queue) finish it first.

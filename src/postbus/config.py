@@ -152,7 +152,27 @@ class Dns(_Section):
 
 
 class Security(_Section):
-    auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests)")] = "2s"
+    auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests); doubles with each further failure of the same account from the same address")] = "2s"
+    # -- login throttling and bans (issue 15, security/throttle.py) --
+    auth_failure_max_delay: Annotated[str | int, doc("longest pause before answering a failed login")] = "30s"
+    ban_after: Annotated[int, doc("failed logins from one address (IPv6: one /64) within ban_window that ban it; 0 never bans")] = 10
+    ban_window: Annotated[str | int, doc("the window of ban_after, and how long failures are remembered")] = "10m"
+    ban_duration: Annotated[str | int, doc("how long a ban lasts")] = "1h"
+    account_slow_after: Annotated[int, doc("failed logins on one account from all addresses within ban_window after which each login to it from an address not known to it waits account_delay; 0 never")] = 30
+    account_delay: Annotated[str | int, doc("the extra pause of a login to an account under attack (mild: the owner logs in too)")] = "1s"
+    trusted_networks: Annotated[list[str], doc('networks never throttled nor banned, e.g. ["192.0.2.0/24"]; loopback is not trusted unless listed')] = []
+    ban_refresh: Annotated[str | int, doc("how often a node re-reads the bans from the store for refusing at connect")] = "10s"
+    # -- sending limits (issue 15, security/sending.py); 0 is no limit --
+    mailbox_messages_per_hour: Annotated[int, doc("messages one mailbox may submit per clock hour")] = 100
+    mailbox_messages_per_day: Annotated[int, doc("messages one mailbox may submit per day (UTC)")] = 200
+    mailbox_recipients_per_hour: Annotated[int, doc("recipients one mailbox may submit to per clock hour")] = 300
+    mailbox_recipients_per_day: Annotated[int, doc("recipients one mailbox may submit to per day (UTC)")] = 1000
+    domain_messages_per_hour: Annotated[int, doc("messages all mailboxes of one domain may submit per clock hour")] = 2000
+    domain_messages_per_day: Annotated[int, doc("messages all mailboxes of one domain may submit per day (UTC)")] = 10000
+    domain_recipients_per_hour: Annotated[int, doc("recipients all mailboxes of one domain may submit to per clock hour")] = 6000
+    domain_recipients_per_day: Annotated[int, doc("recipients all mailboxes of one domain may submit to per day (UTC)")] = 30000
+    block_after: Annotated[int, doc("submissions refused for a limit within a day after which the mailbox is blocked from sending until an administrator lifts it (postbus user unblock); 0 never blocks")] = 20
+    notify: Annotated[list[str], doc("addresses told when a mailbox passes a sending limit or is blocked, besides the operators and domain administrators whose names are addresses; empty and none of those: postmaster@ the mailbox's domain")] = []
 
 
 class Settings(_Section):
@@ -203,7 +223,9 @@ def _validate(s: Settings) -> None:
                          ("limits", "data_timeout"),
                          ("queue", "lifetime"), ("queue", "delay_notice"), ("queue", "first_retry"),
                          ("queue", "max_retry_interval"), ("dns", "timeout"),
-                         ("security", "auth_failure_delay")):
+                         ("security", "auth_failure_delay"), ("security", "auth_failure_max_delay"),
+                         ("security", "ban_window"), ("security", "ban_duration"),
+                         ("security", "account_delay"), ("security", "ban_refresh")):
         s.duration(section, key)
     if s.storage.backend not in ("sqlite", "postgresql"):
         raise ConfigError(f'storage.backend: {s.storage.backend!r} is not "sqlite" or "postgresql"')
@@ -214,6 +236,12 @@ def _validate(s: Settings) -> None:
     if not set(s.delivery.recipient_delimiter) <= RECIPIENT_DELIMITER_CHARS:
         raise ConfigError("delivery.recipient_delimiter: use only these characters: "
                           + "".join(sorted(RECIPIENT_DELIMITER_CHARS)))
+    for network in s.security.trusted_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"security.trusted_networks: {network!r} is not a network"
+                              ' (write e.g. "192.0.2.0/24" or "2001:db8::/48")') from None
     if bool(s.tls.cert) != bool(s.tls.key):
         raise ConfigError("tls: set both cert and key, or neither")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", s.hostname):

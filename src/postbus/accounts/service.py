@@ -24,6 +24,7 @@ from postbus.accounts.authcache import AuthCache
 from postbus.accounts.passwords import PasswordVerifier
 from postbus.accounts.policy import PasswordPolicy
 from postbus.executor import CPU, Executor, current
+from postbus.security.throttle import LoginThrottle
 from postbus.store import NotFound, Store
 from postbus.store.model import Account, Admin, Alias, Domain
 
@@ -53,6 +54,8 @@ class Accounts:
         self.verifier = verifier or PasswordVerifier(executor)
         self.policy = policy or PasswordPolicy()
         self.cache = cache or AuthCache()
+        # login throttling (security.throttle); the App sets it, bare services have none
+        self.throttle: LoginThrottle | None = None
 
     def close(self) -> None:
         self.verifier.close()
@@ -144,8 +147,44 @@ class Accounts:
         except ValueError:
             return None
 
-    async def authenticate(self, address: str, password: str) -> Account | None:
-        """The account when the credentials are right and the account is enabled."""
+    async def authenticate(self, address: str, password: str, *,
+                           source: str | None = None) -> Account | None:
+        """The account when the credentials are right and the account is enabled.
+
+        Every login of every front end comes here. With `source` (the client's
+        IP address) the login is throttled (security.throttle): `Banned` is
+        raised when the source is banned, or becomes banned by this failure,
+        and a failure waits its growing delay here, so the caller answers at once."""
+        throttle = self.throttle
+        if source is None or throttle is None:
+            return await self._authenticate(address, password)
+        await throttle.check(source)
+        try:
+            address = normalize_address(address)
+        except ValueError:
+            await throttle.failed(source, None, password)
+            return None
+        account = await self.store.get_account(address)
+        if account is None or not account.enabled:
+            if not throttle.repeated(source, "", password, ""):
+                await self.verifier.verify(_DUMMY_HASH, password)  # the same time as a real one
+            await throttle.failed(source, None, password)
+            return None
+        if not self.cache.hit(address, password, account.password_hash):
+            if throttle.repeated(source, address, password, account.password_hash):
+                # the same wrong password again: known to be wrong, not hashed again
+                await throttle.failed(source, address, password, account.password_hash)
+                return None
+            await throttle.before_verify(address, source)
+            if not await self.verifier.verify(account.password_hash, password):
+                await throttle.failed(source, address, password, account.password_hash)
+                return None
+            self.cache.remember(address, password, account.password_hash)
+        throttle.succeeded(address, source)
+        return account
+
+    async def _authenticate(self, address: str, password: str) -> Account | None:
+        """`authenticate` without throttling (no source: the CLI, tests)."""
         try:
             address = normalize_address(address)
         except ValueError:

@@ -6,7 +6,8 @@ vacation rules, the UIDVALIDITY counter), folders with their UIDVALIDITY,
 UIDNEXT and HIGHESTMODSEQ, messages with their UIDs, flags, internal dates and
 mod-sequences, expunged records, the parse-once records with their search
 text, the outbound queue, subscriptions, and every body a message or queue item
-references. Each folder's counters (messages, unseen, size, deleted,
+references, login-failure counters, bans, sending counters and sending
+blocks. Each folder's counters (messages, unseen, size, deleted,
 deleted_size) are recomputed from the copied messages.
 A client that synchronised against the embedded store finds the same folders
 (RFC 9051 §2.3.1.1: same UIDVALIDITY, same UIDs) and the same mod-sequences
@@ -136,6 +137,13 @@ TABLES: tuple[Table, ...] = (
                      "envid", "ret", "delay_notified", "claimed_by", "claimed_until",
                      "recipients"}),
           lambda r: (*r[:9], bool(r[9]), *r[10:])),
+    # Abuse resistance (issue 15): bans and sending blocks must hold on the new
+    # store; the windowed counters are copied too so a migration resets no limit.
+    _plain("security_counters", ("key", "count", "expires"), order="key", identity=False),
+    _plain("bans", ("address", "until", "reason", "created"), order="address", identity=False),
+    _plain("sending_counters", ("scope", "period", "window_start", "messages", "recipients"),
+           order="scope, period", identity=False),
+    _plain("sending_blocks", ("address", "since", "reason"), order="address", identity=False),
 )
 BLOB_COLUMNS = ("id", "size", "created", "data")
 # SQLite tables that are not data: bookkeeping and the search index's own tables.
