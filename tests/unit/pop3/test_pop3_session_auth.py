@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 from postbus.app import App
 from postbus.pop3.authorization import MAX_AUTH_FAILURES
 from postbus.pop3.session import State
