@@ -48,7 +48,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from postbus.net.limits import address_key
+from postbus.net.limits import IPV6_PREFIX, address_key
+from postbus.store.security import Ban
 
 if TYPE_CHECKING:
     from postbus.config import Settings
@@ -82,6 +83,24 @@ class Banned(Exception):
 def ban_text(until: float) -> str:
     end = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(until))
     return f"Too many failed logins from your address, try again after {end}"
+
+
+def ban_key(address: str) -> str:
+    """What a ban of `address` is kept under: an IPv4 address, or the /64 of an
+    IPv6 address (written either as an address or as its /64)."""
+    text = address.strip()
+    try:
+        if "/" in text:
+            network = ipaddress.ip_network(text, strict=False)
+            if network.version == 6 and network.prefixlen == IPV6_PREFIX:
+                return str(network)
+            if network.version == 4 and network.prefixlen == 32:
+                return str(network.network_address)
+            raise ValueError
+        ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        raise ValueError(f"{address!r} is not an IP address (or an IPv6 /{IPV6_PREFIX})") from None
+    return address_key(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +205,22 @@ class LoginThrottle:
             raise Banned(ban.until)
         self._bans.pop(key, None)
 
+    async def list_bans(self) -> list[Ban]:
+        return await self.store.list_bans(self._clock())
+
+    async def remove_ban(self, address: str) -> bool:
+        """Lifts the ban of an address or network (`ban_key`); False when it had none."""
+        key = ban_key(address)
+        self._bans.pop(key, None)
+        removed = await self.store.remove_ban(key)
+        if removed:
+            log.warning("ban lifted ip=%s", key)
+        return removed
+
     async def ban(self, source: str, reason: str, duration: float | None = None) -> float:
         """Bans the source's network now; returns the ban's end."""
         now = self._clock()
-        key = address_key(source)
+        key = ban_key(source)
         until = now + (self.policy.ban_duration if duration is None else duration)
         await self.store.add_ban(key, until, reason, now)
         self._bans[key] = until
