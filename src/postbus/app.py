@@ -21,6 +21,7 @@ from postbus.executor import Executor
 from postbus.mailbox.service import Mailboxes
 from postbus.net.tls import context_for
 from postbus.security import files
+from postbus.security.sending import SendingLimits
 from postbus.security.throttle import LoginThrottle, Policy
 from postbus.store import Store, make_store
 
@@ -48,6 +49,8 @@ class App:
         # login throttling and bans for every front end (security.throttle)
         self.throttle = LoginThrottle(self.store, Policy.from_settings(settings))
         self.accounts.throttle = self.throttle
+        # sending limits of every submission (security.sending, via delivery.pipeline)
+        self.sending = SendingLimits(self.store, settings)
         self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"

@@ -20,6 +20,7 @@ from postbus.cli.domain import domain
 from postbus.cli.forward import forward
 from postbus.cli.migrate import migrate_cmd
 from postbus.cli.queue import queue
+from postbus.cli.sending import user_blocked, user_unblock
 from postbus.cli.serve import serve
 from postbus.cli.user import user
 from postbus.cli.vacation import vacation
@@ -46,3 +47,5 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 for _command in (serve, config_cmd, init_demo, domain, user, alias, forward, vacation, admin,
                  queue, migrate_cmd, ban):
     main.add_command(_command)
+user.add_command(user_blocked)
+user.add_command(user_unblock)
