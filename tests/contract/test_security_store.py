@@ -56,8 +56,9 @@ async def test_sending_is_counted_in_every_window_or_in_none(store: Store) -> No
 
 async def test_sending_blocks(store: Store) -> None:
     assert await store.get_sending_block("a@example.test") is None
-    await store.block_sending("a@example.test", "over the limit 20 times", NOW)
-    await store.block_sending("a@example.test", "again", NOW + 1)  # the first block stays
+    assert await store.block_sending("a@example.test", "over the limit 20 times", NOW) is True
+    # the first block stays
+    assert await store.block_sending("a@example.test", "again", NOW + 1) is False
     block = await store.get_sending_block("a@example.test")
     assert block is not None and block.reason == "over the limit 20 times" and block.since == NOW
     assert [b.address for b in await store.list_sending_blocks()] == ["a@example.test"]

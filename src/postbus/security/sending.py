@@ -156,9 +156,8 @@ class SendingLimits:
         block_after = self.settings.security.block_after
         count, = await self.store.count_events([f"sendrefused:{address}"], BLOCK_WINDOW, now)
         if block_after > 0 and count >= block_after:
-            if await self.store.get_sending_block(address) is None:
-                reason = f"{count} submissions refused for sending limits within a day"
-                await self.store.block_sending(address, reason, now)
+            reason = f"{count} submissions refused for sending limits within a day"
+            if await self.store.block_sending(address, reason, now):  # once, whoever races
                 log.warning("sending blocked user=%s reason=%s", address, reason)
                 notices.append(Notice(domain, f"Mailbox {address} blocked from sending",
                                       self._block_body(address, reason)))

@@ -365,8 +365,9 @@ class Store(Protocol):
         """Counts one message with `recipients` recipients against every limit, or
         against none and returns the first limit it would pass (store.security)."""
 
-    async def block_sending(self, address: str, reason: str, now: float) -> None:
-        """Blocks the mailbox from sending (kept when already blocked)."""
+    async def block_sending(self, address: str, reason: str, now: float) -> bool:
+        """Blocks the mailbox from sending; False when it already was (that block stays)."""
+        raise NotImplementedError
 
     async def get_sending_block(self, address: str) -> SendingBlock | None: ...
 

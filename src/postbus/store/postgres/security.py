@@ -111,12 +111,14 @@ class SecurityMixin:
 
         return await self._write(job)
 
-    async def block_sending(self, address: str, reason: str, now: float) -> None:
-        async def job(conn: Conn, _: list[Change]) -> None:
-            await conn.execute("INSERT INTO sending_blocks (address, since, reason)"
-                               " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", address, now, reason)
+    async def block_sending(self, address: str, reason: str, now: float) -> bool:
+        async def job(conn: Conn, _: list[Change]) -> bool:
+            status: str = await conn.execute(
+                "INSERT INTO sending_blocks (address, since, reason)"
+                " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", address, now, reason)
+            return status != "INSERT 0 0"
 
-        await self._write(job)
+        return await self._write(job)
 
     async def get_sending_block(self, address: str) -> SendingBlock | None:
         row = await self.pool.fetchrow(

@@ -82,9 +82,9 @@ def take_sending(conn: sqlite3.Connection, limits: Sequence[SendLimit], recipien
     return None
 
 
-def block_sending(conn: sqlite3.Connection, address: str, reason: str, now: float) -> None:
-    conn.execute("INSERT INTO sending_blocks (address, since, reason) VALUES (?, ?, ?)"
-                 " ON CONFLICT (address) DO NOTHING", (address, now, reason))
+def block_sending(conn: sqlite3.Connection, address: str, reason: str, now: float) -> bool:
+    return conn.execute("INSERT INTO sending_blocks (address, since, reason) VALUES (?, ?, ?)"
+                 " ON CONFLICT (address) DO NOTHING", (address, now, reason)).rowcount > 0
 
 
 def get_sending_block(conn: sqlite3.Connection, address: str) -> SendingBlock | None:
@@ -133,8 +133,8 @@ class SecurityMixin:
                            now: float) -> SendLimit | None:
         return await self._write(take_sending, list(limits), recipients, now)
 
-    async def block_sending(self, address: str, reason: str, now: float) -> None:
-        await self._write(block_sending, address, reason, now)
+    async def block_sending(self, address: str, reason: str, now: float) -> bool:
+        return await self._write(block_sending, address, reason, now)
 
     async def get_sending_block(self, address: str) -> SendingBlock | None:
         return get_sending_block(self._db, address)
