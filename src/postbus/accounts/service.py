@@ -24,6 +24,7 @@ from postbus.accounts.authcache import AuthCache
 from postbus.accounts.passwords import PasswordVerifier
 from postbus.accounts.policy import PasswordPolicy
 from postbus.executor import CPU, Executor, current
+from postbus.net.limits import address_key
 from postbus.security.throttle import LoginThrottle
 from postbus.store import NotFound, Store
 from postbus.store.model import Account, Admin, Alias, Domain
@@ -164,10 +165,12 @@ class Accounts:
         except ValueError:
             await throttle.failed(source, None, password)
             return None
+        line = address_key(source)
         account = await self.store.get_account(address)
         if account is None or not account.enabled:
             if not throttle.repeated(source, "", password, ""):
-                await self.verifier.verify(_DUMMY_HASH, password)  # the same time as a real one
+                # the same time as a real one
+                await self.verifier.verify(_DUMMY_HASH, password, source=line)
             await throttle.failed(source, None, password)
             return None
         if not self.cache.hit(address, password, account.password_hash):
@@ -176,7 +179,11 @@ class Accounts:
                 await throttle.failed(source, address, password, account.password_hash)
                 return None
             await throttle.before_verify(address, source)
-            if not await self.verifier.verify(account.password_hash, password):
+            # security.hashing: a source this account logged in from goes first;
+            # others wait in their source's line
+            known = throttle.known(address, source)
+            if not await self.verifier.verify(account.password_hash, password, source=line,
+                                              priority=known):
                 await throttle.failed(source, address, password, account.password_hash)
                 return None
             self.cache.remember(address, password, account.password_hash)
