@@ -6,7 +6,8 @@ that shares the pool) wait behind it. `HashGate` admits verifications to the
 pool in an order that keeps the service usable:
 
 - At most `slots` verifications run at once (one per cpu thread), so the cpu
-  pool's own queue stays short for the other work that needs it.
+  pool's own queue stays short for the other work that needs it; with two or
+  more slots, one is kept for known-good sources (below).
 - *Per-source serialisation*: the attempts of one source (its `address_key`)
   that are not known-good wait behind each other in that source's own line, so
   200 parallel guesses from one address occupy one slot, not all of them.
@@ -44,8 +45,12 @@ class HashGate:
         if slots < 1 or max_waiting < 0:
             raise ValueError("a gate needs a slot and a non-negative queue")
         self.slots = slots
+        # With more than one slot, one is kept for known-good sources: their
+        # login never waits for a guess's verification to finish.
+        self.ordinary_slots = slots - 1 if slots > 1 else slots
         self.max_waiting = max_waiting
         self.running = 0
+        self.running_ordinary = 0
         self._priority: deque[asyncio.Future[None]] = deque()
         self._ordinary: deque[asyncio.Future[None]] = deque()
         self._lines: dict[str, tuple[asyncio.Lock, int]] = {}  # source -> (lock, users)
@@ -63,7 +68,7 @@ class HashGate:
             try:
                 yield
             finally:
-                self._release()
+                self._release(priority)
             return
         lock, users = self._lines.get(source, (asyncio.Lock(), 0))
         self._lines[source] = (lock, users + 1)
@@ -73,7 +78,7 @@ class HashGate:
                 try:
                     yield
                 finally:
-                    self._release()
+                    self._release(False)
         finally:
             lock, users = self._lines[source]
             if users <= 1:
@@ -81,10 +86,20 @@ class HashGate:
             else:
                 self._lines[source] = (lock, users - 1)
 
+    def _free(self, priority: bool) -> bool:
+        if self.running >= self.slots:
+            return False
+        return priority or self.running_ordinary < self.ordinary_slots
+
+    def _take(self, priority: bool) -> None:
+        self.running += 1
+        if not priority:
+            self.running_ordinary += 1
+
     async def _acquire(self, priority: bool) -> None:
         queue = self._priority if priority else self._ordinary
-        if self.running < self.slots and not self._priority and (priority or not self._ordinary):
-            self.running += 1
+        if self._free(priority) and not self._priority and (priority or not self._ordinary):
+            self._take(priority)
             return
         if len(queue) >= self.max_waiting:
             raise Overloaded(CPU)
@@ -94,17 +109,18 @@ class HashGate:
             await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
-                self._release()  # granted, then cancelled: hand the slot on
+                self._release(priority)  # granted, then cancelled: hand the slot on
             elif waiter in queue:  # else a release already skipped it
                 queue.remove(waiter)
             raise
 
-    def _release(self) -> None:
+    def _release(self, priority: bool) -> None:
         self.running -= 1
-        for queue in (self._priority, self._ordinary):
-            while queue:
+        if not priority:
+            self.running_ordinary -= 1
+        for kind, queue in ((True, self._priority), (False, self._ordinary)):
+            while queue and self._free(kind):
                 waiter = queue.popleft()
                 if not waiter.done():
-                    self.running += 1
+                    self._take(kind)
                     waiter.set_result(None)
-                    return

@@ -39,8 +39,25 @@ async def test_known_sources_go_before_every_waiting_line() -> None:
     assert gate.running == 0 and gate.waiting == 0
 
 
-async def test_one_source_occupies_one_slot_at_a_time() -> None:
+async def test_one_slot_is_kept_for_known_sources() -> None:
     gate = HashGate(slots=2, max_waiting=10)
+    order: list[str] = []
+    release = asyncio.Event()
+    tasks = [asyncio.create_task(_hold(gate, order, f"guess{n}", release, f"10.0.0.{n}"))
+             for n in range(3)]
+    await _settle()
+    assert order == ["guess0"]  # ordinary attempts use one of the two slots
+    tasks.append(asyncio.create_task(_hold(gate, order, "owner", release, "10.9.9.9",
+                                           priority=True)))
+    await _settle()
+    assert order == ["guess0", "owner"]  # admitted at once
+    release.set()
+    await asyncio.gather(*tasks)
+    assert gate.running == 0 and gate.running_ordinary == 0
+
+
+async def test_one_source_occupies_one_slot_at_a_time() -> None:
+    gate = HashGate(slots=3, max_waiting=10)
     order: list[str] = []
     release = asyncio.Event()
     tasks = [asyncio.create_task(_hold(gate, order, f"flood{n}", release, "10.0.0.1"))
