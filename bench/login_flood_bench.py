@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.server import LISTENERS, running_server, write_config
 
-from postbus.accounts.passwords import hash_password
+from postbus.accounts.passwords import hash_password, verify_password
 from postbus.store.sqlite.backend import SqliteStore
 
 PASSWORD = "Tq7#mZ2v!pLx"
