@@ -1,14 +1,15 @@
 """A correct IMAP login while 200 parallel wrong-password attempts run (issue 15 item 3).
 
 Run: .venv/bin/python bench/login_flood_bench.py [--attackers 200] [--sources 50]
-     [--logins 20] [--rounds 3] [--warmup 2.0]
+     [--logins 20] [--rounds 3] [--warmup 5.0]
 
 A real `postbus serve` (uvloop, only imaps listening, failure delay 0 and bans
 off, so the flood is as heavy as the CPU allows) and real TLS clients over
 loopback, each bound to its own 127.0.x.y address. `--attackers` tasks spread
 over `--sources` addresses send LOGIN with a new wrong password each time for
 one account, reconnecting after the server's BYE (3 failures a connection).
-After `--warmup` seconds of that, one client times LOGIN round trips (TLS
+Once the server has answered as many wrong attempts as there are attackers,
+and at least `--warmup` seconds have passed, one client times LOGIN round trips (TLS
 handshake excluded), one login per new connection, of three kinds:
 
 * cache hit: the same user again from its usual address (auth cache: no Argon2);
@@ -113,7 +114,9 @@ def run_attack(port: int, attackers: int, sources: int, stop: Any, counter: Any)
                                               counter, n)) for n in range(attackers)]
         while not stop.is_set():
             await asyncio.sleep(0.1)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, BaseException):
+                print(f"attacker failed: {result!r}", file=sys.stderr)
 
     asyncio.run(attack())
 
@@ -164,19 +167,25 @@ async def one_round(port: int, config_dir: Path, r: int, args: argparse.Namespac
 
     # the attackers run in a process of their own, so that their TLS work does not
     # slow down the measuring client's event loop
-    stop = multiprocessing.Event()
-    counter = multiprocessing.Value("l", 0)
-    attack = multiprocessing.Process(target=run_attack, args=(port, args.attackers,
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter, no inherited loop
+    stop = spawn.Event()
+    counter = spawn.Value("l", 0)
+    attack = spawn.Process(target=run_attack, args=(port, args.attackers,
                                                                args.sources, stop, counter))
     attack.start()
     try:
-        await asyncio.sleep(args.warmup)
+        # the flood is running once the server has answered every attacker about once
+        warmup_end = time.monotonic() + args.warmup
+        while counter.value < args.attackers or time.monotonic() < warmup_end:
+            await asyncio.sleep(0.2)
         counted, started = counter.value, time.monotonic()
         hits = [await timed_login(port, "127.0.0.200", "owner@example.test", PASSWORD)
                 for _ in range(args.logins)]
         known = [await timed_login(port, "127.0.0.201", u, NEW_PASSWORD) for u in known_users]
         new = [await timed_login(port, "127.0.0.202", u, PASSWORD) for u in new_users]
         rate = (counter.value - counted) / (time.monotonic() - started)
+        print(f"  answers to the attackers: {counted} in the warm-up, {counter.value} in all",
+              flush=True)
     finally:
         stop.set()
         attack.join(TIMEOUT)
@@ -213,7 +222,7 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=50)
     parser.add_argument("--logins", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config_dir = Path(tmp)
