@@ -83,6 +83,7 @@ class App:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         self.accounts.close()
+        await self.throttle.close()
         await self.store.close()
         executor_mod.uninstall(self.executor)
         self.executor.shutdown()

@@ -188,6 +188,13 @@ class LoginThrottle:
         finally:
             self._refreshing = None
 
+    async def close(self) -> None:
+        """Stops a re-read of the bans in flight (before the store closes)."""
+        task, self._refreshing = self._refreshing, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     async def refresh(self) -> None:
         now = self._clock()
         bans = await self.store.list_bans(now)
@@ -245,16 +252,16 @@ class LoginThrottle:
             await self._sleep(p.account_delay)
 
     async def failed(self, source: str, account: str | None, password: str,
-                     password_hash: str = "") -> None:
+                     password_hash: str = "", *, name: str = "") -> None:
         """Counts one failed login, bans the source when it reaches the limit
         (raising `Banned`), else waits the growing delay.
 
         `account` is None when the name is no account of ours: then only the
-        source is counted (the name may be a password typed in the wrong field)."""
+        source is counted (the name may be a password typed in the wrong field),
+        and `name`, as typed, tells retries apart (it is only hashed, in memory)."""
         p = self.policy
         now = self._clock()
-        name = account or ""
-        digest = self._digest(address_key(source), name, password, password_hash)
+        digest = self._digest(address_key(source), account or name, password, password_hash)
         if digest in self._tried and self._tried[digest] > now:
             await self._pause(p.delay)  # a client's retry: not counted again
             return
