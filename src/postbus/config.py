@@ -236,6 +236,13 @@ def _validate(s: Settings) -> None:
     if not set(s.delivery.recipient_delimiter) <= RECIPIENT_DELIMITER_CHARS:
         raise ConfigError("delivery.recipient_delimiter: use only these characters: "
                           + "".join(sorted(RECIPIENT_DELIMITER_CHARS)))
+    for key in ("ban_after", "account_slow_after", "block_after", "mailbox_messages_per_hour",
+                "mailbox_messages_per_day", "mailbox_recipients_per_hour",
+                "mailbox_recipients_per_day", "domain_messages_per_hour",
+                "domain_messages_per_day", "domain_recipients_per_hour",
+                "domain_recipients_per_day"):
+        if getattr(s.security, key) < 0:
+            raise ConfigError(f"security.{key}: cannot be negative (0 switches it off)")
     for network in s.security.trusted_networks:
         try:
             ipaddress.ip_network(network, strict=False)

@@ -52,3 +52,13 @@ async def test_admin_logins_share_the_bans(app: App) -> None:
     with pytest.raises(Banned):
         await accounts.authenticate(ANNA, PASSWORD, source="192.0.2.3")
     assert (await accounts.authenticate_admin("root", PASSWORD, source="192.0.2.4")) is not None
+
+
+def test_security_settings_are_checked() -> None:
+    with pytest.raises(config.ConfigError, match=r"security\.ban_after: cannot be negative"):
+        config.from_dict({"security": {"ban_after": -1}})
+    with pytest.raises(config.ConfigError, match=r"security\.trusted_networks: 'x' is not a network"):
+        config.from_dict({"security": {"trusted_networks": ["x"]}})
+    with pytest.raises(config.ConfigError, match=r"security\.ban_duration"):
+        config.from_dict({"security": {"ban_duration": "forever"}})
+    assert config.from_dict({"security": {"trusted_networks": ["10.0.0.0/8", "::1"]}})
