@@ -153,11 +153,14 @@ async def test_fifty_wrong_passwords_ban_the_address_not_the_owner(
         outcomes.append(outcome)
     assert outcomes[:BAN_AFTER - 1] == ["failed"] * (BAN_AFTER - 1)
     assert outcomes[BAN_AFTER - 1] == "banned"  # the 10th failure bans, and says until when
-    assert set(outcomes[BAN_AFTER:]) == {"refused"}  # then refused at connect
+    # then refused at connect (a worker process whose copy of the bans is older than
+    # ban_refresh refuses at the login instead, from the store)
+    assert set(outcomes[BAN_AFTER:]) <= {"refused", "banned"}
+    assert outcomes[-1] == "refused"
     assert ban_end(reply) > time.time() + 3000  # an hour, as configured
     # every listener refuses the banned address, the right password included
     for other in SOURCES:
-        assert (await login(server, other, attacker, PASSWORD))[0] == "refused"
+        assert (await login(server, other, attacker, PASSWORD))[0] in ("refused", "banned")
     # the owner, from another address, still logs in everywhere
     for other in SOURCES:
         assert (await login(server, other, "127.0.0.5", PASSWORD))[0] == "ok"
@@ -177,10 +180,9 @@ async def test_a_ban_survives_a_restart_and_the_operator_lifts_it(tmp_path: Path
         assert outcome == "banned"
     assert "127.0.0.7  until " in postbus(config, "ban", "list").stdout
     with running_server(config) as srv:
-        assert (await login(srv, "pop3s", "127.0.0.7", PASSWORD))[0] == "refused"
+        assert (await login(srv, "pop3s", "127.0.0.7", PASSWORD))[0] in ("refused", "banned")
         assert "ban of 127.0.0.7 lifted" in postbus(config, "ban", "remove", "127.0.0.7").stdout
         # the server re-reads the bans (ban_refresh = 1 s); the login checks the store itself
-        assert (await login(srv, "imaps", "127.0.0.7", PASSWORD))[0] in ("ok", "refused")
         deadline = time.monotonic() + TIMEOUT
         while (await login(srv, "imaps", "127.0.0.7", PASSWORD))[0] != "ok":
             assert time.monotonic() < deadline, "the lifted ban still refuses"
@@ -199,7 +201,7 @@ async def test_a_short_ban_expires(tmp_path: Path) -> None:
         until = ban_end(outcomes[-1][1])
         deadline = time.monotonic() + TIMEOUT
         while (outcome := (await login(srv, "submissions", "127.0.0.8", PASSWORD))[0]) != "ok":
-            assert outcome == "refused"
+            assert outcome in ("refused", "banned")
             assert time.monotonic() < deadline, "the ban did not expire"
             await asyncio.sleep(0.3)
         assert time.time() >= until - 1  # not before its announced end (to the second)
