@@ -21,6 +21,8 @@ from postbus.executor import Executor
 from postbus.mailbox.service import Mailboxes
 from postbus.net.certs import Certificates
 from postbus.security import files
+from postbus.security.sending import SendingLimits
+from postbus.security.throttle import LoginThrottle, Policy
 from postbus.store import Store, make_store
 
 log = logging.getLogger("postbus")
@@ -44,6 +46,11 @@ class App:
         self.executor = Executor()
         self.accounts = Accounts(self.store, default_quota=settings.default_quota,
                                  executor=self.executor)
+        # login throttling and bans for every front end (security.throttle)
+        self.throttle = LoginThrottle(self.store, Policy.from_settings(settings))
+        self.accounts.throttle = self.throttle
+        # sending limits of every submission (security.sending, via delivery.pipeline)
+        self.sending = SendingLimits(self.store, settings)
         self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
@@ -70,6 +77,7 @@ class App:
         executor_mod.install(self.executor)
         files.secure_data_dir(Path(self.settings.data_dir))  # both backends keep files there
         await self.store.open()
+        await self.throttle.refresh()  # the bans in force, for refusing at connect
 
     async def close(self) -> None:
         # Services with work in flight (the outbound queue) finish it first.
@@ -82,6 +90,7 @@ class App:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         self.accounts.close()
+        await self.throttle.close()
         await self.store.close()
         executor_mod.uninstall(self.executor)
         self.executor.shutdown()

@@ -171,7 +171,27 @@ class Srs(_Section):
 
 
 class Security(_Section):
-    auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests)")] = "2s"
+    auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests); doubles with each further failure of the same account from the same address")] = "2s"
+    # -- login throttling and bans (issue 15, security/throttle.py) --
+    auth_failure_max_delay: Annotated[str | int, doc("longest pause before answering a failed login")] = "30s"
+    ban_after: Annotated[int, doc("failed logins from one address (IPv6: one /64) within ban_window that ban it; 0 never bans")] = 10
+    ban_window: Annotated[str | int, doc("the window of ban_after, and how long failures are remembered")] = "10m"
+    ban_duration: Annotated[str | int, doc("how long a ban lasts")] = "1h"
+    account_slow_after: Annotated[int, doc("failed logins on one account from all addresses within ban_window after which each login to it from an address not known to it waits account_delay; 0 never")] = 30
+    account_delay: Annotated[str | int, doc("the extra pause of a login to an account under attack (mild: the owner logs in too)")] = "1s"
+    trusted_networks: Annotated[list[str], doc('networks never throttled nor banned, e.g. ["192.0.2.0/24"]; loopback is not trusted unless listed')] = []
+    ban_refresh: Annotated[str | int, doc("how often a node re-reads the bans from the store for refusing at connect")] = "10s"
+    # -- sending limits (issue 15, security/sending.py); 0 is no limit --
+    mailbox_messages_per_hour: Annotated[int, doc("messages one mailbox may submit per clock hour")] = 100
+    mailbox_messages_per_day: Annotated[int, doc("messages one mailbox may submit per day (UTC)")] = 200
+    mailbox_recipients_per_hour: Annotated[int, doc("recipients one mailbox may submit to per clock hour")] = 300
+    mailbox_recipients_per_day: Annotated[int, doc("recipients one mailbox may submit to per day (UTC)")] = 1000
+    domain_messages_per_hour: Annotated[int, doc("messages all mailboxes of one domain may submit per clock hour")] = 2000
+    domain_messages_per_day: Annotated[int, doc("messages all mailboxes of one domain may submit per day (UTC)")] = 10000
+    domain_recipients_per_hour: Annotated[int, doc("recipients all mailboxes of one domain may submit to per clock hour")] = 6000
+    domain_recipients_per_day: Annotated[int, doc("recipients all mailboxes of one domain may submit to per day (UTC)")] = 30000
+    block_after: Annotated[int, doc("submissions refused for a limit within a day after which the mailbox is blocked from sending until an administrator lifts it (postbus user unblock); 0 never blocks")] = 20
+    notify: Annotated[list[str], doc("addresses told when a mailbox passes a sending limit or is blocked, besides the operators and domain administrators whose names are addresses; empty and none of those: postmaster@ the mailbox's domain")] = []
 
 
 class Log(_Section):
@@ -239,8 +259,10 @@ def _validate(s: Settings) -> None:
                          ("limits", "data_timeout"),
                          ("queue", "lifetime"), ("queue", "delay_notice"), ("queue", "first_retry"),
                          ("queue", "max_retry_interval"), ("dns", "timeout"),
-                         ("security", "auth_failure_delay"), ("srs", "max_age"),
-                         ("tls", "watch_interval"),
+                         ("security", "auth_failure_delay"), ("security", "auth_failure_max_delay"),
+                         ("security", "ban_window"), ("security", "ban_duration"),
+                         ("security", "account_delay"), ("security", "ban_refresh"),
+                         ("srs", "max_age"), ("tls", "watch_interval"),
                          ("tls", "acme_renew_before"), ("tls", "acme_check_interval")):
         s.duration(section, key)
     if s.storage.backend not in ("sqlite", "postgresql"):
@@ -254,6 +276,19 @@ def _validate(s: Settings) -> None:
                           + "".join(sorted(RECIPIENT_DELIMITER_CHARS)))
     if s.log.format not in ("text", "json"):
         raise ConfigError(f'log.format: {s.log.format!r} is not "text" or "json"')
+    for key in ("ban_after", "account_slow_after", "block_after", "mailbox_messages_per_hour",
+                "mailbox_messages_per_day", "mailbox_recipients_per_hour",
+                "mailbox_recipients_per_day", "domain_messages_per_hour",
+                "domain_messages_per_day", "domain_recipients_per_hour",
+                "domain_recipients_per_day"):
+        if getattr(s.security, key) < 0:
+            raise ConfigError(f"security.{key}: cannot be negative (0 switches it off)")
+    for network in s.security.trusted_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"security.trusted_networks: {network!r} is not a network"
+                              ' (write e.g. "192.0.2.0/24" or "2001:db8::/48")') from None
     if bool(s.tls.cert) != bool(s.tls.key):
         raise ConfigError("tls: set both cert and key, or neither")
     if s.tls.acme and s.tls.cert:

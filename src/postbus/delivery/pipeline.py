@@ -61,6 +61,7 @@ from postbus.delivery.trace import ClientInfo, received_header, return_path_head
 from postbus.delivery.vacation import addressed_to, build_reply, must_not_reply, named_recipients
 from postbus.mailauth import authres
 from postbus.message.headers import parse_fields
+from postbus.security.sending import Notice, SendingRefused
 from postbus.store import OverQuota, Store
 from postbus.store.model import INBOX, Account, Appended, Delivered, Outbound, QueueRecipient
 
@@ -111,6 +112,9 @@ class Envelope:
     ret: str = ""  # RFC 3461 RET: "FULL" | "HDRS" | ""
     mx: bool = False  # from the internet: add Authentication-Results
     report: bool = False  # a delivery report: small, and must reach its reader past quota
+    # The authenticated mailbox submitting it (SMTP submission, webmail): its
+    # sending limits (security.sending) are taken before anything is stored.
+    submitter: str = ""
     id: str = field(default_factory=lambda: new_message_id())
 
 
@@ -272,6 +276,8 @@ class Delivery:
     # -- delivering -------------------------------------------------------------
     async def deliver(self, envelope: Envelope, message: Ingested) -> Outcome:
         """Stores `message` for every recipient of `envelope` (see the module invariants)."""
+        if envelope.submitter:
+            await self.take_sending(envelope.submitter, len(envelope.recipients))
         plan = await self._plan(envelope)
         if plan.remote and envelope.client is not None:
             await self._check_hops(message)
@@ -316,6 +322,31 @@ class Delivery:
                    if name.lower() == "received")
         if hops > MAX_HOPS:
             raise DeliveryRefused("5.4.6", f"Too many hops ({hops} Received fields): mail loop")
+
+    # -- sending limits (security.sending) ---------------------------------------
+    async def take_sending(self, address: str, recipients: int) -> None:
+        """Counts one submission against the limits of `address`, or raises
+        `DeliveryRefused` (4.7.1 over a limit, 5.7.1 blocked) having counted nothing."""
+        try:
+            await self.app.sending.take(address, recipients)
+        except SendingRefused as exc:
+            self.send_notices(exc.notices)
+            raise DeliveryRefused(exc.enhanced, exc.text) from None
+
+    def send_notices(self, notices: Iterable[Notice]) -> None:
+        """Mails each notice to the administrators, off the reply's path."""
+        for notice in notices:
+            self.app.spawn(self._send_notice(notice), "sending notice")
+
+    async def _send_notice(self, notice: Notice) -> None:
+        sending = self.app.sending
+        targets = await sending.notice_recipients(notice.domain)
+        envelope = Envelope("", [Recipient(t) for t in targets],
+                            client=ClientInfo(ip="", via="LOCAL"), report=True)
+        outcome = await self.deliver_bytes(envelope, sending.notice_message(notice, targets))
+        if outcome.unknown:
+            log.warning("sending notice %r reached no mailbox for %s", notice.subject,
+                        ", ".join(outcome.unknown))
 
     async def _plan(self, envelope: Envelope) -> _Plan:
         plan = _Plan()

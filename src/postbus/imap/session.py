@@ -264,7 +264,7 @@ class ImapSession(ImapConnection):
         except ImapNo as exc:
             self.send(writer.tagged(tag, "NO", exc.message, exc.code))
         except ImapBye as exc:
-            self._bye(exc.message)
+            self._bye(exc.message, exc.code)
             raise SessionClosed() from None
         except StoreError as exc:  # the mailbox service's refusals (RFC 5530 codes)
             if not isinstance(exc, Worded):  # its text is not for the client: log it

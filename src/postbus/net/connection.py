@@ -57,7 +57,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from postbus import metrics
 from postbus.logs import CONNECTION_ATTR
 from postbus.net.deflate import CompressionError, Deflate
-from postbus.net.limits import MAX_TLS_REFUSALS, ConnectionLimiter, Refused, address_key
+from postbus.net.limits import MAX_TLS_REFUSALS, ConnectionLimiter, address_key
+from postbus.security.throttle import ban_text
 
 if TYPE_CHECKING:
     from postbus.app import App
@@ -265,14 +266,21 @@ class Connection(asyncio.Protocol):
         self.tls = already_tls
         key = address_key(self.peer)
         limiter = self.listener.limiter
-        refused = limiter.acquire(key)
-        if refused is None:
-            self._peer_key = key
+        refused: str | None = None
+        banned = self.app.throttle.banned_until(self.peer) if self.peer else None
+        if banned is not None:  # security.throttle: refused before taking a slot
+            refused = ban_text(banned)
+        else:
+            over = limiter.acquire(key)
+            if over is None:
+                self._peer_key = key
+            else:
+                refused = over.value
         needs_tls = self.listener.implicit_tls and not already_tls
         if needs_tls:  # the ClientHello must wait for the handshake task (start_tls resumes)
             self._raw.pause_reading()
         if refused is not None:
-            self.log.info("connection refused: %s", refused.value)
+            self.log.info("connection refused: %s", refused)
             if not needs_tls:
                 self._refuse_connection(refused)
             elif limiter.tls_refusals < MAX_TLS_REFUSALS:
@@ -548,7 +556,7 @@ class Connection(asyncio.Protocol):
             raise ConnectionResetError("connection lost during the TLS handshake")
         return cast(asyncio.Transport, new)
 
-    async def _implicit_tls(self, refused: Refused | None) -> None:
+    async def _implicit_tls(self, refused: str | None) -> None:
         raw = self._raw
         assert raw is not None
         raw.pause_reading()  # effective now on uvloop too; start_tls resumes it
@@ -602,10 +610,10 @@ class Connection(asyncio.Protocol):
         self._arm_timer()
         self.connected()
 
-    def _refuse_connection(self, refused: Refused) -> None:
+    def _refuse_connection(self, refused: str) -> None:
         transport = self.transport
         assert transport is not None
-        transport.write(self.refusal(refused.value))
+        transport.write(self.refusal(refused))
         self.close()
 
     def _update_reading(self) -> None:

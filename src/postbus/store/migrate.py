@@ -6,9 +6,9 @@ vacation rules, the UIDVALIDITY counter), folders with their UIDVALIDITY,
 UIDNEXT and HIGHESTMODSEQ, messages with their UIDs, flags, internal dates and
 mod-sequences, expunged records, the parse-once records with their search
 text, the outbound queue, subscriptions, the vacation replies already sent,
-and every body a message or queue item references. Each folder's counters
-(messages, unseen, size, deleted, deleted_size) are recomputed from the
-copied messages.
+login-failure counters, bans, sending counters and sending blocks, and every
+body a message or queue item references. Each folder's counters (messages,
+unseen, size, deleted, deleted_size) are recomputed from the copied messages.
 A client that synchronised against the embedded store finds the same folders
 (RFC 9051 §2.3.1.1: same UIDVALIDITY, same UIDs) and the same mod-sequences
 (RFC 7162 §3.1: CONDSTORE/QRESYNC resume), so it re-downloads nothing.
@@ -140,6 +140,13 @@ TABLES: tuple[Table, ...] = (
                      "envid", "ret", "delay_notified", "claimed_by", "claimed_until",
                      "recipients"}),
           lambda r: (*r[:9], bool(r[9]), *r[10:])),
+    # Abuse resistance (issue 15): bans and sending blocks must hold on the new
+    # store; the windowed counters are copied too so a migration resets no limit.
+    _plain("security_counters", ("key", "count", "expires"), order="key", identity=False),
+    _plain("bans", ("address", "until", "reason", "created"), order="address", identity=False),
+    _plain("sending_counters", ("scope", "period", "window_start", "messages", "recipients"),
+           order="scope, period", identity=False),
+    _plain("sending_blocks", ("address", "since", "reason"), order="address", identity=False),
 )
 BLOB_COLUMNS = ("id", "size", "created", "data")
 # SQLite tables that are not data: bookkeeping and the search index's own tables.

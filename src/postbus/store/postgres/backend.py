@@ -53,6 +53,7 @@ from postbus.store.postgres import (
     vacation,
 )
 from postbus.store.postgres.db import Conn
+from postbus.store.postgres.security import SecurityMixin
 
 T = TypeVar("T")
 
@@ -67,7 +68,7 @@ class _NothingStored(Exception):
         self.delivered = delivered
 
 
-class PostgresStore:
+class PostgresStore(SecurityMixin):
     def __init__(self, url: str, data_dir: Path) -> None:
         self.url = url
         self.data_dir = Path(data_dir)

@@ -56,6 +56,7 @@ from postbus.store.sqlite import (
     vacation,
 )
 from postbus.store.sqlite.db import Writer, connect, migrate
+from postbus.store.sqlite.security import SecurityMixin
 
 T = TypeVar("T")
 
@@ -71,7 +72,7 @@ class _NothingStored(Exception):
         self.delivered = delivered
 
 
-class SqliteStore:
+class SqliteStore(SecurityMixin):
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / "postbus.sqlite3"
