@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from postbus import executor as executor_mod
 from postbus.accounts.service import Accounts
+from postbus.admin.service import Administration
 from postbus.config import Settings
 from postbus.executor import Executor
 from postbus.mailbox.service import Mailboxes
@@ -44,6 +45,8 @@ class App:
         self.executor = Executor()
         self.accounts = Accounts(self.store, default_quota=settings.default_quota,
                                  executor=self.executor)
+        # the CLI, the JSON API and the admin panel share it (postbus.admin)
+        self.admin = Administration(self.store, self.accounts, issuer=settings.hostname)
         self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"

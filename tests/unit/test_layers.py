@@ -30,6 +30,8 @@ RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("postbus.store", ("postbus.mailbox", *(f"postbus.{f}" for f in FRONT_ENDS)),
      "the store knows no rule and no front end"),
     ("postbus.net", tuple(f"postbus.{f}" for f in FRONT_ENDS), "net/ is under every protocol"),
+    ("postbus.admin", (*(f"postbus.{f}" for f in FRONT_ENDS), "postbus.cli"),
+     "the administration service knows no front end"),
     ("postbus.imap", ("postbus.smtp", "postbus.pop3"), "front ends do not share code sideways"),
     ("postbus.pop3", ("postbus.smtp", "postbus.imap"), "front ends do not share code sideways"),
 )

@@ -9,8 +9,6 @@ successful verifications are cached briefly (dropped on a password change).
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,8 +24,6 @@ from postbus.accounts.policy import PasswordPolicy
 from postbus.executor import CPU, Executor, current
 from postbus.store import NotFound, Store
 from postbus.store.model import Account, Admin, Alias, Domain
-
-API_TOKEN_PREFIX = "api_token:"
 
 
 @dataclass(frozen=True)
@@ -151,7 +147,7 @@ class Accounts:
         except ValueError:
             return None
         account = await self.store.get_account(address)
-        if account is None or not account.enabled:
+        if account is None or not account.enabled or await self._suspended(address):
             # Spend the same time as a real verification so that timing does
             # not reveal which addresses exist.
             await self.verifier.verify(_DUMMY_HASH, password)
@@ -162,6 +158,10 @@ class Accounts:
             return None
         self.cache.remember(address, password, account.password_hash)
         return account
+
+    async def _suspended(self, address: str) -> bool:
+        """Whether the address's domain is suspended (`postbus domain suspend`)."""
+        return address.rpartition("@")[2] in await self.store.list_suspended_domains()
 
     # -- aliases --------------------------------------------------------------
     async def add_alias(self, source: str, targets: Sequence[str]) -> Alias:
@@ -225,21 +225,6 @@ class Accounts:
             await self.verifier.verify(_DUMMY_HASH, password)
             return None
         return admin if await self.verifier.verify(admin.password_hash, password) else None
-
-    async def new_api_token(self, name: str) -> str:
-        """A new bearer token for the administrator; only its hash is stored."""
-        admin = await self.store.get_admin(name.strip().lower())
-        if admin is None:
-            raise NotFound(f"no administrator {name}")
-        token = "pb_" + secrets.token_urlsafe(32)
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        await self.store.set_setting(API_TOKEN_PREFIX + digest, admin.name)
-        return token
-
-    async def admin_for_token(self, token: str) -> Admin | None:
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        name = await self.store.get_setting(API_TOKEN_PREFIX + digest)
-        return None if name is None else await self.store.get_admin(name)
 
 
 # A valid Argon2id hash of a random password, verified when the user does not exist.

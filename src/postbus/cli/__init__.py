@@ -13,6 +13,7 @@ import click
 
 from postbus.cli.admin import admin
 from postbus.cli.alias import alias
+from postbus.cli.audit import audit
 from postbus.cli.config import config_cmd
 from postbus.cli.demo import init_demo
 from postbus.cli.domain import domain
@@ -43,5 +44,5 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 for _command in (serve, config_cmd, init_demo, domain, user, alias, forward, vacation, admin,
-                 queue, migrate_cmd):
+                 queue, migrate_cmd, audit):
     main.add_command(_command)

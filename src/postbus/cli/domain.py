@@ -1,10 +1,11 @@
-"""`postbus domain add|list|remove|dns`: hosted domains."""
+"""`postbus domain add|list|remove|suspend|resume|dns`: hosted domains."""
 
 from __future__ import annotations
 
 import click
 
 from postbus.accounts.address import display_domain
+from postbus.admin import CLI
 from postbus.app import App
 from postbus.cli.common import confirm_removal, describe_accounts, fail, settings, with_app
 
@@ -20,11 +21,12 @@ def domain() -> None:
 def domain_add(ctx: click.Context, name: str) -> None:
     """Host a domain (and make its DKIM key)."""
     async def run(app: App) -> None:
-        made = await app.accounts.add_domain(name)
-        d = made.domain
+        made, dkim_txt = await app.admin.add_domain(CLI, name)
+        d = await app.accounts.get_domain(made.name)
+        assert d is not None
         click.echo(f"added domain {display_domain(d.name)}")
         click.echo("publish this DNS record to sign outbound mail with DKIM:")
-        click.echo(f'{d.dkim_selector}._domainkey.{d.name}. IN TXT "{made.dkim_txt}"')
+        click.echo(f'{d.dkim_selector}._domainkey.{d.name}. IN TXT "{dkim_txt}"')
 
     with_app(ctx, run)
 
@@ -34,8 +36,8 @@ def domain_add(ctx: click.Context, name: str) -> None:
 def domain_list(ctx: click.Context) -> None:
     """List the hosted domains."""
     async def run(app: App) -> None:
-        for d in await app.accounts.list_domains():
-            click.echo(display_domain(d.name))
+        for d in await app.admin.list_domains(CLI):
+            click.echo(display_domain(d.name) + ("  (suspended)" if d.suspended else ""))
 
     with_app(ctx, run)
 
@@ -58,13 +60,31 @@ def domain_remove(ctx: click.Context, name: str, yes: bool) -> None:
         if d is None:
             fail(f"domain {name} is not hosted here")
         what = describe_accounts(await app.accounts.list_users(d.name))
-        await app.accounts.remove_domain(d.name)
+        await app.admin.remove_domain(CLI, d.name)
         return what
 
     shown = display_domain(name)
     click.echo(f"domain {shown}: {with_app(ctx, count)}")
     confirm_removal(yes, f"domain {shown} with all its mailboxes and mail")
     click.echo(f"removed domain {shown}: {with_app(ctx, remove)}")
+
+
+@domain.command("suspend")
+@click.argument("name")
+@click.pass_context
+def domain_suspend(ctx: click.Context, name: str) -> None:
+    """Suspend a domain: its mailboxes and mail stay, nobody of it logs in."""
+    with_app(ctx, lambda app: app.admin.suspend_domain(CLI, name, True))
+    click.echo(f"suspended domain {display_domain(name)}")
+
+
+@domain.command("resume")
+@click.argument("name")
+@click.pass_context
+def domain_resume(ctx: click.Context, name: str) -> None:
+    """Lift a domain's suspension."""
+    with_app(ctx, lambda app: app.admin.suspend_domain(CLI, name, False))
+    click.echo(f"resumed domain {display_domain(name)}")
 
 
 @domain.command("dns")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from postbus.admin import CLI
 from postbus.cli.common import with_app
-from postbus.delivery.rules import Rules
 
 
 @click.group()
@@ -20,7 +20,8 @@ def forward() -> None:
 @click.pass_context
 def forward_set(ctx: click.Context, address: str, targets: tuple[str, ...], keep_copy: bool) -> None:
     """Forward a mailbox's mail to TARGETs (--keep-copy keeps it too)."""
-    rule = with_app(ctx, lambda app: Rules(app.store).set_forward(address, targets, keep_copy=keep_copy))
+    rule = with_app(ctx, lambda app: app.admin.set_forward(CLI, address, targets, keep_copy=keep_copy))
+    assert rule is not None
     copy = " (keeping a copy)" if rule.keep_copy else ""
     click.echo(f"{address} forwards to {', '.join(rule.targets)}{copy}")
 
@@ -30,5 +31,5 @@ def forward_set(ctx: click.Context, address: str, targets: tuple[str, ...], keep
 @click.pass_context
 def forward_clear(ctx: click.Context, address: str) -> None:
     """Stop forwarding a mailbox's mail."""
-    with_app(ctx, lambda app: Rules(app.store).clear_forward(address))
+    with_app(ctx, lambda app: app.admin.set_forward(CLI, address, ()))
     click.echo(f"{address} no longer forwards")

@@ -6,8 +6,9 @@ from typing import TextIO
 
 import click
 
+from postbus.admin import CLI
 from postbus.cli.common import date, with_app
-from postbus.delivery.rules import Rules, Vacation
+from postbus.delivery.rules import Vacation
 
 
 @click.group()
@@ -31,7 +32,7 @@ def vacation_set(ctx: click.Context, address: str, subject: str, body_file: Text
     body = body_file.read() if body_file is not None else ""
     rule = Vacation(subject=subject, body=body, start=date(start, "--start"),
                     end=date(end, "--end"), interval_days=interval_days)
-    with_app(ctx, lambda app: Rules(app.store).set_vacation(address, rule))
+    with_app(ctx, lambda app: app.admin.set_vacation(CLI, address, rule))
     click.echo(f"vacation reply set for {address}")
 
 
@@ -40,5 +41,5 @@ def vacation_set(ctx: click.Context, address: str, subject: str, body_file: Text
 @click.pass_context
 def vacation_clear(ctx: click.Context, address: str) -> None:
     """Turn off a mailbox's vacation auto-reply."""
-    with_app(ctx, lambda app: Rules(app.store).clear_vacation(address))
+    with_app(ctx, lambda app: app.admin.set_vacation(CLI, address, None))
     click.echo(f"vacation reply cleared for {address}")

@@ -1,8 +1,9 @@
 """`postbus migrate`: copy an embedded store into an empty PostgreSQL database.
 
 Everything is copied as it is, ids included: domains, accounts with their
-quota counters, aliases, administrators, settings (API tokens, forwarding and
-vacation rules, the UIDVALIDITY counter), folders with their UIDVALIDITY,
+quota counters, aliases, administrators, settings (forwarding and vacation
+rules, the UIDVALIDITY counter), the administration records (audit log, API
+token digests, TOTP secrets, domain suspensions), folders with their UIDVALIDITY,
 UIDNEXT and HIGHESTMODSEQ, messages with their UIDs, flags, internal dates and
 mod-sequences, expunged records, the parse-once records with their search
 text, the outbound queue, subscriptions, and every body a message or queue item
@@ -114,6 +115,11 @@ TABLES: tuple[Table, ...] = (
     _plain("admins", ("id", "name", "password_hash", "operator", "domains"),
            convert=lambda r: (r[0], r[1], r[2], bool(r[3]), _json_list(r[4]))),
     _plain("settings", ("key", "value"), order="key", identity=False),
+    # issue 14: the administration records
+    _plain("audit_log", ("id", "at", "actor", "remote", "action", "target", "domain", "detail")),
+    _plain("api_tokens", ("id", "admin_id", "digest", "label", "created")),
+    _plain("admin_totp", ("admin_id", "secret", "last_step"), order="admin_id", identity=False),
+    _plain("domain_suspensions", ("domain_id", "since"), order="domain_id", identity=False),
     _plain("subscriptions", ("account_id", "name"), order="account_id, name", identity=False),
     # The counters are copied as they are and recomputed from the copied
     # messages before the commit (`_recount`).

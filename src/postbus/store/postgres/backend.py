@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from postbus.security import files
 from postbus.store import errors
+from postbus.store.admin_model import ApiToken, AuditEntry
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
     Account,
@@ -39,6 +40,7 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
+from postbus.store.postgres import admin as admin_sql
 from postbus.store.postgres import blobs, db, directory, folders, messages, notify, outbound, rows
 from postbus.store.postgres.db import Conn
 
@@ -269,6 +271,45 @@ class PostgresStore:
                 )
 
         await self._write(job)
+
+    # -- administration (issue 14): audit log, API tokens, TOTP, suspension ---
+    async def append_audit(self, entry: AuditEntry) -> int:
+        return await self._write(lambda conn, _: admin_sql.append_audit(conn, entry))
+
+    async def list_audit(
+        self, *, domains: Sequence[str] | None, before: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        return await admin_sql.list_audit(self.pool, domains, before, limit)
+
+    async def add_api_token(self, admin: str, digest: str, *, label: str,
+                            created: float) -> ApiToken:
+        return await self._write(
+            lambda conn, _: admin_sql.add_api_token(conn, admin, digest, label, created))
+
+    async def find_api_token(self, digest: str) -> ApiToken | None:
+        return await admin_sql.find_api_token(self.pool, digest)
+
+    async def list_api_tokens(self, admin: str) -> list[ApiToken]:
+        return await admin_sql.list_api_tokens(self.pool, admin)
+
+    async def remove_api_token(self, admin: str, token_id: int) -> None:
+        await self._write(lambda conn, _: admin_sql.remove_api_token(conn, admin, token_id))
+
+    async def set_totp_secret(self, admin: str, secret: str | None) -> None:
+        await self._write(lambda conn, _: admin_sql.set_totp_secret(conn, admin, secret))
+
+    async def get_totp_secret(self, admin: str) -> str | None:
+        return await admin_sql.get_totp_secret(self.pool, admin)
+
+    async def claim_totp_step(self, admin: str, step: int) -> bool:
+        return await self._write(lambda conn, _: admin_sql.claim_totp_step(conn, admin, step))
+
+    async def set_domain_suspended(self, name: str, suspended: bool) -> None:
+        await self._write(
+            lambda conn, _: admin_sql.set_domain_suspended(conn, name, suspended))
+
+    async def list_suspended_domains(self) -> list[str]:
+        return await admin_sql.list_suspended_domains(self.pool)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from postbus import executor
 from postbus.security import files
 from postbus.store import blobs
+from postbus.store.admin_model import ApiToken, AuditEntry
 from postbus.store.blobs import EmbeddedBlobs, EmbeddedBlobWriter, pool_runner
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
@@ -45,6 +46,7 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
+from postbus.store.sqlite import admin as admin_sql
 from postbus.store.sqlite import directory, folders, messages, outbound, rows, search
 from postbus.store.sqlite.db import Writer, connect, migrate
 
@@ -239,6 +241,43 @@ class SqliteStore:
 
     async def set_setting(self, key: str, value: str | None) -> None:
         await self._write(directory.set_setting, key, value)
+
+    # -- administration (issue 14): audit log, API tokens, TOTP, suspension ---
+    async def append_audit(self, entry: AuditEntry) -> int:
+        return await self._write(admin_sql.append_audit, entry)
+
+    async def list_audit(
+        self, *, domains: Sequence[str] | None, before: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        return await self._read(admin_sql.list_audit, domains, before, limit)
+
+    async def add_api_token(self, admin: str, digest: str, *, label: str,
+                            created: float) -> ApiToken:
+        return await self._write(admin_sql.add_api_token, admin, digest, label, created)
+
+    async def find_api_token(self, digest: str) -> ApiToken | None:
+        return admin_sql.find_api_token(self._db, digest)
+
+    async def list_api_tokens(self, admin: str) -> list[ApiToken]:
+        return admin_sql.list_api_tokens(self._db, admin)
+
+    async def remove_api_token(self, admin: str, token_id: int) -> None:
+        await self._write(admin_sql.remove_api_token, admin, token_id)
+
+    async def set_totp_secret(self, admin: str, secret: str | None) -> None:
+        await self._write(admin_sql.set_totp_secret, admin, secret)
+
+    async def get_totp_secret(self, admin: str) -> str | None:
+        return admin_sql.get_totp_secret(self._db, admin)
+
+    async def claim_totp_step(self, admin: str, step: int) -> bool:
+        return await self._write(admin_sql.claim_totp_step, admin, step)
+
+    async def set_domain_suspended(self, name: str, suspended: bool) -> None:
+        await self._write(admin_sql.set_domain_suspended, name, suspended)
+
+    async def list_suspended_domains(self) -> list[str]:
+        return admin_sql.list_suspended_domains(self._db)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
