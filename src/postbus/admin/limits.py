@@ -14,3 +14,4 @@ MAX_TOKEN_LENGTH = 128  # a longer bearer token is refused before it is hashed
 MAX_PASSWORD_LENGTH = 1024  # refused before hashing; the policy has its own maximum
 AUDIT_PAGE_MAX = 500  # entries per audit page
 GENERATED_PASSWORD_GROUPS = 4  # of 4 characters from a 55-character alphabet: ~92 bits
+GENERATE_ATTEMPTS = 5  # generated passwords tried against the policy before giving up

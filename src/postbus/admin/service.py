@@ -15,10 +15,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 from postbus.accounts.address import normalize_address, normalize_alias_source, normalize_domain
+from postbus.accounts.policy import WeakPassword
 from postbus.accounts.service import Accounts
 from postbus.admin import limits, totp
 from postbus.admin.actor import NOBODY, Actor
@@ -40,6 +42,8 @@ from postbus.store import AlreadyExists, Store, StoreError
 from postbus.store import NotFound as StoreNotFound
 from postbus.store.admin_model import ApiToken, AuditEntry
 from postbus.store.model import Account, Admin
+
+T = TypeVar("T")
 
 TOKEN_PREFIX = "pb_"
 _PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -181,11 +185,14 @@ class Administration:
         address, domain = _address(address_text)
         authorize(actor, "mailbox.create", domain=domain)
         self._check_quota(quota)
-        generated = generate_password() if password is None else None
-        chosen = _bounded(password if password is not None else str(generated),
-                          limits.MAX_PASSWORD_LENGTH, "the password")
-        with _refusals():
-            account = await self.accounts.add_user(address, chosen, quota=quota)
+        if password is None:
+            generated, account = await self._generated(
+                lambda p: self.accounts.add_user(address, p, quota=quota))
+        else:
+            generated = None
+            _bounded(password, limits.MAX_PASSWORD_LENGTH, "the password")
+            with _refusals():
+                account = await self.accounts.add_user(address, password, quota=quota)
         await self._audit(actor, "mailbox.create", address, domain,
                           f"quota {account.quota_bytes}"
                           + (", generated password" if generated else ""))
@@ -225,14 +232,29 @@ class Administration:
         address, domain = _address(address_text)
         authorize(actor, "mailbox.password", domain=domain)
         await self._account(address)
-        generated = generate_password() if password is None else None
-        chosen = _bounded(password if password is not None else str(generated),
-                          limits.MAX_PASSWORD_LENGTH, "the password")
-        with _refusals():
-            await self.accounts.set_password(address, chosen)
+        if password is None:
+            generated, _ = await self._generated(lambda p: self.accounts.set_password(address, p))
+        else:
+            generated = None
+            _bounded(password, limits.MAX_PASSWORD_LENGTH, "the password")
+            with _refusals():
+                await self.accounts.set_password(address, password)
         await self._audit(actor, "mailbox.password", address, domain,
                           "generated" if generated else "chosen")
         return generated
+
+    async def _generated(self, use: Callable[[str], Awaitable[T]]) -> tuple[str, T]:
+        """Calls `use` with generated passwords until the policy takes one: a random
+        password can still contain a short user name ("m44")."""
+        for _ in range(limits.GENERATE_ATTEMPTS - 1):
+            password = generate_password()
+            try:
+                return password, await use(password)
+            except WeakPassword:
+                continue
+        password = generate_password()
+        with _refusals():
+            return password, await use(password)
 
     # -- aliases ----------------------------------------------------------------
     async def list_aliases(self, actor: Actor, domain_name: str) -> list[AliasView]:

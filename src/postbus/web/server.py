@@ -11,10 +11,11 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from postbus.app import App
 from postbus.net.tls import ensure_self_signed
+from postbus.web.api import build_api
 
 
 def build_app(app: App) -> Starlette:
@@ -25,18 +26,28 @@ def build_app(app: App) -> Starlette:
     async def index(request: Request) -> Response:
         return PlainTextResponse("Postbus\n")
 
-    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index)])
+    web = Starlette(routes=[
+        Route("/healthz", healthz), Route("/", index),
+        Mount("/api/v1", app=build_api(app.admin, public_url(app))),
+    ])
     web.state.postbus = app
     return web
 
 
-def build_redirect(app: App) -> Starlette:
+def public_url(app: App) -> str:
+    """https://HOSTNAME[:port], from the configuration alone: links and redirects
+    never take the request's Host header (CVE-2025-25198 was a reset link built
+    from it)."""
     https = app.settings.listen_address("https")
-    port = "" if https is None or https[1] == 443 else f":{https[1]}"
+    port = "" if https is None or https[1] in (0, 443) else f":{https[1]}"
+    return f"https://{app.settings.hostname}{port}"
+
+
+def build_redirect(app: App) -> Starlette:
+    base = public_url(app)
 
     async def redirect(request: Request) -> Response:
-        host = (request.url.hostname or app.settings.hostname)
-        return RedirectResponse(f"https://{host}{port}{request.url.path}", status_code=301)
+        return RedirectResponse(base + request.url.path, status_code=301)
 
     return Starlette(routes=[Route("/{path:path}", redirect)])
 
