@@ -248,10 +248,11 @@ class Administration:
         password can still contain a short user name ("m44")."""
         for _ in range(limits.GENERATE_ATTEMPTS - 1):
             password = generate_password()
-            try:
-                return password, await use(password)
-            except WeakPassword:
-                continue
+            with _refusals():
+                try:
+                    return password, await use(password)
+                except WeakPassword:
+                    continue
         password = generate_password()
         with _refusals():
             return password, await use(password)

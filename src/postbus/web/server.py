@@ -9,13 +9,14 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from postbus.app import App
 from postbus.net.tls import ensure_self_signed
-from postbus.web.api import build_api
+from postbus.web.api import build_api, http_error
 
 
 def build_app(app: App) -> Starlette:
@@ -29,7 +30,7 @@ def build_app(app: App) -> Starlette:
     web = Starlette(routes=[
         Route("/healthz", healthz), Route("/", index),
         Mount("/api/v1", app=build_api(app.admin, public_url(app))),
-    ])
+    ], exception_handlers={HTTPException: http_error})
     web.state.postbus = app
     return web
 

@@ -130,7 +130,7 @@ ADDRESS = _path_param("address", "A mailbox address, local@domain.")
 PATHS: dict[str, Any] = {
     "/domains": {
         "get": _op("listDomains", "The domains this administrator manages.",
-                   _ok(200, "The domains.", _list("Domain")), codes=(401,)),
+                   _ok(200, "The domains.", _list("Domain")), codes=(401, 422)),
         "post": _op("addDomain", "Host a new domain (operators).",
                     _ok(201, "Added; publish dkim_txt at the selector.", _ref("NewDomain")),
                     codes=WRITE, body=_object({"name": STRING}, ("name",))),
@@ -217,7 +217,7 @@ PATHS: dict[str, Any] = {
     },
     "/admins": {
         "get": _op("listAdmins", "The administrators (operators).",
-                   _ok(200, "The administrators.", _list("Admin")), codes=(401, 403)),
+                   _ok(200, "The administrators.", _list("Admin")), codes=(401, 403, 422)),
         "post": _op("addAdmin", "Add an administrator (operators).",
                     _ok(201, "Added.", _ref("Admin")), codes=WRITE,
                     body=_object({"name": STRING, "password": STRING,

@@ -73,11 +73,16 @@ async def actor_of(request: Request) -> Actor:
     return await service(request).actor_for_token(token.strip(), remote)
 
 
-def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def endpoint(handler: Handler, query: tuple[str, ...] = ()) -> Callable[[Request], Awaitable[Response]]:
+    """Authenticates, runs the handler, and turns refusals into statuses. Query
+    parameters other than `query` are refused, as unknown body fields are."""
     async def run(request: Request) -> Response:
         actor = await actor_of(request)
         if not actor.authenticated:
             return error(401, "an administrator's API token is required (Authorization: Bearer)")
+        unknown = [k for k in request.query_params if k not in query]
+        if unknown:
+            return error(422, f"unknown query parameter {unknown[0][:64]!r}")
         try:
             return await handler(request, actor)
         except BodyError as exc:
@@ -323,35 +328,37 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
     return int(raw)
 
 
-@endpoint
-async def audit_list(request: Request, actor: Actor) -> Response:
+async def _audit_list(request: Request, actor: Actor) -> Response:
     limit = _int_param(request, "limit", 100, 1, MAX_AUDIT_LIMIT)
     before = _int_param(request, "before", None, 1, MAX_ID)
     found = await service(request).list_audit(actor, before=before, limit=limit or 100)
     return JSONResponse([_audit(e) for e in found])
 
 
+audit_list = endpoint(_audit_list, query=("limit", "before"))
+
+
+def resource(path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Route:
+    """One route per path, so that a 405 lists in `Allow` every method the path has."""
+    table = {method.upper(): handler for method, handler in handlers.items()}
+
+    async def dispatch(request: Request) -> Response:
+        return await table["GET" if request.method == "HEAD" else request.method](request)
+
+    return Route(path, dispatch, methods=list(table))
+
+
 ROUTES = [
-    Route("/domains", domains_list, methods=["GET"]),
-    Route("/domains", domains_add, methods=["POST"]),
-    Route("/domains/{domain}", domain_get, methods=["GET"]),
-    Route("/domains/{domain}", domain_patch, methods=["PATCH"]),
-    Route("/domains/{domain}", domain_delete, methods=["DELETE"]),
-    Route("/domains/{domain}/mailboxes", mailboxes_list, methods=["GET"]),
-    Route("/domains/{domain}/mailboxes", mailboxes_create, methods=["POST"]),
-    Route("/domains/{domain}/aliases", aliases_list, methods=["GET"]),
-    Route("/domains/{domain}/aliases", aliases_add, methods=["POST"]),
-    Route("/domains/{domain}/aliases/{source}", alias_delete, methods=["DELETE"]),
-    Route("/mailboxes/{address}", mailbox_get, methods=["GET"]),
-    Route("/mailboxes/{address}", mailbox_patch, methods=["PATCH"]),
-    Route("/mailboxes/{address}", mailbox_delete, methods=["DELETE"]),
-    Route("/mailboxes/{address}/password", mailbox_password, methods=["PUT", "POST"]),
-    Route("/mailboxes/{address}/forwarding", forwarding_get, methods=["GET"]),
-    Route("/mailboxes/{address}/forwarding", forwarding_put, methods=["PUT"]),
-    Route("/mailboxes/{address}/vacation", vacation_get, methods=["GET"]),
-    Route("/mailboxes/{address}/vacation", vacation_put, methods=["PUT"]),
-    Route("/admins", admins_list, methods=["GET"]),
-    Route("/admins", admins_add, methods=["POST"]),
-    Route("/admins/{name}", admin_delete, methods=["DELETE"]),
-    Route("/audit", audit_list, methods=["GET"]),
+    resource("/domains", get=domains_list, post=domains_add),
+    resource("/domains/{domain}", get=domain_get, patch=domain_patch, delete=domain_delete),
+    resource("/domains/{domain}/mailboxes", get=mailboxes_list, post=mailboxes_create),
+    resource("/domains/{domain}/aliases", get=aliases_list, post=aliases_add),
+    resource("/domains/{domain}/aliases/{source}", delete=alias_delete),
+    resource("/mailboxes/{address}", get=mailbox_get, patch=mailbox_patch, delete=mailbox_delete),
+    resource("/mailboxes/{address}/password", put=mailbox_password, post=mailbox_password),
+    resource("/mailboxes/{address}/forwarding", get=forwarding_get, put=forwarding_put),
+    resource("/mailboxes/{address}/vacation", get=vacation_get, put=vacation_put),
+    resource("/admins", get=admins_list, post=admins_add),
+    resource("/admins/{name}", delete=admin_delete),
+    resource("/audit", get=audit_list),
 ]
