@@ -56,7 +56,7 @@ def matching_step(secret: str, code: str, now: float) -> int | None:
 
 def provisioning_uri(secret: str, name: str, issuer: str) -> str:
     """The `otpauth://totp/` URI an authenticator app reads (as text or a QR code)."""
-    label = urllib.parse.quote(f"{issuer}:{name}")
+    label = urllib.parse.quote(f"{issuer}:{name}", safe=":")
     query = urllib.parse.urlencode({"secret": secret, "issuer": issuer,
                                     "digits": DIGITS, "period": PERIOD_SECONDS})
     return f"otpauth://totp/{label}?{query}"

@@ -97,9 +97,9 @@ def domain_dns(ctx: click.Context, name: str) -> None:
     loaded = settings(ctx)
 
     async def run(app: App) -> None:
+        await app.admin.get_domain(CLI, name)  # NotFound: refused
         d = await app.accounts.get_domain(name)
-        if d is None:
-            fail(f"domain {name} is not hosted here")
+        assert d is not None
         click.echo(f"{d.name}. IN MX 10 {loaded.hostname}.")
         click.echo(f'{d.name}. IN TXT "v=spf1 mx -all"')
         if d.dkim_private_key:

@@ -1,4 +1,4 @@
-"""`postbus forward set|clear`: forwarding (administrators only: mailbox users cannot set it)."""
+"""`postbus forward set|clear|show`: forwarding (administrators only: mailbox users cannot set it)."""
 
 from __future__ import annotations
 
@@ -33,3 +33,16 @@ def forward_clear(ctx: click.Context, address: str) -> None:
     """Stop forwarding a mailbox's mail."""
     with_app(ctx, lambda app: app.admin.set_forward(CLI, address, ()))
     click.echo(f"{address} no longer forwards")
+
+
+@forward.command("show")
+@click.argument("address")
+@click.pass_context
+def forward_show(ctx: click.Context, address: str) -> None:
+    """Show where a mailbox's mail is forwarded."""
+    rule = with_app(ctx, lambda app: app.admin.get_forward(CLI, address))
+    if rule is None:
+        click.echo(f"{address} does not forward")
+    else:
+        copy = " (keeping a copy)" if rule.keep_copy else ""
+        click.echo(f"{address} forwards to {', '.join(rule.targets)}{copy}")
