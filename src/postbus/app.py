@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from postbus import executor as executor_mod
 from postbus.accounts.service import Accounts
+from postbus.accounts.websessions import WebSessions
 from postbus.admin.service import Administration
 from postbus.config import Settings
 from postbus.executor import Executor
@@ -48,6 +49,8 @@ class App:
         # the CLI, the JSON API and the admin panel share it (postbus.admin)
         self.admin = Administration(self.store, self.accounts, issuer=settings.hostname)
         self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
+        self.web_sessions = WebSessions(
+            self.store, idle_timeout=settings.duration("webmail", "session_idle_timeout"))
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
         self._tls: ssl.SSLContext | None = None

@@ -17,6 +17,10 @@ from starlette.routing import Mount, Route
 from postbus.app import App
 from postbus.net.tls import ensure_self_signed
 from postbus.web.api import build_api, http_error
+from postbus.web.webmail import build_webmail
+
+#: Seconds a stopping server waits for responses in flight (event streams end sooner).
+WEB_SHUTDOWN_GRACE = 3
 
 
 def build_app(app: App) -> Starlette:
@@ -27,8 +31,12 @@ def build_app(app: App) -> Starlette:
     async def index(request: Request) -> Response:
         return PlainTextResponse("Postbus\n")
 
+    async def to_webmail(request: Request) -> Response:
+        return RedirectResponse("/webmail/", status_code=308)
+
     web = Starlette(routes=[
-        Route("/healthz", healthz), Route("/", index),
+        Route("/healthz", healthz), Route("/", index), Route("/webmail", to_webmail),
+        Mount("/webmail", app=build_webmail(app)),
         Mount("/api/v1", app=build_api(app.admin, public_url(app))),
     ], exception_handlers={HTTPException: http_error})
     web.state.postbus = app
@@ -85,7 +93,9 @@ async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
     asgi = build_app(app) if name == "https" else build_redirect(app)
     config = uvicorn.Config(
         asgi, host=address[0], port=address[1], log_level="warning", lifespan="off",
-        access_log=False, server_header=False, **kwargs,
+        access_log=False, server_header=False,
+        # Long-lived responses (the webmail's event streams) are cut after this at shutdown.
+        timeout_graceful_shutdown=WEB_SHUTDOWN_GRACE, **kwargs,
     )
     server = _Server(config)
     task = asyncio.ensure_future(server.serve())
