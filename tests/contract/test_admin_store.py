@@ -82,3 +82,22 @@ async def test_domain_suspension(store: Store) -> None:
     assert await store.list_suspended_domains() == []
     with pytest.raises(NotFound):
         await store.set_domain_suspended("c.test", True)
+
+
+async def test_admin_sessions(store: Store) -> None:
+    await store.add_admin("boss", "h", operator=True)
+    made = await store.create_admin_session("boss", "hash1", "csrf1", 10.0)
+    assert await store.get_admin_session("hash1") == made
+    assert (made.admin, made.csrf_token, made.created, made.last_seen) == ("boss", "csrf1", 10.0,
+                                                                            10.0)
+    await store.touch_admin_session("hash1", 20.0)
+    found = await store.get_admin_session("hash1")
+    assert found is not None and found.last_seen == 20.0
+    await store.delete_admin_session("hash1")
+    await store.delete_admin_session("hash1")
+    assert await store.get_admin_session("hash1") is None
+    with pytest.raises(NotFound):
+        await store.create_admin_session("ghost", "hash2", "c", 0.0)
+    await store.create_admin_session("boss", "hash3", "c", 0.0)
+    await store.remove_admin("boss")
+    assert await store.get_admin_session("hash3") is None

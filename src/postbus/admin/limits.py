@@ -15,3 +15,5 @@ MAX_PASSWORD_LENGTH = 1024  # refused before hashing; the policy has its own max
 AUDIT_PAGE_MAX = 500  # entries per audit page
 GENERATED_PASSWORD_GROUPS = 4  # of 4 characters from a 55-character alphabet: ~92 bits
 GENERATE_ATTEMPTS = 5  # generated passwords tried against the policy before giving up
+SESSION_IDLE_SECONDS = 30 * 60  # an admin panel session unused this long is over
+SESSION_TOUCH_SECONDS = 60  # its last use is stored at most this often

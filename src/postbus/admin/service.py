@@ -409,6 +409,41 @@ class Administration:
                 raise Unauthenticated("wrong or reused one-time code")
         return Actor(admin.name, admin.operator, frozenset(admin.domains), remote)
 
+    # -- panel sessions -----------------------------------------------------------
+    async def open_session(self, actor: Actor) -> tuple[str, str]:
+        """A new panel session for a logged-in administrator: (the id for the
+        cookie, the CSRF token). Only the id's SHA-256 is stored."""
+        session_id = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        with _refusals():
+            await self.store.create_admin_session(actor.name, token_digest(session_id), csrf,
+                                                  self.clock())
+        return session_id, csrf
+
+    async def resume_session(self, session_id: str, remote: str) -> tuple[Actor, str] | None:
+        """The administrator and CSRF token of a live session, or None (expired
+        after `limits.SESSION_IDLE_SECONDS` unused, or the administrator is gone)."""
+        if not session_id or len(session_id) > limits.MAX_TOKEN_LENGTH:
+            return None
+        key = token_digest(session_id)
+        found = await self.store.get_admin_session(key)
+        if found is None:
+            return None
+        now = self.clock()
+        if now - found.last_seen > limits.SESSION_IDLE_SECONDS:
+            await self.store.delete_admin_session(key)
+            return None
+        admin = await self.store.get_admin(found.admin)
+        if admin is None:
+            return None
+        if now - found.last_seen > limits.SESSION_TOUCH_SECONDS:
+            await self.store.touch_admin_session(key, now)
+        return Actor(admin.name, admin.operator, frozenset(admin.domains), remote), found.csrf_token
+
+    async def close_session(self, session_id: str) -> None:
+        if session_id and len(session_id) <= limits.MAX_TOKEN_LENGTH:
+            await self.store.delete_admin_session(token_digest(session_id))
+
     # -- API tokens -------------------------------------------------------------
     async def create_token(self, actor: Actor, admin_name: str, label: str = "") -> NewToken:
         name = admin_name.strip().lower()

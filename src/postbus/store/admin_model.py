@@ -29,3 +29,14 @@ class ApiToken:
     digest: str  # lowercase hex SHA-256 of the token
     label: str
     created: float
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSession:
+    """An admin panel login; `id_hash` is the SHA-256 (hex) of the cookie's id."""
+
+    id_hash: str
+    admin: str  # the administrator's name
+    csrf_token: str
+    created: float
+    last_seen: float

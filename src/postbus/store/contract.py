@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from postbus.store.admin_model import ApiToken, AuditEntry
+from postbus.store.admin_model import AdminSession, ApiToken, AuditEntry
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
     Account,
@@ -170,6 +170,17 @@ class Store(Protocol):
 
     async def list_suspended_domains(self) -> list[str]:
         """The names of the suspended domains, sorted."""
+
+    async def create_admin_session(self, admin: str, id_hash: str, csrf_token: str,
+                                   now: float) -> AdminSession:
+        """NotFound without the administrator; removing them removes their sessions."""
+
+    async def get_admin_session(self, id_hash: str) -> AdminSession | None: ...
+
+    async def touch_admin_session(self, id_hash: str, now: float) -> None: ...
+
+    async def delete_admin_session(self, id_hash: str) -> None:
+        """Idempotent."""
 
     # -- folders --------------------------------------------------------------
     # Names are stored verbatim: the backends keep no naming rules (no INBOX

@@ -3,7 +3,7 @@
 Everything is copied as it is, ids included: domains, accounts with their
 quota counters, aliases, administrators, settings (forwarding and vacation
 rules, the UIDVALIDITY counter), the administration records (audit log, API
-token digests, TOTP secrets, domain suspensions), folders with their UIDVALIDITY,
+token digests, TOTP secrets, domain suspensions, admin panel sessions), folders with their UIDVALIDITY,
 UIDNEXT and HIGHESTMODSEQ, messages with their UIDs, flags, internal dates and
 mod-sequences, expunged records, the parse-once records with their search
 text, the outbound queue, subscriptions, and every body a message or queue item
@@ -122,6 +122,8 @@ TABLES: tuple[Table, ...] = (
     _plain("api_tokens", ("id", "admin_id", "digest", "label", "created")),
     _plain("admin_totp", ("admin_id", "secret", "last_step"), order="admin_id", identity=False),
     _plain("domain_suspensions", ("domain_id", "since"), order="domain_id", identity=False),
+    _plain("admin_sessions", ("id_hash", "admin_id", "csrf_token", "created", "last_seen"),
+           order="id_hash", identity=False),
     _plain("subscriptions", ("account_id", "name"), order="account_id, name", identity=False),
     # The counters are copied as they are and recomputed from the copied
     # messages before the commit (`_recount`).

@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 
 from postbus.app import App
 from postbus.net.tls import ensure_self_signed
+from postbus.web.admin import build_admin
 from postbus.web.api import build_api, http_error
 from postbus.web.webmail import build_webmail
 
@@ -31,6 +32,9 @@ def build_app(app: App) -> Starlette:
     async def index(request: Request) -> Response:
         return PlainTextResponse("Postbus\n")
 
+    async def to_admin(request: Request) -> Response:
+        return RedirectResponse("/admin/", status_code=308)
+
     async def to_webmail(request: Request) -> Response:
         return RedirectResponse("/webmail/", status_code=308)
 
@@ -38,6 +42,7 @@ def build_app(app: App) -> Starlette:
         Route("/healthz", healthz), Route("/", index), Route("/webmail", to_webmail),
         Mount("/webmail", app=build_webmail(app)),
         Mount("/api/v1", app=build_api(app.admin, public_url(app))),
+        Route("/admin", to_admin), Mount("/admin", app=build_admin(app)),
     ], exception_handlers={HTTPException: http_error})
     web.state.postbus = app
     return web

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from postbus.store import errors
-from postbus.store.admin_model import ApiToken, AuditEntry
+from postbus.store.admin_model import AdminSession, ApiToken, AuditEntry
 from postbus.store.postgres.db import Conn
 
 _AUDIT_COLS = "id, at, actor, remote, action, target, domain, detail"
@@ -119,3 +119,27 @@ async def list_suspended_domains(conn: Conn) -> list[str]:
     return [r[0] for r in await conn.fetch(
         "SELECT d.name FROM domain_suspensions s JOIN domains d ON d.id = s.domain_id"
         ' ORDER BY d.name COLLATE "C"')]
+
+
+async def create_admin_session(conn: Conn, admin: str, id_hash: str, csrf_token: str,
+                               now: float) -> AdminSession:
+    admin_id = await _admin_id(conn, admin)
+    await conn.execute(
+        "INSERT INTO admin_sessions (id_hash, admin_id, csrf_token, created, last_seen)"
+        " VALUES ($1, $2, $3, $4, $4)", id_hash, admin_id, csrf_token, now)
+    return AdminSession(id_hash, admin, csrf_token, now, now)
+
+
+async def get_admin_session(conn: Conn, id_hash: str) -> AdminSession | None:
+    row = await conn.fetchrow(
+        "SELECT s.id_hash, a.name, s.csrf_token, s.created, s.last_seen FROM admin_sessions s"
+        " JOIN admins a ON a.id = s.admin_id WHERE s.id_hash = $1", id_hash)
+    return AdminSession(*row) if row else None
+
+
+async def touch_admin_session(conn: Conn, id_hash: str, now: float) -> None:
+    await conn.execute("UPDATE admin_sessions SET last_seen = $1 WHERE id_hash = $2", now, id_hash)
+
+
+async def delete_admin_session(conn: Conn, id_hash: str) -> None:
+    await conn.execute("DELETE FROM admin_sessions WHERE id_hash = $1", id_hash)

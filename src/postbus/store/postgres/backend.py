@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from postbus.security import files
 from postbus.store import errors
-from postbus.store.admin_model import ApiToken, AuditEntry
+from postbus.store.admin_model import AdminSession, ApiToken, AuditEntry
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
     Account,
@@ -321,6 +321,20 @@ class PostgresStore:
 
     async def list_suspended_domains(self) -> list[str]:
         return await admin_sql.list_suspended_domains(self.pool)
+
+    async def create_admin_session(self, admin: str, id_hash: str, csrf_token: str,
+                                   now: float) -> AdminSession:
+        return await self._write(lambda conn, _: admin_sql.create_admin_session(
+            conn, admin, id_hash, csrf_token, now))
+
+    async def get_admin_session(self, id_hash: str) -> AdminSession | None:
+        return await admin_sql.get_admin_session(self.pool, id_hash)
+
+    async def touch_admin_session(self, id_hash: str, now: float) -> None:
+        await self._write(lambda conn, _: admin_sql.touch_admin_session(conn, id_hash, now))
+
+    async def delete_admin_session(self, id_hash: str) -> None:
+        await self._write(lambda conn, _: admin_sql.delete_admin_session(conn, id_hash))
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:

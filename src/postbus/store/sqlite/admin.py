@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from postbus.store import errors
-from postbus.store.admin_model import ApiToken, AuditEntry
+from postbus.store.admin_model import AdminSession, ApiToken, AuditEntry
 
 _AUDIT_COLS = "id, at, actor, remote, action, target, domain, detail"
 _TOKEN_COLS = "t.id, a.name, t.digest, t.label, t.created"
@@ -125,3 +125,26 @@ def list_suspended_domains(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in conn.execute(
         "SELECT d.name FROM domain_suspensions s JOIN domains d ON d.id = s.domain_id"
         " ORDER BY d.name")]
+
+
+def create_admin_session(conn: sqlite3.Connection, admin: str, id_hash: str, csrf_token: str,
+                         now: float) -> AdminSession:
+    admin_id = _admin_id(conn, admin)
+    conn.execute("INSERT INTO admin_sessions (id_hash, admin_id, csrf_token, created, last_seen)"
+                 " VALUES (?, ?, ?, ?, ?)", (id_hash, admin_id, csrf_token, now, now))
+    return AdminSession(id_hash, admin, csrf_token, now, now)
+
+
+def get_admin_session(conn: sqlite3.Connection, id_hash: str) -> AdminSession | None:
+    row = conn.execute(
+        "SELECT s.id_hash, a.name, s.csrf_token, s.created, s.last_seen FROM admin_sessions s"
+        " JOIN admins a ON a.id = s.admin_id WHERE s.id_hash = ?", (id_hash,)).fetchone()
+    return AdminSession(*row) if row else None
+
+
+def touch_admin_session(conn: sqlite3.Connection, id_hash: str, now: float) -> None:
+    conn.execute("UPDATE admin_sessions SET last_seen = ? WHERE id_hash = ?", (now, id_hash))
+
+
+def delete_admin_session(conn: sqlite3.Connection, id_hash: str) -> None:
+    conn.execute("DELETE FROM admin_sessions WHERE id_hash = ?", (id_hash,))

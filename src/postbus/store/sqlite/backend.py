@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from postbus import executor
 from postbus.security import files
 from postbus.store import blobs
-from postbus.store.admin_model import ApiToken, AuditEntry
+from postbus.store.admin_model import AdminSession, ApiToken, AuditEntry
 from postbus.store.blobs import EmbeddedBlobs, EmbeddedBlobWriter, pool_runner
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
@@ -279,6 +279,19 @@ class SqliteStore:
 
     async def list_suspended_domains(self) -> list[str]:
         return admin_sql.list_suspended_domains(self._db)
+
+    async def create_admin_session(self, admin: str, id_hash: str, csrf_token: str,
+                                   now: float) -> AdminSession:
+        return await self._write(admin_sql.create_admin_session, admin, id_hash, csrf_token, now)
+
+    async def get_admin_session(self, id_hash: str) -> AdminSession | None:
+        return admin_sql.get_admin_session(self._db, id_hash)
+
+    async def touch_admin_session(self, id_hash: str, now: float) -> None:
+        await self._write(admin_sql.touch_admin_session, id_hash, now)
+
+    async def delete_admin_session(self, id_hash: str) -> None:
+        await self._write(admin_sql.delete_admin_session, id_hash)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:

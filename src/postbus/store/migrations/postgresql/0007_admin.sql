@@ -33,6 +33,17 @@ CREATE TABLE domain_suspensions (
     since     DOUBLE PRECISION NOT NULL
 );
 
+-- Admin panel sessions: the SHA-256 of the id in the cookie, the administrator,
+-- the CSRF synchroniser token, and when it was made and last used.
+CREATE TABLE admin_sessions (
+    id_hash    TEXT PRIMARY KEY,
+    admin_id   BIGINT NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created    DOUBLE PRECISION NOT NULL,
+    last_seen  DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX admin_sessions_admin ON admin_sessions(admin_id);
+
 INSERT INTO api_tokens (admin_id, digest, label, created)
     SELECT a.id, substr(s.key, 11), '', 0 FROM settings s JOIN admins a ON a.name = s.value
     WHERE s.key LIKE 'api_token:%';

@@ -40,6 +40,17 @@ CREATE TABLE domain_suspensions (
     since     REAL NOT NULL
 );
 
+-- Admin panel sessions: the SHA-256 of the id in the cookie, the administrator,
+-- the CSRF synchroniser token, and when it was made and last used.
+CREATE TABLE admin_sessions (
+    id_hash    TEXT PRIMARY KEY,
+    admin_id   INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created    REAL NOT NULL,
+    last_seen  REAL NOT NULL
+);
+CREATE INDEX admin_sessions_admin ON admin_sessions(admin_id);
+
 -- Tokens made before this version lived in settings as api_token:<sha256> -> admin name.
 INSERT INTO api_tokens (admin_id, digest, label, created)
     SELECT a.id, substr(s.key, 11), '', 0 FROM settings s JOIN admins a ON a.name = s.value
