@@ -212,3 +212,15 @@ async def test_pages_never_use_the_host_header(client: httpx.AsyncClient) -> Non
         location = (await client.post("/admin/logout", headers={"Host": "evil.example"},
                                       data={"csrf": "x"})).headers.get("location", "")
         assert "evil" not in location
+
+
+async def test_the_panel_speaks_dutch_and_french(client: httpx.AsyncClient) -> None:
+    page = await client.get("/admin/login", headers={"Accept-Language": "fr-BE, nl;q=0.5"})
+    assert '<html lang="fr">' in page.text and "Connexion administrateur" in page.text
+    page = await client.get("/admin/login?lang=nl")
+    assert '<html lang="nl">' in page.text and "Aanmelden als beheerder" in page.text
+    assert "__Host-postbus-admin-lang=nl" in page.headers["set-cookie"]
+    await login(client, "root", PASSWORD)
+    home = await client.get("/admin/domain?name=a.test", headers={"Accept-Language": "fr"})
+    assert "Mailboxen" in home.text  # the cookie wins over the browser's language
+    assert 'href="/admin/domain?name=a.test&amp;lang=fr"' in home.text

@@ -34,6 +34,14 @@ from postbus.admin import (
     NotFound,
     Unauthenticated,
 )
+from postbus.web.admin.i18n import (
+    LANG_COOKIE,
+    LANGUAGES,
+    N_,
+    language_links,
+    language_of,
+    translator,
+)
 from postbus.web.webmail.security import same_origin, tokens_match
 
 log = logging.getLogger("postbus.admin")
@@ -74,10 +82,14 @@ class Panel:
         assert self._form is not None
         value = self._form.get(name, default)
         if not isinstance(value, str):
-            raise Invalid(f"{name} must be text")
+            raise Invalid(N_("A field of the form is not text."))
         if len(value) > MAX_FIELD:
-            raise Invalid(f"{name} is too long")
+            raise Invalid(N_("A field of the form is too long."))
         return value
+
+    def t(self, message: str, **values: object) -> str:
+        """`message` in the administrator's language."""
+        return translator(language_of(self.request))(message, **values)
 
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         return render(self.request, template, status, actor=self.actor, csrf=self.csrf, **values)
@@ -85,7 +97,19 @@ class Panel:
 
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     env: jinja2.Environment = request.app.state.templates
-    return HTMLResponse(env.get_template(template).render(**values), status_code=status)
+    lang = language_of(request)
+    html = env.get_template(template).render(
+        _=translator(lang), lang=lang, languages=LANGUAGES, links=language_links(request),
+        **values)
+    response = HTMLResponse(html, status_code=status)
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, path="/", secure=True, httponly=True,
+                            samesite="strict")
+    return response
+
+
+def translate(request: Request, message: str) -> str:
+    return translator(language_of(request))(message)
 
 
 def remote(request: Request) -> str:
@@ -95,7 +119,7 @@ def remote(request: Request) -> str:
 async def read_form(request: Request) -> FormData:
     length = request.headers.get("content-length")
     if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
-        raise Invalid("the form is too large")
+        raise Invalid(N_("The form is too large."))
     return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FORM_BYTES)
 
 
@@ -108,7 +132,8 @@ Handler = Callable[[Panel], Awaitable[Response]]
 
 
 def _refused(panel: Panel, exc: AdminError) -> Response:
-    return panel.render("error.html", STATUS[type(exc)], message=str(exc))
+    return panel.render("error.html", STATUS[type(exc)],
+                        message=translate(panel.request, str(exc)))
 
 
 def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -136,7 +161,7 @@ def action(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             panel._form = await read_form(request)
             if not same_origin(request) or not tokens_match(panel.field("csrf"), panel.csrf):
-                raise Forbidden("the form expired or came from another site; reload the page")
+                raise Forbidden(N_("The form expired or came from another site; reload the page."))
             return await handler(panel)
         except AdminError as exc:
             return _refused(panel, exc)

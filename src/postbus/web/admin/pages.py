@@ -25,7 +25,9 @@ from postbus.web.admin.context import (
     remote,
     render,
     session_of,
+    translate,
 )
+from postbus.web.admin.i18n import N_
 from postbus.web.webmail.security import new_token, same_origin, tokens_match
 
 log = logging.getLogger("postbus.admin")
@@ -41,7 +43,8 @@ def _q(value: str) -> str:
 
 async def login_form(request: Request, error: str = "", status: int = 200) -> Response:
     token = new_token()
-    response = render(request, "login.html", status, login_token=token, error=error, actor=None)
+    response = render(request, "login.html", status, login_token=token,
+                      error=translate(request, error) if error else "", actor=None)
     response.set_cookie(LOGIN_COOKIE, token, path="/", secure=True, httponly=True,
                         samesite="strict")
     return response
@@ -59,13 +62,13 @@ async def login(request: Request) -> Response:
     try:
         form = await read_form(request)
     except Invalid:
-        return await login_form(request, "The form is too large.", 413)
+        return await login_form(request, N_("The form is too large."), 413)
     fields = {k: form.get(k, "") for k in ("csrf", "name", "password", "code")}
     if not all(isinstance(v, str) for v in fields.values()):
-        return await login_form(request, "Wrong name or password.", 401)
+        return await login_form(request, N_("Wrong name, password or code."), 401)
     if not same_origin(request) or not tokens_match(str(fields["csrf"]),
                                                     request.cookies.get(LOGIN_COOKIE, "")):
-        return await login_form(request, "The form expired; please log in again.", 403)
+        return await login_form(request, N_("The form expired; please log in again."), 403)
     service = request.app.state.admin
     try:
         actor = await service.login(str(fields["name"]), str(fields["password"]),
@@ -73,7 +76,7 @@ async def login(request: Request) -> Response:
     except Unauthenticated:
         log.info("proto=admin ip=%s failed login for %r", remote(request), str(fields["name"])[:64])
         await request.app.state.postbus.auth_failure_pause()
-        return await login_form(request, "Wrong name, password or code.", 401)
+        return await login_form(request, N_("Wrong name, password or code."), 401)
     session_id, _ = await service.open_session(actor)  # a new id: no session fixation
     response = back("/admin/")
     response.set_cookie(SESSION_COOKIE, session_id, path="/", secure=True, httponly=True,
@@ -101,8 +104,8 @@ async def home(panel: Panel) -> Response:
 @action
 async def domain_add(panel: Panel) -> Response:
     made, dkim_txt = await panel.admin.add_domain(panel.actor, panel.field("name"))
-    return panel.render("secret.html", title=f"Domain {made.name} added",
-                        label="Publish this DKIM record (TXT)", secret=dkim_txt,
+    return panel.render("secret.html", title=panel.t("Domain %(name)s added", name=made.name),
+                        label=panel.t("Publish this DKIM record (TXT)"), secret=dkim_txt,
                         next=f"/admin/domain?name={_q(made.name)}")
 
 
@@ -117,7 +120,7 @@ async def domain_suspend(panel: Panel) -> Response:
 async def domain_remove(panel: Panel) -> Response:
     name = panel.field("name")
     if panel.field("confirm").strip().lower() != name.strip().lower():
-        raise Invalid("type the domain's name to confirm its removal")
+        raise Invalid(N_("Type the domain's name to confirm its removal."))
     await panel.admin.remove_domain(panel.actor, name)
     return back("/admin/")
 
@@ -139,7 +142,7 @@ def _quota(text: str) -> int | None:
     if not text:
         return None
     if not text.isdigit() or len(text) > 12:
-        raise Invalid("the quota is a whole number of MiB")
+        raise Invalid(N_("The quota is a whole number of MiB."))
     return int(text) * MIB
 
 
@@ -148,15 +151,16 @@ async def mailbox_create(panel: Panel) -> Response:
     domain_name = panel.field("domain")
     local = panel.field("local_part").strip()
     if not local or "@" in local:
-        raise Invalid("give the part of the address before the @")
+        raise Invalid(N_("Give the part of the address before the @."))
     password = panel.field("password") or None
     made = await panel.admin.create_mailbox(panel.actor, f"{local}@{domain_name}", password,
                                             quota=_quota(panel.field("quota_mib")))
     address = made.mailbox.address
     if made.password is None:
         return back(f"/admin/mailbox?address={_q(address)}")
-    return panel.render("secret.html", title=f"Mailbox {address} created",
-                        label="Its password (shown only now)", secret=made.password,
+    return panel.render("secret.html", title=panel.t("Mailbox %(address)s created",
+                                                     address=address),
+                        label=panel.t("Its password (shown only now)"), secret=made.password,
                         next=f"/admin/mailbox?address={_q(address)}")
 
 
@@ -185,8 +189,9 @@ async def mailbox_password(panel: Panel) -> Response:
                                                panel.field("password") or None)
     if generated is None:
         return back(f"/admin/mailbox?address={_q(address)}")
-    return panel.render("secret.html", title=f"New password for {address}",
-                        label="The new password (shown only now)", secret=generated,
+    return panel.render("secret.html", title=panel.t("New password for %(address)s",
+                                                     address=address),
+                        label=panel.t("The new password (shown only now)"), secret=generated,
                         next=f"/admin/mailbox?address={_q(address)}")
 
 
@@ -194,7 +199,7 @@ async def mailbox_password(panel: Panel) -> Response:
 async def mailbox_delete(panel: Panel) -> Response:
     address = panel.field("address")
     if panel.field("confirm").strip().lower() != address.strip().lower():
-        raise Invalid("type the address to confirm the removal")
+        raise Invalid(N_("Type the address to confirm the removal."))
     found = await panel.admin.get_mailbox(panel.actor, address)
     await panel.admin.delete_mailbox(panel.actor, address)
     return back(f"/admin/domain?name={_q(found.domain)}")
@@ -217,13 +222,14 @@ def _day(when: float | None) -> str:
 
 
 def _date(text: str, what: str) -> float | None:
+    """A YYYY-MM-DD day as midnight UTC; `what` is the refusal's message."""
     text = text.strip()
     if not text:
         return None
     try:
         day = datetime.date.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"the {what} date is YYYY-MM-DD") from None
+        raise Invalid(what) from None
     return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC).timestamp()
 
 
@@ -234,10 +240,11 @@ async def vacation(panel: Panel) -> Response:
     if panel.field("enabled") == "1":
         interval = panel.field("interval_days", str(DEFAULT_VACATION_INTERVAL_DAYS)).strip()
         if not interval.isdigit() or len(interval) > 3:
-            raise Invalid("the interval is a whole number of days")
+            raise Invalid(N_("The interval is a whole number of days."))
         rule = Vacation(subject=panel.field("subject"), body=panel.field("body"),
-                        start=_date(panel.field("start"), "first"),
-                        end=_date(panel.field("end"), "last"), interval_days=int(interval))
+                        start=_date(panel.field("start"), N_("The first day is YYYY-MM-DD.")),
+                        end=_date(panel.field("end"), N_("The last day is YYYY-MM-DD.")),
+                        interval_days=int(interval))
     await panel.admin.set_vacation(panel.actor, address, rule)
     return back(f"/admin/mailbox?address={_q(address)}")
 
@@ -249,7 +256,7 @@ async def alias_add(panel: Panel) -> Response:
     domain_name = panel.field("domain")
     local = panel.field("source").strip()
     if "@" in local:
-        raise Invalid("give the part of the alias before the @ (\"*\" for the catch-all)")
+        raise Invalid(N_("Give the part of the alias before the @ (* for the catch-all)."))
     source = f"{'' if local == '*' else local}@{domain_name}"
     targets = [t.strip() for t in panel.field("targets").replace(",", "\n").splitlines()
                if t.strip()]
@@ -294,8 +301,8 @@ async def tokens(panel: Panel) -> Response:
 @action
 async def token_create(panel: Panel) -> Response:
     made = await panel.admin.create_token(panel.actor, panel.actor.name, panel.field("label"))
-    return panel.render("secret.html", title="New API token",
-                        label="The token (shown only now)", secret=made.secret,
+    return panel.render("secret.html", title=panel.t("New API token"),
+                        label=panel.t("The token (shown only now)"), secret=made.secret,
                         next="/admin/tokens")
 
 
@@ -303,7 +310,7 @@ async def token_create(panel: Panel) -> Response:
 async def token_revoke(panel: Panel) -> Response:
     token_id = panel.field("id")
     if not token_id.isdigit() or len(token_id) > 18:
-        raise Invalid("no such token")
+        raise Invalid(N_("No such token."))
     await panel.admin.revoke_token(panel.actor, panel.actor.name, int(token_id))
     return back("/admin/tokens")
 
