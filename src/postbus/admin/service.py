@@ -22,8 +22,9 @@ from typing import TypeVar
 from postbus.accounts.address import normalize_address, normalize_alias_source, normalize_domain
 from postbus.accounts.policy import WeakPassword
 from postbus.accounts.service import Accounts
-from postbus.admin import limits, totp
+from postbus.admin import dns, limits, totp
 from postbus.admin.actor import NOBODY, Actor
+from postbus.admin.dns import DnsCheck, DnsRecord
 from postbus.admin.errors import Conflict, Invalid, NotFound, Unauthenticated
 from postbus.admin.permissions import authorize
 from postbus.admin.views import (
@@ -38,6 +39,7 @@ from postbus.admin.views import (
     TotpEnrolment,
 )
 from postbus.delivery.rules import Forward, Rules, Vacation
+from postbus.mailauth.resolver import Resolver
 from postbus.store import AlreadyExists, Store, StoreError
 from postbus.store import NotFound as StoreNotFound
 from postbus.store.admin_model import ApiToken, AuditEntry
@@ -154,6 +156,22 @@ class Administration:
             await self.store.set_domain_suspended(domain, suspended)
         await self._audit(actor, "domain.suspend" if suspended else "domain.resume", domain, domain)
         return DomainView(domain, suspended)
+
+    async def dns_records(self, actor: Actor, name: str) -> list[DnsRecord]:
+        """The records the domain should publish (MX, SPF, DKIM, DMARC, client set-up)."""
+        from postbus.mailauth.dkim import dns_txt_record
+
+        domain = _domain(name)
+        authorize(actor, "domain.read", domain=domain)
+        found = await self.store.get_domain(domain)
+        if found is None:
+            raise NotFound(f"no domain {domain}")
+        dkim_txt = dns_txt_record(found.dkim_private_key) if found.dkim_private_key else ""
+        return dns.records(domain, self.issuer, found.dkim_selector, dkim_txt)
+
+    async def check_dns(self, actor: Actor, name: str, resolver: Resolver) -> list[DnsCheck]:
+        """Which of the domain's records DNS has, lacks or has wrong (lookups bounded)."""
+        return await dns.check(resolver, self.issuer, await self.dns_records(actor, name))
 
     # -- mailboxes --------------------------------------------------------------
     async def list_mailboxes(self, actor: Actor, domain_name: str) -> list[MailboxView]:

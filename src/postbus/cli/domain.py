@@ -7,7 +7,7 @@ import click
 from postbus.accounts.address import display_domain
 from postbus.admin import CLI
 from postbus.app import App
-from postbus.cli.common import confirm_removal, describe_accounts, fail, settings, with_app
+from postbus.cli.common import confirm_removal, describe_accounts, fail, with_app
 
 
 @click.group()
@@ -89,21 +89,19 @@ def domain_resume(ctx: click.Context, name: str) -> None:
 
 @domain.command("dns")
 @click.argument("name")
+@click.option("--check", is_flag=True, help="Ask DNS which records are missing or wrong.")
 @click.pass_context
-def domain_dns(ctx: click.Context, name: str) -> None:
-    """Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC)."""
-    from postbus.mailauth.dkim import dns_txt_record
-
-    loaded = settings(ctx)
+def domain_dns(ctx: click.Context, name: str, check: bool) -> None:
+    """Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC, client set-up)."""
+    from postbus.mailauth.resolver import app_resolver
 
     async def run(app: App) -> None:
-        await app.admin.get_domain(CLI, name)  # NotFound: refused
-        d = await app.accounts.get_domain(name)
-        assert d is not None
-        click.echo(f"{d.name}. IN MX 10 {loaded.hostname}.")
-        click.echo(f'{d.name}. IN TXT "v=spf1 mx -all"')
-        if d.dkim_private_key:
-            click.echo(f'{d.dkim_selector}._domainkey.{d.name}. IN TXT "{dns_txt_record(d.dkim_private_key)}"')
-        click.echo(f'_dmarc.{d.name}. IN TXT "v=DMARC1; p=quarantine"')
+        if not check:
+            for record in await app.admin.dns_records(CLI, name):
+                click.echo(record.zone_line())
+            return
+        for result in await app.admin.check_dns(CLI, name, app_resolver(app)):
+            found = f"  (found: {'; '.join(result.found)})" if result.status == "wrong" else ""
+            click.echo(f"{result.status:>13}  {result.record.zone_line()}{found}")
 
     with_app(ctx, run)

@@ -18,6 +18,7 @@ from postbus.admin import CLI, totp
 from postbus.admin.service import generate_password
 from postbus.app import App
 from postbus.config import from_dict
+from postbus.mailauth.resolver import StaticResolver
 from postbus.web.server import build_app
 
 BASE = "https://mail.example.test"
@@ -224,3 +225,15 @@ async def test_the_panel_speaks_dutch_and_french(client: httpx.AsyncClient) -> N
     home = await client.get("/admin/domain?name=a.test", headers={"Accept-Language": "fr"})
     assert "Mailboxen" in home.text  # the cookie wins over the browser's language
     assert 'href="/admin/domain?name=a.test&amp;lang=fr"' in home.text
+
+
+async def test_the_dns_page_checks_the_records(app: App, client: httpx.AsyncClient) -> None:
+    app.services["resolver"] = StaticResolver(
+        {"MX a.test": ["10 mail.example.test"], "TXT a.test": ["v=spf1 a -all"]})
+    await login(client, "web-a", PASSWORD)
+    page = await client.get("/admin/domain/dns?name=a.test")
+    assert page.status_code == 200
+    assert "a.test. IN MX 10 mail.example.test." in page.text
+    assert page.text.count('class="dns-ok"') == 1 and 'class="dns-wrong"' in page.text
+    assert 'class="dns-missing"' in page.text and "_domainkey.a.test." in page.text
+    assert (await client.get("/admin/domain/dns?name=b.test")).status_code == 404

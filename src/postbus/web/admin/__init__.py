@@ -30,6 +30,7 @@ ROUTES: list[BaseRoute] = [
     Route("/login", pages.login, methods=POST),
     Route("/logout", pages.logout, methods=POST),
     Route("/domain", pages.domain, methods=GET),
+    Route("/domain/dns", pages.dns_page, methods=GET),
     Route("/domain/add", pages.domain_add, methods=POST),
     Route("/domain/suspend", pages.domain_suspend, methods=POST),
     Route("/domain/remove", pages.domain_remove, methods=POST),

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from postbus.admin import Invalid, Unauthenticated
 from postbus.delivery.rules import DEFAULT_VACATION_INTERVAL_DAYS, Vacation
+from postbus.mailauth.resolver import app_resolver
 from postbus.web.admin.context import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -132,6 +133,15 @@ async def domain(panel: Panel) -> Response:
     return panel.render("domain.html", domain=found,
                         mailboxes=await panel.admin.list_mailboxes(panel.actor, found.name),
                         aliases=await panel.admin.list_aliases(panel.actor, found.name), MIB=MIB)
+
+
+@page
+async def dns_page(panel: Panel) -> Response:
+    name = panel.request.query_params.get("name", "")
+    found = await panel.admin.get_domain(panel.actor, name)
+    results = await panel.admin.check_dns(panel.actor, found.name,
+                                          app_resolver(panel.request.app.state.postbus))
+    return panel.render("dns.html", domain=found, results=results)
 
 
 # -- mailboxes --------------------------------------------------------------------
