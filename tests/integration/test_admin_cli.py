@@ -26,7 +26,7 @@ ADMIN_PASSWORD = "Hv4$nP9x@Tc2-admin"
 PARITY = {
     "domain.list": "domain list", "domain.read": "domain dns", "domain.add": "domain add",
     "domain.remove": "domain remove", "domain.suspend": "domain suspend",
-    "mailbox.list": "user list", "mailbox.create": "user add", "mailbox.read": "user list",
+    "mailbox.list": "user list", "mailbox.create": "user add", "mailbox.read": "user show",
     "mailbox.update": "user quota", "mailbox.delete": "user remove",
     "mailbox.password": "user passwd", "alias.list": "alias list", "alias.add": "alias add",
     "alias.remove": "alias remove", "forward.read": "forward show", "forward.set": "forward set",
@@ -76,6 +76,7 @@ def test_the_cli_goes_through_the_service_and_its_audit_log(cfg: Path) -> None:
     postbus(cfg, "user", "disable", "alice@a.test")
     assert "(disabled)" in postbus(cfg, "user", "list").stdout
     postbus(cfg, "user", "enable", "alice@a.test")
+    assert "(disabled)" not in postbus(cfg, "user", "show", "alice@a.test").stdout
     new_password = last_line(cfg, "user", "passwd", "alice@a.test", "--generate")
     assert new_password != password
     postbus(cfg, "forward", "set", "alice@a.test", "far@away.test", "--keep-copy")

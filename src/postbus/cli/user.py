@@ -1,4 +1,4 @@
-"""`postbus user add|list|remove|passwd|quota|enable|disable`: mailboxes."""
+"""`postbus user add|list|show|remove|passwd|quota|enable|disable`: mailboxes."""
 
 from __future__ import annotations
 
@@ -138,3 +138,14 @@ def user_disable(ctx: click.Context, address: str) -> None:
     """Stop a mailbox from logging in; its mail stays and still arrives."""
     with_app(ctx, lambda app: app.admin.update_mailbox(CLI, address, enabled=False))
     click.echo(f"disabled {address}")
+
+
+@user.command("show")
+@click.argument("address")
+@click.pass_context
+def user_show(ctx: click.Context, address: str) -> None:
+    """Show a mailbox: use, quota and whether it may log in."""
+    m = with_app(ctx, lambda app: app.admin.get_mailbox(CLI, address))
+    quota = human(m.quota_bytes) if m.quota_bytes else "unlimited"
+    click.echo(f"{display_address(m.address)}  {human(m.used_bytes)} of {quota}"
+               f"  {m.used_messages} messages" + ("" if m.enabled else "  (disabled)"))
