@@ -25,6 +25,9 @@ from postbus.executor import CPU, Executor, current
 from postbus.store import NotFound, Store
 from postbus.store.model import Account, Admin, Alias, Domain
 
+#: Seconds the list of suspended domains is reused by logins (see `_suspended`).
+SUSPENSIONS_TTL = 5.0
+
 
 @dataclass(frozen=True)
 class NewDomain:
@@ -49,6 +52,7 @@ class Accounts:
         self.verifier = verifier or PasswordVerifier(executor)
         self.policy = policy or PasswordPolicy()
         self.cache = cache or AuthCache()
+        self._suspensions: tuple[float, frozenset[str]] | None = None  # (expires, names)
 
     def close(self) -> None:
         self.verifier.close()
@@ -160,8 +164,19 @@ class Accounts:
         return account
 
     async def _suspended(self, address: str) -> bool:
-        """Whether the address's domain is suspended (`postbus domain suspend`)."""
-        return address.rpartition("@")[2] in await self.store.list_suspended_domains()
+        """Whether the address's domain is suspended (`postbus domain suspend`).
+
+        The list is read at most every SUSPENSIONS_TTL seconds, so a login costs
+        no store round trip for it: a suspension reaches other processes and
+        nodes within that time, this process at once (`forget_suspensions`)."""
+        now = time.monotonic()
+        if self._suspensions is None or now >= self._suspensions[0]:
+            names = frozenset(await self.store.list_suspended_domains())
+            self._suspensions = (now + SUSPENSIONS_TTL, names)
+        return address.rpartition("@")[2] in self._suspensions[1]
+
+    def forget_suspensions(self) -> None:
+        self._suspensions = None
 
     # -- aliases --------------------------------------------------------------
     async def add_alias(self, source: str, targets: Sequence[str]) -> Alias:

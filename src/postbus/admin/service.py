@@ -154,6 +154,7 @@ class Administration:
         authorize(actor, "domain.suspend")
         with _refusals():
             await self.store.set_domain_suspended(domain, suspended)
+        self.accounts.forget_suspensions()
         await self._audit(actor, "domain.suspend" if suspended else "domain.resume", domain, domain)
         return DomainView(domain, suspended)
 
