@@ -32,6 +32,7 @@ PARITY = {
     "alias.remove": "alias remove", "forward.read": "forward show", "forward.set": "forward set",
     "vacation.read": "vacation show", "vacation.set": "vacation set", "admin.list": "admin list",
     "admin.add": "admin add", "admin.remove": "admin remove", "admin.totp": "admin totp",
+    "admin.password": "admin passwd",
     "token.list": "admin tokens", "token.create": "admin token", "token.revoke": "admin revoke",
     "audit.list": "audit",
 }

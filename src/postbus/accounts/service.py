@@ -234,6 +234,11 @@ class Accounts:
     async def list_admins(self) -> list[Admin]:
         return await self.store.list_admins()
 
+    async def set_admin_password(self, name: str, password: str) -> Admin:
+        name = name.strip().lower()
+        await self._check_policy(password, name)
+        return await self.store.update_admin(name, password_hash=await self.verifier.hash(password))
+
     async def authenticate_admin(self, name: str, password: str) -> Admin | None:
         admin = await self.store.get_admin(name.strip().lower())
         if admin is None:

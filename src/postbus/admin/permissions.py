@@ -49,6 +49,7 @@ OPERATIONS: dict[str, Scope] = {
     "admin.add": Scope.OPERATOR,
     "admin.remove": Scope.OPERATOR,
     "admin.totp": Scope.SELF,
+    "admin.password": Scope.SELF,
     "token.list": Scope.SELF,
     "token.create": Scope.SELF,
     "token.revoke": Scope.SELF,

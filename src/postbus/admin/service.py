@@ -396,6 +396,16 @@ class Administration:
             await self.accounts.remove_admin(name)
         await self._audit(actor, "admin.remove", name.strip().lower(), "")
 
+    async def set_admin_password(self, actor: Actor, name: str, password: str) -> None:
+        """An administrator's own new password (or any, for the operator); it must
+        pass the password policy."""
+        name = name.strip().lower()
+        authorize(actor, "admin.password", admin=name)
+        _bounded(password, limits.MAX_PASSWORD_LENGTH, "the password")
+        with _refusals():
+            await self.accounts.set_admin_password(name, password)
+        await self._audit(actor, "admin.password", name, "")
+
     async def enrol_totp(self, actor: Actor, name: str) -> TotpEnrolment:
         """A new RFC 6238 secret for the administrator (replacing any old one)."""
         name = name.strip().lower()

@@ -1,4 +1,4 @@
-"""`postbus admin add|list|remove|token|tokens|revoke|totp`: operators and domain
+"""`postbus admin add|list|remove|passwd|token|tokens|revoke|totp`: operators and domain
 administrators, their API tokens and their second factor. Every command runs
 through the administration service as the operator (`admin.CLI`) and is audited."""
 
@@ -53,6 +53,17 @@ def admin_remove(ctx: click.Context, name: str) -> None:
     """Remove an administrator (with their API tokens)."""
     with_app(ctx, lambda app: app.admin.remove_admin(CLI, name))
     click.echo(f"removed administrator {name}")
+
+
+@admin.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def admin_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Set an administrator's password (it must pass the password policy)."""
+    password = read_password(password_stdin, "New password")
+    with_app(ctx, lambda app: app.admin.set_admin_password(CLI, name, password))
+    click.echo(f"password changed for administrator {name}")
 
 
 @admin.command("token")

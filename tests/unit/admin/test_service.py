@@ -231,3 +231,19 @@ async def test_other_processes_see_a_suspension_within_the_ttl(app: App) -> None
         assert await other.authenticate("alice@a.test", password) is None
     finally:
         other.close()
+
+
+async def test_administrators_change_their_own_password_only(app: App) -> None:
+    old, new = generate_password(), generate_password()
+    await app.admin.add_admin(CLI, "web", old, operator=False, domains=["a.test"])
+    await app.admin.add_admin(CLI, "other", old, operator=False, domains=["b.test"])
+    web = admin_of("a.test")
+    with pytest.raises(Forbidden):
+        await app.admin.set_admin_password(web, "other", new)
+    with pytest.raises(Invalid, match="user name"):
+        await app.admin.set_admin_password(web, "web", "web12345!")
+    await app.admin.set_admin_password(web, "web", new)
+    assert (await app.admin.login("web", new, None, "x")).name == "web"
+    with pytest.raises(Unauthenticated):
+        await app.admin.login("web", old, None, "x")
+    assert [e.action for e in await app.store.list_audit(domains=None)][0] == "admin.password"

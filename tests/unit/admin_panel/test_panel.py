@@ -237,3 +237,12 @@ async def test_the_dns_page_checks_the_records(app: App, client: httpx.AsyncClie
     assert page.text.count('class="dns-ok"') == 1 and 'class="dns-wrong"' in page.text
     assert 'class="dns-missing"' in page.text and "_domainkey.a.test." in page.text
     assert (await client.get("/admin/domain/dns?name=b.test")).status_code == 404
+
+
+async def test_an_administrator_changes_their_password(app: App,
+                                                       client: httpx.AsyncClient) -> None:
+    await login(client, "web-a", PASSWORD)
+    new = generate_password()
+    assert (await post(client, "/admin/password", password=new, again=new + "x")).status_code == 422
+    assert (await post(client, "/admin/password", password=new, again=new)).status_code == 303
+    assert (await app.admin.login("web-a", new, None, "x")).name == "web-a"

@@ -49,6 +49,7 @@ ROUTES: list[BaseRoute] = [
     Route("/tokens", pages.tokens, methods=GET),
     Route("/tokens/create", pages.token_create, methods=POST),
     Route("/tokens/revoke", pages.token_revoke, methods=POST),
+    Route("/password", pages.own_password, methods=POST),
     Route("/audit", pages.audit, methods=GET),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
 ]

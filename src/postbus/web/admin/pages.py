@@ -317,6 +317,14 @@ async def token_create(panel: Panel) -> Response:
 
 
 @action
+async def own_password(panel: Panel) -> Response:
+    if panel.field("password") != panel.field("again"):
+        raise Invalid(N_("The two passwords differ."))
+    await panel.admin.set_admin_password(panel.actor, panel.actor.name, panel.field("password"))
+    return back("/admin/tokens")
+
+
+@action
 async def token_revoke(panel: Panel) -> Response:
     token_id = panel.field("id")
     if not token_id.isdigit() or len(token_id) > 18:
