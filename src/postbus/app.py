@@ -47,7 +47,7 @@ class App:
         self.accounts = Accounts(self.store, default_quota=settings.default_quota,
                                  executor=self.executor)
         # the CLI, the JSON API and the admin panel share it (postbus.admin)
-        self.admin = Administration(self.store, self.accounts, issuer=settings.hostname)
+        self.admin = Administration(self.store, self.accounts, settings)
         self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
         self.web_sessions = WebSessions(
             self.store, idle_timeout=settings.duration("webmail", "session_idle_timeout"))

@@ -105,6 +105,7 @@ class Listen(_Section):
     pop3: Annotated[str, doc("POP3, STLS required before login")] = "0.0.0.0:110"
     https: Annotated[str, doc("webmail, admin, API, autoconfig, /healthz")] = "0.0.0.0:443"
     http: Annotated[str, doc("redirects to https")] = "0.0.0.0:80"
+    metrics: Annotated[str, doc("Prometheus /metrics without a token; loopback addresses only")] = ""
 
 
 class Tls(_Section):
@@ -151,6 +152,15 @@ class Dns(_Section):
     mx_port: Annotated[int, doc("port used to reach remote MX hosts (25; tests change it)")] = 25
 
 
+class Srs(_Section):
+    enabled: Annotated[bool, doc("rewrite the envelope sender of mail forwarded to other domains (SRS), so SPF passes there")] = True
+    domain: Annotated[str, doc('domain of the SRS addresses (its MX and SPF must be this server); "" uses hostname')] = ""
+    max_age: Annotated[str | int, doc("how long a bounce to an SRS address is accepted (postsrsd: 21 days)")] = "21d"
+
+    def srs_domain(self, hostname: str) -> str:
+        return (self.domain or hostname).lower()
+
+
 class Security(_Section):
     auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests)")] = "2s"
 
@@ -158,6 +168,8 @@ class Security(_Section):
 class Webmail(_Section):
     session_idle_timeout: Annotated[str | int, doc("a webmail session unused for this long is logged out")] = "30m"
     page_size: Annotated[int, doc("messages per page of the webmail's message list (10-200)")] = 50
+class Log(_Section):
+    format: Annotated[str, doc('"text" (one line per event) or "json" (one JSON object per line; docs/logging.md)')] = "text"
 
 
 class Settings(_Section):
@@ -175,6 +187,8 @@ class Settings(_Section):
     dns: Annotated[Dns, doc("DNS resolution")] = msgspec.field(default_factory=Dns)
     security: Annotated[Security, doc("abuse resistance")] = msgspec.field(default_factory=Security)
     webmail: Annotated[Webmail, doc("the webmail at https://HOST/webmail")] = msgspec.field(default_factory=Webmail)
+    log: Annotated[Log, doc("log output")] = msgspec.field(default_factory=Log)
+    srs: Annotated[Srs, doc("sender rewriting for forwarded mail")] = msgspec.field(default_factory=Srs)
 
     # Derived values, filled by `validate`.
     @property
@@ -199,17 +213,29 @@ class Settings(_Section):
         return Path(self.data_dir)
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _validate(s: Settings) -> None:
     s.max_message_size  # noqa: B018 - each access validates
     s.default_quota  # noqa: B018
     for name in Listen.__struct_fields__:
         s.listen_address(name)
+    metrics_at = s.listen_address("metrics")
+    if metrics_at is not None and not _is_loopback(metrics_at[0]):
+        raise ConfigError(f"listen.metrics: {s.listen.metrics!r} is not a loopback address"
+                          " (the metrics listener asks for no token)")
     for section, key in (("limits", "idle_timeout"), ("limits", "command_timeout"),
                          ("limits", "handshake_timeout"), ("limits", "line_timeout"),
                          ("limits", "data_timeout"),
                          ("queue", "lifetime"), ("queue", "delay_notice"), ("queue", "first_retry"),
                          ("queue", "max_retry_interval"), ("dns", "timeout"),
-                         ("security", "auth_failure_delay"), ("webmail", "session_idle_timeout")):
+                         ("security", "auth_failure_delay"), ("webmail", "session_idle_timeout"),
+                         ("srs", "max_age")):
         s.duration(section, key)
     if s.storage.backend not in ("sqlite", "postgresql"):
         raise ConfigError(f'storage.backend: {s.storage.backend!r} is not "sqlite" or "postgresql"')
@@ -222,10 +248,14 @@ def _validate(s: Settings) -> None:
                           + "".join(sorted(RECIPIENT_DELIMITER_CHARS)))
     if not 10 <= s.webmail.page_size <= 200:
         raise ConfigError("webmail.page_size: give a number from 10 to 200")
+    if s.log.format not in ("text", "json"):
+        raise ConfigError(f'log.format: {s.log.format!r} is not "text" or "json"')
     if bool(s.tls.cert) != bool(s.tls.key):
         raise ConfigError("tls: set both cert and key, or neither")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", s.hostname):
         raise ConfigError(f"hostname: {s.hostname!r} is not a host name")
+    if s.srs.domain and not re.fullmatch(r"[A-Za-z0-9.-]+", s.srs.domain):
+        raise ConfigError(f"srs.domain: {s.srs.domain!r} is not a domain name")
 
 
 def _msgspec_message(exc: msgspec.ValidationError) -> str:

@@ -21,8 +21,10 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from postbus import logs, metrics
 from postbus.app import App
 from postbus.config import Settings
 from postbus.net.connection import IMPLICIT_TLS
@@ -45,7 +47,7 @@ LISTENERS: dict[str, str] = {
     "pop3s": "postbus.pop3.listener",
     "pop3": "postbus.pop3.listener",
 }
-WEB_LISTENERS = ("https", "http")
+WEB_LISTENERS = ("https", "http", "metrics")
 
 
 class StartError(Exception):
@@ -202,12 +204,8 @@ class Server:
         await self.stop()
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, fmt: str = "text") -> None:
+    logs.configure(level, fmt)
 
 
 EXIT_START_FAILED = 2
@@ -215,7 +213,8 @@ EXIT_START_FAILED = 2
 
 def run(settings: Settings) -> None:
     """Serve until signalled. A start-up failure is one line on stderr and exit 2."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log.format)
+    metrics.start(Path(settings.data_dir) / "run" / "metrics")
     server = Server(settings)
     try:
         if os.environ.get("POSTBUS_LOOP", "uvloop") == "uvloop":

@@ -20,11 +20,12 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from postbus.accounts.address import normalize_address, normalize_alias_source, normalize_domain
+from postbus.accounts.dns import DnsRecord, domain_records
 from postbus.accounts.policy import WeakPassword
 from postbus.accounts.service import Accounts
 from postbus.admin import dns, limits, totp
 from postbus.admin.actor import NOBODY, Actor
-from postbus.admin.dns import DnsCheck, DnsRecord
+from postbus.admin.dns import DnsCheck
 from postbus.admin.errors import Conflict, Invalid, NotFound, Unauthenticated
 from postbus.admin.permissions import authorize
 from postbus.admin.views import (
@@ -38,6 +39,7 @@ from postbus.admin.views import (
     TokenView,
     TotpEnrolment,
 )
+from postbus.config import Settings
 from postbus.delivery.rules import Forward, Rules, Vacation
 from postbus.mailauth.resolver import Resolver
 from postbus.store import AlreadyExists, Store, StoreError
@@ -104,12 +106,13 @@ def _token(t: ApiToken) -> TokenView:
 
 
 class Administration:
-    def __init__(self, store: Store, accounts: Accounts, *, issuer: str,
+    def __init__(self, store: Store, accounts: Accounts, settings: Settings, *,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.accounts = accounts
+        self.settings = settings
         self.rules = Rules(store)
-        self.issuer = issuer  # names the service in TOTP apps: the configured hostname
+        self.issuer = settings.hostname  # names the service in TOTP apps and DNS
         self.clock = clock
 
     async def _audit(self, actor: Actor, action: str, target: str, domain: str,
@@ -159,16 +162,13 @@ class Administration:
         return DomainView(domain, suspended)
 
     async def dns_records(self, actor: Actor, name: str) -> list[DnsRecord]:
-        """The records the domain should publish (MX, SPF, DKIM, DMARC, client set-up)."""
-        from postbus.mailauth.dkim import dns_txt_record
-
+        """The records the domain should publish (`accounts.dns.domain_records`)."""
         domain = _domain(name)
         authorize(actor, "domain.read", domain=domain)
         found = await self.store.get_domain(domain)
         if found is None:
             raise NotFound(f"no domain {domain}")
-        dkim_txt = dns_txt_record(found.dkim_private_key) if found.dkim_private_key else ""
-        return dns.records(domain, self.issuer, found.dkim_selector, dkim_txt)
+        return domain_records(found, self.settings)
 
     async def check_dns(self, actor: Actor, name: str, resolver: Resolver) -> list[DnsCheck]:
         """Which of the domain's records DNS has, lacks or has wrong (lookups bounded)."""

@@ -93,15 +93,19 @@ def domain_resume(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def domain_dns(ctx: click.Context, name: str, check: bool) -> None:
     """Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC, client set-up)."""
+    from postbus.accounts.dns import server_records
     from postbus.mailauth.resolver import app_resolver
 
     async def run(app: App) -> None:
-        if not check:
-            for record in await app.admin.dns_records(CLI, name):
-                click.echo(record.zone_line())
+        if check:
+            for result in await app.admin.check_dns(CLI, name, app_resolver(app)):
+                found = f"  (found: {'; '.join(result.found)})" if result.status == "wrong" else ""
+                click.echo(f"{result.status:>13}  {result.record.zone_line()}{found}")
             return
-        for result in await app.admin.check_dns(CLI, name, app_resolver(app)):
-            found = f"  (found: {'; '.join(result.found)})" if result.status == "wrong" else ""
-            click.echo(f"{result.status:>13}  {result.record.zone_line()}{found}")
+        for record in await app.admin.dns_records(CLI, name):
+            click.echo(record.zone_line())
+        click.echo(f"; and once for the server {app.settings.hostname}:")
+        for record in server_records(app.settings):
+            click.echo(record.zone_line())
 
     with_app(ctx, run)

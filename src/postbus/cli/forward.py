@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import click
 
 from postbus.admin import CLI
+from postbus.app import App
 from postbus.cli.common import with_app
 
 
@@ -46,3 +49,16 @@ def forward_show(ctx: click.Context, address: str) -> None:
     else:
         copy = " (keeping a copy)" if rule.keep_copy else ""
         click.echo(f"{address} forwards to {', '.join(rule.targets)}{copy}")
+
+
+@forward.command("rotate-srs-key")
+@click.pass_context
+def forward_rotate_srs_key(ctx: click.Context) -> None:
+    """Make a new SRS secret for forwarded mail (the old ones still verify bounces)."""
+    from postbus.delivery.srs import Srs
+
+    def rotate(app: App) -> Awaitable[None]:
+        return Srs(app.store, domain=app.settings.srs.srs_domain(app.settings.hostname)).rotate()
+
+    with_app(ctx, rotate)
+    click.echo("new SRS secret made; bounces to addresses made with the previous ones are still accepted")

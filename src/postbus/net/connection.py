@@ -54,6 +54,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from postbus import metrics
+from postbus.logs import CONNECTION_ATTR
 from postbus.net.deflate import CompressionError, Deflate
 from postbus.net.limits import MAX_TLS_REFUSALS, ConnectionLimiter, Refused, address_key
 
@@ -114,7 +116,12 @@ class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
         self.connection = connection
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"{self.connection.log_prefix()} {msg}", kwargs
+        prefix = self.connection.log_prefix()
+        # the fields again, for `[log] format = "json"` (postbus.logs)
+        extra = dict(kwargs.get("extra") or {})
+        extra[CONNECTION_ATTR] = (prefix, self.connection.log_fields())
+        kwargs["extra"] = extra
+        return f"{prefix} {msg}", kwargs
 
 
 class ConnectionClosed(Exception):
@@ -199,6 +206,11 @@ class Connection(asyncio.Protocol):
         return (f"proto={PROTOCOLS.get(name, name)} listener={name} ip={self.peer or '-'}"
                 f" port={self.peer_port or '-'}")
 
+    def log_fields(self) -> dict[str, str | int | None]:
+        name = self.listener.name
+        return {"proto": PROTOCOLS.get(name, name), "listener": name,
+                "ip": self.peer or None, "port": self.peer_port or None}
+
     # -- what a session provides ---------------------------------------------------------
     def connected(self) -> None:
         """The connection is ready (after any implicit TLS): greet and start."""
@@ -247,6 +259,8 @@ class Connection(asyncio.Protocol):
         if isinstance(peername, tuple) and len(peername) > 1 and isinstance(peername[1], int):
             self.peer_port = peername[1]
         self._unregister = self.app.register(self)
+        name = self.listener.name
+        metrics.connection_opened(PROTOCOLS.get(name, name), name)
         already_tls = transport.get_extra_info("ssl_object") is not None
         self.tls = already_tls
         key = address_key(self.peer)
@@ -313,6 +327,8 @@ class Connection(asyncio.Protocol):
             return
         self._lost = True
         self._closing = True
+        name = self.listener.name
+        metrics.connection_closed(PROTOCOLS.get(name, name), name)
         for timer in (self._timer, self._close_timer):
             if timer is not None:
                 timer.cancel()

@@ -182,6 +182,18 @@ class Store(Protocol):
     async def delete_admin_session(self, id_hash: str) -> None:
         """Idempotent."""
 
+    # -- vacation auto-replies (issue 14: delivery/vacation.py) ---------------
+    async def claim_vacation_reply(
+        self, account_id: int, sender: str, now: float, interval: float
+    ) -> bool:
+        """True, having recorded a reply to `sender` at `now`, when the account
+        has not replied to that sender in the last `interval` seconds; False
+        otherwise, recording nothing. Atomic: of concurrent claims (on any node)
+        exactly one wins. The account's records older than `interval` go."""
+
+    async def clear_vacation_replies(self, account_id: int) -> None:
+        """Forgets whom the account has replied to (its vacation rule changed)."""
+
     # -- folders --------------------------------------------------------------
     # Names are stored verbatim: the backends keep no naming rules (no INBOX
     # case folding, no name checks, no protected folders); the mailbox service
@@ -357,6 +369,10 @@ class Store(Protocol):
         """Records attempt results and releases the claim; next_attempt None removes the item."""
 
     async def list_queue(self) -> list[QueueItem]: ...
+
+    async def queue_stats(self) -> tuple[int, float | None]:
+        """(items in the queue, creation time of the oldest or None), for metrics."""
+        ...
 
     async def get_queue_item(self, item_id: int) -> QueueItem | None: ...
 

@@ -6,9 +6,10 @@ rules, the UIDVALIDITY counter), the administration records (audit log, API
 token digests, TOTP secrets, domain suspensions, admin panel sessions), folders with their UIDVALIDITY,
 UIDNEXT and HIGHESTMODSEQ, messages with their UIDs, flags, internal dates and
 mod-sequences, expunged records, the parse-once records with their search
-text, the outbound queue, subscriptions, and every body a message or queue item
-references. Each folder's counters (messages, unseen, size, deleted,
-deleted_size) are recomputed from the copied messages.
+text, the outbound queue, subscriptions, the vacation replies already sent,
+and every body a message or queue item references. Each folder's counters
+(messages, unseen, size, deleted, deleted_size) are recomputed from the
+copied messages.
 A client that synchronised against the embedded store finds the same folders
 (RFC 9051 §2.3.1.1: same UIDVALIDITY, same UIDs) and the same mod-sequences
 (RFC 7162 §3.1: CONDSTORE/QRESYNC resume), so it re-downloads nothing.
@@ -125,6 +126,9 @@ TABLES: tuple[Table, ...] = (
     _plain("admin_sessions", ("id_hash", "admin_id", "csrf_token", "created", "last_seen"),
            order="id_hash", identity=False),
     _plain("subscriptions", ("account_id", "name"), order="account_id, name", identity=False),
+    # Vacation replies already sent (issue 14), so nobody is answered twice after the move.
+    _plain("vacation_replies", ("account_id", "sender", "sent_at"), order="account_id, sender",
+           identity=False),
     # The counters are copied as they are and recomputed from the copied
     # messages before the commit (`_recount`).
     _plain("mailboxes", ("id", "account_id", "name", "special_use", "uid_validity", "uid_next",

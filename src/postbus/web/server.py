@@ -4,7 +4,6 @@ the server's own event loop. Webmail, admin and API mount here as they come."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -15,9 +14,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 
 from postbus.app import App
-from postbus.net.tls import ensure_self_signed
 from postbus.web.admin import build_admin
 from postbus.web.api import build_api, http_error
+from postbus.web.autoconfig import routes as client_setup_routes
+from postbus.web.metrics import build_listener_app as build_metrics_listener
+from postbus.web.metrics import route as metrics_route
 from postbus.web.webmail import build_webmail
 
 #: Seconds a stopping server waits for responses in flight (event streams end sooner).
@@ -39,7 +40,8 @@ def build_app(app: App) -> Starlette:
         return RedirectResponse("/webmail/", status_code=308)
 
     web = Starlette(routes=[
-        Route("/healthz", healthz), Route("/", index), Route("/webmail", to_webmail),
+        Route("/healthz", healthz), Route("/", index), metrics_route(app),
+        *client_setup_routes(app), Route("/webmail", to_webmail),
         Mount("/webmail", app=build_webmail(app)),
         Mount("/api/v1", app=build_api(app.admin, public_url(app))),
         Route("/admin", to_admin), Mount("/admin", app=build_admin(app)),
@@ -63,7 +65,8 @@ def build_redirect(app: App) -> Starlette:
     async def redirect(request: Request) -> Response:
         return RedirectResponse(base + request.url.path, status_code=301)
 
-    return Starlette(routes=[Route("/{path:path}", redirect)])
+    return Starlette(routes=[*client_setup_routes(app, plain_http=True),
+                             Route("/{path:path}", redirect)])
 
 
 class _Server(uvicorn.Server):
@@ -87,15 +90,17 @@ class WebHandle:
 
 
 async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
-    s = app.settings
     kwargs: dict[str, Any] = {}
     if name == "https":
-        if s.tls.cert and s.tls.key:
-            kwargs.update(ssl_certfile=s.tls.cert, ssl_keyfile=s.tls.key)
-        else:
-            cert, key = ensure_self_signed(Path(s.data_dir), s.hostname)
-            kwargs.update(ssl_certfile=str(cert), ssl_keyfile=str(key))
-    asgi = build_app(app) if name == "https" else build_redirect(app)
+        # The context every TLS listener uses (net/tls.py: Mozilla intermediate),
+        # not uvicorn's own, which would accept CBC suites and every curve.
+        kwargs.update(ssl_context_factory=lambda config, default: app.tls)
+    if name == "https":
+        asgi = build_app(app)
+    elif name == "metrics":
+        asgi = build_metrics_listener(app)
+    else:
+        asgi = build_redirect(app)
     config = uvicorn.Config(
         asgi, host=address[0], port=address[1], log_level="warning", lifespan="off",
         access_log=False, server_header=False,

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from postbus import metrics
 from postbus.security import files
 from postbus.store import errors
 from postbus.store.admin_model import AdminSession, ApiToken, AuditEntry
@@ -51,6 +52,7 @@ from postbus.store.postgres import (
     notify,
     outbound,
     rows,
+    vacation,
     websessions,
 )
 from postbus.store.postgres.db import Conn
@@ -123,7 +125,9 @@ class PostgresStore:
                 )
             return result
 
+        started = time.perf_counter()
         result = await db.in_transaction(self.pool, transaction)
+        metrics.store_done("postgresql", started)
         for change in changes:
             self.changes.publish(change, local_only=True)
         return result
@@ -335,6 +339,21 @@ class PostgresStore:
 
     async def delete_admin_session(self, id_hash: str) -> None:
         await self._write(lambda conn, _: admin_sql.delete_admin_session(conn, id_hash))
+
+    # -- vacation auto-replies (issue 14) ---------------------------------------
+    async def claim_vacation_reply(
+        self, account_id: int, sender: str, now: float, interval: float
+    ) -> bool:
+        async def job(conn: Conn, _: list[Change]) -> bool:
+            return await vacation.claim_reply(conn, account_id, sender, now, interval)
+
+        return await self._write(job)
+
+    async def clear_vacation_replies(self, account_id: int) -> None:
+        async def job(conn: Conn, _: list[Change]) -> None:
+            await vacation.clear_replies(conn, account_id)
+
+        await self._write(job)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
@@ -645,6 +664,11 @@ class PostgresStore:
     async def list_queue(self) -> list[QueueItem]:
         found = await self.pool.fetch(f"SELECT {rows.QUEUE_COLS} FROM queue ORDER BY id")
         return [rows.queue_item(r) for r in found]
+
+    async def queue_stats(self) -> tuple[int, float | None]:
+        row = await self.pool.fetchrow("SELECT COUNT(*), MIN(created) FROM queue")
+        assert row is not None
+        return int(row[0]), row[1]
 
     async def get_queue_item(self, item_id: int) -> QueueItem | None:
         row = await self.pool.fetchrow(

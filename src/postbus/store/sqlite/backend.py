@@ -48,7 +48,16 @@ from postbus.store.model import (
     WebSession,
 )
 from postbus.store.sqlite import admin as admin_sql
-from postbus.store.sqlite import directory, folders, messages, outbound, rows, search, websessions
+from postbus.store.sqlite import (
+    directory,
+    folders,
+    messages,
+    outbound,
+    rows,
+    search,
+    vacation,
+    websessions,
+)
 from postbus.store.sqlite.db import Writer, connect, migrate
 
 T = TypeVar("T")
@@ -293,6 +302,15 @@ class SqliteStore:
     async def delete_admin_session(self, id_hash: str) -> None:
         await self._write(admin_sql.delete_admin_session, id_hash)
 
+    # -- vacation auto-replies (issue 14) ---------------------------------------
+    async def claim_vacation_reply(
+        self, account_id: int, sender: str, now: float, interval: float
+    ) -> bool:
+        return await self._write(vacation.claim_reply, account_id, sender, now, interval)
+
+    async def clear_vacation_replies(self, account_id: int) -> None:
+        await self._write(vacation.clear_replies, account_id)
+
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
         return folders.list_mailboxes(self._db, account_id)
@@ -515,6 +533,9 @@ class SqliteStore:
 
     async def list_queue(self) -> list[QueueItem]:
         return outbound.list_queue(self._db)
+
+    async def queue_stats(self) -> tuple[int, float | None]:
+        return outbound.stats(self._db)
 
     async def get_queue_item(self, item_id: int) -> QueueItem | None:
         return outbound.get(self._db, item_id)
