@@ -21,7 +21,7 @@ from postbus.admin.service import Administration
 from postbus.config import Settings
 from postbus.executor import Executor
 from postbus.mailbox.service import Mailboxes
-from postbus.net.tls import context_for
+from postbus.net.certs import Certificates
 from postbus.security import files
 from postbus.store import Store, make_store
 
@@ -53,16 +53,23 @@ class App:
             self.store, idle_timeout=settings.duration("webmail", "session_idle_timeout"))
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
-        self._tls: ssl.SSLContext | None = None
+        self._certs: Certificates | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self.closing = False
 
     @property
-    def tls(self) -> ssl.SSLContext:
-        if self._tls is None:
+    def certificates(self) -> Certificates:
+        """The swappable certificate of every TLS listener (net/certs.py)."""
+        if self._certs is None:
             s = self.settings
-            self._tls = context_for(s.tls.cert, s.tls.key, Path(s.data_dir), s.hostname)
-        return self._tls
+            self._certs = Certificates(s.tls.cert, s.tls.key, Path(s.data_dir), s.hostname,
+                                       acme=s.tls.acme)
+        return self._certs
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """The context every TLS handshake starts with; it serves the current certificate."""
+        return self.certificates.front
 
     async def open(self) -> None:
         # code without an App at hand (parsing, DKIM) finds this executor through the loop

@@ -111,6 +111,15 @@ class Listen(_Section):
 class Tls(_Section):
     cert: Annotated[str, doc("PEM certificate chain; empty: a self-signed one is made in data_dir")] = ""
     key: Annotated[str, doc("PEM private key for cert")] = ""
+    watch_interval: Annotated[str | int, doc("cert and key are re-read when their mtime changes, checked this often (and on SIGHUP)")] = "30s"
+    acme: Annotated[bool, doc("get and renew the certificate by ACME (RFC 8555) for hostname and acme_names")] = False
+    acme_directory: Annotated[str, doc("the ACME server's directory URL")] = "https://acme-v02.api.letsencrypt.org/directory"
+    acme_contact: Annotated[str, doc("e-mail address the ACME server may write to about the certificate")] = ""
+    acme_names: Annotated[list[str], doc("further names in the certificate besides hostname, e.g. autoconfig.DOMAIN, mta-sts.DOMAIN")] = []
+    acme_challenge: Annotated[str, doc('"http-01" (needs the http listener on port 80), "tls-alpn-01" (https on 443), or "auto": http-01 when http listens')] = "auto"
+    acme_renew_before: Annotated[str | int, doc("renew this long before the certificate expires")] = "30d"
+    acme_check_interval: Annotated[str | int, doc("how often expiry, and a certificate another node ordered, are checked")] = "1h"
+    acme_ca_bundle: Annotated[str, doc("PEM CA file to trust for the ACME server (tests); empty: the system's")] = ""
 
 
 class Limits(_Section):
@@ -235,7 +244,8 @@ def _validate(s: Settings) -> None:
                          ("queue", "lifetime"), ("queue", "delay_notice"), ("queue", "first_retry"),
                          ("queue", "max_retry_interval"), ("dns", "timeout"),
                          ("security", "auth_failure_delay"), ("webmail", "session_idle_timeout"),
-                         ("srs", "max_age")):
+                         ("srs", "max_age"), ("tls", "watch_interval"),
+                         ("tls", "acme_renew_before"), ("tls", "acme_check_interval")):
         s.duration(section, key)
     if s.storage.backend not in ("sqlite", "postgresql"):
         raise ConfigError(f'storage.backend: {s.storage.backend!r} is not "sqlite" or "postgresql"')
@@ -252,6 +262,13 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f'log.format: {s.log.format!r} is not "text" or "json"')
     if bool(s.tls.cert) != bool(s.tls.key):
         raise ConfigError("tls: set both cert and key, or neither")
+    if s.tls.acme and s.tls.cert:
+        raise ConfigError("tls: acme = true gets the certificate itself; leave cert and key empty")
+    if s.tls.acme_challenge not in ("auto", "http-01", "tls-alpn-01"):
+        raise ConfigError(f'tls.acme_challenge: {s.tls.acme_challenge!r} is not "auto", "http-01" or "tls-alpn-01"')
+    for name in s.tls.acme_names:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+", name):
+            raise ConfigError(f"tls.acme_names: {name!r} is not a host name")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", s.hostname):
         raise ConfigError(f"hostname: {s.hostname!r} is not a host name")
     if s.srs.domain and not re.fullmatch(r"[A-Za-z0-9.-]+", s.srs.domain):
@@ -329,7 +346,7 @@ def _resolve_paths(settings: Settings, base: Path) -> None:
     """Relative paths in a file are relative to the file's directory, not the working directory."""
     if not Path(settings.data_dir).is_absolute():
         settings.data_dir = str(base / settings.data_dir)
-    for attr in ("cert", "key"):
+    for attr in ("cert", "key", "acme_ca_bundle"):
         value = getattr(settings.tls, attr)
         if value and not Path(value).is_absolute():
             setattr(settings.tls, attr, str(base / value))

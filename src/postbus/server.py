@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from postbus import logs, metrics
+from postbus.acme import service as acme_service
 from postbus.app import App
 from postbus.config import Settings
 from postbus.net.connection import IMPLICIT_TLS
@@ -150,6 +151,7 @@ class Server:
             self.bound[name] = (address[0], handle.port)
             scheme = "https" if name == "https" else "http"
             self._announce(f"postbus: {name} listening on {scheme}://{address[0]}:{handle.port}/")
+        await acme_service.start(app)  # certificate renewal, file watch, SIGHUP
 
     def _load_certificate(self, where: str) -> None:
         """Load the certificate now: a bad one stops the start, naming its file."""

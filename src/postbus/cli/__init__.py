@@ -14,6 +14,7 @@ import click
 from postbus.cli.admin import admin
 from postbus.cli.alias import alias
 from postbus.cli.audit import audit
+from postbus.cli.backup import backup_cmd, check_cmd, restore_cmd
 from postbus.cli.config import config_cmd
 from postbus.cli.demo import init_demo
 from postbus.cli.domain import domain
@@ -21,6 +22,7 @@ from postbus.cli.forward import forward
 from postbus.cli.migrate import migrate_cmd
 from postbus.cli.queue import queue
 from postbus.cli.serve import serve
+from postbus.cli.tls import tls
 from postbus.cli.user import user
 from postbus.cli.vacation import vacation
 from postbus.security.files import restrict_umask
@@ -44,5 +46,5 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 for _command in (serve, config_cmd, init_demo, domain, user, alias, forward, vacation, admin,
-                 queue, migrate_cmd, audit):
+                 queue, migrate_cmd, backup_cmd, restore_cmd, check_cmd, tls, audit):
     main.add_command(_command)

@@ -187,9 +187,3 @@ def server_context(cert: Path, key: Path) -> ssl.SSLContext:
     ctx.load_cert_chain(cert, key)
     return ctx
 
-
-def context_for(cert: str, key: str, data_dir: Path, hostname: str) -> ssl.SSLContext:
-    """The context from the configured files, or the self-signed fallback."""
-    if cert and key:
-        return server_context(Path(cert), Path(key))
-    return server_context(*ensure_self_signed(data_dir, hostname))

@@ -413,3 +413,10 @@ class Store(Protocol):
         With `bodies`, only those are candidates: after removing an account, its
         bodies can go at once (grace measured from the removal) without touching
         the fresh bodies of deliveries in flight."""
+
+    # -- leases (ops, issue 16: one node orders the ACME certificate) -------------
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        """Takes, or extends, the lease `name` for `holder` until `now + ttl`; False
+        while another holder's lease runs. Atomic across processes and nodes; kept
+        in the settings table under `lease.NAME` as "HOLDER EXPIRY"."""
+        raise NotImplementedError

@@ -10,9 +10,8 @@ address (for a Prometheus on the same machine or behind an SSH tunnel).
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
+import time
 
-from cryptography import x509
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -21,29 +20,26 @@ from starlette.routing import Route
 from postbus import metrics
 from postbus.app import App
 from postbus.executor import Overloaded
-from postbus.net.tls import self_signed_paths
 
 # The longest Authorization header we look at; a token is 46 characters.
 MAX_AUTHORIZATION = 512
 
 
 def certificate_days_left(app: App) -> float | None:
-    """Days until the certificate the TLS listeners serve expires (blocking: reads a file)."""
-    s = app.settings
-    path = Path(s.tls.cert) if s.tls.cert else self_signed_paths(Path(s.data_dir))[0]
+    """Days until the certificate the TLS listeners serve now expires (configured,
+    ACME or self-signed: ``net.certs.Certificates.not_after``)."""
     try:
-        cert = x509.load_pem_x509_certificate(path.read_bytes())
-    except (OSError, ValueError):
+        not_after = app.certificates.not_after
+    except Exception:  # the certificate does not load: no figure
         return None
-    left = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
-    return round(left.total_seconds() / 86400, 3)
+    return round((not_after - time.time()) / 86400, 3)
 
 
 async def render(app: App) -> Response:
     count, oldest = await app.store.queue_stats()
     now = datetime.datetime.now(datetime.UTC).timestamp()
     try:
-        days = await app.executor.run("io", certificate_days_left, app)
+        days = certificate_days_left(app)
         snapshot = metrics.Snapshot(count, max(0.0, now - oldest) if oldest else 0.0, days)
         body = await app.executor.run("io", metrics.render, snapshot)
     except Overloaded:

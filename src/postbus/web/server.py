@@ -50,6 +50,12 @@ def build_app(app: App) -> Starlette:
     return web
 
 
+# RFC 8555 §8.3: the HTTP-01 validation request, answered before any redirect.
+ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
+# Longest token looked up (RFC 8555 §8.1: base64url of at least 128 bits; CAs use 43 characters).
+MAX_ACME_TOKEN = 128
+
+
 def public_url(app: App) -> str:
     """https://HOSTNAME[:port], from the configuration alone: links and redirects
     never take the request's Host header (CVE-2025-25198 was a reset link built
@@ -63,7 +69,17 @@ def build_redirect(app: App) -> Starlette:
     base = public_url(app)
 
     async def redirect(request: Request) -> Response:
-        return RedirectResponse(base + request.url.path, status_code=301)
+        path = request.url.path
+        if path.startswith(ACME_CHALLENGE_PREFIX):
+            token = path[len(ACME_CHALLENGE_PREFIX):]
+            acme = app.services.get("acme")
+            answer = None
+            if acme is not None and 0 < len(token) <= MAX_ACME_TOKEN:
+                answer = await acme.http01_response(token)
+            if answer is None:
+                return PlainTextResponse("no such challenge\n", status_code=404)
+            return PlainTextResponse(answer)  # RFC 8555 §8.3: the key authorization
+        return RedirectResponse(base + path, status_code=301)
 
     return Starlette(routes=[*client_setup_routes(app, plain_http=True),
                              Route("/{path:path}", redirect)])

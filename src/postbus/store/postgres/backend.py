@@ -48,6 +48,7 @@ from postbus.store.postgres import (
     db,
     directory,
     folders,
+    leases,
     messages,
     notify,
     outbound,
@@ -354,6 +355,9 @@ class PostgresStore:
             await vacation.clear_replies(conn, account_id)
 
         await self._write(job)
+
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        return await leases.claim(self.pool, name, holder, now, ttl)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:

@@ -51,6 +51,7 @@ from postbus.store.sqlite import admin as admin_sql
 from postbus.store.sqlite import (
     directory,
     folders,
+    leases,
     messages,
     outbound,
     rows,
@@ -310,6 +311,9 @@ class SqliteStore:
 
     async def clear_vacation_replies(self, account_id: int) -> None:
         await self._write(vacation.clear_replies, account_id)
+
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        return await self._write(leases.claim, name, holder, now, ttl)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
