@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from postbus import executor as executor_mod
 from postbus.accounts.service import Accounts
+from postbus.accounts.websessions import WebSessions
+from postbus.admin.service import Administration
 from postbus.config import Settings
 from postbus.executor import Executor
 from postbus.mailbox.service import Mailboxes
@@ -51,7 +53,11 @@ class App:
         self.accounts.throttle = self.throttle
         # sending limits of every submission (security.sending, via delivery.pipeline)
         self.sending = SendingLimits(self.store, settings)
+        # the CLI, the JSON API and the admin panel share it (postbus.admin)
+        self.admin = Administration(self.store, self.accounts, settings)
         self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
+        self.web_sessions = WebSessions(
+            self.store, idle_timeout=settings.duration("webmail", "session_idle_timeout"))
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
         self._certs: Certificates | None = None

@@ -194,6 +194,9 @@ class Security(_Section):
     notify: Annotated[list[str], doc("addresses told when a mailbox passes a sending limit or is blocked, besides the operators and domain administrators whose names are addresses; empty and none of those: postmaster@ the mailbox's domain")] = []
 
 
+class Webmail(_Section):
+    session_idle_timeout: Annotated[str | int, doc("a webmail session unused for this long is logged out")] = "30m"
+    page_size: Annotated[int, doc("messages per page of the webmail's message list (10-200)")] = 50
 class Log(_Section):
     format: Annotated[str, doc('"text" (one line per event) or "json" (one JSON object per line; docs/logging.md)')] = "text"
 
@@ -212,6 +215,7 @@ class Settings(_Section):
     delivery: Annotated[LocalDelivery, doc("local delivery")] = msgspec.field(default_factory=LocalDelivery)
     dns: Annotated[Dns, doc("DNS resolution")] = msgspec.field(default_factory=Dns)
     security: Annotated[Security, doc("abuse resistance")] = msgspec.field(default_factory=Security)
+    webmail: Annotated[Webmail, doc("the webmail at https://HOST/webmail")] = msgspec.field(default_factory=Webmail)
     log: Annotated[Log, doc("log output")] = msgspec.field(default_factory=Log)
     srs: Annotated[Srs, doc("sender rewriting for forwarded mail")] = msgspec.field(default_factory=Srs)
 
@@ -262,6 +266,7 @@ def _validate(s: Settings) -> None:
                          ("security", "auth_failure_delay"), ("security", "auth_failure_max_delay"),
                          ("security", "ban_window"), ("security", "ban_duration"),
                          ("security", "account_delay"), ("security", "ban_refresh"),
+                         ("webmail", "session_idle_timeout"),
                          ("srs", "max_age"), ("tls", "watch_interval"),
                          ("tls", "acme_renew_before"), ("tls", "acme_check_interval")):
         s.duration(section, key)
@@ -274,6 +279,8 @@ def _validate(s: Settings) -> None:
     if not set(s.delivery.recipient_delimiter) <= RECIPIENT_DELIMITER_CHARS:
         raise ConfigError("delivery.recipient_delimiter: use only these characters: "
                           + "".join(sorted(RECIPIENT_DELIMITER_CHARS)))
+    if not 10 <= s.webmail.page_size <= 200:
+        raise ConfigError("webmail.page_size: give a number from 10 to 200")
     if s.log.format not in ("text", "json"):
         raise ConfigError(f'log.format: {s.log.format!r} is not "text" or "json"')
     for key in ("ban_after", "account_slow_after", "block_after", "mailbox_messages_per_hour",

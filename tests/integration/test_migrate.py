@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncpg
 
 from postbus import config as config_mod
+from postbus.admin import CLI
 from postbus.app import App
 from postbus.delivery.ingest import Ingested, ingest_bytes
 from postbus.store.migrate import redact
@@ -70,7 +71,11 @@ async def build_store(config: Path) -> None:
         await app.accounts.add_alias(f"info@{DOMAIN}", [USERS[0], USERS[1]])
         await app.accounts.add_admin("ops", PASSWORD, operator=True)
         await app.accounts.add_admin("webmaster", PASSWORD, operator=False, domains=[DOMAIN])
-        await app.accounts.new_api_token("ops")
+        await app.admin.create_token(CLI, "ops")
+        await app.admin.enrol_totp(CLI, "webmaster")
+        await app.admin.add_domain(CLI, "quiet.test")
+        await app.admin.suspend_domain(CLI, "quiet.test", True)
+        await app.admin.open_session(await app.admin.login("ops", PASSWORD, None, "192.0.2.1"))
         store = app.store
         for folder in EXTRA_FOLDERS:
             await store.create_mailbox(accounts[0].id, folder)
@@ -168,7 +173,12 @@ async def compare(data_dir: Path, url: str, scratch: Path) -> None:
         conn.close()
         assert [tuple(r) for r in await new.pool.fetch(
             'SELECT key, value FROM settings ORDER BY key COLLATE "C"')] == settings
-        assert len(settings) >= 3  # UIDVALIDITY counter, API token, vacation
+        assert len(settings) >= 2  # UIDVALIDITY counter, vacation
+        assert await new.list_api_tokens("ops") == await old.list_api_tokens("ops") != []
+        assert await new.list_audit(domains=None) == await old.list_audit(domains=None) != []
+        assert await new.get_totp_secret("webmaster") == await old.get_totp_secret("webmaster")
+        assert await new.list_suspended_domains() == ["quiet.test"]
+        assert await new.pool.fetchval("SELECT count(*) FROM admin_sessions") == 1
         assert [tuple(r) for r in await new.pool.fetch(
             "SELECT id, header_text, body_text FROM message_meta ORDER BY id"
         )] == source_search_text(data_dir)

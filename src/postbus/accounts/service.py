@@ -9,8 +9,6 @@ successful verifications are cached briefly (dropped on a password change).
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +27,8 @@ from postbus.security.throttle import LoginThrottle
 from postbus.store import NotFound, Store
 from postbus.store.model import Account, Admin, Alias, Domain
 
-API_TOKEN_PREFIX = "api_token:"
+#: Seconds the list of suspended domains is reused by logins (see `_suspended`).
+SUSPENSIONS_TTL = 5.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,7 @@ class Accounts:
         self.cache = cache or AuthCache()
         # login throttling (security.throttle); the App sets it, bare services have none
         self.throttle: LoginThrottle | None = None
+        self._suspensions: tuple[float, frozenset[str]] | None = None  # (expires, names)
 
     def close(self) -> None:
         self.verifier.close()
@@ -168,7 +168,7 @@ class Accounts:
             return None
         line = address_key(source)
         account = await self.store.get_account(address)
-        if account is None or not account.enabled:
+        if account is None or not account.enabled or await self._suspended(address):
             if not throttle.repeated(source, address, password, ""):
                 # the same time as a real one
                 await self.verifier.verify(_DUMMY_HASH, password, source=line)
@@ -198,7 +198,7 @@ class Accounts:
         except ValueError:
             return None
         account = await self.store.get_account(address)
-        if account is None or not account.enabled:
+        if account is None or not account.enabled or await self._suspended(address):
             # Spend the same time as a real verification so that timing does
             # not reveal which addresses exist.
             await self.verifier.verify(_DUMMY_HASH, password)
@@ -209,6 +209,21 @@ class Accounts:
             return None
         self.cache.remember(address, password, account.password_hash)
         return account
+
+    async def _suspended(self, address: str) -> bool:
+        """Whether the address's domain is suspended (`postbus domain suspend`).
+
+        The list is read at most every SUSPENSIONS_TTL seconds, so a login costs
+        no store round trip for it: a suspension reaches other processes and
+        nodes within that time, this process at once (`forget_suspensions`)."""
+        now = time.monotonic()
+        if self._suspensions is None or now >= self._suspensions[0]:
+            names = frozenset(await self.store.list_suspended_domains())
+            self._suspensions = (now + SUSPENSIONS_TTL, names)
+        return address.rpartition("@")[2] in self._suspensions[1]
+
+    def forget_suspensions(self) -> None:
+        self._suspensions = None
 
     # -- aliases --------------------------------------------------------------
     async def add_alias(self, source: str, targets: Sequence[str]) -> Alias:
@@ -266,6 +281,11 @@ class Accounts:
     async def list_admins(self) -> list[Admin]:
         return await self.store.list_admins()
 
+    async def set_admin_password(self, name: str, password: str) -> Admin:
+        name = name.strip().lower()
+        await self._check_policy(password, name)
+        return await self.store.update_admin(name, password_hash=await self.verifier.hash(password))
+
     async def authenticate_admin(self, name: str, password: str, *,
                                  source: str | None = None) -> Admin | None:
         """The administrator when the credentials are right; with `source`, throttled
@@ -293,21 +313,6 @@ class Accounts:
             return None
         throttle.succeeded(who, source)
         return admin
-
-    async def new_api_token(self, name: str) -> str:
-        """A new bearer token for the administrator; only its hash is stored."""
-        admin = await self.store.get_admin(name.strip().lower())
-        if admin is None:
-            raise NotFound(f"no administrator {name}")
-        token = "pb_" + secrets.token_urlsafe(32)
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        await self.store.set_setting(API_TOKEN_PREFIX + digest, admin.name)
-        return token
-
-    async def admin_for_token(self, token: str) -> Admin | None:
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        name = await self.store.get_setting(API_TOKEN_PREFIX + digest)
-        return None if name is None else await self.store.get_admin(name)
 
 
 # A valid Argon2id hash of a random password, verified when the user does not exist.

@@ -13,6 +13,7 @@ import click
 
 from postbus.cli.admin import admin
 from postbus.cli.alias import alias
+from postbus.cli.audit import audit
 from postbus.cli.backup import backup_cmd, check_cmd, restore_cmd
 from postbus.cli.ban import ban
 from postbus.cli.config import config_cmd
@@ -47,7 +48,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 for _command in (serve, config_cmd, init_demo, domain, user, alias, forward, vacation, admin,
-                 queue, migrate_cmd, backup_cmd, restore_cmd, check_cmd, tls, ban):
+                 queue, migrate_cmd, backup_cmd, restore_cmd, check_cmd, tls, ban, audit):
     main.add_command(_command)
 user.add_command(user_blocked)
 user.add_command(user_unblock)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from postbus.admin import CLI
 from postbus.app import App
 from postbus.cli.common import with_app
 
@@ -19,7 +20,7 @@ def alias() -> None:
 @click.pass_context
 def alias_add(ctx: click.Context, source: str, targets: tuple[str, ...]) -> None:
     """Add TARGETs to the alias SOURCE (created if new)."""
-    made = with_app(ctx, lambda app: app.accounts.add_alias(source, targets))
+    made = with_app(ctx, lambda app: app.admin.add_alias(CLI, source, targets))
     click.echo(f"{made.source} -> {', '.join(made.targets)}")
 
 
@@ -29,7 +30,8 @@ def alias_add(ctx: click.Context, source: str, targets: tuple[str, ...]) -> None
 def alias_list(ctx: click.Context, domain_name: str | None) -> None:
     """List aliases, of one domain or of all."""
     async def run(app: App) -> None:
-        for a in await app.accounts.list_aliases(domain_name):
+        domains = [domain_name] if domain_name else [d.name for d in await app.admin.list_domains(CLI)]
+        for a in [a for d in domains for a in await app.admin.list_aliases(CLI, d)]:
             click.echo(f"{a.source} -> {', '.join(a.targets)}")
 
     with_app(ctx, run)
@@ -41,5 +43,5 @@ def alias_list(ctx: click.Context, domain_name: str | None) -> None:
 @click.pass_context
 def alias_remove(ctx: click.Context, source: str, targets: tuple[str, ...]) -> None:
     """Remove TARGETs from the alias SOURCE, or the whole alias without TARGETs."""
-    with_app(ctx, lambda app: app.accounts.remove_alias(source, targets))
+    with_app(ctx, lambda app: app.admin.remove_alias(CLI, source, targets))
     click.echo(f"removed {source}" + (f" -> {', '.join(targets)}" if targets else ""))

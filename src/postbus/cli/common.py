@@ -3,7 +3,7 @@
 The exit-code contract lives here and nowhere else: `fail` writes one line
 "postbus: REASON" on stderr and exits 1 for a refusal, 2 for a bad
 configuration or option value. `with_app` turns the refusals the services raise
-(`StoreError`, `ValueError`) into exit 1, so commands never catch them.
+(`AdminError`, `StoreError`, `ValueError`) into exit 1, so commands never catch them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import NoReturn, TypeVar
 import click
 
 from postbus import config as config_mod
+from postbus.admin import AdminError
 from postbus.app import App
 from postbus.store import StoreError
 from postbus.store.model import Account
@@ -70,7 +71,7 @@ def with_app(ctx: click.Context, fn: Callable[[App], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except (StoreError, ValueError) as exc:
+    except (AdminError, StoreError, ValueError) as exc:
         fail(str(exc))
 
 

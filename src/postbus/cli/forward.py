@@ -1,4 +1,4 @@
-"""`postbus forward set|clear`: forwarding (administrators only: mailbox users cannot set it)."""
+"""`postbus forward set|clear|show`: forwarding (administrators only: mailbox users cannot set it)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Awaitable
 
 import click
 
+from postbus.admin import CLI
 from postbus.app import App
 from postbus.cli.common import with_app
-from postbus.delivery.rules import Rules
 
 
 @click.group()
@@ -23,7 +23,8 @@ def forward() -> None:
 @click.pass_context
 def forward_set(ctx: click.Context, address: str, targets: tuple[str, ...], keep_copy: bool) -> None:
     """Forward a mailbox's mail to TARGETs (--keep-copy keeps it too)."""
-    rule = with_app(ctx, lambda app: Rules(app.store).set_forward(address, targets, keep_copy=keep_copy))
+    rule = with_app(ctx, lambda app: app.admin.set_forward(CLI, address, targets, keep_copy=keep_copy))
+    assert rule is not None
     copy = " (keeping a copy)" if rule.keep_copy else ""
     click.echo(f"{address} forwards to {', '.join(rule.targets)}{copy}")
 
@@ -33,8 +34,21 @@ def forward_set(ctx: click.Context, address: str, targets: tuple[str, ...], keep
 @click.pass_context
 def forward_clear(ctx: click.Context, address: str) -> None:
     """Stop forwarding a mailbox's mail."""
-    with_app(ctx, lambda app: Rules(app.store).clear_forward(address))
+    with_app(ctx, lambda app: app.admin.set_forward(CLI, address, ()))
     click.echo(f"{address} no longer forwards")
+
+
+@forward.command("show")
+@click.argument("address")
+@click.pass_context
+def forward_show(ctx: click.Context, address: str) -> None:
+    """Show where a mailbox's mail is forwarded."""
+    rule = with_app(ctx, lambda app: app.admin.get_forward(CLI, address))
+    if rule is None:
+        click.echo(f"{address} does not forward")
+    else:
+        copy = " (keeping a copy)" if rule.keep_copy else ""
+        click.echo(f"{address} forwards to {', '.join(rule.targets)}{copy}")
 
 
 @forward.command("rotate-srs-key")

@@ -1,4 +1,4 @@
-"""`postbus user add|list|remove|passwd|quota`: mailboxes."""
+"""`postbus user add|list|show|remove|passwd|quota|enable|disable`: mailboxes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import click
 
 from postbus.accounts.address import display_address
 from postbus.accounts.policy import RULES
+from postbus.admin import CLI
 from postbus.app import App
 from postbus.cli.common import (
     confirm_removal,
@@ -27,16 +28,24 @@ def user() -> None:
 @user.command("add")
 @click.argument("address")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--generate", is_flag=True,
+              help="Generate a strong password and print it (as the last line, only now).")
 @click.option("--quota", default=None, metavar="SIZE",
               help='Quota over all folders in binary units ("2G", "2GB" and "2GiB" are all 2 GiB);'
                    " default: limits.default_quota.")
 @click.pass_context
-def user_add(ctx: click.Context, address: str, password_stdin: bool, quota: str | None) -> None:
+def user_add(ctx: click.Context, address: str, password_stdin: bool, generate: bool,
+             quota: str | None) -> None:
     """Add a mailbox; its full ADDRESS is also its login name."""
     quota_bytes = size(quota, "--quota")
-    password = read_password(password_stdin)
-    account = with_app(ctx, lambda app: app.accounts.add_user(address, password, quota=quota_bytes))
-    click.echo(f"added mailbox {display_address(account.address)} (quota {human(account.quota_bytes)})")
+    password = None if generate else read_password(password_stdin)
+    made = with_app(ctx, lambda app: app.admin.create_mailbox(CLI, address, password,
+                                                              quota=quota_bytes))
+    m = made.mailbox
+    click.echo(f"added mailbox {display_address(m.address)} (quota {human(m.quota_bytes)})")
+    if made.password is not None:
+        click.echo("generated password (shown only now):")
+        click.echo(made.password)
 
 
 user_add.help = f"{user_add.help}\n\nPassword policy: {RULES}"
@@ -48,7 +57,10 @@ user_add.help = f"{user_add.help}\n\nPassword policy: {RULES}"
 def user_list(ctx: click.Context, domain_name: str | None) -> None:
     """List mailboxes with their use and quota, of one domain or of all."""
     async def run(app: App) -> None:
-        for a in await app.accounts.list_users(domain_name):
+        listed = (await app.admin.list_mailboxes(CLI, domain_name) if domain_name
+                  else [m for d in await app.admin.list_domains(CLI)
+                        for m in await app.admin.list_mailboxes(CLI, d.name)])
+        for a in listed:
             state = "" if a.enabled else "  (disabled)"
             quota = human(a.quota_bytes) if a.quota_bytes else "unlimited"
             click.echo(f"{display_address(a.address)}  {human(a.used_bytes)} of {quota}"
@@ -72,7 +84,7 @@ def user_remove(ctx: click.Context, address: str, yes: bool) -> None:
 
     async def remove(app: App) -> str:
         found = await account(app)
-        await app.accounts.remove_user(found.address)
+        await app.admin.delete_mailbox(CLI, found.address)
         return describe_accounts([found])
 
     before = with_app(ctx, account)
@@ -85,12 +97,17 @@ def user_remove(ctx: click.Context, address: str, yes: bool) -> None:
 @user.command("passwd")
 @click.argument("address")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--generate", is_flag=True,
+              help="Generate a strong password and print it (as the last line, only now).")
 @click.pass_context
-def user_passwd(ctx: click.Context, address: str, password_stdin: bool) -> None:
+def user_passwd(ctx: click.Context, address: str, password_stdin: bool, generate: bool) -> None:
     """Set a mailbox's password (the policy is in `user add --help`)."""
-    password = read_password(password_stdin, "New password")
-    with_app(ctx, lambda app: app.accounts.set_password(address, password))
+    password = None if generate else read_password(password_stdin, "New password")
+    made = with_app(ctx, lambda app: app.admin.set_password(CLI, address, password))
     click.echo(f"password changed for {address}")
+    if made is not None:
+        click.echo("generated password (shown only now):")
+        click.echo(made)
 
 
 @user.command("quota")
@@ -101,5 +118,34 @@ def user_quota(ctx: click.Context, address: str, size_text: str) -> None:
     """Set a mailbox's quota in binary units ("2G" = "2GiB"; "0" is unlimited)."""
     value = size(size_text, "SIZE")
     assert value is not None
-    with_app(ctx, lambda app: app.accounts.set_quota(address, value))
+    with_app(ctx, lambda app: app.admin.update_mailbox(CLI, address, quota=value))
     click.echo(f"quota of {address} is now {human(value) if value else 'unlimited'}")
+
+
+@user.command("enable")
+@click.argument("address")
+@click.pass_context
+def user_enable(ctx: click.Context, address: str) -> None:
+    """Let a disabled mailbox log in again."""
+    with_app(ctx, lambda app: app.admin.update_mailbox(CLI, address, enabled=True))
+    click.echo(f"enabled {address}")
+
+
+@user.command("disable")
+@click.argument("address")
+@click.pass_context
+def user_disable(ctx: click.Context, address: str) -> None:
+    """Stop a mailbox from logging in; its mail stays and still arrives."""
+    with_app(ctx, lambda app: app.admin.update_mailbox(CLI, address, enabled=False))
+    click.echo(f"disabled {address}")
+
+
+@user.command("show")
+@click.argument("address")
+@click.pass_context
+def user_show(ctx: click.Context, address: str) -> None:
+    """Show a mailbox: use, quota and whether it may log in."""
+    m = with_app(ctx, lambda app: app.admin.get_mailbox(CLI, address))
+    quota = human(m.quota_bytes) if m.quota_bytes else "unlimited"
+    click.echo(f"{display_address(m.address)}  {human(m.used_bytes)} of {quota}"
+               f"  {m.used_messages} messages" + ("" if m.enabled else "  (disabled)"))

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+from postbus.store.admin_model import AdminSession, ApiToken, AuditEntry
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
     Account,
@@ -47,6 +48,7 @@ from postbus.store.model import (
     Parsed,
     QueueItem,
     QueueRecipient,
+    WebSession,
 )
 from postbus.store.security import Ban, SendingBlock, SendLimit
 
@@ -133,6 +135,53 @@ class Store(Protocol):
     async def get_setting(self, key: str) -> str | None: ...
 
     async def set_setting(self, key: str, value: str | None) -> None: ...
+
+    # -- administration (issue 14): audit log, API tokens, TOTP, suspension ---
+    async def append_audit(self, entry: AuditEntry) -> int:
+        """Stores the entry (its `id` is ignored); returns the id it got."""
+
+    async def list_audit(
+        self, *, domains: Sequence[str] | None, before: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Newest first: at most `limit` entries with an id below `before` (when
+        given), of the given domains only (None: every entry, "" included)."""
+
+    async def add_api_token(self, admin: str, digest: str, *, label: str, created: float) -> ApiToken:
+        """NotFound without the administrator. Removing the administrator removes its tokens."""
+
+    async def find_api_token(self, digest: str) -> ApiToken | None: ...
+
+    async def list_api_tokens(self, admin: str) -> list[ApiToken]: ...
+
+    async def remove_api_token(self, admin: str, token_id: int) -> None:
+        """NotFound unless the administrator has that token."""
+
+    async def set_totp_secret(self, admin: str, secret: str | None) -> None:
+        """Sets (and resets the last step of) or removes the RFC 6238 secret; NotFound
+        without the administrator."""
+
+    async def get_totp_secret(self, admin: str) -> str | None: ...
+
+    async def claim_totp_step(self, admin: str, step: int) -> bool:
+        """Records `step` as used when it is later than the last one used, atomically:
+        True once per step, so a code cannot be replayed (RFC 6238 §5.2)."""
+
+    async def set_domain_suspended(self, name: str, suspended: bool) -> None:
+        """NotFound without the domain; idempotent otherwise."""
+
+    async def list_suspended_domains(self) -> list[str]:
+        """The names of the suspended domains, sorted."""
+
+    async def create_admin_session(self, admin: str, id_hash: str, csrf_token: str,
+                                   now: float) -> AdminSession:
+        """NotFound without the administrator; removing them removes their sessions."""
+
+    async def get_admin_session(self, id_hash: str) -> AdminSession | None: ...
+
+    async def touch_admin_session(self, id_hash: str, now: float) -> None: ...
+
+    async def delete_admin_session(self, id_hash: str) -> None:
+        """Idempotent."""
 
     # -- vacation auto-replies (issue 14: delivery/vacation.py) ---------------
     async def claim_vacation_reply(
@@ -332,6 +381,23 @@ class Store(Protocol):
 
     async def retry_queue(self, item_id: int | None, now: float) -> int:
         """Makes the item (or all items) due now; returns how many."""
+
+    # -- webmail sessions (issue 13, web/webmail) --------------------------------
+    async def create_web_session(self, session: WebSession) -> None:
+        """Stores a new session (its id_hash is new: 256 random bits)."""
+
+    async def get_web_session(self, id_hash: str) -> WebSession | None: ...
+
+    async def update_web_session(self, id_hash: str, *, last_seen: float | None = None,
+                                 language: str | None = None) -> None:
+        """Sets the given fields; a session that is gone stays gone."""
+
+    async def delete_web_session(self, id_hash: str) -> None: ...
+
+    async def delete_web_sessions(self, *, account_id: int | None = None,
+                                  idle_before: float | None = None) -> int:
+        """Removes the account's sessions, or those last seen before `idle_before`;
+        returns how many."""
 
     # -- maintenance ------------------------------------------------------------
     async def account_bodies(self, account_id: int) -> list[str]:

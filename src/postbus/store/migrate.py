@@ -1,8 +1,9 @@
 """`postbus migrate`: copy an embedded store into an empty PostgreSQL database.
 
 Everything is copied as it is, ids included: domains, accounts with their
-quota counters, aliases, administrators, settings (API tokens, forwarding and
-vacation rules, the UIDVALIDITY counter), folders with their UIDVALIDITY,
+quota counters, aliases, administrators, settings (forwarding and vacation
+rules, the UIDVALIDITY counter), the administration records (audit log, API
+token digests, TOTP secrets, domain suspensions, admin panel sessions), folders with their UIDVALIDITY,
 UIDNEXT and HIGHESTMODSEQ, messages with their UIDs, flags, internal dates and
 mod-sequences, expunged records, the parse-once records with their search
 text, the outbound queue, subscriptions, the vacation replies already sent,
@@ -110,11 +111,20 @@ TABLES: tuple[Table, ...] = (
     _plain("accounts", ("id", "address", "domain_id", "password_hash", "quota_bytes", "enabled",
                         "used_bytes", "used_messages", "created"),
            convert=lambda r: (*r[:5], bool(r[5]), *r[6:])),
+    _plain("web_sessions", ("id_hash", "account_id", "csrf_token", "language", "created",
+                            "last_seen"), order="id_hash", identity=False),
     _plain("aliases", ("source", "domain_id", "targets"), order="source",
            convert=lambda r: (r[0], r[1], _json_list(r[2])), identity=False),
     _plain("admins", ("id", "name", "password_hash", "operator", "domains"),
            convert=lambda r: (r[0], r[1], r[2], bool(r[3]), _json_list(r[4]))),
     _plain("settings", ("key", "value"), order="key", identity=False),
+    # issue 14: the administration records
+    _plain("audit_log", ("id", "at", "actor", "remote", "action", "target", "domain", "detail")),
+    _plain("api_tokens", ("id", "admin_id", "digest", "label", "created")),
+    _plain("admin_totp", ("admin_id", "secret", "last_step"), order="admin_id", identity=False),
+    _plain("domain_suspensions", ("domain_id", "since"), order="domain_id", identity=False),
+    _plain("admin_sessions", ("id_hash", "admin_id", "csrf_token", "created", "last_seen"),
+           order="id_hash", identity=False),
     _plain("subscriptions", ("account_id", "name"), order="account_id, name", identity=False),
     # Vacation replies already sent (issue 14), so nobody is answered twice after the move.
     _plain("vacation_replies", ("account_id", "sender", "sent_at"), order="account_id, sender",

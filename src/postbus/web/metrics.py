@@ -56,8 +56,9 @@ def route(app: App) -> Route:
         if scheme.lower() != "bearer" or not token.strip():
             return PlainTextResponse("an operator's API token is needed\n", status_code=401,
                                      headers={"WWW-Authenticate": 'Bearer realm="postbus"'})
-        admin = await app.accounts.admin_for_token(token.strip())
-        if admin is None:
+        remote = request.client.host if request.client else ""
+        admin = await app.admin.actor_for_token(token.strip(), remote)
+        if not admin.authenticated:
             return PlainTextResponse("unknown token\n", status_code=401,
                                      headers={"WWW-Authenticate": 'Bearer realm="postbus"'})
         if not admin.operator:

@@ -8,14 +8,21 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from postbus.app import App
+from postbus.web.admin import build_admin
+from postbus.web.api import build_api, http_error
 from postbus.web.autoconfig import routes as client_setup_routes
 from postbus.web.metrics import build_listener_app as build_metrics_listener
 from postbus.web.metrics import route as metrics_route
+from postbus.web.webmail import build_webmail
+
+#: Seconds a stopping server waits for responses in flight (event streams end sooner).
+WEB_SHUTDOWN_GRACE = 3
 
 
 def build_app(app: App) -> Starlette:
@@ -26,8 +33,19 @@ def build_app(app: App) -> Starlette:
     async def index(request: Request) -> Response:
         return PlainTextResponse("Postbus\n")
 
-    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index), metrics_route(app),
-                            *client_setup_routes(app)])
+    async def to_admin(request: Request) -> Response:
+        return RedirectResponse("/admin/", status_code=308)
+
+    async def to_webmail(request: Request) -> Response:
+        return RedirectResponse("/webmail/", status_code=308)
+
+    web = Starlette(routes=[
+        Route("/healthz", healthz), Route("/", index), metrics_route(app),
+        *client_setup_routes(app), Route("/webmail", to_webmail),
+        Mount("/webmail", app=build_webmail(app)),
+        Mount("/api/v1", app=build_api(app.admin, public_url(app))),
+        Route("/admin", to_admin), Mount("/admin", app=build_admin(app)),
+    ], exception_handlers={HTTPException: http_error})
     web.state.postbus = app
     return web
 
@@ -38,9 +56,17 @@ ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
 MAX_ACME_TOKEN = 128
 
 
-def build_redirect(app: App) -> Starlette:
+def public_url(app: App) -> str:
+    """https://HOSTNAME[:port], from the configuration alone: links and redirects
+    never take the request's Host header (CVE-2025-25198 was a reset link built
+    from it)."""
     https = app.settings.listen_address("https")
-    port = "" if https is None or https[1] == 443 else f":{https[1]}"
+    port = "" if https is None or https[1] in (0, 443) else f":{https[1]}"
+    return f"https://{app.settings.hostname}{port}"
+
+
+def build_redirect(app: App) -> Starlette:
+    base = public_url(app)
 
     async def redirect(request: Request) -> Response:
         path = request.url.path
@@ -53,8 +79,7 @@ def build_redirect(app: App) -> Starlette:
             if answer is None:
                 return PlainTextResponse("no such challenge\n", status_code=404)
             return PlainTextResponse(answer)  # RFC 8555 §8.3: the key authorization
-        host = (request.url.hostname or app.settings.hostname)
-        return RedirectResponse(f"https://{host}{port}{path}", status_code=301)
+        return RedirectResponse(base + path, status_code=301)
 
     return Starlette(routes=[*client_setup_routes(app, plain_http=True),
                              Route("/{path:path}", redirect)])
@@ -94,7 +119,9 @@ async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
         asgi = build_redirect(app)
     config = uvicorn.Config(
         asgi, host=address[0], port=address[1], log_level="warning", lifespan="off",
-        access_log=False, server_header=False, **kwargs,
+        access_log=False, server_header=False,
+        # Long-lived responses (the webmail's event streams) are cut after this at shutdown.
+        timeout_graceful_shutdown=WEB_SHUTDOWN_GRACE, **kwargs,
     )
     server = _Server(config)
     task = asyncio.ensure_future(server.serve())

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from postbus import metrics
 from postbus.security import files
 from postbus.store import errors
+from postbus.store.admin_model import AdminSession, ApiToken, AuditEntry
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
     Account,
@@ -39,7 +40,9 @@ from postbus.store.model import (
     Parsed,
     QueueItem,
     QueueRecipient,
+    WebSession,
 )
+from postbus.store.postgres import admin as admin_sql
 from postbus.store.postgres import (
     blobs,
     db,
@@ -51,6 +54,7 @@ from postbus.store.postgres import (
     outbound,
     rows,
     vacation,
+    websessions,
 )
 from postbus.store.postgres.db import Conn
 from postbus.store.postgres.security import SecurityMixin
@@ -284,6 +288,59 @@ class PostgresStore(SecurityMixin):
                 )
 
         await self._write(job)
+
+    # -- administration (issue 14): audit log, API tokens, TOTP, suspension ---
+    async def append_audit(self, entry: AuditEntry) -> int:
+        return await self._write(lambda conn, _: admin_sql.append_audit(conn, entry))
+
+    async def list_audit(
+        self, *, domains: Sequence[str] | None, before: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        return await admin_sql.list_audit(self.pool, domains, before, limit)
+
+    async def add_api_token(self, admin: str, digest: str, *, label: str,
+                            created: float) -> ApiToken:
+        return await self._write(
+            lambda conn, _: admin_sql.add_api_token(conn, admin, digest, label, created))
+
+    async def find_api_token(self, digest: str) -> ApiToken | None:
+        return await admin_sql.find_api_token(self.pool, digest)
+
+    async def list_api_tokens(self, admin: str) -> list[ApiToken]:
+        return await admin_sql.list_api_tokens(self.pool, admin)
+
+    async def remove_api_token(self, admin: str, token_id: int) -> None:
+        await self._write(lambda conn, _: admin_sql.remove_api_token(conn, admin, token_id))
+
+    async def set_totp_secret(self, admin: str, secret: str | None) -> None:
+        await self._write(lambda conn, _: admin_sql.set_totp_secret(conn, admin, secret))
+
+    async def get_totp_secret(self, admin: str) -> str | None:
+        return await admin_sql.get_totp_secret(self.pool, admin)
+
+    async def claim_totp_step(self, admin: str, step: int) -> bool:
+        return await self._write(lambda conn, _: admin_sql.claim_totp_step(conn, admin, step))
+
+    async def set_domain_suspended(self, name: str, suspended: bool) -> None:
+        await self._write(
+            lambda conn, _: admin_sql.set_domain_suspended(conn, name, suspended))
+
+    async def list_suspended_domains(self) -> list[str]:
+        return await admin_sql.list_suspended_domains(self.pool)
+
+    async def create_admin_session(self, admin: str, id_hash: str, csrf_token: str,
+                                   now: float) -> AdminSession:
+        return await self._write(lambda conn, _: admin_sql.create_admin_session(
+            conn, admin, id_hash, csrf_token, now))
+
+    async def get_admin_session(self, id_hash: str) -> AdminSession | None:
+        return await admin_sql.get_admin_session(self.pool, id_hash)
+
+    async def touch_admin_session(self, id_hash: str, now: float) -> None:
+        await self._write(lambda conn, _: admin_sql.touch_admin_session(conn, id_hash, now))
+
+    async def delete_admin_session(self, id_hash: str) -> None:
+        await self._write(lambda conn, _: admin_sql.delete_admin_session(conn, id_hash))
 
     # -- vacation auto-replies (issue 14) ---------------------------------------
     async def claim_vacation_reply(
@@ -633,6 +690,25 @@ class PostgresStore(SecurityMixin):
 
     async def retry_queue(self, item_id: int | None, now: float) -> int:
         return await self._write(lambda conn, _: outbound.retry(conn, item_id, now))
+
+    # -- webmail sessions (issue 13, web/webmail) --------------------------------
+    async def create_web_session(self, session: WebSession) -> None:
+        await self._write(lambda conn, _: websessions.create(conn, session))
+
+    async def get_web_session(self, id_hash: str) -> WebSession | None:
+        return await websessions.get(self.pool, id_hash)
+
+    async def update_web_session(self, id_hash: str, *, last_seen: float | None = None,
+                                 language: str | None = None) -> None:
+        await self._write(lambda conn, _: websessions.update(conn, id_hash, last_seen, language))
+
+    async def delete_web_session(self, id_hash: str) -> None:
+        await self._write(lambda conn, _: websessions.delete(conn, id_hash))
+
+    async def delete_web_sessions(self, *, account_id: int | None = None,
+                                  idle_before: float | None = None) -> int:
+        return await self._write(
+            lambda conn, _: websessions.delete_many(conn, account_id, idle_before))
 
     # -- maintenance ------------------------------------------------------------
     async def account_bodies(self, account_id: int) -> list[str]:

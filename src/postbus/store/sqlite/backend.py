@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from postbus import executor
 from postbus.security import files
 from postbus.store import blobs
+from postbus.store.admin_model import AdminSession, ApiToken, AuditEntry
 from postbus.store.blobs import EmbeddedBlobs, EmbeddedBlobWriter, pool_runner
 from postbus.store.events import ChangeHub
 from postbus.store.model import (
@@ -44,7 +45,9 @@ from postbus.store.model import (
     Parsed,
     QueueItem,
     QueueRecipient,
+    WebSession,
 )
+from postbus.store.sqlite import admin as admin_sql
 from postbus.store.sqlite import (
     directory,
     folders,
@@ -54,6 +57,7 @@ from postbus.store.sqlite import (
     rows,
     search,
     vacation,
+    websessions,
 )
 from postbus.store.sqlite.db import Writer, connect, migrate
 from postbus.store.sqlite.security import SecurityMixin
@@ -249,6 +253,56 @@ class SqliteStore(SecurityMixin):
 
     async def set_setting(self, key: str, value: str | None) -> None:
         await self._write(directory.set_setting, key, value)
+
+    # -- administration (issue 14): audit log, API tokens, TOTP, suspension ---
+    async def append_audit(self, entry: AuditEntry) -> int:
+        return await self._write(admin_sql.append_audit, entry)
+
+    async def list_audit(
+        self, *, domains: Sequence[str] | None, before: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        return await self._read(admin_sql.list_audit, domains, before, limit)
+
+    async def add_api_token(self, admin: str, digest: str, *, label: str,
+                            created: float) -> ApiToken:
+        return await self._write(admin_sql.add_api_token, admin, digest, label, created)
+
+    async def find_api_token(self, digest: str) -> ApiToken | None:
+        return admin_sql.find_api_token(self._db, digest)
+
+    async def list_api_tokens(self, admin: str) -> list[ApiToken]:
+        return admin_sql.list_api_tokens(self._db, admin)
+
+    async def remove_api_token(self, admin: str, token_id: int) -> None:
+        await self._write(admin_sql.remove_api_token, admin, token_id)
+
+    async def set_totp_secret(self, admin: str, secret: str | None) -> None:
+        await self._write(admin_sql.set_totp_secret, admin, secret)
+
+    async def get_totp_secret(self, admin: str) -> str | None:
+        return admin_sql.get_totp_secret(self._db, admin)
+
+    async def claim_totp_step(self, admin: str, step: int) -> bool:
+        return await self._write(admin_sql.claim_totp_step, admin, step)
+
+    async def set_domain_suspended(self, name: str, suspended: bool) -> None:
+        await self._write(admin_sql.set_domain_suspended, name, suspended)
+
+    async def list_suspended_domains(self) -> list[str]:
+        return admin_sql.list_suspended_domains(self._db)
+
+    async def create_admin_session(self, admin: str, id_hash: str, csrf_token: str,
+                                   now: float) -> AdminSession:
+        return await self._write(admin_sql.create_admin_session, admin, id_hash, csrf_token, now)
+
+    async def get_admin_session(self, id_hash: str) -> AdminSession | None:
+        return admin_sql.get_admin_session(self._db, id_hash)
+
+    async def touch_admin_session(self, id_hash: str, now: float) -> None:
+        await self._write(admin_sql.touch_admin_session, id_hash, now)
+
+    async def delete_admin_session(self, id_hash: str) -> None:
+        await self._write(admin_sql.delete_admin_session, id_hash)
 
     # -- vacation auto-replies (issue 14) ---------------------------------------
     async def claim_vacation_reply(
@@ -496,6 +550,24 @@ class SqliteStore(SecurityMixin):
 
     async def retry_queue(self, item_id: int | None, now: float) -> int:
         return await self._write(outbound.retry, item_id, now)
+
+    # -- webmail sessions (issue 13, web/webmail) --------------------------------
+    async def create_web_session(self, session: WebSession) -> None:
+        await self._write(websessions.create, session)
+
+    async def get_web_session(self, id_hash: str) -> WebSession | None:
+        return websessions.get(self._db, id_hash)
+
+    async def update_web_session(self, id_hash: str, *, last_seen: float | None = None,
+                                 language: str | None = None) -> None:
+        await self._write(websessions.update, id_hash, last_seen, language)
+
+    async def delete_web_session(self, id_hash: str) -> None:
+        await self._write(websessions.delete, id_hash)
+
+    async def delete_web_sessions(self, *, account_id: int | None = None,
+                                  idle_before: float | None = None) -> int:
+        return await self._write(websessions.delete_many, account_id, idle_before)
 
     # -- maintenance ------------------------------------------------------------
     async def account_bodies(self, account_id: int) -> list[str]:

@@ -1,0 +1,88 @@
+"""A check of what DNS answers for the records a domain should publish
+(`accounts.dns.domain_records`, the one list the CLI, panel and API show).
+
+MX, SPF, DKIM and DMARC are looked up through the mail resolver (MX and TXT);
+`autoconfig` and `autodiscover` by their addresses (a CNAME or A records both
+reach the server); SRV records are listed but not checked (the resolver has
+no SRV lookup). Each lookup is bounded by `CHECK_TIMEOUT_SECONDS` and all run
+at once; a lookup that fails or times out is reported as such, never as
+"missing".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from postbus.accounts.dns import DnsRecord
+from postbus.mailauth.resolver import DnsTempError, Resolver, normalize_name
+
+CHECK_TIMEOUT_SECONDS = 5.0
+
+OK, MISSING, WRONG, FAILED, UNCHECKED = "ok", "missing", "wrong", "lookup failed", "not checked"
+
+
+@dataclass(frozen=True)
+class DnsCheck:
+    record: DnsRecord
+    status: str  # OK, MISSING, WRONG, FAILED or UNCHECKED
+    found: tuple[str, ...] = ()
+
+
+async def _bounded(lookup: Awaitable[list[str]]) -> list[str] | None:
+    try:
+        return await asyncio.wait_for(lookup, CHECK_TIMEOUT_SECONDS)
+    except (DnsTempError, TimeoutError):
+        return None
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split()).lower()
+
+
+def _txt(value: str) -> str:
+    """A TXT value as published ('"v=spf1 mx -all"') without its quotes."""
+    return value[1:-1] if value.startswith('"') and value.endswith('"') else value
+
+
+async def check(resolver: Resolver, hostname: str, wanted: list[DnsRecord]) -> list[DnsCheck]:
+    """What DNS says of each record, all lookups at once."""
+    host = normalize_name(hostname)
+
+    async def mx_hosts(name: str) -> list[str]:
+        return [h for _, h in await resolver.mx(name)]
+
+    async def one(record: DnsRecord) -> DnsCheck:
+        value = _txt(record.value)
+        good: Callable[[list[str]], bool]
+        lookup: Callable[[str], Awaitable[list[str]]]
+        if record.type == "MX":
+            lookup, good = mx_hosts, (lambda found: host in found)
+        elif record.type == "TXT" and value.startswith("v=spf1"):
+            def good(found: list[str]) -> bool:
+                spf = [t for t in found if t.lower().startswith("v=spf1")]
+                return len(spf) == 1 and (" mx" in spf[0].lower() or host in spf[0].lower())
+            lookup = resolver.txt
+        elif record.type == "TXT" and value.startswith("v=DMARC1"):
+            lookup, good = resolver.txt, (
+                lambda found: any(t.startswith("v=DMARC1") for t in found))
+        elif record.type == "TXT":
+            lookup, good = resolver.txt, (
+                lambda found: any(_squash(t) == _squash(value) for t in found))
+        elif record.type == "CNAME":
+            ours = set(await _bounded(resolver.addresses(host)) or [])
+            lookup, good = resolver.addresses, (lambda found: bool(ours & set(found)))
+        else:
+            return DnsCheck(record, UNCHECKED)
+        found = await _bounded(lookup(normalize_name(record.name)))
+        if found is None:
+            return DnsCheck(record, FAILED)
+        if not found:
+            return DnsCheck(record, MISSING)
+        if record.type == "TXT":  # only the records of the same kind (SPF, DMARC, DKIM)
+            kind = value.split(";")[0].split(" ")[0].lower()
+            found = [f for f in found if f.lower().startswith(kind)] or found
+        return DnsCheck(record, OK if good(found) else WRONG, tuple(found))
+
+    return list(await asyncio.gather(*(one(r) for r in wanted)))
