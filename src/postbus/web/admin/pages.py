@@ -79,8 +79,8 @@ async def login(request: Request) -> Response:
     except Banned as banned:
         log.info("proto=admin listener=https ip=%s port=- login refused: banned until %s",
                  remote(request), banned.text)
-        return await login_form(request, N_("Too many failed logins from your address;"
-                                            " try again later."), 429)
+        message = N_("Too many failed logins from your address; try again later.")
+        return await login_form(request, message, 429)
     except Unauthenticated:
         # The typed name may be a password: never logged (docs/logging.md). The
         # failure's pause was taken by the throttle (security.throttle).
