@@ -91,6 +91,10 @@
     if (!url || !window.EventSource) return;
     var current = document.body.getAttribute("data-folder");
     var source = new EventSource(url);
+    // A refused stream (the session ended) is not retried: reload, which leads to the login page.
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) window.location.reload();
+    });
     source.addEventListener("change", function (event) {
       var data = JSON.parse(event.data);
       Object.keys(data.folders).forEach(function (name) {
