@@ -72,7 +72,7 @@
       var t = event.target;
       if (event.ctrlKey || event.metaKey || event.altKey) return;
       if (t.matches("input, textarea, select") && event.key !== "Escape") return;
-      var links = Array.prototype.slice.call(document.querySelectorAll(".messages .col-subject a"));
+      var links = Array.prototype.slice.call(document.querySelectorAll(".messages tbody .col-subject a"));
       var index = links.indexOf(document.activeElement);
       if (event.key === "/") { var q = document.getElementById("q"); if (q) { q.focus(); event.preventDefault(); } }
       else if (event.key === "j" && links.length) { links[Math.min(index + 1, links.length - 1)].focus(); event.preventDefault(); }
