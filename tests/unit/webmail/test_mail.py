@@ -238,3 +238,14 @@ async def test_the_first_inbox_load_is_small_and_local(app: App, alice: httpx.As
         assert response.headers["cache-control"] == "private, max-age=86400"
         total += len(response.content)
     assert total < 150 * 1024, total
+
+
+async def test_the_quota_bar_warns_near_the_limit(app: App, alice: httpx.AsyncClient) -> None:
+    await app.accounts.set_quota(ALICE, 10_000)
+    await deliver(app, ALICE, message("fills", body="f" * 8_500), folder="Trash")
+    html = await page_of(alice, "/webmail/mail?folder=INBOX")
+    assert 'class="quota-warn"' in html or 'class="quota-full"' in html
+    assert "Nearly full: empty the Trash" in html and "/webmail/mail?folder=Trash" in html
+    await post(alice, "/webmail/mail/empty", folder="Trash")
+    calm = await page_of(alice, "/webmail/mail?folder=INBOX")
+    assert 'class="quota-ok"' in calm and "Nearly full" not in calm
