@@ -24,11 +24,7 @@ def test_the_corpus_runs_nothing_and_loads_nothing(browsing: Browsing,
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     seen_markers = set()
     for href in hrefs:
-        page.goto(browsing.base + href)
-        page.wait_for_load_state("load")
-        frames = page.locator("iframe.html-body")
-        for i in range(frames.count()):
-            frames.nth(i).content_frame.locator("body").wait_for(state="attached")
+        page.goto(browsing.base + href)  # waits for "load", which waits for the frames
         text = " ".join(frame.locator("body").inner_text() for frame in page.frames
                         if frame.url.startswith(browsing.base))
         seen_markers.update(re.findall(r"marker-[a-z-]+", text))

@@ -97,6 +97,9 @@
     if (!url || !window.EventSource) return;
     var current = document.body.getAttribute("data-folder");
     var source = new EventSource(url);
+    source.addEventListener("open", function () {
+      document.documentElement.setAttribute("data-live", "1");  // the server is watching
+    });
     // A refused stream (the session ended) is not retried: reload, which leads to the login page.
     source.addEventListener("error", function () {
       if (source.readyState === EventSource.CLOSED) window.location.reload();
@@ -146,5 +149,6 @@
     enableDragAndDrop();
     enableShortcuts();
     liveUpdates();
+    document.documentElement.setAttribute("data-ready", "1");  // handlers are in place
   });
 })();
