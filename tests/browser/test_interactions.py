@@ -63,6 +63,10 @@ def test_the_remote_content_note_only_when_something_was_blocked(
     page.locator("[data-remote-note]").wait_for(state="hidden")
     height = page.locator("iframe.html-body").bounding_box()["height"]
     assert height < 200, height  # the frame fits its content
+    # our own stylesheet and script pass our CSP, in the page and in the frame
+    assert not [c for c in browsing.watch.console if "Content Security Policy" in c]
+    assert page.frame_locator("iframe.html-body").locator("body").evaluate(
+        "b => getComputedStyle(b).fontSize") == "15px"  # body.css applied
     page.goto(browsing.base + "/webmail/mail?folder=INBOX")
     page.get_by_role("link", name="Tracked html").click()
     page.frame_locator("iframe.html-body").get_by_text("pixel").wait_for()
