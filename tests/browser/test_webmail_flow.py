@@ -103,3 +103,4 @@ def test_a_day_with_the_webmail(browsing: Browsing, server: ServerProcess) -> No
     browsing.shot("logged-out")
 
     assert watch.foreign == [] and watch.errors == []
+    assert not [c for c in watch.console if "Content Security Policy" in c]
