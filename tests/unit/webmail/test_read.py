@@ -125,6 +125,7 @@ def test_part_numbers() -> None:
     assert parse_path("1.2.3") == (1, 2, 3)
     assert parse_path("0") is None and parse_path("1..2") is None and parse_path("") is None
     assert parse_path(".".join(["1"] * 40)) is None
+    assert parse_path("²") is None and parse_path("1.٣") is None
 
 
 async def test_a_long_html_part_is_sanitised_off_the_loop(app: App, alice: httpx.AsyncClient) -> None:
