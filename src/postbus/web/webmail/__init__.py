@@ -25,8 +25,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from postbus.app import App
-from postbus.web.webmail import auth, events, mail, read
+from postbus.web.webmail import auth, events, mail, read, search
 from postbus.web.webmail.context import STATIC, environment
+from postbus.web.webmail.listing import OrderCache
 from postbus.web.webmail.security import SecurityHeaders
 
 #: (path, handler, methods, name); `name` is what `Web.url` takes.
@@ -48,6 +49,7 @@ ROUTES: tuple[tuple[str, object, tuple[str, ...], str], ...] = (
     ("/message/part", read.part, ("GET",), "message_part"),
     ("/message/cid", read.cid, ("GET",), "message_cid"),
     ("/message/source", read.source, ("GET",), "message_source"),
+    ("/search", search.search_page, ("GET",), "search_page"),
     ("/events", events.stream, ("GET",), "events"),
 )
 
@@ -62,5 +64,7 @@ def build_webmail(app: App, extra: tuple[BaseRoute, ...] = ()) -> Starlette:
     web = Starlette(routes=routes)
     web.state.postbus = app
     web.state.templates = environment()
+    web.state.orders = OrderCache()
+    web.state.paths = {}  # route name -> path (`context.Web.url`)
     web.add_middleware(SecurityHeaders)
     return web

@@ -1,9 +1,10 @@
 """Login and logout.
 
 The password is checked by `Accounts.authenticate`, the one authentication path
-IMAP, POP3 and SMTP AUTH use (so the same login throttling applies), and a
-failed login is logged and paused as theirs are (`security.logins`,
-`App.auth_failure_pause`). The login form has no session yet: its CSRF token is
+IMAP, POP3 and SMTP AUTH use, with the client's address, so the same login
+throttling applies (`security.throttle`: the failure's growing pause, and a
+ban refused with 429), and a failed login is logged as theirs are
+(`security.logins`). The login form has no session yet: its CSRF token is
 a double-submit token in `security.LOGIN_COOKIE`. A successful login opens a
 store-kept session (`accounts.websessions`) named by a new random id, so a
 session id planted before login is never reused (session fixation).
@@ -18,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 from starlette.responses import Response
 
 from postbus.security.logins import log_failed_login, log_login
+from postbus.security.throttle import Banned
 from postbus.web.webmail import i18n
 from postbus.web.webmail.context import Web, action, public, public_action
 from postbus.web.webmail.limits import MAX_CREDENTIAL, MAX_NEXT
@@ -94,16 +96,27 @@ async def login(web: Web) -> Response:
     language = (form.get("lang") or [""])[0]
     if not i18n.valid(language):
         language = web.language
-    if len(username) > MAX_CREDENTIAL or len(password) > MAX_CREDENTIAL:
-        account = None
-    else:
-        account = await web.app.accounts.authenticate(username, password)
+    client = web.request.client
+    try:
+        if len(username) > MAX_CREDENTIAL or len(password) > MAX_CREDENTIAL:
+            account = None
+        else:
+            account = await web.app.accounts.authenticate(
+                username, password, source=client.host if client else None)
+    except Banned:
+        RequestLog(web).info("login refused: the address is banned")
+        return _login_page(web, error=_("Too many failed logins from your address. Please try again later."),
+                           status=429, username=username[:MAX_CREDENTIAL])
     if account is None:
         await log_failed_login(RequestLog(web), web.app.accounts, username, "webmail")
-        await web.app.auth_failure_pause()
+        if client is None:  # no address, no throttle: the plain pause
+            await web.app.auth_failure_pause()
         return _login_page(web, error=_("The user name or password is wrong."), status=401,
                            username=username[:MAX_CREDENTIAL])
     session_id, _session = await web.app.web_sessions.open(account, language)
+    # Sessions abandoned without a logout are removed here, one indexed DELETE
+    # per login, rather than by a timer in every process.
+    await web.app.web_sessions.expire_idle()
     log_login(RequestLog(web), account.address, "webmail")
     response = web.redirect(_safe_next(web, (form.get("next") or [""])[0]))
     set_session_cookie(response, session_id)

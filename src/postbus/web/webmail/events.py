@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator
 
 from starlette.responses import Response, StreamingResponse
 
-from postbus.web.webmail.context import Web, page
+from postbus.mailbox import errors
+from postbus.web.webmail.context import Web, background
 from postbus.web.webmail.frame import folder_rows, quota_bar
 
 #: Seconds between keep-alive comments on a quiet stream.
@@ -40,7 +41,7 @@ async def snapshot(web: Web, changed: list[str]) -> str:
     return f"event: change\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-@page
+@background
 async def stream(web: Web) -> Response:
     subscription = web.mailboxes.watch(web.account_id)
 
@@ -53,9 +54,13 @@ async def stream(web: Web) -> Response:
                     yield ": keep-alive\n\n"
                     continue
                 ids = {c.mailbox_id for c in subscription.pending()}
-                names = [f.mailbox.name for f in await web.mailboxes.tree(web.account_id)
-                         if f.mailbox is not None and f.mailbox.id in ids]
-                yield await snapshot(web, names)
+                try:
+                    names = [f.mailbox.name for f in await web.mailboxes.tree(web.account_id)
+                             if f.mailbox is not None and f.mailbox.id in ids]
+                    event = await snapshot(web, names)
+                except errors.StoreError:
+                    return  # the account is gone: the browser's reconnect is refused
+                yield event
         finally:
             subscription.close()
 

@@ -105,8 +105,8 @@ def find_cid(root: Part, content_id: str) -> Path | None:
 def parse_path(text: str) -> Path | None:
     """"1.2" → (1, 2); None for anything else."""
     pieces = text.split(".")
-    if not text or len(pieces) > MAX_PART_PATH or not all(p.isdigit() and len(p) < 6
-                                                            for p in pieces):
+    if not text or len(pieces) > MAX_PART_PATH or not all(
+            p.isascii() and p.isdigit() and len(p) < 6 for p in pieces):  # not "²"
         return None
     path = tuple(int(p) for p in pieces)
     return path if all(n > 0 for n in path) else None

@@ -31,11 +31,17 @@
   }
 
   // The HTML part's frame grows to its content (same origin, no script inside it).
+  // The remote-content note stays only when a frame says it blocked something.
   function fitFrame(frame) {
     try {
       var doc = frame.contentDocument;
-      if (doc && doc.documentElement) frame.style.height = (doc.documentElement.scrollHeight + 20) + "px";
-    } catch (e) { /* not readable: keep the CSS height */ }
+      if (!doc || !doc.body) return;
+      frame.style.height = (Math.max(doc.body.scrollHeight, doc.body.offsetHeight) + 24) + "px";
+      var blocked = doc.querySelector("meta[name=postbus-remote-blocked]");
+      if (blocked && Number(blocked.getAttribute("content")) > 0) frame.setAttribute("data-blocked", "1");
+      var note = document.querySelector("[data-remote-note]");
+      if (note) note.hidden = !document.querySelector("iframe.html-body[data-blocked]");
+    } catch (e) { /* not readable: keep the CSS height and the note */ }
   }
 
   // Drag a message row onto a folder to move it (the list form's "move" button does the same).
@@ -72,7 +78,7 @@
       var t = event.target;
       if (event.ctrlKey || event.metaKey || event.altKey) return;
       if (t.matches("input, textarea, select") && event.key !== "Escape") return;
-      var links = Array.prototype.slice.call(document.querySelectorAll(".messages .col-subject a"));
+      var links = Array.prototype.slice.call(document.querySelectorAll(".messages tbody .col-subject a"));
       var index = links.indexOf(document.activeElement);
       if (event.key === "/") { var q = document.getElementById("q"); if (q) { q.focus(); event.preventDefault(); } }
       else if (event.key === "j" && links.length) { links[Math.min(index + 1, links.length - 1)].focus(); event.preventDefault(); }
@@ -91,6 +97,13 @@
     if (!url || !window.EventSource) return;
     var current = document.body.getAttribute("data-folder");
     var source = new EventSource(url);
+    source.addEventListener("open", function () {
+      document.documentElement.setAttribute("data-live", "1");  // the server is watching
+    });
+    // A refused stream (the session ended) is not retried: reload, which leads to the login page.
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) window.location.reload();
+    });
     source.addEventListener("change", function (event) {
       var data = JSON.parse(event.data);
       Object.keys(data.folders).forEach(function (name) {
@@ -123,7 +136,12 @@
       });
   }
 
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
+
   ready(function () {
+    document.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
     document.querySelectorAll("iframe.html-body").forEach(function (frame) {
       frame.addEventListener("load", function () { fitFrame(frame); });
       fitFrame(frame);
@@ -131,5 +149,6 @@
     enableDragAndDrop();
     enableShortcuts();
     liveUpdates();
+    document.documentElement.setAttribute("data-ready", "1");  // handlers are in place
   });
 })();
