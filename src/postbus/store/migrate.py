@@ -5,7 +5,8 @@ quota counters, aliases, administrators, settings (API tokens, forwarding and
 vacation rules, the UIDVALIDITY counter), folders with their UIDVALIDITY,
 UIDNEXT and HIGHESTMODSEQ, messages with their UIDs, flags, internal dates and
 mod-sequences, expunged records, the parse-once records with their search
-text, the outbound queue, subscriptions, and every body a message or queue item
+text, the outbound queue, subscriptions, the webmail's address books, preferences and
+written-to addresses, and every body a message or queue item
 references. Each folder's counters (messages, unseen, size, deleted,
 deleted_size) are recomputed from the copied messages.
 A client that synchronised against the embedded store finds the same folders
@@ -136,6 +137,11 @@ TABLES: tuple[Table, ...] = (
                      "envid", "ret", "delay_notified", "claimed_by", "claimed_until",
                      "recipients"}),
           lambda r: (*r[:9], bool(r[9]), *r[10:])),
+    # webmail writing (issue 13): address book, preferences, addresses written to
+    _plain("contacts", ("id", "account_id", "name", "email", "notes", "updated")),
+    _plain("user_settings", ("account_id", "data"), order="account_id", identity=False),
+    _plain("written_to", ("account_id", "address", "name", "last_used", "uses"),
+           order="account_id, address", identity=False),
 )
 BLOB_COLUMNS = ("id", "size", "created", "data")
 # SQLite tables that are not data: bookkeeping and the search index's own tables.

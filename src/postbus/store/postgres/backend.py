@@ -41,6 +41,7 @@ from postbus.store.model import (
 )
 from postbus.store.postgres import blobs, db, directory, folders, messages, notify, outbound, rows
 from postbus.store.postgres.db import Conn
+from postbus.store.postgres.userdata import UserDataMixin
 
 T = TypeVar("T")
 
@@ -55,7 +56,7 @@ class _NothingStored(Exception):
         self.delivered = delivered
 
 
-class PostgresStore:
+class PostgresStore(UserDataMixin):  # the address book etc.: store/postgres/userdata.py
     def __init__(self, url: str, data_dir: Path) -> None:
         self.url = url
         self.data_dir = Path(data_dir)

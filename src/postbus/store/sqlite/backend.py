@@ -47,6 +47,7 @@ from postbus.store.model import (
 )
 from postbus.store.sqlite import directory, folders, messages, outbound, rows, search
 from postbus.store.sqlite.db import Writer, connect, migrate
+from postbus.store.sqlite.userdata import UserDataMixin
 
 T = TypeVar("T")
 
@@ -62,7 +63,7 @@ class _NothingStored(Exception):
         self.delivered = delivered
 
 
-class SqliteStore:
+class SqliteStore(UserDataMixin):  # the address book etc.: store/sqlite/userdata.py
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / "postbus.sqlite3"
