@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from postbus import executor as executor_mod
 from postbus.accounts.service import Accounts
+from postbus.accounts.websessions import WebSessions
 from postbus.config import Settings
 from postbus.executor import Executor
 from postbus.mailbox.service import Mailboxes
@@ -45,6 +46,8 @@ class App:
         self.accounts = Accounts(self.store, default_quota=settings.default_quota,
                                  executor=self.executor)
         self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
+        self.web_sessions = WebSessions(
+            self.store, idle_timeout=settings.duration("webmail", "session_idle_timeout"))
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
         self._tls: ssl.SSLContext | None = None

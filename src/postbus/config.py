@@ -155,6 +155,11 @@ class Security(_Section):
     auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests)")] = "2s"
 
 
+class Webmail(_Section):
+    session_idle_timeout: Annotated[str | int, doc("a webmail session unused for this long is logged out")] = "30m"
+    page_size: Annotated[int, doc("messages per page of the webmail's message list (10-200)")] = 50
+
+
 class Settings(_Section):
     hostname: Annotated[str, doc("this node's name: banners, HELO, certificate")] = "localhost"
     data_dir: Annotated[str, doc("embedded store and generated files")] = "var"
@@ -169,6 +174,7 @@ class Settings(_Section):
     delivery: Annotated[LocalDelivery, doc("local delivery")] = msgspec.field(default_factory=LocalDelivery)
     dns: Annotated[Dns, doc("DNS resolution")] = msgspec.field(default_factory=Dns)
     security: Annotated[Security, doc("abuse resistance")] = msgspec.field(default_factory=Security)
+    webmail: Annotated[Webmail, doc("the webmail at https://HOST/webmail")] = msgspec.field(default_factory=Webmail)
 
     # Derived values, filled by `validate`.
     @property
@@ -203,7 +209,7 @@ def _validate(s: Settings) -> None:
                          ("limits", "data_timeout"),
                          ("queue", "lifetime"), ("queue", "delay_notice"), ("queue", "first_retry"),
                          ("queue", "max_retry_interval"), ("dns", "timeout"),
-                         ("security", "auth_failure_delay")):
+                         ("security", "auth_failure_delay"), ("webmail", "session_idle_timeout")):
         s.duration(section, key)
     if s.storage.backend not in ("sqlite", "postgresql"):
         raise ConfigError(f'storage.backend: {s.storage.backend!r} is not "sqlite" or "postgresql"')
@@ -214,6 +220,8 @@ def _validate(s: Settings) -> None:
     if not set(s.delivery.recipient_delimiter) <= RECIPIENT_DELIMITER_CHARS:
         raise ConfigError("delivery.recipient_delimiter: use only these characters: "
                           + "".join(sorted(RECIPIENT_DELIMITER_CHARS)))
+    if not 10 <= s.webmail.page_size <= 200:
+        raise ConfigError("webmail.page_size: give a number from 10 to 200")
     if bool(s.tls.cert) != bool(s.tls.key):
         raise ConfigError("tls: set both cert and key, or neither")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", s.hostname):

@@ -47,6 +47,7 @@ from postbus.store.model import (
     Parsed,
     QueueItem,
     QueueRecipient,
+    WebSession,
 )
 from postbus.store.userdata import Contact, NewContact, WrittenTo
 
@@ -316,6 +317,23 @@ class Store(Protocol):
 
     async def retry_queue(self, item_id: int | None, now: float) -> int:
         """Makes the item (or all items) due now; returns how many."""
+
+    # -- webmail sessions (issue 13, web/webmail) --------------------------------
+    async def create_web_session(self, session: WebSession) -> None:
+        """Stores a new session (its id_hash is new: 256 random bits)."""
+
+    async def get_web_session(self, id_hash: str) -> WebSession | None: ...
+
+    async def update_web_session(self, id_hash: str, *, last_seen: float | None = None,
+                                 language: str | None = None) -> None:
+        """Sets the given fields; a session that is gone stays gone."""
+
+    async def delete_web_session(self, id_hash: str) -> None: ...
+
+    async def delete_web_sessions(self, *, account_id: int | None = None,
+                                  idle_before: float | None = None) -> int:
+        """Removes the account's sessions, or those last seen before `idle_before`;
+        returns how many."""
 
     # -- maintenance ------------------------------------------------------------
     async def account_bodies(self, account_id: int) -> list[str]:

@@ -110,6 +110,8 @@ TABLES: tuple[Table, ...] = (
     _plain("accounts", ("id", "address", "domain_id", "password_hash", "quota_bytes", "enabled",
                         "used_bytes", "used_messages", "created"),
            convert=lambda r: (*r[:5], bool(r[5]), *r[6:])),
+    _plain("web_sessions", ("id_hash", "account_id", "csrf_token", "language", "created",
+                            "last_seen"), order="id_hash", identity=False),
     _plain("aliases", ("source", "domain_id", "targets"), order="source",
            convert=lambda r: (r[0], r[1], _json_list(r[2])), identity=False),
     _plain("admins", ("id", "name", "password_hash", "operator", "domains"),

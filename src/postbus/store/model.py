@@ -233,3 +233,18 @@ class StoreStats:
     blobs: int
     messages: int
     extra: dict[str, int] = field(default_factory=dict)
+
+
+# -- webmail sessions (issue 13, web/webmail) ----------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A webmail login. `id_hash` is the SHA-256 (hex) of the id in the cookie;
+    `csrf_token` is the synchroniser token every state-changing request carries."""
+
+    id_hash: str
+    account_id: int
+    csrf_token: str
+    language: str  # "" until the user picks one: the browser's Accept-Language decides
+    created: float  # seconds since the epoch
+    last_seen: float

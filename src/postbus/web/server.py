@@ -11,10 +11,14 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from postbus.app import App
 from postbus.net.tls import ensure_self_signed
+from postbus.web.webmail import build_webmail
+
+#: Seconds a stopping server waits for responses in flight (event streams end sooner).
+WEB_SHUTDOWN_GRACE = 3
 
 
 def build_app(app: App) -> Starlette:
@@ -25,7 +29,13 @@ def build_app(app: App) -> Starlette:
     async def index(request: Request) -> Response:
         return PlainTextResponse("Postbus\n")
 
-    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index)])
+    async def to_webmail(request: Request) -> Response:
+        return RedirectResponse("/webmail/", status_code=308)
+
+    web = Starlette(routes=[
+        Route("/healthz", healthz), Route("/", index), Route("/webmail", to_webmail),
+        Mount("/webmail", app=build_webmail(app)),
+    ])
     web.state.postbus = app
     return web
 
@@ -73,7 +83,9 @@ async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
     asgi = build_app(app) if name == "https" else build_redirect(app)
     config = uvicorn.Config(
         asgi, host=address[0], port=address[1], log_level="warning", lifespan="off",
-        access_log=False, server_header=False, **kwargs,
+        access_log=False, server_header=False,
+        # Long-lived responses (the webmail's event streams) are cut after this at shutdown.
+        timeout_graceful_shutdown=WEB_SHUTDOWN_GRACE, **kwargs,
     )
     server = _Server(config)
     task = asyncio.ensure_future(server.serve())

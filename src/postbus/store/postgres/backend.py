@@ -38,8 +38,19 @@ from postbus.store.model import (
     Parsed,
     QueueItem,
     QueueRecipient,
+    WebSession,
 )
-from postbus.store.postgres import blobs, db, directory, folders, messages, notify, outbound, rows
+from postbus.store.postgres import (
+    blobs,
+    db,
+    directory,
+    folders,
+    messages,
+    notify,
+    outbound,
+    rows,
+    websessions,
+)
 from postbus.store.postgres.db import Conn
 from postbus.store.postgres.userdata import UserDataMixin
 
@@ -596,6 +607,25 @@ class PostgresStore(UserDataMixin):  # the address book etc.: store/postgres/use
 
     async def retry_queue(self, item_id: int | None, now: float) -> int:
         return await self._write(lambda conn, _: outbound.retry(conn, item_id, now))
+
+    # -- webmail sessions (issue 13, web/webmail) --------------------------------
+    async def create_web_session(self, session: WebSession) -> None:
+        await self._write(lambda conn, _: websessions.create(conn, session))
+
+    async def get_web_session(self, id_hash: str) -> WebSession | None:
+        return await websessions.get(self.pool, id_hash)
+
+    async def update_web_session(self, id_hash: str, *, last_seen: float | None = None,
+                                 language: str | None = None) -> None:
+        await self._write(lambda conn, _: websessions.update(conn, id_hash, last_seen, language))
+
+    async def delete_web_session(self, id_hash: str) -> None:
+        await self._write(lambda conn, _: websessions.delete(conn, id_hash))
+
+    async def delete_web_sessions(self, *, account_id: int | None = None,
+                                  idle_before: float | None = None) -> int:
+        return await self._write(
+            lambda conn, _: websessions.delete_many(conn, account_id, idle_before))
 
     # -- maintenance ------------------------------------------------------------
     async def account_bodies(self, account_id: int) -> list[str]:

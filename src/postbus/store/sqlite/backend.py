@@ -44,8 +44,9 @@ from postbus.store.model import (
     Parsed,
     QueueItem,
     QueueRecipient,
+    WebSession,
 )
-from postbus.store.sqlite import directory, folders, messages, outbound, rows, search
+from postbus.store.sqlite import directory, folders, messages, outbound, rows, search, websessions
 from postbus.store.sqlite.db import Writer, connect, migrate
 from postbus.store.sqlite.userdata import UserDataMixin
 
@@ -472,6 +473,24 @@ class SqliteStore(UserDataMixin):  # the address book etc.: store/sqlite/userdat
 
     async def retry_queue(self, item_id: int | None, now: float) -> int:
         return await self._write(outbound.retry, item_id, now)
+
+    # -- webmail sessions (issue 13, web/webmail) --------------------------------
+    async def create_web_session(self, session: WebSession) -> None:
+        await self._write(websessions.create, session)
+
+    async def get_web_session(self, id_hash: str) -> WebSession | None:
+        return websessions.get(self._db, id_hash)
+
+    async def update_web_session(self, id_hash: str, *, last_seen: float | None = None,
+                                 language: str | None = None) -> None:
+        await self._write(websessions.update, id_hash, last_seen, language)
+
+    async def delete_web_session(self, id_hash: str) -> None:
+        await self._write(websessions.delete, id_hash)
+
+    async def delete_web_sessions(self, *, account_id: int | None = None,
+                                  idle_before: float | None = None) -> int:
+        return await self._write(websessions.delete_many, account_id, idle_before)
 
     # -- maintenance ------------------------------------------------------------
     async def account_bodies(self, account_id: int) -> list[str]:
