@@ -85,6 +85,16 @@ class PreferencesService:
             prefs = replace(prefs, identities=(Identity("", account.address),))
         return prefs
 
+    async def page_size(self, account: Account, default: int) -> int:
+        """The messages per page the user chose, else `default` (the operator's)."""
+        raw = await self._store.get_user_settings(account.id)
+        return _decode(raw).page_size if raw and '"page_size"' in raw else default
+
+    async def stored_language(self, account: Account) -> str | None:
+        """The language the user saved in the settings, None when never saved."""
+        raw = await self._store.get_user_settings(account.id)
+        return _decode(raw).language if raw and '"language"' in raw else None
+
     async def owned(self, account: Account) -> list[str]:
         """The addresses a sender picker offers: the mailbox and its domain's aliases to it."""
         return await owned_addresses(self._store, account)

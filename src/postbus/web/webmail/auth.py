@@ -30,6 +30,7 @@ from postbus.web.webmail.security import (
     set_session_cookie,
     tokens_match,
 )
+from postbus.web.webmail.services import user_services
 
 log = logging.getLogger("postbus.web")
 
@@ -103,6 +104,8 @@ async def login(web: Web) -> Response:
         await web.app.auth_failure_pause()
         return _login_page(web, error=_("The user name or password is wrong."), status=401,
                            username=username[:MAX_CREDENTIAL])
+    # the language saved in the settings wins over the login page's (compose helper)
+    language = await user_services(web.app).preferences.stored_language(account) or language
     session_id, _session = await web.app.web_sessions.open(account, language)
     log_login(RequestLog(web), account.address, "webmail")
     response = web.redirect(_safe_next(web, (form.get("next") or [""])[0]))
