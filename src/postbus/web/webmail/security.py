@@ -49,7 +49,9 @@ def body_csp(remote: bool) -> str:
 
 _COMMON = (
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null"
+    # on our own form posts, which the Origin check must refuse.
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
@@ -104,8 +106,13 @@ def tokens_match(given: str | None, expected: str) -> bool:
 
 
 def same_origin(request: Request) -> bool:
-    """False when the request names another origin (Origin header, RFC 6454 §7);
-    a request without Origin passes (SameSite=Strict and the token still apply)."""
+    """False when the browser says the request came from another origin: the
+    Origin header (RFC 6454 §7; "null" included) or Sec-Fetch-Site (Fetch
+    Metadata). A request with neither passes; SameSite=Strict and the token
+    still apply."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
     origin = request.headers.get("origin")
     if origin is None:
         return True
