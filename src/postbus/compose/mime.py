@@ -24,7 +24,9 @@ from postbus.compose.recipients import Addressee
 
 _TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
 _CONTENT_TYPE = re.compile(f"({_TOKEN})/({_TOKEN})")
-_FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+#: C0 and C1 controls and the Unicode line separators: str.splitlines() breaks at some of them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_FILENAME_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029/\\\\]")
 RFC822 = "message/rfc822"
 POLICY = email.policy.SMTP
 
@@ -77,7 +79,7 @@ def safe_filename(name: str) -> str:
 
 def _address(a: Addressee) -> Address:
     local, _, domain = a.address.rpartition("@")
-    return Address(display_name=a.name, username=local, domain=domain)
+    return Address(display_name=_CONTROL.sub(" ", a.name).strip(), username=local, domain=domain)
 
 
 def build(c: Composed, *, with_bcc: bool) -> bytes:
@@ -92,8 +94,9 @@ def build(c: Composed, *, with_bcc: bool) -> bytes:
         msg["Cc"] = [_address(a) for a in c.cc]
     if c.bcc and with_bcc:
         msg["Bcc"] = [_address(a) for a in c.bcc]
-    if c.subject:
-        msg["Subject"] = c.subject
+    subject = _CONTROL.sub(" ", c.subject).strip()
+    if subject:
+        msg["Subject"] = subject  # no CR or LF: a header field cannot be forged through it
     msg["Message-ID"] = c.message_id or new_message_id(c.sender.address.rpartition("@")[2])
     if c.in_reply_to:
         msg["In-Reply-To"] = c.in_reply_to

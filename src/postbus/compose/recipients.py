@@ -21,7 +21,7 @@ from postbus.message.addresses import parse_address_list
 from postbus.message.words import decode_header_value
 
 _LOCAL = re.compile(r"[!-~]+")  # printable ASCII, no space
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+_UNSAFE_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # controls, line separators
 
 
 @dataclass(frozen=True, slots=True)

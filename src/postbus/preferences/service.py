@@ -23,7 +23,7 @@ from postbus.preferences.limits import (
 from postbus.store import Store
 from postbus.store.model import Account
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # controls, line separators
 
 #: The interface languages, English first (the default).
 LANGUAGES = ("en", "nl", "fr")
