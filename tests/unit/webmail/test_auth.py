@@ -111,6 +111,15 @@ async def test_idle_sessions_end(app: App, client: httpx.AsyncClient) -> None:
     assert (await alice.get("/webmail/mail")).status_code == 200
     now[0] += app.web_sessions.idle_timeout + 1
     assert (await alice.get("/webmail/mail")).status_code == 303
+    # A session abandoned without a logout is removed at the next login of anyone.
+    abandoned = alice.cookies["__Host-postbus"]
+    assert (await login(alice)).status_code == 303
+    async with client_for(app) as bob:
+        now[0] += app.web_sessions.idle_timeout + 1
+        assert (await login(bob, user="bob@example.test")).status_code == 303
+    key = hashlib.sha256(alice.cookies["__Host-postbus"].encode()).hexdigest()
+    assert await app.store.get_web_session(key) is None
+    assert abandoned != alice.cookies["__Host-postbus"]
 
 
 async def test_sessions_outlive_the_process(app: App, alice: httpx.AsyncClient) -> None:

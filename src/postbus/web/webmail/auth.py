@@ -107,6 +107,9 @@ async def login(web: Web) -> Response:
     # the language saved in the settings wins over the login page's (compose helper)
     language = await user_services(web.app).preferences.stored_language(account) or language
     session_id, _session = await web.app.web_sessions.open(account, language)
+    # Sessions abandoned without a logout are removed here, one indexed DELETE
+    # per login, rather than by a timer in every process.
+    await web.app.web_sessions.expire_idle()
     log_login(RequestLog(web), account.address, "webmail")
     response = web.redirect(_safe_next(web, (form.get("next") or [""])[0]))
     set_session_cookie(response, session_id)

@@ -8,7 +8,8 @@ for what may load.
 - Images: ``cid:`` sources become this message's own part URL (`cid_url`);
   ``data:`` raster images stay; remote (http/https) sources are dropped unless
   the user asked for remote content, and counted so the page can offer it.
-- Inline styles keep only `STYLE_PROPERTIES`, none of which takes a ``url()``.
+- Inline styles keep only `STYLE_PROPERTIES`, and no declaration that could
+  load or run anything (`STYLE_DANGER`: url(), expression(), escapes ...).
 
 The sanitised document is still served under `security.body_csp` in a
 sandboxed frame (no script at all), so a sanitiser miss runs nothing and loads
@@ -43,6 +44,19 @@ STYLE_PROPERTIES = frozenset({
 SAFE_DATA_IMAGES = ("data:image/png;", "data:image/gif;", "data:image/jpeg;", "data:image/webp;")
 
 
+#: Declarations whose value holds one of these are dropped whole: ways to load
+#: (url, image-set, @import) or run (expression, behavior, -moz-binding) something,
+#: and the escapes and comments that could hide them.
+STYLE_DANGER = ("url(", "image-set(", "expression(", "javascript:", "behavior", "binding",
+                "@import", "\\", "/*", "&", "<")
+
+
+def _safe_style(value: str) -> str:
+    kept = [d for d in value.split(";")
+            if d.strip() and not any(t in d.lower() for t in STYLE_DANGER)]
+    return ";".join(kept)
+
+
 @dataclass
 class Sanitised:
     html: str
@@ -71,6 +85,8 @@ def sanitise(html: str, *, cid_url: Callable[[str], str], remote: bool) -> Sanit
             return value if lowered.startswith(("http://", "https://", "mailto:")) else None
         if attribute in ("cite", "background", "longdesc", "usemap"):
             return None
+        if attribute == "style":
+            return _safe_style(value)
         return value
 
     cleaned = nh3.clean(

@@ -1,0 +1,93 @@
+"""Server time of the webmail on a 100,000-message folder (embedded SQLite store, in process).
+
+Run: .venv/bin/python bench/webmail_bench.py [--messages 100000] [--distinct 300] [--runs 7]
+
+The folder is built as `imap_fetch_bench.py` builds it (a few hundred distinct
+messages appended again and again; 1 in 100 mentions "zanzibar"). The
+requests go to the webmail's ASGI app through httpx's ASGI transport, so the
+time is the server's: session check, mailbox service, template, no network.
+Printed, as the median of `--runs` requests after one untimed warm-up each:
+
+* the Inbox page (page 1, newest first, 50 rows: what a login lands on);
+* the Inbox page sorted by subject (`Mailboxes.sort` over the whole folder);
+* a message view (a multipart message with an attachment);
+* a quick search for "zanzibar" (IMAP SEARCH over subject/from/to/body).
+
+The first Inbox request, which loads the folder's entries into the cache, is
+printed on its own (cold).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from imap_fetch_bench import build_folder
+
+from postbus.app import App
+from postbus.config import from_dict
+from postbus.web.server import build_app
+
+
+async def timed(client: httpx.AsyncClient, url: str, runs: int) -> tuple[float, list[float]]:
+    await client.get(url)  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = await client.get(url)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(times), times
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = App(from_dict({"data_dir": str(Path(tmp) / "var"), "hostname": "localhost"}))
+        await app.open()
+        try:
+            await app.store.add_domain("example.org")
+            account = await app.store.add_account("bench@example.org", "x", quota_bytes=0)
+            inbox = await app.mailboxes.get(account.id, "INBOX")
+            start = time.perf_counter()
+            await build_folder(app.store, inbox.id, args.messages, args.distinct)
+            print(f"built {args.messages} messages ({args.distinct} distinct) in "
+                  f"{time.perf_counter() - start:.1f} s; load average {os.getloadavg()}")
+            session_id, _ = await app.web_sessions.open(account)
+            transport = httpx.ASGITransport(app=build_app(app))
+            async with httpx.AsyncClient(transport=transport, base_url="https://localhost",
+                                         cookies={"__Host-postbus": session_id}) as client:
+                start = time.perf_counter()
+                first = await client.get("/webmail/mail?folder=INBOX")
+                assert first.status_code == 200
+                print(f"Inbox page, first (cold entry cache): {1000 * (time.perf_counter() - start):8.1f} ms")
+                # message 3 of each distinct run (n % 4 == 2) has an attachment
+                cases = [
+                    ("Inbox page (newest first)", "/webmail/mail?folder=INBOX"),
+                    ("Inbox page sorted by subject", "/webmail/mail?folder=INBOX&sort=subject&order=asc"),
+                    ("message view", f"/webmail/message?folder=INBOX&uid={args.messages - 1}"),
+                    ('search "zanzibar"', "/webmail/mail?folder=INBOX&q=zanzibar"),
+                ]
+                for label, url in cases:
+                    median, times = await timed(client, url, args.runs)
+                    print(f"{label:32s} median {1000 * median:8.1f} ms  "
+                          f"(min {1000 * min(times):.1f}, max {1000 * max(times):.1f}, runs {len(times)})")
+            print(f"load average after: {os.getloadavg()}")
+        finally:
+            await app.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--distinct", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=7)
+    asyncio.run(main(parser.parse_args()))
