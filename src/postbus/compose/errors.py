@@ -10,6 +10,7 @@ class ComposeRefused(Exception):
     kinds: "from" (not an address the user owns), "recipient" (a bad or unknown
     address), "no_recipient", "too_many_recipients", "too_big" (over the
     message size limit), "limit" (another named limit), "mailbox_full",
+    "sending_limit" (over the account's sending limits, or blocked from sending),
     "not_found" (the message to reply to, forward or edit is gone),
     "temporary" (try again later)."""
 

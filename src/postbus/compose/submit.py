@@ -8,6 +8,8 @@ delivery pipeline SMTP submission uses, under the same rules (DESIGN.md):
   refused, as RCPT TO is with 550 5.1.1), with the relay tricks `%` and `!`
   refused (RFC 2505 §3.2); other domains go to the outbound queue;
 - the message as built is at most `max_message_size` octets (SMTP SIZE);
+- the envelope names the account as its submitter, so the pipeline takes the
+  same sending limits as for SMTP submission (`Envelope.submitter`);
 - `Delivery.deliver` stores it in every local Inbox and the queue in one
   transaction, or refuses having stored nothing (a full mailbox is temporary).
 """
@@ -84,11 +86,13 @@ async def submit(app: App, account: Account, sender: str, recipients: Sequence[A
         raise ComposeRefused("too_big", str(app.settings.max_message_size))
     delivery = delivery_of(app)
     resolved = [await resolve(delivery, r) for r in recipients]
-    envelope = Envelope(sender, resolved,
-                        client=ClientInfo(ip="", via="HTTP", authenticated=True))
+    envelope = Envelope(sender, resolved, client=ClientInfo(ip="", via="HTTP", authenticated=True),
+                        submitter=account.address)  # the sending limits of SMTP submission
     try:
         return await delivery.deliver_bytes(envelope, raw)
     except DeliveryRefused as exc:
         if exc.enhanced.startswith("4.2."):
             raise ComposeRefused("mailbox_full", exc.text) from None
+        if exc.enhanced[1:4] == ".7.":  # RFC 3463 X.7.1: over a sending limit, or blocked
+            raise ComposeRefused("sending_limit", exc.text) from None
         raise ComposeRefused("temporary" if exc.temporary else "recipient", exc.text) from None

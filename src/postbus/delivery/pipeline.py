@@ -105,6 +105,9 @@ class Envelope:
     ret: str = ""  # RFC 3461 RET: "FULL" | "HDRS" | ""
     mx: bool = False  # from the internet: add Authentication-Results
     report: bool = False  # a delivery report: small, and must reach its reader past quota
+    # The authenticated mailbox submitting it (SMTP submission, webmail): its
+    # sending limits (security.sending) are taken before anything is stored.
+    submitter: str = ""
     id: str = field(default_factory=lambda: new_message_id())
 
 

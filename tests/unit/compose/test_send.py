@@ -114,3 +114,24 @@ async def test_over_the_message_size_is_refused_clearly(small: World) -> None:
     await small.compose.send(small.anna, Draft(to=BOB, attachments=(
         Attachment("ok.bin", "application/octet-stream", b"\0" * (30 << 10)),)))
     assert len(await small.inbox(small.bob)) == 1
+
+
+async def test_the_submitter_is_named_and_a_sending_limit_is_said(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline takes SMTP submission's sending limits for `Envelope.submitter`;
+    its refusal (RFC 3463 X.7.1) reaches the user as such, nothing stored."""
+    from postbus.compose.submit import delivery_of
+    from postbus.delivery.pipeline import DeliveryRefused, Envelope
+
+    seen: list[Envelope] = []
+
+    async def refuse(envelope: Envelope, raw: bytes) -> None:
+        seen.append(envelope)
+        raise DeliveryRefused("4.7.1", "Sending limit reached: 100 messages an hour")
+
+    monkeypatch.setattr(delivery_of(world.app), "deliver_bytes", refuse)
+    with pytest.raises(ComposeRefused) as refused:
+        await world.compose.send(world.anna, Draft(from_address=f"info@{DOMAIN}", to=BOB))
+    assert refused.value.kind == "sending_limit"
+    assert [e.submitter for e in seen] == [ANNA] and seen[0].mail_from == f"info@{DOMAIN}"
+    assert await world.folder(world.anna, "Sent") == []

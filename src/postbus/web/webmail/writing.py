@@ -81,6 +81,8 @@ def refusal_text(web: Web, e: ComposeRefused) -> str:
                      "Remove an attachment or send the files in several messages.", limit=limit),
         "limit": _("A limit was reached: %(detail)s", detail=e.detail),
         "mailbox_full": _("A mailbox is full; the message was not sent. Try again later."),
+        "sending_limit": _("Your mailbox may not send more messages now (a sending limit, or "
+                           "a block by your administrator). The message was not sent."),
         "not_found": _("The message or draft no longer exists."),
         "temporary": _("The message could not be sent now. Try again later."),
     }
