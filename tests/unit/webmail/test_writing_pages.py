@@ -121,3 +121,25 @@ async def test_address_completion(app: App, alice: httpx.AsyncClient) -> None:
     found = (await alice.get("/webmail/complete?q=bob")).json()
     assert found == [{"name": "Bob B", "address": BOB, "display": f"Bob B <{BOB}>"}]
     assert (await alice.get("/webmail/complete?q=zzz")).json() == []
+
+
+async def test_a_refused_send_keeps_the_form_and_its_files_as_a_draft(
+        app: App, alice: httpx.AsyncClient) -> None:
+    _, csrf = await compose_form(alice)
+    response = await alice.post("/webmail/compose", data={
+        "csrf": csrf, "op": "send", "to": "nobody@example.test", "subject": "Kept"},
+        files={"attachment": ("notes.txt", b"my notes", "text/plain")})
+    assert response.status_code == 400
+    assert "This address cannot receive mail: nobody@example.test" in response.text
+    assert "notes.txt" in response.text  # listed as the draft's attachment, not lost
+    [kept] = await folder(app, ALICE, "Drafts")
+    assert kept["Subject"] == "Kept"
+    draft = re.search(r'name="draft" value="(\d+)"', response.text)
+    assert draft is not None
+    sent = await alice.post("/webmail/compose", data={
+        "csrf": csrf, "op": "send", "to": BOB, "subject": "Kept", "draft": draft.group(1)},
+        files={"x": ("", b"")})
+    assert sent.status_code == 303
+    [received] = await folder(app, BOB, "INBOX")
+    assert [p.get_filename() for p in received.iter_attachments()] == ["notes.txt"]
+    assert await folder(app, ALICE, "Drafts") == []

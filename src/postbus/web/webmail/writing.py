@@ -11,6 +11,7 @@ service's refusals into the user's words (`refusal_text`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
@@ -170,15 +171,35 @@ async def compose_post(web: Web, form: FormData) -> Response:
             return web.redirect(web.url("compose", draft=saved.uid))
         await service.send(web.account, d)
     except ComposeRefused as e:
-        status = 413 if e.kind == "too_big" else 400
-        parts: tuple[AttachmentInfo, ...] = ()
-        if d.draft_uid is not None:
-            try:
-                parts = (await service.open_draft(web.account, d.draft_uid))[1]
-            except ComposeRefused:
-                pass
-        return await _render(web, d, parts, error=refusal_text(web, e), status=status)
+        return await _refused(web, d, e, keep=op == "send")
     return web.redirect(web.url("mailbox", folder="Sent", sent="1"))
+
+
+#: Refusals of a send after which the form is kept as a draft, uploads included,
+#: so that the user corrects it without choosing the files again.
+KEEP_AS_DRAFT = frozenset({"recipient", "no_recipient", "too_many_recipients", "limit",
+                           "sending_limit", "mailbox_full", "temporary"})
+
+
+async def _refused(web: Web, d: Draft, e: ComposeRefused, *, keep: bool) -> Response:
+    service = user_services(web.app).compose
+    status = 413 if e.kind == "too_big" else 400
+    if keep and e.kind in KEEP_AS_DRAFT and (d.attachments or d.draft_uid is None):
+        try:
+            saved = await service.save_draft(web.account, d)
+        except ComposeRefused:
+            pass  # the draft cannot be kept either: the form as it came
+        else:
+            d = replace(d, draft_uid=saved.uid, attachments=(), drop=(), forward_mode="")
+            return await _render(web, d, saved.attachments, error=refusal_text(web, e),
+                                 status=status)
+    parts: tuple[AttachmentInfo, ...] = ()
+    if d.draft_uid is not None:
+        try:
+            parts = (await service.open_draft(web.account, d.draft_uid))[1]
+        except ComposeRefused:
+            pass
+    return await _render(web, d, parts, error=refusal_text(web, e), status=status)
 
 
 @upload_action(_upload_limit)
