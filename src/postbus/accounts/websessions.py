@@ -59,8 +59,9 @@ class WebSessions:
         await self.store.create_web_session(session)
         return session_id, session
 
-    async def resume(self, session_id: str) -> OpenSession | None:
-        """The live session named by the cookie's id, or None."""
+    async def resume(self, session_id: str, *, touch: bool = True) -> OpenSession | None:
+        """The live session named by the cookie's id, or None. With `touch` False
+        (a background request, not the user's) the session's idle time runs on."""
         if not session_id or len(session_id) > MAX_SESSION_ID:
             return None
         key = id_hash(session_id)
@@ -75,7 +76,7 @@ class WebSessions:
         if account is None or not account.enabled:
             await self.store.delete_web_session(key)
             return None
-        if now - session.last_seen > TOUCH_INTERVAL:
+        if touch and now - session.last_seen > TOUCH_INTERVAL:
             await self.store.update_web_session(key, last_seen=now)
         return OpenSession(session, account)
 

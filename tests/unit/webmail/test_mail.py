@@ -196,3 +196,28 @@ async def test_one_user_cannot_reach_another_users_folder(app: App, alice: httpx
     assert "bob&#39;s secret" not in html
     r = await alice.get(f"/webmail/message?folder=INBOX&uid={uid}")
     assert r.status_code == 404
+
+
+async def test_the_next_page_of_a_sorted_list_sorts_nothing(
+        app: App, alice: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in range(15):
+        await deliver(app, ALICE, message(f"s{n:02d}"))
+    calls = []
+    original = app.mailboxes.sort
+
+    async def counting(*args: object, **kwargs: object) -> list[int]:
+        calls.append(args)
+        return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app.mailboxes, "sort", counting)
+    first = await page_of(alice, "/webmail/mail?folder=INBOX&sort=subject&order=asc")
+    second = await page_of(alice, "/webmail/mail?folder=INBOX&sort=subject&order=asc&page=2")
+    assert subjects(first) + subjects(second) == [f"s{n:02d}" for n in range(15)]
+    assert len(calls) == 1
+    # reading a message (a flag change) keeps the order; a new message does not
+    await page_of(alice, "/webmail/message?folder=INBOX&uid=3")
+    await page_of(alice, "/webmail/mail?folder=INBOX&sort=subject&order=asc")
+    assert len(calls) == 1
+    await deliver(app, ALICE, message("a-new-one"))
+    fresh = await page_of(alice, "/webmail/mail?folder=INBOX&sort=subject&order=asc")
+    assert subjects(fresh)[0] == "a-new-one" and len(calls) == 2

@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from postbus.app import App
 from postbus.web.webmail import auth, contacts, events, mail, prefs, read, writing
 from postbus.web.webmail.context import STATIC, environment
+from postbus.web.webmail.listing import OrderCache
 from postbus.web.webmail.security import SecurityHeaders
 
 #: (path, handler, methods, name); `name` is what `Web.url` takes.
@@ -66,5 +67,6 @@ def build_webmail(app: App, extra: tuple[BaseRoute, ...] = ()) -> Starlette:
     web = Starlette(routes=routes)
     web.state.postbus = app
     web.state.templates = environment()
+    web.state.orders = OrderCache()
     web.add_middleware(SecurityHeaders)
     return web

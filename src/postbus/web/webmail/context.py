@@ -4,6 +4,8 @@ A handler is ``async def handler(web: Web) -> Response`` wrapped by one of:
 
 - `public`: no session needed (the login page); `web.session` may be None;
 - `page`: a GET that needs a live session (else a redirect to the login page);
+- `background`: like `page`, for requests the page makes by itself (they do
+  not keep the session alive);
 - `action`: a state-changing request (POST) that needs a live session and the
   session's CSRF token (`security.CSRF_FIELD` in the form or the
   `security.CSRF_HEADER` header); a missing or wrong token is 403, and nothing
@@ -171,16 +173,18 @@ class Web:
         return values[0]
 
 
-async def _opened(app: App, request: Request) -> OpenSession | None:
+async def _opened(app: App, request: Request, touch: bool) -> OpenSession | None:
     session_id = request.cookies.get(SESSION_COOKIE)
-    return None if session_id is None else await app.web_sessions.resume(session_id)
+    if session_id is None:
+        return None
+    return await app.web_sessions.resume(session_id, touch=touch)
 
 
-def _wrap(handler: Handler, *, login: bool, csrf: bool) -> Endpoint:
+def _wrap(handler: Handler, *, login: bool, csrf: bool, touch: bool = True) -> Endpoint:
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         app: App = request.app.state.postbus
-        opened = await _opened(app, request)
+        opened = await _opened(app, request, touch)
         web = Web(request, app, opened)
         if login and opened is None:
             if request.method == "GET" and request.headers.get("accept") != "text/event-stream":
@@ -226,6 +230,12 @@ def page(handler: Handler) -> Endpoint:
 
 def action(handler: Handler) -> Endpoint:
     return _wrap(handler, login=True, csrf=True)
+
+
+def background(handler: Handler) -> Endpoint:
+    """A GET the page makes by itself (the event stream): needs a live session but
+    does not count as the user's activity, so an unattended page still times out."""
+    return _wrap(handler, login=True, csrf=False, touch=False)
 
 
 def _local_path(request: Request) -> str:

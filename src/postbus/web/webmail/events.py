@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 
 from starlette.responses import Response, StreamingResponse
 
-from postbus.web.webmail.context import Web, page
+from postbus.web.webmail.context import Web, background
 from postbus.web.webmail.frame import folder_rows, quota_bar
 
 #: Seconds between keep-alive comments on a quiet stream.
@@ -40,7 +40,7 @@ async def snapshot(web: Web, changed: list[str]) -> str:
     return f"event: change\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-@page
+@background
 async def stream(web: Web) -> Response:
     subscription = web.mailboxes.watch(web.account_id)
 

@@ -10,6 +10,8 @@ page shown (`Mailboxes.fetch`).
 
 from __future__ import annotations
 
+from array import array
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +26,10 @@ from postbus.web.webmail.present import sender_name, size_text, subject_text, wh
 SORTS: dict[str, q.SortField | None] = {
     "received": None, "date": "date", "from": "display_from", "subject": "subject", "size": "size",
 }
+
+
+#: Sorted or searched orders kept per process (`OrderCache`).
+ORDERS_KEPT = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +106,55 @@ class MessagePage:
     pages: int
 
 
-async def ordered_uids(web: Web, mailbox: Mailbox, query: ListQuery) -> list[int]:
+class OrderCache:
+    """The last few orders computed by sort or search, so that the next page of a
+    sorted list or of a search does not sort or search again.
+
+    A key names the folder's set of messages by (id, uid_validity, uid_next,
+    number of messages): an append moves uid_next, an expunge the count, and
+    flag changes alter neither the sort keys nor the quick search's fields.
+    At most `size` orders are kept (LRU); each is an array of 4-byte UIDs."""
+
+    def __init__(self, size: int = ORDERS_KEPT) -> None:
+        self.size = size
+        self._orders: OrderedDict[tuple[object, ...], array[int]] = OrderedDict()
+
+    def get(self, key: tuple[object, ...]) -> array[int] | None:
+        found = self._orders.get(key)
+        if found is not None:
+            self._orders.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[object, ...], uids: Sequence[int]) -> array[int]:
+        kept = array("I", uids)
+        self._orders[key] = kept
+        while len(self._orders) > self.size:
+            self._orders.popitem(last=False)
+        return kept
+
+
+async def ordered_uids(web: Web, mailbox: Mailbox, query: ListQuery) -> Sequence[int]:
     view = await web.mailboxes.open_view(mailbox, True, MailboxView)
     entries = view.entries
-    uids: Sequence[int]
-    if query.search:
-        uids = await web.mailboxes.search(mailbox.id, entries, quick_search(query.search))
-    else:
-        uids = entries.uids
     field = SORTS[query.sort]
+    if field is None and not query.search:
+        uids = entries.uids
+        return uids[::-1] if query.descending else uids
+    cache: OrderCache = web.request.app.state.orders
+    key = (mailbox.id, mailbox.uid_validity, view.uid_next, len(entries), query.sort,
+           query.descending, query.search)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    matched: Sequence[int] = entries.uids
+    if query.search:
+        matched = await web.mailboxes.search(mailbox.id, entries, quick_search(query.search))
     if field is None:
-        return list(reversed(uids)) if query.descending else list(uids)
-    return await web.mailboxes.sort(mailbox.id, uids, [q.SortKey(field, query.descending)])
+        ordered: Sequence[int] = matched[::-1] if query.descending else matched
+    else:
+        ordered = await web.mailboxes.sort(mailbox.id, matched,
+                                           [q.SortKey(field, query.descending)])
+    return cache.put(key, ordered)
 
 
 async def message_page(web: Web, query: ListQuery, page_size: int) -> MessagePage:
@@ -120,7 +163,7 @@ async def message_page(web: Web, query: ListQuery, page_size: int) -> MessagePag
     start, end, pages = page_bounds(len(uids), query.page, page_size)
     rows: list[Row] = []
     items = q.FetchItems(info=True, record=True)
-    async for fetched in web.mailboxes.fetch(mailbox.id, uids[start:end], items):
+    async for fetched in web.mailboxes.fetch(mailbox.id, list(uids[start:end]), items):
         if fetched.gone or fetched.info is None:
             continue
         meta = await fetched.record()

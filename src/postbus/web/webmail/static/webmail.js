@@ -72,7 +72,7 @@
       var t = event.target;
       if (event.ctrlKey || event.metaKey || event.altKey) return;
       if (t.matches("input, textarea, select") && event.key !== "Escape") return;
-      var links = Array.prototype.slice.call(document.querySelectorAll(".messages .col-subject a"));
+      var links = Array.prototype.slice.call(document.querySelectorAll(".messages tbody .col-subject a"));
       var index = links.indexOf(document.activeElement);
       if (event.key === "/") { var q = document.getElementById("q"); if (q) { q.focus(); event.preventDefault(); } }
       else if (event.key === "j" && links.length) { links[Math.min(index + 1, links.length - 1)].focus(); event.preventDefault(); }
@@ -91,6 +91,10 @@
     if (!url || !window.EventSource) return;
     var current = document.body.getAttribute("data-folder");
     var source = new EventSource(url);
+    // A refused stream (the session ended) is not retried: reload, which leads to the login page.
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) window.location.reload();
+    });
     source.addEventListener("change", function (event) {
       var data = JSON.parse(event.data);
       Object.keys(data.folders).forEach(function (name) {

@@ -1,0 +1,44 @@
+"""Drag-and-drop to a folder, keyboard shortcuts and the phone-sized layout."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import ALICE, Browsing
+from tests.support.mail import smtp_deliver
+from tests.support.server import ServerProcess
+
+
+def mail(subject: str) -> bytes:
+    return (f"From: Bob <bob@remote.test>\r\nTo: {ALICE}\r\nSubject: {subject}\r\n"
+            "Content-Type: text/plain\r\n\r\nhello\r\n").encode()
+
+
+def test_drag_a_message_to_a_folder_and_use_the_keyboard(browsing: Browsing,
+                                                        server: ServerProcess) -> None:
+    smtp_deliver(server.port("smtp"), ALICE, [mail("Drag me"), mail("Key me")])
+    page = browsing.page
+    browsing.login()
+    row = page.locator("tr", has=page.get_by_role("link", name="Drag me", exact=True))
+    target = page.get_by_role("navigation", name="Folders").get_by_role("link", name="Archive")
+    row.drag_to(target)
+    page.wait_for_url("**/webmail/mail?folder=INBOX*")
+    page.get_by_role("link", name="Key me").wait_for()
+    assert page.get_by_role("link", name="Drag me", exact=True).count() == 0
+    target.click()
+    page.get_by_role("link", name="Drag me", exact=True).wait_for()
+
+    page.get_by_role("navigation", name="Folders").get_by_role("link", name="Inbox").click()
+    page.get_by_role("link", name="Key me").wait_for()
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.press("Escape")
+    page.locator("body").click(position={"x": 600, "y": 700})
+    page.keyboard.press("j")
+    assert page.evaluate("document.activeElement.textContent") == "Key me"
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Key me").wait_for()
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.go_back()
+    page.get_by_role("link", name="Key me").wait_for()
+    browsing.shot("phone-inbox")
+    assert browsing.watch.errors == [] and browsing.watch.foreign == []
