@@ -74,3 +74,15 @@ async def test_settings_identities_language_page_size(app: App, alice: httpx.Asy
     compose = await page_of(alice, "/webmail/compose")
     assert "Groeten,\nAlice" in compose
     assert '<option value="info@example.test" selected>Info &lt;info@example.test&gt;</option>' in compose
+
+
+async def test_dates_are_shown_in_the_chosen_time_zone(app: App, alice: httpx.AsyncClient) -> None:
+    uid = await deliver(app, ALICE, message(date="Thu, 03 Dec 2026 10:00:00 +0000"))
+    assert "10:00:00" in await page_of(alice, f"/webmail/message?folder=INBOX&uid={uid}")
+    csrf = csrf_of(await page_of(alice, "/webmail/settings"))
+    saved = await alice.post("/webmail/settings", data={
+        "csrf": csrf, "identity_name": "", "identity_address": ALICE, "signature": "",
+        "language": "en", "page_size": "50", "timezone": "Europe/Amsterdam"})
+    assert saved.status_code == 303
+    html = await page_of(alice, f"/webmail/message?folder=INBOX&uid={uid}")
+    assert "11:00:00" in html and "Europe/Amsterdam" in html  # CET, UTC+1 in December

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from postbus.addressbook import AddressBook
 from postbus.app import App
 from postbus.compose import Compose
+from postbus.mailbox.types import Account
 from postbus.preferences import PreferencesService
 
 
@@ -27,3 +28,8 @@ def user_services(app: App) -> UserServices:
     made = UserServices(compose, compose.addressbook, compose.preferences)
     app.services["webmail_user"] = made
     return made
+
+
+async def time_zone(app: App, account: Account) -> str:
+    """The user's time zone (the settings' `timezone`; UTC until one is saved)."""
+    return (await user_services(app).preferences.get(account)).timezone
