@@ -62,6 +62,7 @@ def test_write_with_an_attachment_then_reply(browsing: Browsing, server: ServerP
     [part] = list(received.iter_attachments())
     assert (part.get_filename(), part.get_content()) == ("plan.pdf", PDF)
     assert b"\\Seen" not in unread
+    assert imap_folder(imaps, ALICE, "Drafts") == []  # an autosaved draft goes with the send
     [(sent_flags, sent)] = imap_folder(imaps, ALICE, "Sent")
     assert b"\\Seen" in sent_flags and sent["Message-ID"] == received["Message-ID"]
 
@@ -87,4 +88,30 @@ def test_write_with_an_attachment_then_reply(browsing: Browsing, server: ServerP
     assert reply.get_body(("plain",)).get_content().startswith("Sounds good.")
     [(answered, _)] = imap_folder(imaps, BOB, "INBOX")
     assert b"\\Answered" in answered
+    assert watch.errors == [] and watch.foreign == []
+
+
+def test_a_draft_is_autosaved(browsing: Browsing, server: ServerProcess) -> None:
+    page, watch = browsing.page, browsing.watch
+    watch.accept_dialogs = True  # "Delete this draft?"
+    browsing.login()
+    page.goto(browsing.base + "/webmail/compose")
+    page.get_by_label("To", exact=True).fill(BOB)
+    page.get_by_label("Subject").fill("Unfinished thoughts")
+    page.get_by_label("Message").fill("To be continued")
+    page.get_by_label("Subject").focus()  # leaving the body saves the draft (compose.js)
+    page.locator("#compose-form[data-autosave-state=saved]").wait_for()
+    assert page.locator("#autosave-status").inner_text() == "Draft saved"
+    draft = page.locator("input[name=draft]").input_value()
+    assert draft.isdigit()
+    [(flags, saved)] = imap_folder(server.port("imaps"), ALICE, "Drafts")
+    assert b"\\Draft" in flags and saved["Subject"] == "Unfinished thoughts"
+    # Reopened from the Drafts folder, it is the same form.
+    page.goto(browsing.base + "/webmail/mail?folder=Drafts")
+    page.get_by_role("link", name="Unfinished thoughts").click()
+    page.get_by_role("link", name="Edit draft").click()
+    assert page.get_by_label("Message").input_value().strip() == "To be continued"
+    page.get_by_role("button", name="Delete draft").click()
+    page.wait_for_url("**/webmail/mail?folder=INBOX")
+    assert imap_folder(server.port("imaps"), ALICE, "Drafts") == []
     assert watch.errors == [] and watch.foreign == []

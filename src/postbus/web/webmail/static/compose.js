@@ -7,18 +7,23 @@
   var AUTOSAVE_MS = 30000, COMPLETE_DELAY_MS = 200;
   var csrf = form.querySelector("input[name=csrf]").value;
   var status = document.getElementById("autosave-status");
-  var dirty = false, saving = false;
+  var dirty = false, saving = false, again = false, stopped = false, submitter = null;
 
   form.addEventListener("input", function () { dirty = true; });
 
   // Autosave: the form's text (never its files, which go with Send or Save draft).
+  // One save at a time; a change made meanwhile is saved right after it.
+  // data-autosave-state says "saving", "saved" or "error" (for people and tests).
   function autosave() {
-    if (!dirty || saving) return;
+    if (!dirty || stopped) return;
+    if (saving) { again = true; return; }
     var data = new FormData(form);
     data.delete("attachment");
     data.delete("drop");
     data.set("op", "autosave");
     saving = true; dirty = false;
+    form.setAttribute("data-autosave-state", "saving");
+    var state = "error";
     fetch(form.getAttribute("data-autosave"), {
       method: "POST", body: data, credentials: "same-origin",
       headers: { "X-CSRF-Token": csrf }
@@ -26,12 +31,35 @@
       if (answer.draft !== undefined) {
         form.querySelector("input[name=draft]").value = answer.draft;
         status.textContent = status.getAttribute("data-saved-text");
+        state = "saved";
       } else if (answer.error) {
         status.textContent = answer.error;
       }
-    }).catch(function () { dirty = true; }).then(function () { saving = false; });
+    }).catch(function () { dirty = true; }).then(function () {
+      saving = false;
+      if (again && !submitter) { again = false; autosave(); return; }
+      form.setAttribute("data-autosave-state", state);
+      if (submitter) { stopped = true; form.requestSubmit(submitter); }
+    });
   }
+
+  // A button pressed while a save is in flight waits for it, so that the form
+  // names the saved draft (which Send then removes) and no stray draft is left.
+  form.addEventListener("submit", function (event) {
+    if (stopped) return;
+    if (saving) {
+      event.preventDefault();
+      submitter = event.submitter || null;
+      if (!submitter) { stopped = true; }
+      return;
+    }
+    stopped = true;
+  });
   window.setInterval(autosave, AUTOSAVE_MS);
+  // ...and whenever a changed field is left (a change event), so little is ever lost.
+  form.addEventListener("change", function (event) {
+    if (event.target.type !== "file") autosave();
+  });
 
   // Completion: suggestions for the address being typed (after the last comma).
   var timer = null;
