@@ -9,9 +9,11 @@ time is the server's: session check, mailbox service, template, no network.
 Printed, as the median of `--runs` requests after one untimed warm-up each:
 
 * the Inbox page (page 1, newest first, 50 rows: what a login lands on);
-* the Inbox page sorted by subject (`Mailboxes.sort` over the whole folder);
+* the Inbox page sorted by subject (`Mailboxes.sort` over the whole folder),
+  with the webmail's order cache off, so every request sorts;
+* page 2 of that order with the cache on (what paging through a sorted list costs);
 * a message view (a multipart message with an attachment);
-* a quick search for "zanzibar" (IMAP SEARCH over subject/from/to/body).
+* a quick search for "zanzibar" (IMAP SEARCH over subject/from/to/body), cache off.
 
 The first Inbox request, which loads the folder's entries into the cache, is
 printed on its own (cold).
@@ -27,8 +29,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 import httpx
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 sys.path.insert(0, str(Path(__file__).parent))
 from imap_fetch_bench import build_folder
@@ -36,6 +41,7 @@ from imap_fetch_bench import build_folder
 from postbus.app import App
 from postbus.config import from_dict
 from postbus.web.server import build_app
+from postbus.web.webmail.listing import OrderCache
 
 
 async def timed(client: httpx.AsyncClient, url: str, runs: int) -> tuple[float, list[float]]:
@@ -62,7 +68,10 @@ async def main(args: argparse.Namespace) -> None:
             print(f"built {args.messages} messages ({args.distinct} distinct) in "
                   f"{time.perf_counter() - start:.1f} s; load average {os.getloadavg()}")
             session_id, _ = await app.web_sessions.open(account)
-            transport = httpx.ASGITransport(app=build_app(app))
+            asgi = build_app(app)
+            webmail = cast(Starlette, next(r for r in asgi.routes
+                                           if isinstance(r, Mount) and r.path == "/webmail").app)
+            transport = httpx.ASGITransport(app=asgi)
             async with httpx.AsyncClient(transport=transport, base_url="https://localhost",
                                          cookies={"__Host-postbus": session_id}) as client:
                 start = time.perf_counter()
@@ -71,12 +80,16 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"Inbox page, first (cold entry cache): {1000 * (time.perf_counter() - start):8.1f} ms")
                 # message 3 of each distinct run (n % 4 == 2) has an attachment
                 cases = [
-                    ("Inbox page (newest first)", "/webmail/mail?folder=INBOX"),
-                    ("Inbox page sorted by subject", "/webmail/mail?folder=INBOX&sort=subject&order=asc"),
-                    ("message view", f"/webmail/message?folder=INBOX&uid={args.messages - 1}"),
-                    ('search "zanzibar"', "/webmail/mail?folder=INBOX&q=zanzibar"),
+                    ("Inbox page (newest first)", "/webmail/mail?folder=INBOX", True),
+                    ("Inbox page sorted by subject", "/webmail/mail?folder=INBOX&sort=subject&order=asc",
+                     False),
+                    ("  page 2 of it (order cached)",
+                     "/webmail/mail?folder=INBOX&sort=subject&order=asc&page=2", True),
+                    ("message view", f"/webmail/message?folder=INBOX&uid={args.messages - 1}", True),
+                    ('search "zanzibar"', "/webmail/mail?folder=INBOX&q=zanzibar", False),
                 ]
-                for label, url in cases:
+                for label, url, cached in cases:
+                    webmail.state.orders = OrderCache(16 if cached else 0)
                     median, times = await timed(client, url, args.runs)
                     print(f"{label:32s} median {1000 * median:8.1f} ms  "
                           f"(min {1000 * min(times):.1f}, max {1000 * max(times):.1f}, runs {len(times)})")

@@ -1,5 +1,5 @@
 """axe-core (from npm, pinned in .ci/run) finds no serious or critical
-violation on the login, list, message and folder screens, in a wide and a
+violation on the login, list, message, folder and search screens, in a wide and a
 phone-sized window. axe is injected with the page's CSP bypassed (its script
 is inline); the pages themselves are unchanged."""
 
@@ -54,6 +54,8 @@ def test_no_serious_violations(browser: Any, server: ServerProcess,
             b.shot("phone-message")
         page.goto(b.base + "/webmail/folders")
         found["folders"] = violations(page)
+        page.goto(b.base + "/webmail/search?q=Accessible")
+        found["search"] = violations(page)
         bad = {screen: v for screen, v in found.items() if v}
         assert not bad, json.dumps(bad, indent=1)
         # The check can fail: an image without a text alternative is critical.

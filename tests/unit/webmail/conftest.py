@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,10 +24,18 @@ BASE = "https://mail.example.test"
 
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[App]:
-    settings = from_dict({"data_dir": str(tmp_path / "var"), "hostname": "mail.example.test",
-                          "security": {"auth_failure_delay": 0},
-                          "webmail": {"page_size": 10}})
-    app = App(settings)
+    """With POSTBUS_TEST_STORAGE=postgresql, on a PostgreSQL database of its own."""
+    config: dict[str, object] = {
+        "data_dir": str(tmp_path / "var"), "hostname": "mail.example.test",
+        "security": {"auth_failure_delay": 0}, "webmail": {"page_size": 10}}
+    database = None
+    if os.environ.get("POSTBUS_TEST_STORAGE") == "postgresql":
+        from tests.support.pg import create_database, require_postgres
+
+        require_postgres()
+        database = create_database()
+        config["storage"] = {"backend": "postgresql", "url": database}
+    app = App(from_dict(config))
     await app.open()
     await app.accounts.add_domain("example.test")
     await app.accounts.add_user(ALICE, PASSWORD)
@@ -35,6 +44,10 @@ async def app(tmp_path: Path) -> AsyncIterator[App]:
         yield app
     finally:
         await app.close()
+        if database is not None:
+            from tests.support.pg import drop_database
+
+            drop_database(database)
 
 
 def client_for(app: App) -> httpx.AsyncClient:

@@ -221,3 +221,31 @@ async def test_the_next_page_of_a_sorted_list_sorts_nothing(
     await deliver(app, ALICE, message("a-new-one"))
     fresh = await page_of(alice, "/webmail/mail?folder=INBOX&sort=subject&order=asc")
     assert subjects(fresh)[0] == "a-new-one" and len(calls) == 2
+
+
+async def test_the_first_inbox_load_is_small_and_local(app: App, alice: httpx.AsyncClient) -> None:
+    """Issue 13: the first load of the Inbox transfers at most 150 KB, all from this host."""
+    for n in range(10):
+        await deliver(app, ALICE, message(f"size check {n}", body="text " * 200))
+    html = await page_of(alice, "/webmail/mail?folder=INBOX")
+    assets = re.findall(r'(?:href|src)="(/webmail/static/[^"]+)"', html)
+    assert {a.split("?")[0] for a in assets} == {"/webmail/static/webmail.css",
+                                                  "/webmail/static/webmail.js"}
+    total = len(html.encode())
+    for asset in assets:
+        response = await alice.get(asset.replace("&amp;", "&"))
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "private, max-age=86400"
+        total += len(response.content)
+    assert total < 150 * 1024, total
+
+
+async def test_the_quota_bar_warns_near_the_limit(app: App, alice: httpx.AsyncClient) -> None:
+    await app.accounts.set_quota(ALICE, 10_000)
+    await deliver(app, ALICE, message("fills", body="f" * 8_500), folder="Trash")
+    html = await page_of(alice, "/webmail/mail?folder=INBOX")
+    assert 'class="quota-warn"' in html or 'class="quota-full"' in html
+    assert "Nearly full: empty the Trash" in html and "/webmail/mail?folder=Trash" in html
+    await post(alice, "/webmail/mail/empty", folder="Trash")
+    calm = await page_of(alice, "/webmail/mail?folder=INBOX")
+    assert 'class="quota-ok"' in calm and "Nearly full" not in calm

@@ -125,3 +125,13 @@ def test_part_numbers() -> None:
     assert parse_path("1.2.3") == (1, 2, 3)
     assert parse_path("0") is None and parse_path("1..2") is None and parse_path("") is None
     assert parse_path(".".join(["1"] * 40)) is None
+
+
+async def test_a_long_html_part_is_sanitised_off_the_loop(app: App, alice: httpx.AsyncClient) -> None:
+    long_html = "<p onclick=x()>" + "word " * 30_000 + "</p><script>alert(1)</script>"
+    raw = ("From: a@example.net\r\nSubject: long\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+           + long_html + "\r\n").encode()
+    uid = await deliver(app, ALICE, raw)
+    body = await alice.get(f"/webmail/message/body?folder=INBOX&uid={uid}&part=1")
+    assert body.status_code == 200 and "<script" not in body.text and "onclick" not in body.text
+    assert body.text.count("word") == 30_000

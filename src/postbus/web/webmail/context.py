@@ -6,6 +6,7 @@ A handler is ``async def handler(web: Web) -> Response`` wrapped by one of:
 - `page`: a GET that needs a live session (else a redirect to the login page);
 - `background`: like `page`, for requests the page makes by itself (they do
   not keep the session alive);
+- `upload_action(max_size, max_files)`: `action` for a multipart form;
 - `action`: a state-changing request (POST) that needs a live session and the
   session's CSRF token (`security.CSRF_FIELD` in the form or the
   `security.CSRF_HEADER` header); a missing or wrong token is 403, and nothing
@@ -21,11 +22,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import jinja2
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
@@ -180,7 +183,16 @@ async def _opened(app: App, request: Request, touch: bool) -> OpenSession | None
     return await app.web_sessions.resume(session_id, touch=touch)
 
 
-def _wrap(handler: Handler, *, login: bool, csrf: bool, touch: bool = True) -> Endpoint:
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """Limits of a multipart form (`upload_action`)."""
+
+    max_size: int  # octets of the whole request body (Content-Length)
+    max_files: int
+
+
+def _wrap(handler: Handler, *, login: bool, csrf: bool, touch: bool = True,
+          upload: Upload | None = None) -> Endpoint:
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         app: App = request.app.state.postbus
@@ -188,31 +200,59 @@ def _wrap(handler: Handler, *, login: bool, csrf: bool, touch: bool = True) -> E
         web = Web(request, app, opened)
         if login and opened is None:
             if request.method == "GET" and request.headers.get("accept") != "text/event-stream":
-                return web.redirect(web.url("login", next=_local_path(request)))
+                return web.redirect(web.url("login_form", next=_local_path(request)))
             return PlainTextResponse(web._("Your session has ended. Please log in again."), 401)
-        if csrf:
-            if not same_origin(request):
-                return PlainTextResponse(web._("The request came from another site."), 403)
-            token = request.headers.get(CSRF_HEADER)
-            try:
-                if token is None:
-                    token = await web.field(CSRF_FIELD)
-                if not tokens_match(token, web.csrf_token):
-                    return PlainTextResponse(
-                        web._("The form has expired. Please reload the page and try again."), 403)
-                return await handler(web)
-            except BadRequest as e:
-                return web.render("error.html", status=e.status, message=e.text)
-            except errors.StoreError as e:
-                return web.render("error.html", status=_status(e), message=_refusal(web, e))
         try:
+            if csrf:
+                refused = await _csrf_refusal(web, upload)
+                if refused is not None:
+                    return refused
             return await handler(web)
         except BadRequest as e:
             return web.render("error.html", status=e.status, message=e.text)
         except errors.StoreError as e:
             return web.render("error.html", status=_status(e), message=_refusal(web, e))
+        finally:
+            if upload is not None:
+                await request.close()  # the form's spooled files, whatever happened
 
     return endpoint
+
+
+async def _csrf_refusal(web: Web, upload: Upload | None) -> Response | None:
+    """403 unless the request comes from our origin with the session's token."""
+    if not same_origin(web.request):
+        return PlainTextResponse(web._("The request came from another site."), 403)
+    token = web.request.headers.get(CSRF_HEADER)
+    if token is None and upload is not None:
+        token = await _multipart_token(web, upload)
+    elif token is None:
+        token = await web.field(CSRF_FIELD)
+    if not tokens_match(token, web.csrf_token):
+        return PlainTextResponse(
+            web._("The form has expired. Please reload the page and try again."), 403)
+    return None
+
+
+async def _multipart_token(web: Web, upload: Upload) -> str | None:
+    """Parses the multipart form within `upload`'s limits (Starlette keeps it: the
+    handler's ``await web.request.form()`` gets the same form) and returns its token."""
+    request = web.request
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind != "multipart/form-data":
+        raise BadRequest(web._("The form could not be read."), 415)
+    length = request.headers.get("content-length", "")
+    if not length.isdigit():
+        raise BadRequest(web._("The form could not be read."), 411)
+    if int(length) > upload.max_size:
+        raise BadRequest(web._("The form is too large."), 413)
+    try:
+        form = await request.form(max_files=upload.max_files, max_fields=MAX_FORM_FIELDS,
+                                  max_part_size=MAX_SMALL_FORM)
+    except HTTPException as e:
+        raise BadRequest(web._("The form could not be read."), e.status_code) from e
+    token = form.get(CSRF_FIELD)
+    return token if isinstance(token, str) else None
 
 
 def public(handler: Handler) -> Endpoint:
@@ -230,6 +270,17 @@ def page(handler: Handler) -> Endpoint:
 
 def action(handler: Handler) -> Endpoint:
     return _wrap(handler, login=True, csrf=True)
+
+
+def upload_action(max_size: int, max_files: int) -> Callable[[Handler], Endpoint]:
+    """Like `action`, for a multipart form (attachments): the body is refused past
+    `max_size` octets (by its Content-Length, before it is read) or `max_files`
+    files; the token is the form's `CSRF_FIELD` (or the header). The handler reads
+    the parsed form with ``await web.request.form()``."""
+    def decorate(handler: Handler) -> Endpoint:
+        return _wrap(handler, login=True, csrf=True, upload=Upload(max_size, max_files))
+
+    return decorate
 
 
 def background(handler: Handler) -> Endpoint:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 
 from starlette.responses import Response, StreamingResponse
 
+from postbus.mailbox import errors
 from postbus.web.webmail.context import Web, background
 from postbus.web.webmail.frame import folder_rows, quota_bar
 
@@ -53,9 +54,13 @@ async def stream(web: Web) -> Response:
                     yield ": keep-alive\n\n"
                     continue
                 ids = {c.mailbox_id for c in subscription.pending()}
-                names = [f.mailbox.name for f in await web.mailboxes.tree(web.account_id)
-                         if f.mailbox is not None and f.mailbox.id in ids]
-                yield await snapshot(web, names)
+                try:
+                    names = [f.mailbox.name for f in await web.mailboxes.tree(web.account_id)
+                             if f.mailbox is not None and f.mailbox.id in ids]
+                    event = await snapshot(web, names)
+                except errors.StoreError:
+                    return  # the account is gone: the browser's reconnect is refused
+                yield event
         finally:
             subscription.close()
 

@@ -127,7 +127,12 @@
       });
   }
 
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
+
   ready(function () {
+    document.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
     document.querySelectorAll("iframe.html-body").forEach(function (frame) {
       frame.addEventListener("load", function () { fitFrame(frame); });
       fitFrame(frame);
