@@ -1,12 +1,13 @@
 """Server time of the webmail on a 100,000-message folder (embedded SQLite store, in process).
 
-Run: .venv/bin/python bench/webmail_bench.py [--messages 100000] [--distinct 300] [--runs 7]
+Run: .venv/bin/python bench/webmail_bench.py [--messages 100000] [--distinct 300] [--runs 7] [--rounds 3]
 
 The folder is built as `imap_fetch_bench.py` builds it (a few hundred distinct
 messages appended again and again; 1 in 100 mentions "zanzibar"). The
 requests go to the webmail's ASGI app through httpx's ASGI transport, so the
 time is the server's: session check, mailbox service, template, no network.
-Printed, as the median of `--runs` requests after one untimed warm-up each:
+Printed for each of `--rounds` rounds, as the median of `--runs` requests after
+one untimed warm-up each, then the median of the rounds' medians:
 
 * the Inbox page (page 1, newest first, 50 rows: what a login lands on);
 * the Inbox page sorted by subject (`Mailboxes.sort` over the whole folder),
@@ -88,11 +89,18 @@ async def main(args: argparse.Namespace) -> None:
                     ("message view", f"/webmail/message?folder=INBOX&uid={args.messages - 1}", True),
                     ('search "zanzibar"', "/webmail/mail?folder=INBOX&q=zanzibar", False),
                 ]
-                for label, url, cached in cases:
-                    webmail.state.orders = OrderCache(16 if cached else 0)
-                    median, times = await timed(client, url, args.runs)
-                    print(f"{label:32s} median {1000 * median:8.1f} ms  "
-                          f"(min {1000 * min(times):.1f}, max {1000 * max(times):.1f}, runs {len(times)})")
+                medians: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+                for round_ in range(1, args.rounds + 1):
+                    print(f"round {round_}, load average {os.getloadavg()}")
+                    for label, url, cached in cases:
+                        webmail.state.orders = OrderCache(16 if cached else 0)
+                        median, times = await timed(client, url, args.runs)
+                        medians[label].append(median)
+                        print(f"  {label:32s} median {1000 * median:8.1f} ms  (min "
+                              f"{1000 * min(times):.1f}, max {1000 * max(times):.1f}, runs {len(times)})")
+                print("median of the rounds' medians:")
+                for label, values in medians.items():
+                    print(f"  {label:32s} {1000 * statistics.median(values):8.1f} ms")
             print(f"load average after: {os.getloadavg()}")
         finally:
             await app.close()
@@ -103,4 +111,5 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--distinct", type=int, default=300)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3)
     asyncio.run(main(parser.parse_args()))

@@ -42,3 +42,30 @@ def test_drag_a_message_to_a_folder_and_use_the_keyboard(browsing: Browsing,
     page.get_by_role("link", name="Key me").wait_for()
     browsing.shot("phone-inbox")
     assert browsing.watch.errors == [] and browsing.watch.foreign == []
+
+
+def html_mail(subject: str, html: str) -> bytes:
+    return (f"From: Bob <bob@remote.test>\r\nTo: {ALICE}\r\nSubject: {subject}\r\n"
+            f"Content-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n").encode()
+
+
+def test_the_remote_content_note_only_when_something_was_blocked(
+        browsing: Browsing, server: ServerProcess) -> None:
+    smtp_deliver(server.port("smtp"), ALICE, [
+        html_mail("Plain html", "<p>nothing remote</p>"),
+        html_mail("Tracked html", '<p>pixel</p><img src="https://tracker.example/p.gif" alt="">')])
+    page = browsing.page
+    browsing.login()
+    page.get_by_role("link", name="Plain html").click()
+    page.frame_locator("iframe.html-body").get_by_text("nothing remote").wait_for()
+    page.locator("[data-remote-note]").wait_for(state="hidden")
+    height = page.locator("iframe.html-body").bounding_box()["height"]
+    assert height < 200, height  # the frame fits its content
+    page.goto(browsing.base + "/webmail/mail?folder=INBOX")
+    page.get_by_role("link", name="Tracked html").click()
+    page.frame_locator("iframe.html-body").get_by_text("pixel").wait_for()
+    page.locator("[data-remote-note]").wait_for(state="visible")
+    assert browsing.watch.foreign == []
+    with page.expect_request(lambda r: "tracker.example" in r.url) as asked:
+        page.get_by_role("link", name="Show remote content").click()
+    assert asked.value.url == "https://tracker.example/p.gif"  # asked for: loaded (here aborted)

@@ -69,5 +69,6 @@ def build_webmail(app: App, extra: tuple[BaseRoute, ...] = ()) -> Starlette:
     web.state.postbus = app
     web.state.templates = environment()
     web.state.orders = OrderCache()
+    web.state.paths = {}  # route name -> path (`context.Web.url`)
     web.add_middleware(SecurityHeaders)
     return web

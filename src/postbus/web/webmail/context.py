@@ -80,6 +80,16 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def _route_path(app: Any, name: str) -> str:
+    """The path of a route without parameters, found once per name (a page lists
+    dozens of links; the router's search runs regular expressions)."""
+    paths: dict[str, str] = app.state.paths
+    path = paths.get(name)
+    if path is None:
+        path = paths[name] = str(app.router.url_path_for(name))
+    return path
+
+
 class Web:
     """What a handler knows about its request: the app, the session and account
     (None on public pages), the user's language and its gettext."""
@@ -123,8 +133,7 @@ class Web:
     # -- responses ----------------------------------------------------------------------
     def url(self, name: str, /, **query: object) -> str:
         """The path of route `name` with a query string of the non-empty `query` values."""
-        path = self.request.scope.get("root_path", "") + str(
-            self.request.app.router.url_path_for(name))
+        path = self.request.scope.get("root_path", "") + _route_path(self.request.app, name)
         pairs = [(k, str(v)) for k, v in query.items() if v is not None and v != ""]
         return path + ("?" + urlencode(pairs) if pairs else "")
 

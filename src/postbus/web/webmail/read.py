@@ -161,6 +161,7 @@ async def body(web: Web) -> Response:
     else:
         clean = sanitise(text, cid_url=cid_url, remote=remote)
     document = ('<!DOCTYPE html><html><head><meta charset="utf-8">'
+                f'<meta name="postbus-remote-blocked" content="{clean.remote_blocked}">'
                 f'<link rel="stylesheet" href="{web.static("body.css")}">'
                 f'</head><body>{clean.html}</body></html>')
     headers = {"content-security-policy": body_csp(remote), "x-frame-options": "SAMEORIGIN",

@@ -31,11 +31,17 @@
   }
 
   // The HTML part's frame grows to its content (same origin, no script inside it).
+  // The remote-content note stays only when a frame says it blocked something.
   function fitFrame(frame) {
     try {
       var doc = frame.contentDocument;
-      if (doc && doc.documentElement) frame.style.height = (doc.documentElement.scrollHeight + 20) + "px";
-    } catch (e) { /* not readable: keep the CSS height */ }
+      if (!doc || !doc.body) return;
+      frame.style.height = (Math.max(doc.body.scrollHeight, doc.body.offsetHeight) + 24) + "px";
+      var blocked = doc.querySelector("meta[name=postbus-remote-blocked]");
+      if (blocked && Number(blocked.getAttribute("content")) > 0) frame.setAttribute("data-blocked", "1");
+      var note = document.querySelector("[data-remote-note]");
+      if (note) note.hidden = !document.querySelector("iframe.html-body[data-blocked]");
+    } catch (e) { /* not readable: keep the CSS height and the note */ }
   }
 
   // Drag a message row onto a folder to move it (the list form's "move" button does the same).
