@@ -19,7 +19,8 @@ us send mail out of our domains:
 Submission (AUTH required): any domain is accepted; hosted ones go through
 the same routing, so an unknown local user is refused at once. The envelope
 sender and every address of the originator fields (From, Sender, Resent-From,
-Resent-Sender) must be the user's own address or an alias whose targets
+Resent-Sender) must be addresses the user owns (`accounts.ownership`, the rule
+the webmail shares): the user's own address or an alias whose targets
 include it (a catch-all does not confer ownership), or either of those with a
 plus-address tag (`anna+news@`) when no mailbox or alias has the tagged name
 itself. A message with more than
@@ -38,10 +39,10 @@ from __future__ import annotations
 from postbus.accounts.address import (
     DEFAULT_RECIPIENT_DELIMITER,
     AddressError,
-    base_address,
     normalize_address,
     normalize_domain,
 )
+from postbus.accounts.ownership import owns
 from postbus.delivery.pipeline import Delivery, Recipient
 from postbus.delivery.router import Route
 from postbus.message.addresses import parse_address_list
@@ -175,31 +176,6 @@ def check_room(route: Route, size_hint: int | None) -> None:
         if account.quota_bytes and (account.used_bytes >= account.quota_bytes
                                     or account.used_bytes + need > account.quota_bytes):
             raise Refusal(MAILBOX_FULL)
-
-
-async def owns(store: Store, account: Account, address: str, *,
-               recipient_delimiter: str = DEFAULT_RECIPIENT_DELIMITER) -> bool:
-    """True when `address` is the account's own address or an alias that points to it,
-    or, when no mailbox or alias has that exact name, one of those with a plus-address
-    tag (`anna+news@`): the names that route to the account, as the router reads them."""
-    try:
-        normalized = normalize_address(address)
-    except AddressError:
-        return False
-    if await _owns_exactly(store, account, normalized):
-        return True
-    base = base_address(normalized, recipient_delimiter)
-    if base is None or await store.get_account(normalized) is not None \
-            or await store.get_alias(normalized) is not None:
-        return False  # an exact mailbox or alias of the tagged name wins, as in routing
-    return await _owns_exactly(store, account, base)
-
-
-async def _owns_exactly(store: Store, account: Account, normalized: str) -> bool:
-    if normalized == account.address:
-        return True
-    alias = await store.get_alias(normalized)
-    return alias is not None and account.address in alias.targets
 
 
 async def check_sender(store: Store, account: Account, path: Path | None, *,

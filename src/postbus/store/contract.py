@@ -51,6 +51,7 @@ from postbus.store.model import (
     WebSession,
 )
 from postbus.store.security import Ban, SendingBlock, SendLimit
+from postbus.store.userdata import Contact, NewContact, WrittenTo
 
 
 class BlobWriter(Protocol):
@@ -463,4 +464,41 @@ class Store(Protocol):
 
     async def unblock_sending(self, address: str) -> bool:
         """Lifts the block; False when there was none."""
+
+    # -- webmail writing (issue 13): address book, preferences, written-to -------
+    # Records of store/userdata.py; each belongs to one account and is removed with
+    # it. The limits (lengths, counts) are the services' (addressbook/, preferences/).
+    async def list_contacts(self, account_id: int) -> list[Contact]:
+        """The account's contacts by name (case folded), then address."""
+        raise NotImplementedError
+
+    async def get_contact(self, account_id: int, contact_id: int) -> Contact | None: ...
+
+    async def add_contacts(self, account_id: int, contacts: Sequence[NewContact]
+                           ) -> list[Contact]:
+        """Adds all of them in one transaction; NotFound when the account is gone."""
+        raise NotImplementedError
+
+    async def update_contact(self, account_id: int, contact_id: int, contact: NewContact
+                             ) -> Contact:
+        """NotFound unless the contact exists and is the account's."""
+        raise NotImplementedError
+
+    async def remove_contacts(self, account_id: int, contact_ids: Sequence[int]) -> int:
+        """Removes those of the ids that are the account's; returns how many."""
+        raise NotImplementedError
+
+    async def get_user_settings(self, account_id: int) -> str | None:
+        """The preferences document as the service stored it, or None."""
+
+    async def set_user_settings(self, account_id: int, data: str) -> None:
+        """Replaces the preferences document; NotFound when the account is gone."""
+
+    async def record_written_to(self, account_id: int, addresses: Sequence[tuple[str, str]],
+                                now: float, keep: int) -> None:
+        """Remembers (address, display name) pairs as used at `now` (an empty name keeps
+        the one known), then keeps the `keep` most recently used of the account."""
+
+    async def list_written_to(self, account_id: int) -> list[WrittenTo]:
+        """Most recently used first."""
         raise NotImplementedError

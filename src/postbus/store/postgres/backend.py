@@ -58,6 +58,7 @@ from postbus.store.postgres import (
 )
 from postbus.store.postgres.db import Conn
 from postbus.store.postgres.security import SecurityMixin
+from postbus.store.postgres.userdata import UserDataMixin
 
 T = TypeVar("T")
 
@@ -72,7 +73,7 @@ class _NothingStored(Exception):
         self.delivered = delivered
 
 
-class PostgresStore(SecurityMixin):
+class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*/userdata.py
     def __init__(self, url: str, data_dir: Path) -> None:
         self.url = url
         self.data_dir = Path(data_dir)

@@ -61,6 +61,7 @@ from postbus.store.sqlite import (
 )
 from postbus.store.sqlite.db import Writer, connect, migrate
 from postbus.store.sqlite.security import SecurityMixin
+from postbus.store.sqlite.userdata import UserDataMixin
 
 T = TypeVar("T")
 
@@ -76,7 +77,7 @@ class _NothingStored(Exception):
         self.delivered = delivered
 
 
-class SqliteStore(SecurityMixin):
+class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*/userdata.py
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / "postbus.sqlite3"

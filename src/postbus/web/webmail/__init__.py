@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from postbus.app import App
-from postbus.web.webmail import auth, events, mail, read, search
+from postbus.web.webmail import auth, contacts, events, mail, prefs, read, search, writing
 from postbus.web.webmail.context import STATIC, environment
 from postbus.web.webmail.listing import OrderCache
 from postbus.web.webmail.security import SecurityHeaders
@@ -51,6 +51,10 @@ ROUTES: tuple[tuple[str, object, tuple[str, ...], str], ...] = (
     ("/message/source", read.source, ("GET",), "message_source"),
     ("/search", search.search_page, ("GET",), "search_page"),
     ("/events", events.stream, ("GET",), "events"),
+    # writing, contacts and settings (compose helper): each module lists its own routes
+    *writing.ROUTES,
+    *contacts.ROUTES,
+    *prefs.ROUTES,
 )
 
 

@@ -32,6 +32,7 @@ from postbus.web.webmail.security import (
     set_session_cookie,
     tokens_match,
 )
+from postbus.web.webmail.services import user_services
 
 log = logging.getLogger("postbus.web")
 
@@ -113,6 +114,8 @@ async def login(web: Web) -> Response:
             await web.app.auth_failure_pause()
         return _login_page(web, error=_("The user name or password is wrong."), status=401,
                            username=username[:MAX_CREDENTIAL])
+    # the language saved in the settings wins over the login page's (compose helper)
+    language = await user_services(web.app).preferences.stored_language(account) or language
     session_id, _session = await web.app.web_sessions.open(account, language)
     # Sessions abandoned without a logout are removed here, one indexed DELETE
     # per login, rather than by a timer in every process.

@@ -21,6 +21,7 @@ from postbus.mailbox.view import MailboxView
 from postbus.web.webmail.context import BadRequest, Web
 from postbus.web.webmail.limits import MAX_FOLDER_PARAM, MAX_PAGE, MAX_SEARCH
 from postbus.web.webmail.present import sender_name, size_text, subject_text, when
+from postbus.web.webmail.services import time_zone
 
 #: sort name in the URL → the mailbox service's sort key (None: UID order, the arrival order)
 SORTS: dict[str, q.SortField | None] = {
@@ -162,6 +163,7 @@ async def message_page(web: Web, query: ListQuery, page_size: int) -> MessagePag
     uids = await ordered_uids(web, mailbox, query)
     start, end, pages = page_bounds(len(uids), query.page, page_size)
     rows: list[Row] = []
+    zone = await time_zone(web.app, web.account)
     items = q.FetchItems(info=True, record=True)
     async for fetched in web.mailboxes.fetch(mailbox.id, list(uids[start:end]), items):
         if fetched.gone or fetched.info is None:
@@ -172,7 +174,7 @@ async def message_page(web: Web, query: ListQuery, page_size: int) -> MessagePag
             fetched.uid, "\\Seen" in flags, "\\Flagged" in flags, "\\Answered" in flags,
             meta.has_attachments, sender_name(meta.envelope.from_),
             subject_text(meta.envelope.subject), meta.preview[:120],
-            when(fetched.info.internal_date, web.language),
+            when(fetched.info.internal_date, web.language, zone=zone),
             size_text(fetched.info.size, web.language),
         ))
     return MessagePage(mailbox, rows, len(uids), min(query.page, pages), pages)

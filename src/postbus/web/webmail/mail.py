@@ -16,6 +16,7 @@ from postbus.web.webmail.context import BadRequest, Web, action, page
 from postbus.web.webmail.frame import render_page
 from postbus.web.webmail.limits import MAX_FOLDER_PARAM, MAX_NEXT, MAX_SELECTED
 from postbus.web.webmail.listing import SORTS, ListQuery, message_page
+from postbus.web.webmail.services import user_services
 
 SEEN = "\\Seen"
 FLAGGED = "\\Flagged"
@@ -31,7 +32,9 @@ async def home(web: Web) -> Response:
 @page
 async def mailbox(web: Web) -> Response:
     query = ListQuery.parse(web.request.query_params)
-    listed = await message_page(web, query, web.app.settings.webmail.page_size)
+    page_size = await user_services(web.app).preferences.page_size(
+        web.account, web.app.settings.webmail.page_size)  # the user's setting, else the operator's
+    listed = await message_page(web, query, page_size)
     return await render_page(web, "mailbox.html", folder=listed.mailbox.name, listed=listed,
                              query=query, sorts=SORTS, emptiable=EMPTIABLE)
 

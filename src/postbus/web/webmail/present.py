@@ -5,6 +5,7 @@ Pure functions of the parse-once record and the user's language; no I/O."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Sequence
 
 from babel.dates import format_date, format_datetime, format_time
@@ -66,19 +67,28 @@ def subject_text(subject: str | None) -> str:
     return decode_header_value(subject) if subject else ""
 
 
-def when(timestamp: float, language: str, now: dt.datetime | None = None) -> str:
-    """A time today, else a date, in the language's format (UTC until the user's
-    time zone is a setting)."""
-    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
-    now = now or dt.datetime.now(dt.UTC)
+def _zone(name: str) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def when(timestamp: float, language: str, now: dt.datetime | None = None,
+         zone: str = "UTC") -> str:
+    """A time today, else a date, in the language's format and the user's time zone
+    (the settings' `timezone`)."""
+    tz = _zone(zone)
+    moment = dt.datetime.fromtimestamp(timestamp, tz)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(tz)
     if moment.date() == now.date():
         return format_time(moment, format="short", locale=language)
     return format_date(moment.date(), format="medium", locale=language)
 
 
-def full_when(timestamp: float, language: str) -> str:
-    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
-    return format_datetime(moment, format="medium", locale=language) + " UTC"
+def full_when(timestamp: float, language: str, zone: str = "UTC") -> str:
+    moment = dt.datetime.fromtimestamp(timestamp, _zone(zone))
+    return format_datetime(moment, format="medium", locale=language) + " " + zone
 
 
 def size_text(size: int, language: str) -> str:

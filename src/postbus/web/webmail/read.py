@@ -35,6 +35,7 @@ from postbus.web.webmail.parts import (
 from postbus.web.webmail.present import addresses_text, full_when, size_text, subject_text
 from postbus.web.webmail.sanitize import sanitise
 from postbus.web.webmail.security import body_csp
+from postbus.web.webmail.services import time_zone
 
 SEEN = "\\Seen"
 #: HTML longer than this (characters) is sanitised on the executor's CPU pool.
@@ -125,7 +126,8 @@ async def message(web: Web) -> Response:
         web, "message.html", folder=folder, uid=uid,
         subject=subject_text(env.subject) or web._("(no subject)"),
         sender=addresses_text(env.from_), to=addresses_text(env.to), cc=addresses_text(env.cc),
-        date=full_when(meta.sort_date or fetched.info.internal_date, web.language),
+        date=full_when(meta.sort_date or fetched.info.internal_date, web.language,
+                       zone=await time_zone(web.app, web.account)),
         flagged="\\Flagged" in fetched.info.flags, shown=shown, attachments=attachments,
         remote=remote, has_html=any(s.html for s in shown),
         source_url=web.url("message_source", folder=folder, uid=uid),
