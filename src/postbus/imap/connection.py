@@ -37,6 +37,8 @@ log = logging.getLogger("postbus.imap")
 
 
 class ImapConnection(Connection):
+    __slots__ = ("_budget_lifted", "_stopping", "_task", "_waiter", "receiver")
+
     closed_error = SessionClosed
     logger = log
 
@@ -164,8 +166,11 @@ class ImapConnection(Connection):
         waiter = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         try:
-            async with asyncio.timeout(timeout):
+            if timeout is None:
                 await waiter
+            else:
+                async with asyncio.timeout(timeout):
+                    await waiter
         except TimeoutError:
             pass
         finally:

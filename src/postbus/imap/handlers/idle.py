@@ -10,7 +10,6 @@ The autologout timer keeps running: a client that idles past
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from postbus.imap.outcome import Done
@@ -37,14 +36,19 @@ async def idle(session: ImapSession, cmd: Command) -> Done | None:
 
 
 async def _wait(session: ImapSession) -> None:
-    """Sleep until input arrives or the account's folders change."""
+    """Sleep until input arrives or the account's folders change.
+
+    The subscription wakes the session through a callback rather than a task
+    waiting on it, so that an idling connection holds one suspended task only
+    (issue 11, ``bench/imap_idle_memory.py``)."""
     changes = session.changes
     if changes is None:
         await session.sleep(None)
         return
-    watcher = asyncio.ensure_future(changes.wait())
-    watcher.add_done_callback(lambda _: session.wake())
+    if changes.has_pending:
+        return
+    changes.on_change = session.wake
     try:
         await session.sleep(None)
     finally:
-        watcher.cancel()
+        changes.on_change = None
