@@ -5,7 +5,8 @@ this module adds what is IMAP's own way of reading:
 
 * Input goes into the sans-IO receiver; the first bytes of a burst start one
   task (``_process``, the session's command loop) and further bytes only wake
-  it.  An idle connection holds no task and no buffer.
+  it.  An idle connection holds no task and no buffer, in IDLE too (the
+  handler parks, see ``handlers/idle.py``).
 * The connection is *busy* (reading paused, no client timeout) while a command
   runs, and not while the loop or a handler waits for input, so pipelined
   input is bounded by one read.
