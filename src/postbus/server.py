@@ -29,6 +29,7 @@ from postbus.acme import service as acme_service
 from postbus.app import App
 from postbus.config import Settings
 from postbus.net.connection import IMPLICIT_TLS
+from postbus.net.memory import tune_allocator
 
 log = logging.getLogger("postbus.server")
 
@@ -88,6 +89,7 @@ def _load(module: str) -> Any | None:
 
 class Server:
     def __init__(self, settings: Settings, *, announce: Callable[[str], None] | None = None) -> None:
+        tune_allocator()  # idle TLS connections' read buffers stay mostly unmapped (issue 11)
         self.settings = settings
         self.app = App(settings)
         self._servers: list[asyncio.Server] = []

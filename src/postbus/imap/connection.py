@@ -5,7 +5,8 @@ this module adds what is IMAP's own way of reading:
 
 * Input goes into the sans-IO receiver; the first bytes of a burst start one
   task (``_process``, the session's command loop) and further bytes only wake
-  it.  An idle connection holds no task and no buffer.
+  it.  An idle connection holds no task and no buffer, in IDLE too (the
+  handler parks, see ``handlers/idle.py``).
 * The connection is *busy* (reading paused, no client timeout) while a command
   runs, and not while the loop or a handler waits for input, so pipelined
   input is bounded by one read.
@@ -37,6 +38,8 @@ log = logging.getLogger("postbus.imap")
 
 
 class ImapConnection(Connection):
+    __slots__ = ("_budget_lifted", "_stopping", "_task", "_waiter", "receiver")
+
     closed_error = SessionClosed
     logger = log
 
@@ -164,8 +167,11 @@ class ImapConnection(Connection):
         waiter = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         try:
-            async with asyncio.timeout(timeout):
+            if timeout is None:
                 await waiter
+            else:
+                async with asyncio.timeout(timeout):
+                    await waiter
         except TimeoutError:
             pass
         finally:

@@ -23,5 +23,10 @@ class Done:
     after: Callable[[], Awaitable[None]] | None = None
 
 
+class Parked(Exception):
+    """The command waits for input without a task (IDLE): no reply now; the session
+    runs the command again when input or a change arrives (``ImapSession.parked``)."""
+
+
 class SessionClosed(Exception):
     """The connection is gone (or going): stop the command without a reply."""

@@ -24,7 +24,7 @@ Invariants:
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from postbus.imap.proto import ImapBad, SearchKey, SequenceSet, responses
@@ -169,7 +169,7 @@ class SelectedMailbox(MailboxView):
         perm = b"* OK [PERMANENTFLAGS (%s \\*)] Flags permitted\r\n" % " ".join(flags).encode()
         return responses.flags(flags) + (b"" if self.readonly else perm)
 
-    def _expunge_lines(self, gone: set[int]) -> bytes:
+    def _expunge_lines(self, gone: Set[int]) -> bytes:
         removed = self._context_removals(gone)
         if self.qresync:  # RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once QRESYNC is on
             present = [u for u in gone if self.index_of(u) is not None]
@@ -178,7 +178,7 @@ class SelectedMailbox(MailboxView):
         # Highest first: each number is then valid when the client reads it.
         return removed + b"".join(responses.expunge(seq) for seq in reversed(self.expunge(gone)))
 
-    def _context_removals(self, gone: set[int]) -> bytes:
+    def _context_removals(self, gone: Set[int]) -> bytes:
         """RFC 5267 §4.3.4: REMOVEFROM for the expunged matches of each updating
         search, sent before the expunges while their numbers are still valid."""
         if gone:

@@ -45,7 +45,7 @@ from postbus.imap.capabilities import capabilities
 from postbus.imap.connection import ImapConnection
 from postbus.imap.dispatch import TABLE
 from postbus.imap.notify import Notifier
-from postbus.imap.outcome import Done, SessionClosed
+from postbus.imap.outcome import Done, Parked, SessionClosed
 from postbus.imap.proto import (
     Command,
     ImapBad,
@@ -74,8 +74,8 @@ _DONE = Done()
 
 class ImapSession(ImapConnection):
     __slots__ = (
-        "_bad_count", "account", "auth_failures", "changes", "condstore", "notify", "qresync", "rev2",
-        "selected", "service", "state", "utf8",
+        "_bad_count", "account", "auth_failures", "changes", "condstore", "notify", "parked",
+        "qresync", "rev2", "selected", "service", "state", "utf8",
     )
 
     def __init__(self, app: App, service: str, listener: Listener | None = None) -> None:
@@ -92,6 +92,9 @@ class ImapSession(ImapConnection):
         self.notify: Notifier | None = None  # NOTIFY SET (RFC 5465), see imap/notify.py
         self.auth_failures = 0
         self._bad_count = 0
+        #: The command waiting without a task (IDLE, ``handlers/idle.py``), run again by
+        #: the next task: input, a change (`resume`), or NOTIFY starts one.
+        self.parked: Command | None = None
 
     # -- what handlers use -------------------------------------------------------------
     @property
@@ -155,6 +158,11 @@ class ImapSession(ImapConnection):
         if self.notify is not None:
             await self.notify.deliver()
 
+    def resume(self) -> None:
+        """Run the parked command again (a change arrived for the account)."""
+        if self.parked is not None and not (self.lost or self.closing):
+            self._start_or_wake()
+
     def notify_now(self) -> asyncio.Task[None] | None:
         """NOTIFY (RFC 5465 §3): the command task, started to deliver notifications
         when none runs; None when the connection is gone or a command is still
@@ -187,6 +195,7 @@ class ImapSession(ImapConnection):
             self.changes.close()
             self.changes = None
         self.selected = None
+        self.parked = None
 
     def _close(self) -> None:
         self.state = State.LOGOUT
@@ -212,6 +221,13 @@ class ImapSession(ImapConnection):
             if self._stopping:
                 self._bye("Server shutting down")
                 return
+            parked = self.parked
+            if parked is not None:
+                await self._execute(parked)
+                if self.parked is not None:
+                    return  # parked again: no task while it waits
+                await self.drain()
+                continue
             event = self.receiver.next_event()
             if isinstance(event, NeedData):
                 if self.notify is not None and not self._eof and await self.notify.idle():
@@ -250,7 +266,10 @@ class ImapSession(ImapConnection):
                 raise ImapBad(f"{cmd.name} is not supported")
             if self.state not in rule.states:
                 raise ImapBad(f"{cmd.name} is not allowed in the {self.state.value} state")
-            done = await rule.handler(self, cmd) or _DONE
+            try:
+                done = await rule.handler(self, cmd) or _DONE
+            except Parked:
+                return  # no reply yet: the command runs again when woken
             if rule.sync and (self.selected is not None or self.notify is not None):
                 # RFC 9051 §7.5.1: no EXPUNGE while answering FETCH, STORE, SEARCH...
                 await self.sync(expunge=cmd.uid or not rule.uses_sequence_numbers)

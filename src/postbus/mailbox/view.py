@@ -31,7 +31,7 @@ Invariants:
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from typing import Self
 
 from postbus.mailbox.entrylist import EntryList
@@ -44,6 +44,12 @@ SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 SEEN = "\\Seen"
 
 Target = tuple[int, MessageEntry]
+
+#: What a view holds for each of its sets while it is empty (most of the time, for
+#: an idle session): one shared object instead of a 216-byte empty set per view
+#: and set (issue 11). A view never changes a set in place; it binds a new one.
+_NONE: frozenset[int] = frozenset()
+_NO_KEYWORDS: frozenset[str] = frozenset()
 
 
 def _uid_key(entry: MessageEntry) -> int:
@@ -83,14 +89,14 @@ class MailboxView:
         last = self.entries.uid(-1) if self.entries else 0
         self.uid_next = max(mailbox.uid_next, last + 1)
         # Computed from the distinct flag sets: linear in those, not in the folder.
-        self.keywords = keywords_of(self.entries.table.sets)
-        self.pending_expunge: set[int] = set()
+        self.keywords: Set[str] = keywords_of(self.entries.table.sets) or _NO_KEYWORDS
+        self.pending_expunge: Set[int] = _NONE
         self.pending_new: list[MessageEntry] = []
-        self.pending_flags: set[int] = set()
+        self.pending_flags: Set[int] = _NONE
         #: The messages of the view that are \Recent in this session (IMAP4rev1,
         #: RFC 3501 §2.3.2): those in a range of UIDs it claimed from the store
         #: (`claim_recent`), once it numbers them. Empty unless `tracks_recent`.
-        self.recent: set[int] = set()
+        self.recent: Set[int] = _NONE
         self.tracks_recent = False
         self._recent_ranges: list[tuple[int, int]] = []
 
@@ -110,7 +116,9 @@ class MailboxView:
         if high > low:
             self._recent_ranges.append((low, high))
             uids = self.entries.uids
-            self.recent.update(uids[bisect_right(uids, low):bisect_right(uids, high)])
+            claimed = uids[bisect_right(uids, low):bisect_right(uids, high)]
+            if claimed:
+                self.recent = {*self.recent, *claimed}
 
     def is_recent(self, uid: int) -> bool:
         return any(low < uid <= high for low, high in self._recent_ranges)
@@ -194,11 +202,14 @@ class MailboxView:
         changes = await store.changes_since(self.mailbox_id, self.modseq)
         self.modseq = changes.highest_modseq
         gone = set(changes.expunged)
-        self.pending_expunge.update(u for u in gone if self.index_of(u) is not None)
+        known_gone = {u for u in gone if self.index_of(u) is not None}
+        if known_gone:
+            self.pending_expunge = self.pending_expunge | known_gone
         if self.pending_new and gone:  # arrived and left before the client heard of it
             self.pending_new = [e for e in self.pending_new if e.uid not in gone]
         last = self.entries.uid(-1) if self.entries else 0
         known_new = {e.uid: n for n, e in enumerate(self.pending_new)}
+        flagged: list[int] = []
         for entry in changes.changed:
             if entry.uid > last:
                 n = known_new.get(entry.uid)
@@ -213,9 +224,11 @@ class MailboxView:
                 continue  # expunged by this session already
             known = self.entries[i]
             if known.flags != entry.flags:
-                self.pending_flags.add(entry.uid)
+                flagged.append(entry.uid)
             if known != entry:  # a write copies arrays shared with the cache: only when needed
                 self.entries[i] = entry
+        if flagged:
+            self.pending_flags = {*self.pending_flags, *flagged}
         self.pending_new.sort(key=_uid_key)
         if self.pending_new:
             self.uid_next = max(self.uid_next, self.pending_new[-1].uid + 1)
@@ -237,7 +250,9 @@ class MailboxView:
         self.pending_new = []
         self.entries.extend(new)
         if self._recent_ranges:
-            self.recent.update(e.uid for e in new if self.is_recent(e.uid))
+            claimed = [e.uid for e in new if self.is_recent(e.uid)]
+            if claimed:
+                self.recent = {*self.recent, *claimed}
         keywords = keywords_of(e.flags for e in new) - self.keywords
         self.keywords |= keywords
         return new, keywords
@@ -248,7 +263,7 @@ class MailboxView:
         if not self.pending_flags:
             return [], set()
         updates = sorted(self.pending_flags)
-        self.pending_flags = set()
+        self.pending_flags = _NONE
         changed = [(i + 1, self.entries[i]) for u in updates
                    if (i := self.index_of(u)) is not None]
         keywords = keywords_of(e.flags for _, e in changed) - self.keywords
@@ -263,12 +278,12 @@ class MailboxView:
         """
         gone = set(gone)
         seqs = [i + 1 for i, u in enumerate(self.entries.uids) if u in gone]
-        self.pending_expunge -= gone
+        self.pending_expunge = (self.pending_expunge - gone) or _NONE
         if not seqs:
             return []
         self.entries.remove_uids(gone)
-        self.pending_flags -= gone
-        self.recent -= gone
+        self.pending_flags = (self.pending_flags - gone) or _NONE
+        self.recent = (self.recent - gone) or _NONE
         self._expunged(gone)
         return seqs
 

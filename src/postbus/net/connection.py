@@ -164,6 +164,15 @@ class Connection(asyncio.Protocol):
     #: once its own clean-up is done, so that a shutdown waits for that clean-up.
     holds_registration: ClassVar[bool] = False
 
+    #: No per-instance dict: a server holds thousands of idle connections (issue 11).
+    __slots__ = (
+        "_close_timer", "_closing", "_data_timeout", "_deflate", "_deflate_flush", "_drain_waiter",
+        "_early", "_eof", "_handshake", "_input_full", "_line_started", "_line_timeout", "_lost",
+        "_peer_key", "_progress", "_raw", "_reading", "_ready", "_timer", "_timer_at",
+        "_tls_refusal", "_unregister", "_write_paused", "app", "busy", "listener", "peer",
+        "peer_port", "tls", "transport",
+    )
+
     def __init__(self, app: App, listener: Listener) -> None:
         self.app = app
         self.listener = listener

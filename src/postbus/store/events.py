@@ -15,7 +15,10 @@ from postbus.store.model import Change
 
 
 class Subscription:
-    """Changes for one account. Call `wait()` to sleep until something changed."""
+    """Changes for one account. Call `wait()` to sleep until something changed, or set
+    `on_change` to be called (on the event loop) when a change arrives."""
+
+    __slots__ = ("_event", "_hub", "_pending", "account_id", "on_change")
 
     def __init__(self, hub: ChangeHub, account_id: int) -> None:
         self._hub = hub
@@ -25,11 +28,16 @@ class Subscription:
         # Made on the first wait: most subscriptions (one per IMAP connection)
         # only ever call `pending()`, and an Event costs ~0.7 KiB.
         self._event: asyncio.Event | None = None
+        #: Called after each change is recorded; cheaper than a task in `wait()` for a
+        #: session that sleeps in IDLE (issue 11: no task, no Event per idle connection).
+        self.on_change: Callable[[], None] | None = None
 
     def _push(self, change: Change) -> None:
         self._pending[change.mailbox_id, change.kind] = change
         if self._event is not None:
             self._event.set()
+        if self.on_change is not None:
+            self.on_change()
 
     @property
     def has_pending(self) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiosmtplib
 
+from postbus.imap.session import ImapSession
 from tests.unit.imap.harness import USER, Client, Harness, message, running
 
 
@@ -105,6 +106,27 @@ async def test_idle_is_woken_within_100_ms_by_a_delivery(imap: Harness) -> None:
     assert await b.response() == b"i1 OK IDLE completed\r\n"
     assert await b.command("FETCH 1 (UID)") == [
         b"* 1 FETCH (UID 2)\r\n", b"TAG OK FETCH completed\r\n"]
+
+
+def _idling(imap: Harness) -> list[ImapSession]:
+    return [s for s in imap.app.sessions if isinstance(s, ImapSession) and s.parked is not None]
+
+
+async def test_an_idling_session_holds_no_task_and_still_wakes(imap: Harness) -> None:
+    # issue 11: an IDLE is parked between wake-ups (no task, no coroutine frames).
+    _a, b = await _two_sessions(imap, 1)
+    await b.send(b"i1 IDLE\r\n")
+    assert await b.response() == b"+ idling\r\n"
+    [session] = _idling(imap)
+    assert session._task is None
+    await imap.deliver(message("pushed"))
+    assert await b.response(timeout=1) == b"* 2 EXISTS\r\n"
+    assert await b.response(timeout=1) == b"* 1 RECENT\r\n"
+    assert _idling(imap) == [session] and session._task is None  # parked again
+    await b.send(b"DONE\r\n")
+    assert await b.response() == b"i1 OK IDLE completed\r\n"
+    assert _idling(imap) == []
+    assert await b.command("NOOP") == [b"TAG OK NOOP completed\r\n"]
 
 
 async def test_idle_is_woken_within_100_ms_by_an_smtp_delivery(tmp_path: Path) -> None:
