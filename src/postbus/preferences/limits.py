@@ -12,3 +12,8 @@ MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 #: Characters of a time zone name as given (the longest IANA name has 32).
 MAX_TIMEZONE_CHARS = 64
+#: Senders whose remote content the webmail shows without asking ("always for
+#: this sender"); the oldest is forgotten when one more is added.
+MAX_REMOTE_SENDERS = 500
+#: Characters of one such sender's address.
+MAX_REMOTE_SENDER_CHARS = 320

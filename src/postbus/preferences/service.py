@@ -16,6 +16,8 @@ from postbus.preferences.limits import (
     MAX_IDENTITIES,
     MAX_NAME_CHARS,
     MAX_PAGE_SIZE,
+    MAX_REMOTE_SENDER_CHARS,
+    MAX_REMOTE_SENDERS,
     MAX_SIGNATURE_CHARS,
     MAX_TIMEZONE_CHARS,
     MIN_PAGE_SIZE,
@@ -52,6 +54,8 @@ class Preferences:
     language: str = "en"
     page_size: int = DEFAULT_PAGE_SIZE
     timezone: str = "UTC"
+    #: senders (lower case) whose remote content is shown without asking
+    remote_senders: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # keys of newer versions, kept
 
     def identity_for(self, address: str) -> Identity | None:
@@ -101,6 +105,22 @@ class PreferencesService:
 
     async def owns(self, account: Account, address: str) -> bool:
         return await owns(self._store, account, address, recipient_delimiter=self._delimiter)
+
+    # -- remote content "always for this sender" (the webmail's reading screen) -------
+    async def allows_remote(self, account: Account, sender: str) -> bool:
+        return sender.lower() in (await self.get(account)).remote_senders
+
+    async def set_remote(self, account: Account, sender: str, allowed: bool) -> None:
+        """Adds the sender to, or takes it from, those whose remote content is shown."""
+        sender = sender.lower()
+        if allowed and (len(sender) > MAX_REMOTE_SENDER_CHARS or "@" not in sender
+                        or _CONTROL.search(sender)):
+            raise InvalidPreference("remote_sender", sender[:MAX_REMOTE_SENDER_CHARS])
+        prefs = await self.get(account)
+        kept = tuple(s for s in prefs.remote_senders if s != sender)
+        if allowed:
+            kept = (*kept, sender)[-MAX_REMOTE_SENDERS:]
+        await self._store.set_user_settings(account.id, _encode(replace(prefs, remote_senders=kept)))
 
     async def save(self, account: Account, prefs: Preferences) -> Preferences:
         """Checks every value (InvalidPreference names the first bad one) and stores them."""
@@ -161,6 +181,10 @@ def _decode(raw: str | None) -> Preferences:
     language = data.pop("language", "en")
     page_size = data.pop("page_size", DEFAULT_PAGE_SIZE)
     timezone = data.pop("timezone", "UTC")
+    senders = data.pop("remote_senders", [])
+    remote_senders = tuple(
+        s for s in (senders if isinstance(senders, list) else [])
+        if isinstance(s, str) and len(s) <= MAX_REMOTE_SENDER_CHARS)[-MAX_REMOTE_SENDERS:]
     return Preferences(
         identities=identities,
         signature=signature[:MAX_SIGNATURE_CHARS] if isinstance(signature, str) else "",
@@ -169,5 +193,6 @@ def _decode(raw: str | None) -> Preferences:
         and MIN_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE else default.page_size,
         timezone=timezone if isinstance(timezone, str) and valid_timezone(timezone)
         else default.timezone,
+        remote_senders=remote_senders,
         extra=data,
     )

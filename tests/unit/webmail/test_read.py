@@ -12,7 +12,7 @@ import httpx
 from postbus.app import App
 from postbus.message import parse
 from postbus.web.webmail.parts import body_parts, parse_path
-from tests.unit.webmail.conftest import ALICE, deliver, message, page_of
+from tests.unit.webmail.conftest import ALICE, csrf_of, deliver, message, page_of
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -136,3 +136,37 @@ async def test_a_long_html_part_is_sanitised_off_the_loop(app: App, alice: httpx
     body = await alice.get(f"/webmail/message/body?folder=INBOX&uid={uid}&part=1")
     assert body.status_code == 200 and "<script" not in body.text and "onclick" not in body.text
     assert body.text.count("word") == 30_000
+
+
+async def test_remote_content_always_for_one_sender(app: App, alice: httpx.AsyncClient) -> None:
+    """Issue 13: remote content is blocked until asked, per message and "always for
+    this sender"; the sender comes from the message, and it can be forgotten again."""
+    uid = await deliver(app, ALICE, rich_message())
+    other = await deliver(app, ALICE, rich_message().replace(b"cafe@example.net", b"else@example.org"))
+    url = f"/webmail/message?folder=INBOX&uid={uid}"
+    html = await page_of(alice, url)
+    assert "Always show remote content from cafe@example.net" in html
+    allow = await alice.post("/webmail/message/remote-sender", data={
+        "csrf": csrf_of(html), "folder": "INBOX", "uid": str(uid), "mode": "allow"})
+    assert allow.status_code == 303
+    shown = await page_of(alice, url)
+    assert "Show remote content" not in shown and "remote=1" in frame_url(shown)
+    assert "Remote content from cafe@example.net is always shown." in shown
+    # another sender's message is still blocked
+    assert "remote=1" not in frame_url(await page_of(alice, f"/webmail/message?folder=INBOX&uid={other}"))
+    # a sender named in the form cannot be added, only forgotten (from the settings)
+    forged = await alice.post("/webmail/message/remote-sender", data={
+        "csrf": csrf_of(html), "sender": "evil@example.com", "mode": "allow"})
+    assert forged.status_code == 400
+    settings = await page_of(alice, "/webmail/settings")
+    assert "cafe@example.net" in settings and "evil@example.com" not in settings
+    forget = await alice.post("/webmail/message/remote-sender", data={
+        "csrf": csrf_of(settings), "sender": "cafe@example.net", "mode": "forget"})
+    assert forget.status_code == 303
+    assert "remote=1" not in frame_url(await page_of(alice, url))
+
+
+def frame_url(html: str) -> str:
+    frame = re.search(r'<iframe class="html-body" src="([^"]+)"', html)
+    assert frame is not None
+    return htmllib.unescape(frame.group(1))

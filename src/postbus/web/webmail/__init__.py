@@ -49,6 +49,7 @@ ROUTES: tuple[tuple[str, object, tuple[str, ...], str], ...] = (
     ("/message/part", read.part, ("GET",), "message_part"),
     ("/message/cid", read.cid, ("GET",), "message_cid"),
     ("/message/source", read.source, ("GET",), "message_source"),
+    ("/message/remote-sender", read.remote_sender, ("POST",), "remote_sender"),
     ("/search", search.search_page, ("GET",), "search_page"),
     ("/events", events.stream, ("GET",), "events"),
     # writing, contacts and settings (compose helper): each module lists its own routes

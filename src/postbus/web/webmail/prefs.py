@@ -76,6 +76,7 @@ async def settings_save(web: Web) -> Response:
         language=await web.field("language", limit=8),
         page_size=int(size) if size.isdigit() else 0,
         timezone=zone if valid_timezone(zone) else zone or "UTC",
+        remote_senders=current.remote_senders,  # changed on the reading screen
         extra=current.extra)
     try:
         saved = await service.save(web.account, prefs)

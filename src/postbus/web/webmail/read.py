@@ -10,6 +10,7 @@ it (``remote=1``, the "show remote content" button), per message.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -19,9 +20,11 @@ from postbus import executor
 from postbus.mailbox import query as q
 from postbus.mailbox.fetch import Fetched, Span
 from postbus.mailbox.types import INBOX, Mailbox
-from postbus.message import decode_text
+from postbus.message import Address, decode_text
 from postbus.message.model import MessageMeta, Part
-from postbus.web.webmail.context import BadRequest, Web, page
+from postbus.preferences import InvalidPreference
+from postbus.preferences.limits import MAX_REMOTE_SENDER_CHARS
+from postbus.web.webmail.context import BadRequest, Web, action, page
 from postbus.web.webmail.frame import render_page
 from postbus.web.webmail.limits import MAX_FOLDER_PARAM, MAX_SHOWN_TEXT
 from postbus.web.webmail.parts import (
@@ -35,7 +38,7 @@ from postbus.web.webmail.parts import (
 from postbus.web.webmail.present import addresses_text, full_when, size_text, subject_text
 from postbus.web.webmail.sanitize import sanitise
 from postbus.web.webmail.security import body_csp
-from postbus.web.webmail.services import time_zone
+from postbus.web.webmail.services import time_zone, user_services
 
 SEEN = "\\Seen"
 #: HTML longer than this (characters) is sanitised on the executor's CPU pool.
@@ -99,7 +102,11 @@ async def message(web: Web) -> Response:
     meta = await fetched.record()
     if SEEN not in fetched.info.flags:
         await web.mailboxes.store_flags(target.mailbox.id, [target.uid], "add", [SEEN])
-    remote = web.request.query_params.get("remote") == "1"
+    env = meta.envelope
+    sender = _sender(env.from_)
+    prefs = user_services(web.app).preferences
+    always = bool(sender) and await prefs.allows_remote(web.account, sender)
+    remote = always or web.request.query_params.get("remote") == "1"
     folder, uid = target.mailbox.name, target.uid
     shown: list[ShownPart] = []
     texts = [s for s in body_parts(meta.body) if not s.html]
@@ -117,7 +124,6 @@ async def message(web: Web) -> Response:
             shown.append(ShownPart(True, "", url))
         else:
             shown.append(ShownPart(False, plain[s.path], ""))
-    env = meta.envelope
     attachments = [
         {"name": a.name, "size": size_text(a.part.size, web.language), "type": a.part.mime_type,
          "url": web.url("message_part", folder=folder, uid=uid, part=path_text(a.path))}
@@ -129,11 +135,49 @@ async def message(web: Web) -> Response:
         date=full_when(meta.sort_date or fetched.info.internal_date, web.language,
                        zone=await time_zone(web.app, web.account)),
         flagged="\\Flagged" in fetched.info.flags, shown=shown, attachments=attachments,
-        remote=remote, has_html=any(s.html for s in shown),
+        remote=remote, has_html=any(s.html for s in shown), sender_address=sender,
+        always_remote=always,
         source_url=web.url("message_source", folder=folder, uid=uid),
         remote_url=web.url("message", folder=folder, uid=uid, remote="1"),
         back_url=web.url("mailbox", folder=folder),
     )
+
+
+def _sender(addresses: Sequence[Address]) -> str:
+    """The first From address, lower case ("" when there is none)."""
+    for _name, _route, mailbox, host in addresses:
+        if mailbox and host:
+            return f"{mailbox}@{host}".lower()
+    return ""
+
+
+@action
+async def remote_sender(web: Web) -> Response:
+    """"Always show remote content from this sender" on an open message, and
+    its undoing there or in the settings. The sender is read from the message
+    itself when one is named, never taken from the form, so only a real sender
+    can be added; the settings page names one only to forget it."""
+    allowed = await web.field("mode", limit=8) == "allow"
+    folder = await web.field("folder", limit=MAX_FOLDER_PARAM)
+    uid = await web.field("uid", limit=10)
+    back = web.url("settings")
+    if uid:
+        if not uid.isdigit():
+            raise BadRequest(web._("The form could not be read."))
+        target = Target(await web.mailboxes.get(web.account_id, folder or INBOX), int(uid))
+        sender = _sender((await (await _fetch(web, target)).record()).envelope.from_)
+        back = web.url("message", folder=target.mailbox.name, uid=target.uid)
+    elif allowed:
+        raise BadRequest(web._("The form could not be read."))
+    else:
+        sender = await web.field("sender", limit=MAX_REMOTE_SENDER_CHARS)
+    if not sender:
+        raise BadRequest(web._("This message has no sender address."))
+    try:
+        await user_services(web.app).preferences.set_remote(web.account, sender, allowed)
+    except InvalidPreference as e:
+        raise BadRequest(web._("This message has no sender address.")) from e
+    return web.redirect(back)
 
 
 @page
