@@ -20,6 +20,9 @@ from typing import Any
 LISTENERS = ("smtp", "submissions", "submission", "imaps", "imap", "pop3s", "pop3", "https")
 START_TIMEOUT = 30.0
 CREATED_DATABASES: list[str] = []
+# POSTBUS_TEST_WORKERS=2 runs every server the integration tests start with two
+# worker processes under the supervisor (`[server] workers`); 1 by default.
+TEST_WORKERS = int(os.environ.get("POSTBUS_TEST_WORKERS", "1"))
 
 
 def toml_value(v: Any) -> str:
@@ -39,6 +42,8 @@ def write_config(directory: Path, overrides: dict[str, dict[str, Any]] | None = 
     sections: dict[str, dict[str, Any]] = {
         "listen": {name: "127.0.0.1:0" for name in LISTENERS} | {"http": ""},
         "security": {"auth_failure_delay": 0},
+        # The suite runs as root on CI machines; TEST_WORKERS runs it with worker processes.
+        "server": {"allow_root": True, "workers": TEST_WORKERS},
     }
     for name, values in (overrides or {}).items():
         sections.setdefault(name, {}).update(values)

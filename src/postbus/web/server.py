@@ -4,6 +4,7 @@ the server's own event loop. Webmail, admin and API mount here as they come."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,10 @@ class WebHandle:
         await self._task
 
 
-async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
+async def start_web(app: App, name: str, sockets: list[socket.socket]) -> WebHandle:
+    """Serves listener `name` on its open listening `sockets` (`postbus.net.sockets`)."""
     s = app.settings
+    host, port = sockets[0].getsockname()[:2]
     kwargs: dict[str, Any] = {}
     if name == "https":
         if s.tls.cert and s.tls.key:
@@ -72,11 +75,11 @@ async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
             kwargs.update(ssl_certfile=str(cert), ssl_keyfile=str(key))
     asgi = build_app(app) if name == "https" else build_redirect(app)
     config = uvicorn.Config(
-        asgi, host=address[0], port=address[1], log_level="warning", lifespan="off",
+        asgi, host=host, port=port, log_level="warning", lifespan="off",
         access_log=False, server_header=False, **kwargs,
     )
     server = _Server(config)
-    task = asyncio.ensure_future(server.serve())
+    task = asyncio.ensure_future(server.serve(sockets=sockets))
     while not server.started:
         if task.done():
             task.result()  # raises the bind error

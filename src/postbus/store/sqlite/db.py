@@ -80,6 +80,13 @@ def migrate(conn: sqlite3.Connection) -> int:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Another process (a worker starting beside this one) may have
+            # applied it since `done` was read: the write lock decides.
+            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?",
+                            (number,)).fetchone():
+                conn.execute("ROLLBACK")
+                version = number
+                continue
             for statement in _statements(f.read_text()):
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (number,))
