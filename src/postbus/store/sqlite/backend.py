@@ -46,6 +46,7 @@ from postbus.store.model import (
     QueueRecipient,
 )
 from postbus.store.sqlite import directory, folders, messages, outbound, rows, search
+from postbus.store.sqlite.channel import ChangeChannel
 from postbus.store.sqlite.db import Writer, connect, migrate
 
 T = TypeVar("T")
@@ -67,6 +68,8 @@ class SqliteStore:
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / "postbus.sqlite3"
         self.changes = ChangeHub()
+        # other processes on this data_dir (worker processes, the command line)
+        self.channel = ChangeChannel(self.data_dir, self.changes)
         self._writer = Writer(self.db_path)
         self._writer.after_commit = self._publish
         self._local = threading.local()
@@ -96,10 +99,12 @@ class SqliteStore:
         left = search.pending(self._conn)  # by a previous run
         if left:
             self._writer.schedule_idle(left)
+        self.channel.open()
         self._writer.start()
 
     async def close(self) -> None:
         self._writer.stop()
+        self.channel.close()
         if self._reading:
             await asyncio.gather(*self._reading, return_exceptions=True)
         with self._reader_lock:
@@ -113,6 +118,7 @@ class SqliteStore:
     def _publish(self, changes: list[Any]) -> None:
         for change in changes:
             self.changes.publish(change)
+        self.channel.send(changes)
 
     @property
     def _db(self) -> sqlite3.Connection:
