@@ -331,3 +331,11 @@ class Store(Protocol):
         With `bodies`, only those are candidates: after removing an account, its
         bodies can go at once (grace measured from the removal) without touching
         the fresh bodies of deliveries in flight."""
+
+    # -- worker processes: an atomic compare-and-set on settings ----------------
+    async def swap_setting(self, key: str, expected: str | None, value: str | None) -> bool:
+        """Sets `key` to `value` (None removes it) only if it now holds `expected`
+        (None: absent), atomically with respect to every process and node; True
+        when it did. Leases that must hold across processes (the POP3 maildrop
+        lock) are taken with it."""
+        raise NotImplementedError

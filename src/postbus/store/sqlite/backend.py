@@ -246,6 +246,9 @@ class SqliteStore:
     async def set_setting(self, key: str, value: str | None) -> None:
         await self._write(directory.set_setting, key, value)
 
+    async def swap_setting(self, key: str, expected: str | None, value: str | None) -> bool:
+        return await self._write(directory.swap_setting, key, expected, value)
+
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
         return folders.list_mailboxes(self._db, account_id)
