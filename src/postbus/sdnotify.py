@@ -26,7 +26,11 @@ def notify(state: str) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
             sock.connect(address)
-            sock.sendall(state.encode())
+            # Never block: a manager that does not read must not stop the server.
+            sock.send(state.encode(), socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        log.debug("the service manager's socket is full; %s not sent", state)
+        return False
     except OSError as exc:
         log.warning("cannot notify the service manager (%s): %s", state, exc)
         return False

@@ -131,7 +131,7 @@ class Supervisor:
                 if self.start_error is not None:
                     break
                 now = time.monotonic()
-                if watchdog is not None and now >= next_ping:
+                if watchdog is not None and self.serving and now >= next_ping:
                     sdnotify.notify("WATCHDOG=1")
                     next_ping = now + watchdog
                 for worker in self.workers:
