@@ -103,11 +103,11 @@ def _signal_server(wrapper: subprocess.Popen[str], sig: int) -> None:
 
 @contextmanager
 def running_server(config: Path, env: dict[str, str] | None = None,
-                   wrapper: Sequence[str] = ()) -> Iterator[ServerProcess]:
+                   wrapper: Sequence[str] = (), python: str = sys.executable) -> Iterator[ServerProcess]:
     """`wrapper` goes before the command (e.g. strace and its options): signals go
     to its child, the server, and it must exit with the server's status."""
     proc = subprocess.Popen(
-        [*wrapper, sys.executable, "-m", "postbus.cli", "--config", str(config), "serve"],
+        [*wrapper, python, "-m", "postbus.cli", "--config", str(config), "serve"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "POSTBUS_LOOP": "asyncio", **(env or {})},
     )
