@@ -160,6 +160,11 @@ class ChangeChannel:
                     with contextlib.suppress(OSError):  # its store is gone; names are not reused
                         os.unlink(path)
                     break
+                except PermissionError:
+                    # a store opened by another user (the CLI run as root beside
+                    # a server that dropped privileges): not ours to reach
+                    log.debug("change channel %s is not ours to write to", peer)
+                    break
                 except BlockingIOError:
                     self.dropped += 1
                     log.debug("change channel %s is full; a change event was dropped", peer)
