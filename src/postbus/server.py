@@ -27,7 +27,8 @@ from postbus import sdnotify
 from postbus.app import App
 from postbus.config import Settings
 from postbus.net import sockets, workers
-from postbus.net.connection import IMPLICIT_TLS
+from postbus.net.connection import IMPLICIT_TLS, SHARED_COUNTS
+from postbus.net.limits import SharedCounts
 from postbus.net.tls import ensure_self_signed
 from postbus.security import files, privileges
 
@@ -287,9 +288,10 @@ def run(settings: Settings) -> None:
         if count == 1:
             _run_loop(Server(settings, listeners=listeners).run_until_signalled(notify=True))
             return
+        counts = SharedCounts(count, list(LISTENERS))
         supervisor = workers.Supervisor(
-            listeners, count, lambda index, fd: _worker_main(settings, listeners, index, fd),
-            announce=lambda line: print(line, flush=True),
+            listeners, count, lambda index, fd: _worker_main(settings, listeners, counts, index, fd),
+            announce=lambda line: print(line, flush=True), before_spawn=counts.reset,
             lines=[listening_line(name, socks[0]) for name, socks in listeners.sockets.items()],
         )
         status = supervisor.run()
@@ -302,11 +304,14 @@ def run(settings: Settings) -> None:
         sys.exit(EXIT_START_FAILED)
 
 
-def _worker_main(settings: Settings, listeners: sockets.Listeners, index: int, status_fd: int) -> int:
+def _worker_main(settings: Settings, listeners: sockets.Listeners, counts: SharedCounts,
+                 index: int, status_fd: int) -> int:
     """One worker process: the whole server on the inherited sockets."""
     settings.node_name = workers.worker_node(settings.node, index)
     server = Server(settings, listeners=listeners, worker=index,
                     announce=lambda line: log.debug("worker %d: %s", index, line))
+    counts.worker = index  # connection limits count over every worker
+    server.app.services[SHARED_COUNTS] = counts
     try:
         _run_loop(server.run_until_signalled(lambda: workers.report(status_fd, "ready")))
     except StartError as exc:

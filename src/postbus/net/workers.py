@@ -18,7 +18,8 @@ core. The supervisor:
   within `RESTART_STABLE` seconds); the other workers keep serving meanwhile;
 - on SIGTERM or SIGINT sends STOPPING=1, passes SIGTERM to every worker (each
   drains as a single-process server does), waits for them and exits 0; a
-  worker still alive after `STOP_TIMEOUT` is killed.
+  worker still alive after `STOP_TIMEOUT` is killed. A supervisor killed
+  outright takes its workers with it (`PR_SET_PDEATHSIG`, SIGKILL).
 
 Each worker is a node of its own for what is per node (its name is
 `node/wN`: queue claims and POP3 maildrop leases name it; a restarted worker
@@ -86,20 +87,24 @@ def describe_status(status: int) -> str:
 
 
 def _die_with_parent() -> None:
-    """A worker whose supervisor was killed outright stops too (Linux prctl)."""
+    """A worker whose supervisor was killed outright dies with it (Linux prctl):
+    a kill -9 of `postbus serve` ends the whole server at once, as it does a
+    single process, and leaves no orphan serving without a supervisor."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class Supervisor:
     def __init__(self, listeners: Listeners, count: int, worker_main: WorkerMain, *,
-                 announce: Callable[[str], None], lines: list[str]) -> None:
+                 announce: Callable[[str], None], lines: list[str],
+                 before_spawn: Callable[[int], None] = lambda index: None) -> None:
         self.listeners = listeners
         self.workers = [_Worker(i) for i in range(count)]
         self.worker_main = worker_main
         self.announce = announce
         self.lines = lines  # announced once every worker is ready
+        self.before_spawn = before_spawn  # e.g. clears the slot's shared counts
         self._selector = selectors.DefaultSelector()
         self._stop = False
         self._wakeup_r, self._wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -173,6 +178,7 @@ class Supervisor:
 
     # -- workers --------------------------------------------------------------
     def _spawn(self, worker: _Worker) -> None:
+        self.before_spawn(worker.index)
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         pid = os.fork()
         if pid == 0:  # the worker
