@@ -115,6 +115,7 @@ class Server(_Section):
     workers: Annotated[str | int, doc('worker processes serving every listener: "auto" (one per core) or a number; 1 is a single process with no supervisor')] = "auto"
     user: Annotated[str, doc("when started as root: after the listening sockets are open, run as this user (and its group); it owns data_dir")] = ""
     allow_root: Annotated[bool, doc("serve as root when started as root with no user; otherwise that start is refused")] = False
+    worker_timeout: Annotated[str | int, doc("a worker process whose event loop has not answered the supervisor for this long is killed and restarted")] = "60s"
 
 
 class Tls(_Section):
@@ -232,7 +233,7 @@ def _validate(s: Settings) -> None:
                          ("limits", "data_timeout"),
                          ("queue", "lifetime"), ("queue", "delay_notice"), ("queue", "first_retry"),
                          ("queue", "max_retry_interval"), ("dns", "timeout"),
-                         ("security", "auth_failure_delay")):
+                         ("security", "auth_failure_delay"), ("server", "worker_timeout")):
         s.duration(section, key)
     if s.storage.backend not in ("sqlite", "postgresql"):
         raise ConfigError(f'storage.backend: {s.storage.backend!r} is not "sqlite" or "postgresql"')

@@ -292,6 +292,7 @@ def run(settings: Settings) -> None:
         supervisor = workers.Supervisor(
             listeners, count, lambda index, fd: _worker_main(settings, listeners, counts, index, fd),
             announce=lambda line: print(line, flush=True), before_spawn=counts.reset,
+            hang_timeout=settings.duration("server", "worker_timeout"),
             lines=[listening_line(name, socks[0]) for name, socks in listeners.sockets.items()],
         )
         status = supervisor.run()
@@ -313,7 +314,11 @@ def _worker_main(settings: Settings, listeners: sockets.Listeners, counts: Share
     counts.worker = index  # connection limits count over every worker
     server.app.services[SHARED_COUNTS] = counts
     try:
-        _run_loop(server.run_until_signalled(lambda: workers.report(status_fd, "ready")))
+        def ready() -> None:
+            workers.report(status_fd, "ready")
+            server.app.spawn(workers.heartbeat(status_fd), "heartbeat")
+
+        _run_loop(server.run_until_signalled(ready))
     except StartError as exc:
         log.debug("start-up failed", exc_info=True)
         workers.report(status_fd, f"error {exc}")

@@ -16,6 +16,7 @@ are served by different workers (tests.support.workers):
 from __future__ import annotations
 
 import imaplib
+import os
 import poplib
 import re
 import signal
@@ -52,7 +53,7 @@ def _tls() -> ssl.SSLContext:
 
 
 def _config(directory: Path, **overrides: dict[str, Any]) -> Path:
-    config = write_config(directory, {"server": {"workers": 2}, **overrides})
+    config = write_config(directory, {"server": {"workers": 2}} | overrides)
     create_mailboxes_sync(config, USERS, PASSWORD)
     return config
 
@@ -237,9 +238,6 @@ def test_kill_9_of_a_worker_under_load_loses_no_acknowledged_message(tmp_path: P
         try:
             while len(acknowledged) < 40:
                 time.sleep(0.05)
-            server.proc.poll()
-            import os
-
             os.kill(victim, signal.SIGKILL)
             killed_at = len(acknowledged)
             replaced = wait_for_workers(server, 2, exclude={victim})
@@ -261,3 +259,21 @@ def test_kill_9_of_a_worker_under_load_loses_no_acknowledged_message(tmp_path: P
     missing = [s for s in acknowledged if s not in stored]
     assert not missing, f"{len(missing)} acknowledged messages lost: {missing[:5]}"
     assert server.proc.returncode == 0
+
+
+def test_a_worker_whose_loop_hangs_is_killed_and_replaced(tmp_path: Path) -> None:
+    config = _config(tmp_path, server={"workers": 2, "worker_timeout": 2})
+    with running_server(config) as server:
+        first = wait_for_workers(server, 2)
+        imap, survivor = _imap(server, "idle@example.test")
+        stuck = next(pid for pid in first if pid != survivor)
+        os.kill(stuck, signal.SIGSTOP)  # its event loop no longer runs
+        replaced = wait_for_workers(server, 2, exclude={stuck})
+        imap.noop()  # the other worker served on meanwhile
+        imap.logout()
+        new_worker = next(pid for pid in replaced if pid not in first)
+        late, _ = _imap(server, "idle@example.test", pid=new_worker)
+        late.logout()
+        log = "".join(server.stderr)
+        assert f"(pid {stuck}) has not answered for" in log
+        assert f"(pid {stuck}) was killed by SIGKILL; restarting it" in log

@@ -16,6 +16,8 @@ core. The supervisor:
 - restarts a worker that dies, with a log line and a backoff (from
   `RESTART_MIN` doubling to `RESTART_MAX` while restarted workers keep dying
   within `RESTART_STABLE` seconds); the other workers keep serving meanwhile;
+- kills (and so restarts) a worker that has not said "alive" for
+  `[server] worker_timeout`: its event loop is stuck;
 - on SIGTERM or SIGINT sends STOPPING=1, passes SIGTERM to every worker (each
   drains as a single-process server does), waits for them and exits 0; a
   worker still alive after `STOP_TIMEOUT` is killed. A supervisor killed
@@ -29,6 +31,7 @@ through the store (PostgreSQL NOTIFY, or the SQLite change channel).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import errno
@@ -52,6 +55,9 @@ RESTART_MAX = 30.0  # ...doubling up to this while restarts keep dying...
 RESTART_STABLE = 30.0  # ...within this many seconds of their start
 STOP_TIMEOUT = 30.0  # a worker still running this long after SIGTERM is killed
 _PR_SET_PDEATHSIG = 1
+# A serving worker says "alive" this often from its event loop; one silent for
+# `Supervisor.hang_timeout` ([server] worker_timeout) is killed and restarted.
+HEARTBEAT_INTERVAL = 1.0
 # One status line from a worker ("ready", "error <reason>") is at most this long.
 MAX_STATUS_LINE = 4096
 
@@ -66,6 +72,7 @@ class _Worker:
     buffer: bytes = b""
     restart_at: float | None = None
     delay: float = RESTART_MIN
+    last_seen: float = 0.0  # when it last said anything on its status pipe
 
 
 WorkerMain = Callable[[int, int], int]  # (index, status fd) -> exit status
@@ -98,13 +105,15 @@ def _die_with_parent() -> None:
 class Supervisor:
     def __init__(self, listeners: Listeners, count: int, worker_main: WorkerMain, *,
                  announce: Callable[[str], None], lines: list[str],
-                 before_spawn: Callable[[int], None] = lambda index: None) -> None:
+                 before_spawn: Callable[[int], None] = lambda index: None,
+                 hang_timeout: float = 60.0) -> None:
         self.listeners = listeners
         self.workers = [_Worker(i) for i in range(count)]
         self.worker_main = worker_main
         self.announce = announce
         self.lines = lines  # announced once every worker is ready
         self.before_spawn = before_spawn  # e.g. clears the slot's shared counts
+        self.hang_timeout = hang_timeout
         self._selector = selectors.DefaultSelector()
         self._stop = False
         self._wakeup_r, self._wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -142,6 +151,12 @@ class Supervisor:
                 for worker in self.workers:
                     if worker.restart_at is not None and now >= worker.restart_at:
                         self._spawn(worker)
+                    elif worker.pid and worker.ready and now - worker.last_seen > self.hang_timeout:
+                        log.error("worker %d (pid %d) has not answered for %.0fs; killing it",
+                                  worker.index, worker.pid, now - worker.last_seen)
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(worker.pid, signal.SIGKILL)
+                        worker.last_seen = now  # reaped, then restarted
                 self._poll(self._timeout(watchdog and next_ping))
             if self.start_error is None:
                 sdnotify.notify("STOPPING=1")
@@ -185,6 +200,7 @@ class Supervisor:
             status = 1
             try:
                 os.close(read_fd)
+                os.set_blocking(write_fd, False)  # a supervisor that lags never stalls a worker
                 self._become_worker()
                 status = self.worker_main(worker.index, write_fd)
             except BaseException:
@@ -198,6 +214,7 @@ class Supervisor:
         os.set_blocking(read_fd, False)
         worker.pid, worker.status_fd = pid, read_fd
         worker.started, worker.ready, worker.buffer, worker.restart_at = time.monotonic(), False, b"", None
+        worker.last_seen = worker.started
         self._selector.register(read_fd, selectors.EVENT_READ, worker)
         log.debug("worker %d started (pid %d)", worker.index, pid)
 
@@ -224,12 +241,15 @@ class Supervisor:
             self._close_status(worker)
             return
         worker.buffer += data
+        worker.last_seen = time.monotonic()
         while b"\n" in worker.buffer:
             line, _, worker.buffer = worker.buffer.partition(b"\n")
             self._status(worker, line.decode("utf-8", "replace"))
         worker.buffer = worker.buffer[-MAX_STATUS_LINE:]
 
     def _status(self, worker: _Worker, line: str) -> None:
+        if line == "alive":
+            return
         if line == "ready":
             if self.serving:
                 log.warning("worker %d (pid %d) serves again", worker.index, worker.pid)
@@ -297,11 +317,20 @@ class Supervisor:
         self.listeners.close()
 
 
+async def heartbeat(fd: int) -> None:
+    """A worker's "alive" lines while its event loop runs (see HEARTBEAT_INTERVAL)."""
+    while True:
+        report(fd, "alive")
+        await asyncio.sleep(HEARTBEAT_INTERVAL)
+
+
 def report(fd: int, line: str) -> None:
     """A worker's status line to its supervisor ("ready", "error <reason>")."""
     data = (line.replace("\n", " ")[: MAX_STATUS_LINE - 1] + "\n").encode()
     try:
         os.write(fd, data)
+    except BlockingIOError:
+        log.debug("the supervisor's pipe is full; %r not sent", line)
     except OSError as exc:
         if exc.errno != errno.EPIPE:
             raise
