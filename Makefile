@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test test-workers lint install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,14 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
 	POSTBUS_TEST_STORAGE=postgresql $(BIN)/python -m pytest -q tests/integration
+
+# The integration and client tests once more with two worker processes in every
+# server they start (embedded store; the PostgreSQL pass above already runs
+# tests/integration/test_workers.py). The tests that build their App in-process
+# start no `postbus serve` and are not repeated.
+test-workers: $(STAMP)
+	POSTBUS_TEST_WORKERS=2 $(BIN)/python -m pytest -q tests/integration \
+		--ignore=tests/integration/test_outbound_queue.py --ignore=tests/integration/test_outbound_remote.py
 
 clean:
 	rm -rf $(VENV) var
