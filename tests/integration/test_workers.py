@@ -277,3 +277,14 @@ def test_a_worker_whose_loop_hangs_is_killed_and_replaced(tmp_path: Path) -> Non
         log = "".join(server.stderr)
         assert f"(pid {stuck}) has not answered for" in log
         assert f"(pid {stuck}) was killed by SIGKILL; restarting it" in log
+
+
+def test_sighup_reaches_the_workers_without_stopping_anything(server: ServerProcess) -> None:
+    before = worker_pids(server)
+    server.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert server.proc.poll() is None
+    assert worker_pids(server) == before
+    for pid in before:
+        imap, _ = _imap(server, "idle@example.test", pid=pid)
+        imap.logout()

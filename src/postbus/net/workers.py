@@ -18,6 +18,7 @@ core. The supervisor:
   within `RESTART_STABLE` seconds); the other workers keep serving meanwhile;
 - kills (and so restarts) a worker that has not said "alive" for
   `[server] worker_timeout`: its event loop is stuck;
+- passes SIGHUP on to every worker (ignored there unless the server handles it);
 - on SIGTERM or SIGINT sends STOPPING=1, passes SIGTERM to every worker (each
   drains as a single-process server does), waits for them and exits 0; a
   worker still alive after `STOP_TIMEOUT` is killed. A supervisor killed
@@ -128,7 +129,7 @@ class Supervisor:
 
         self._selector.register(self._wakeup_r, selectors.EVENT_READ, None)
         old_wakeup = signal.set_wakeup_fd(self._wakeup_w, warn_on_full_buffer=False)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
         try:
             for worker in self.workers:
@@ -164,13 +165,18 @@ class Supervisor:
             self._stop_all()
         finally:
             signal.set_wakeup_fd(old_wakeup)
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP):
                 signal.signal(sig, signal.SIG_DFL)
         return 0 if self.start_error is None else EXIT_START_FAILED
 
     def _on_signal(self, signum: int, frame: object) -> None:
         if signum in (signal.SIGTERM, signal.SIGINT):
             self._stop = True
+        elif signum == signal.SIGHUP:  # "re-read": each worker does what SIGHUP means to it
+            for worker in self.workers:
+                if worker.pid:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(worker.pid, signal.SIGHUP)
         # SIGCHLD: the wake-up byte is enough; `_poll` reaps.
 
     def _timeout(self, next_ping: float | None) -> float:
@@ -223,6 +229,9 @@ class Supervisor:
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
+        # Ignored unless the server installs a handler of its own (a reload):
+        # a forwarded SIGHUP must not kill the worker.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         self._selector.close()
         for fd in (self._wakeup_r, self._wakeup_w, *(w.status_fd for w in self.workers)):
             if fd >= 0:
