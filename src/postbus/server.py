@@ -1,4 +1,11 @@
-"""`postbus serve`: every configured listener on one event loop.
+"""`postbus serve`: every configured listener on one event loop per process.
+
+`run` opens every listening socket first (`net.sockets`), makes the
+self-signed certificate if one is needed, drops root (`security.privileges`),
+then serves: in this process when `[server] workers` is 1, else in worker
+processes forked by `net.workers.Supervisor`, each running a `Server` on the
+inherited sockets. Under systemd the process it started says READY, STOPPING
+and WATCHDOG (`sdnotify`).
 
 Each protocol package offers a `listener` module with
 `protocol_factory(app, service) -> Callable[[], asyncio.Protocol]` and,
