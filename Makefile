@@ -4,13 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-workers lint install clean
+.PHONY: run test test-workers lint install audit clean
+
+# sslyze (tests/integration/test_tls_scan.py) and pip-audit each live in a
+# virtual environment of their own: they pin other versions of our libraries.
+SSLYZE := .venv-sslyze
+SSLYZE_STAMP := $(SSLYZE)/.installed
+AUDIT := .venv-audit
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+$(SSLYZE_STAMP): requirements-sslyze.txt
+	test -x $(SSLYZE)/bin/python || $(PY) -m venv $(SSLYZE)
+	$(SSLYZE)/bin/pip install -q -r requirements-sslyze.txt
+	touch $(SSLYZE_STAMP)
 
 install: $(STAMP)
 
@@ -20,12 +31,12 @@ run: $(STAMP)
 	$(BIN)/postbus --config dev.toml serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 
 # The whole suite on the embedded store, then the integration and client tests
 # again with every server on PostgreSQL (127.0.0.1:5432).
-test: $(STAMP) lint
+test: $(STAMP) $(SSLYZE_STAMP) lint
 	$(BIN)/python -m pytest -q
 	POSTBUS_TEST_STORAGE=postgresql $(BIN)/python -m pytest -q tests/integration
 
@@ -37,5 +48,16 @@ test-workers: $(STAMP)
 	POSTBUS_TEST_WORKERS=2 $(BIN)/python -m pytest -q tests/integration \
 		--ignore=tests/integration/test_outbound_queue.py --ignore=tests/integration/test_outbound_remote.py
 
+# Known vulnerabilities in the locked dependencies (pip-audit asks PyPI's
+# vulnerability data, which must be within reach), after a report of the
+# locked runtime dependencies that are behind their latest release.
+audit: $(STAMP)
+	test -x $(AUDIT)/bin/python || $(PY) -m venv $(AUDIT)
+	$(AUDIT)/bin/pip install -q -r requirements-audit.txt
+	$(BIN)/python tools/dependency_report.py constraints.txt
+	grep -v '^#' constraints.txt > $(AUDIT)/locked.txt
+	$(AUDIT)/bin/pip-audit --strict --no-deps --disable-pip -r $(AUDIT)/locked.txt
+	$(AUDIT)/bin/pip-audit --strict --no-deps --disable-pip -r requirements-sslyze.txt
+
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(SSLYZE) $(AUDIT) var

@@ -19,8 +19,10 @@ from postbus.accounts.service import Accounts
 from postbus.config import Settings
 from postbus.executor import Executor
 from postbus.mailbox.service import Mailboxes
-from postbus.net.tls import context_for
+from postbus.net.certs import Certificates
 from postbus.security import files
+from postbus.security.sending import SendingLimits
+from postbus.security.throttle import LoginThrottle, Policy
 from postbus.store import Store, make_store
 
 log = logging.getLogger("postbus")
@@ -44,25 +46,38 @@ class App:
         self.executor = Executor()
         self.accounts = Accounts(self.store, default_quota=settings.default_quota,
                                  executor=self.executor)
+        # login throttling and bans for every front end (security.throttle)
+        self.throttle = LoginThrottle(self.store, Policy.from_settings(settings))
+        self.accounts.throttle = self.throttle
+        # sending limits of every submission (security.sending, via delivery.pipeline)
+        self.sending = SendingLimits(self.store, settings)
         self.mailboxes = Mailboxes(self.store, settings)  # IMAP, POP3 and the webmail share it
         self.sessions: set[Session] = set()
         self.services: dict[str, Any] = {}  # e.g. "delivery", "queue", "resolver"
-        self._tls: ssl.SSLContext | None = None
+        self._certs: Certificates | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self.closing = False
 
     @property
-    def tls(self) -> ssl.SSLContext:
-        if self._tls is None:
+    def certificates(self) -> Certificates:
+        """The swappable certificate of every TLS listener (net/certs.py)."""
+        if self._certs is None:
             s = self.settings
-            self._tls = context_for(s.tls.cert, s.tls.key, Path(s.data_dir), s.hostname)
-        return self._tls
+            self._certs = Certificates(s.tls.cert, s.tls.key, Path(s.data_dir), s.hostname,
+                                       acme=s.tls.acme)
+        return self._certs
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """The context every TLS handshake starts with; it serves the current certificate."""
+        return self.certificates.front
 
     async def open(self) -> None:
         # code without an App at hand (parsing, DKIM) finds this executor through the loop
         executor_mod.install(self.executor)
         files.secure_data_dir(Path(self.settings.data_dir))  # both backends keep files there
         await self.store.open()
+        await self.throttle.refresh()  # the bans in force, for refusing at connect
 
     async def close(self) -> None:
         # Services with work in flight (the outbound queue) finish it first.
@@ -75,6 +90,7 @@ class App:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         self.accounts.close()
+        await self.throttle.close()
         await self.store.close()
         executor_mod.uninstall(self.executor)
         self.executor.shutdown()

@@ -109,6 +109,7 @@ class Listen(_Section):
     pop3: Annotated[str, doc("POP3, STLS required before login")] = "0.0.0.0:110"
     https: Annotated[str, doc("webmail, admin, API, autoconfig, /healthz")] = "0.0.0.0:443"
     http: Annotated[str, doc("redirects to https")] = "0.0.0.0:80"
+    metrics: Annotated[str, doc("Prometheus /metrics without a token; loopback addresses only")] = ""
 
 
 class Server(_Section):
@@ -121,6 +122,15 @@ class Server(_Section):
 class Tls(_Section):
     cert: Annotated[str, doc("PEM certificate chain; empty: a self-signed one is made in data_dir")] = ""
     key: Annotated[str, doc("PEM private key for cert")] = ""
+    watch_interval: Annotated[str | int, doc("cert and key are re-read when their mtime changes, checked this often (and on SIGHUP)")] = "30s"
+    acme: Annotated[bool, doc("get and renew the certificate by ACME (RFC 8555) for hostname and acme_names")] = False
+    acme_directory: Annotated[str, doc("the ACME server's directory URL")] = "https://acme-v02.api.letsencrypt.org/directory"
+    acme_contact: Annotated[str, doc("e-mail address the ACME server may write to about the certificate")] = ""
+    acme_names: Annotated[list[str], doc("further names in the certificate besides hostname, e.g. autoconfig.DOMAIN, mta-sts.DOMAIN")] = []
+    acme_challenge: Annotated[str, doc('"http-01" (needs the http listener on port 80), "tls-alpn-01" (https on 443), or "auto": http-01 when http listens')] = "auto"
+    acme_renew_before: Annotated[str | int, doc("renew this long before the certificate expires")] = "30d"
+    acme_check_interval: Annotated[str | int, doc("how often expiry, and a certificate another node ordered, are checked")] = "1h"
+    acme_ca_bundle: Annotated[str, doc("PEM CA file to trust for the ACME server (tests); empty: the system's")] = ""
 
 
 class Limits(_Section):
@@ -162,8 +172,41 @@ class Dns(_Section):
     mx_port: Annotated[int, doc("port used to reach remote MX hosts (25; tests change it)")] = 25
 
 
+class Srs(_Section):
+    enabled: Annotated[bool, doc("rewrite the envelope sender of mail forwarded to other domains (SRS), so SPF passes there")] = True
+    domain: Annotated[str, doc('domain of the SRS addresses (its MX and SPF must be this server); "" uses hostname')] = ""
+    max_age: Annotated[str | int, doc("how long a bounce to an SRS address is accepted (postsrsd: 21 days)")] = "21d"
+
+    def srs_domain(self, hostname: str) -> str:
+        return (self.domain or hostname).lower()
+
+
 class Security(_Section):
-    auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests)")] = "2s"
+    auth_failure_delay: Annotated[str | int, doc("pause before answering a failed login (0 in tests); doubles with each further failure of the same account from the same address")] = "2s"
+    # -- login throttling and bans (issue 15, security/throttle.py) --
+    auth_failure_max_delay: Annotated[str | int, doc("longest pause before answering a failed login")] = "30s"
+    ban_after: Annotated[int, doc("failed logins from one address (IPv6: one /64) within ban_window that ban it; 0 never bans")] = 10
+    ban_window: Annotated[str | int, doc("the window of ban_after, and how long failures are remembered")] = "10m"
+    ban_duration: Annotated[str | int, doc("how long a ban lasts")] = "1h"
+    account_slow_after: Annotated[int, doc("failed logins on one account from all addresses within ban_window after which each login to it from an address not known to it waits account_delay; 0 never")] = 30
+    account_delay: Annotated[str | int, doc("the extra pause of a login to an account under attack (mild: the owner logs in too)")] = "1s"
+    trusted_networks: Annotated[list[str], doc('networks never throttled nor banned, e.g. ["192.0.2.0/24"]; loopback is not trusted unless listed')] = []
+    ban_refresh: Annotated[str | int, doc("how often a node re-reads the bans from the store for refusing at connect")] = "10s"
+    # -- sending limits (issue 15, security/sending.py); 0 is no limit --
+    mailbox_messages_per_hour: Annotated[int, doc("messages one mailbox may submit per clock hour")] = 100
+    mailbox_messages_per_day: Annotated[int, doc("messages one mailbox may submit per day (UTC)")] = 200
+    mailbox_recipients_per_hour: Annotated[int, doc("recipients one mailbox may submit to per clock hour")] = 300
+    mailbox_recipients_per_day: Annotated[int, doc("recipients one mailbox may submit to per day (UTC)")] = 1000
+    domain_messages_per_hour: Annotated[int, doc("messages all mailboxes of one domain may submit per clock hour")] = 2000
+    domain_messages_per_day: Annotated[int, doc("messages all mailboxes of one domain may submit per day (UTC)")] = 10000
+    domain_recipients_per_hour: Annotated[int, doc("recipients all mailboxes of one domain may submit to per clock hour")] = 6000
+    domain_recipients_per_day: Annotated[int, doc("recipients all mailboxes of one domain may submit to per day (UTC)")] = 30000
+    block_after: Annotated[int, doc("submissions refused for a limit within a day after which the mailbox is blocked from sending until an administrator lifts it (postbus user unblock); 0 never blocks")] = 20
+    notify: Annotated[list[str], doc("addresses told when a mailbox passes a sending limit or is blocked, besides the operators and domain administrators whose names are addresses; empty and none of those: postmaster@ the mailbox's domain")] = []
+
+
+class Log(_Section):
+    format: Annotated[str, doc('"text" (one line per event) or "json" (one JSON object per line; docs/logging.md)')] = "text"
 
 
 class Settings(_Section):
@@ -181,6 +224,8 @@ class Settings(_Section):
     delivery: Annotated[LocalDelivery, doc("local delivery")] = msgspec.field(default_factory=LocalDelivery)
     dns: Annotated[Dns, doc("DNS resolution")] = msgspec.field(default_factory=Dns)
     security: Annotated[Security, doc("abuse resistance")] = msgspec.field(default_factory=Security)
+    log: Annotated[Log, doc("log output")] = msgspec.field(default_factory=Log)
+    srs: Annotated[Srs, doc("sender rewriting for forwarded mail")] = msgspec.field(default_factory=Srs)
 
     # Derived values, filled by `validate`.
     @property
@@ -222,18 +267,34 @@ class Settings(_Section):
         return Path(self.data_dir)
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _validate(s: Settings) -> None:
     s.workers  # noqa: B018
     s.max_message_size  # noqa: B018 - each access validates
     s.default_quota  # noqa: B018
     for name in Listen.__struct_fields__:
         s.listen_address(name)
+    metrics_at = s.listen_address("metrics")
+    if metrics_at is not None and not _is_loopback(metrics_at[0]):
+        raise ConfigError(f"listen.metrics: {s.listen.metrics!r} is not a loopback address"
+                          " (the metrics listener asks for no token)")
     for section, key in (("limits", "idle_timeout"), ("limits", "command_timeout"),
                          ("limits", "handshake_timeout"), ("limits", "line_timeout"),
                          ("limits", "data_timeout"),
                          ("queue", "lifetime"), ("queue", "delay_notice"), ("queue", "first_retry"),
                          ("queue", "max_retry_interval"), ("dns", "timeout"),
-                         ("security", "auth_failure_delay"), ("server", "worker_timeout")):
+                         ("security", "auth_failure_delay"), ("security", "auth_failure_max_delay"),
+                         ("security", "ban_window"), ("security", "ban_duration"),
+                         ("security", "account_delay"), ("security", "ban_refresh"),
+                         ("srs", "max_age"), ("tls", "watch_interval"),
+                         ("tls", "acme_renew_before"), ("tls", "acme_check_interval"),
+                         ("server", "worker_timeout")):
         s.duration(section, key)
     if s.storage.backend not in ("sqlite", "postgresql"):
         raise ConfigError(f'storage.backend: {s.storage.backend!r} is not "sqlite" or "postgresql"')
@@ -244,10 +305,34 @@ def _validate(s: Settings) -> None:
     if not set(s.delivery.recipient_delimiter) <= RECIPIENT_DELIMITER_CHARS:
         raise ConfigError("delivery.recipient_delimiter: use only these characters: "
                           + "".join(sorted(RECIPIENT_DELIMITER_CHARS)))
+    if s.log.format not in ("text", "json"):
+        raise ConfigError(f'log.format: {s.log.format!r} is not "text" or "json"')
+    for key in ("ban_after", "account_slow_after", "block_after", "mailbox_messages_per_hour",
+                "mailbox_messages_per_day", "mailbox_recipients_per_hour",
+                "mailbox_recipients_per_day", "domain_messages_per_hour",
+                "domain_messages_per_day", "domain_recipients_per_hour",
+                "domain_recipients_per_day"):
+        if getattr(s.security, key) < 0:
+            raise ConfigError(f"security.{key}: cannot be negative (0 switches it off)")
+    for network in s.security.trusted_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"security.trusted_networks: {network!r} is not a network"
+                              ' (write e.g. "192.0.2.0/24" or "2001:db8::/48")') from None
     if bool(s.tls.cert) != bool(s.tls.key):
         raise ConfigError("tls: set both cert and key, or neither")
+    if s.tls.acme and s.tls.cert:
+        raise ConfigError("tls: acme = true gets the certificate itself; leave cert and key empty")
+    if s.tls.acme_challenge not in ("auto", "http-01", "tls-alpn-01"):
+        raise ConfigError(f'tls.acme_challenge: {s.tls.acme_challenge!r} is not "auto", "http-01" or "tls-alpn-01"')
+    for name in s.tls.acme_names:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+", name):
+            raise ConfigError(f"tls.acme_names: {name!r} is not a host name")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", s.hostname):
         raise ConfigError(f"hostname: {s.hostname!r} is not a host name")
+    if s.srs.domain and not re.fullmatch(r"[A-Za-z0-9.-]+", s.srs.domain):
+        raise ConfigError(f"srs.domain: {s.srs.domain!r} is not a domain name")
 
 
 def _msgspec_message(exc: msgspec.ValidationError) -> str:
@@ -321,7 +406,7 @@ def _resolve_paths(settings: Settings, base: Path) -> None:
     """Relative paths in a file are relative to the file's directory, not the working directory."""
     if not Path(settings.data_dir).is_absolute():
         settings.data_dir = str(base / settings.data_dir)
-    for attr in ("cert", "key"):
+    for attr in ("cert", "key", "acme_ca_bundle"):
         value = getattr(settings.tls, attr)
         if value and not Path(value).is_absolute():
             setattr(settings.tls, attr, str(base / value))

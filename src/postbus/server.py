@@ -28,9 +28,11 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
-from postbus import sdnotify
+from postbus import logs, metrics, sdnotify
+from postbus.acme import service as acme_service
 from postbus.app import App
 from postbus.config import Settings
 from postbus.net import sockets, workers
@@ -57,7 +59,7 @@ LISTENERS: dict[str, str] = {
     "pop3s": "postbus.pop3.listener",
     "pop3": "postbus.pop3.listener",
 }
-WEB_LISTENERS = ("https", "http")
+WEB_LISTENERS = ("https", "http", "metrics")
 
 
 class StartError(Exception):
@@ -172,6 +174,7 @@ class Server:
             self._web.append(handle)
             self.bound[name] = (address[0], handle.port)
             self._announce(listening_line(name, listeners[name][0]))
+        await acme_service.start(app)  # certificate renewal, file watch, SIGHUP
 
     def _load_certificate(self, where: str) -> None:
         """Load the certificate now: a bad one stops the start, naming its file."""
@@ -245,12 +248,8 @@ async def _watchdog(interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, fmt: str = "text") -> None:
+    logs.configure(level, fmt)
 
 
 EXIT_START_FAILED = 2
@@ -288,7 +287,9 @@ def _prepare(settings: Settings, count: int) -> sockets.Listeners:
 
 def run(settings: Settings) -> None:
     """Serve until signalled. A start-up failure is one line on stderr and exit 2."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log.format)
+    # every process of the server counts into files here (workers inherit it)
+    metrics.start(Path(settings.data_dir) / "run" / "metrics")
     try:
         count = settings.workers
         listeners = _prepare(settings, count)
@@ -299,7 +300,7 @@ def run(settings: Settings) -> None:
         supervisor = workers.Supervisor(
             listeners, count, lambda index, fd: _worker_main(settings, listeners, counts, index, fd),
             announce=lambda line: print(line, flush=True), before_spawn=counts.reset,
-            hang_timeout=settings.duration("server", "worker_timeout"),
+            hang_timeout=settings.duration("server", "worker_timeout"), after_exit=metrics.process_died,
             lines=[listening_line(name, socks[0]) for name, socks in listeners.sockets.items()],
         )
         status = supervisor.run()

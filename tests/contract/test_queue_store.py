@@ -36,3 +36,13 @@ async def test_delete_queue_item(store: Store) -> None:
     assert [i.sender for i in await store.list_queue()] == [""]
     await store.delete_queue_item(item_id)
     assert await store.get_queue_item(item_id) is None
+
+
+async def test_queue_stats(store: Store) -> None:
+    assert await store.queue_stats() == (0, None)
+    blob = await store.put_blob(b"x")
+    first = await store.enqueue("", [QueueRecipient("a@remote.test")], blob)
+    await store.enqueue("", [QueueRecipient("b@remote.test")], blob)
+    count, oldest = await store.queue_stats()
+    item = await store.get_queue_item(first)
+    assert item is not None and count == 2 and oldest == item.created

@@ -141,3 +141,30 @@ def test_a_successful_login_names_the_account(server: ServerProcess) -> None:
     while not any(pattern.search(s.rstrip("\n")) for s in list(server.stderr)):
         assert time.monotonic() < deadline, "".join(server.stderr)[-2000:]
         time.sleep(0.05)
+
+
+def test_json_log_lines(tmp_path: Path) -> None:
+    """`[log] format = "json"`: every line is one JSON object; a connection's
+    line carries its four fields as keys and the message without the prefix."""
+    import json
+
+    config = write_config(tmp_path, {"log": {"format": "json"}})
+    create_mailboxes_sync(config, [USER], PASSWORD)
+    with running_server(config) as srv:
+        with imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"), ssl_context=_tls()) as client:
+            with pytest.raises(imaplib.IMAP4.error):
+                client.login(USER, WRONG_PASSWORD)
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline and not any("login failed" in s for s in srv.stderr):
+            time.sleep(0.05)
+        lines = list(srv.stderr)
+    events = [json.loads(line) for line in lines if line.strip()]
+    failed = [e for e in events if e["message"].startswith("login failed")]
+    assert len(failed) == 1, lines
+    event = failed[0]
+    assert event["message"] == f"login failed user={USER} method=LOGIN"
+    assert (event["level"], event["logger"]) == ("INFO", "postbus.imap")
+    assert (event["proto"], event["listener"], event["ip"]) == ("imap", "imaps", "127.0.0.1")
+    assert 0 < event["port"] < 65536
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["time"])
+    assert WRONG_PASSWORD not in "".join(lines)

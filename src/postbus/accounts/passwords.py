@@ -7,7 +7,9 @@ argon2-cffi's defaults cost 216-259 ms). Hashing is CPU-bound and blocking:
 the plain functions are for synchronous callers (the CLI, tests), and code on
 the event loop uses `PasswordVerifier`, which runs them on the "cpu" pool of
 the executor seam (`postbus.executor`; argon2-cffi releases the GIL, so the
-pool's threads run in parallel). A full pool raises `executor.Overloaded`.
+pool's threads run in parallel). Verifications pass `security.hashing.HashGate`
+first: one per cpu thread at a time, one at a time per source, known-good
+sources first. A full gate or pool raises `executor.Overloaded`.
 Invariants: verification never raises for a wrong password or a malformed
 hash, it returns False; nothing in this module logs or keeps a password.
 """
@@ -19,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from postbus import executor as executor_mod
 from postbus.executor import CPU, Executor
+from postbus.security.hashing import HashGate
 
 # OWASP Password Storage Cheat Sheet, Argon2id profile 2 (m=19 MiB, t=2, p=1).
 ARGON2_MEMORY_COST_KIB = 19456
@@ -71,13 +74,19 @@ class PasswordVerifier:
     running loop (`postbus.executor.current`) is used at each call.
     """
 
-    def __init__(self, executor: Executor | None = None) -> None:
+    def __init__(self, executor: Executor | None = None, gate: HashGate | None = None) -> None:
         self._executor = executor
+        self.gate = gate or HashGate()
         self._closed = False
 
-    async def verify(self, hash: str, pw: str) -> bool:
-        """Return True if `pw` matches `hash`; never raises for a wrong or bad hash."""
-        return await self._pool().run(CPU, verify_password, hash, pw)
+    async def verify(self, hash: str, pw: str, *, source: str | None = None,
+                     priority: bool = False) -> bool:
+        """Return True if `pw` matches `hash`; never raises for a wrong or bad hash.
+
+        `source` (a `net.limits.address_key`) puts the attempt in that source's
+        line; `priority` (a known-good source) puts it ahead of every line."""
+        async with self.gate.turn(source, priority=priority):
+            return await self._pool().run(CPU, verify_password, hash, pw)
 
     async def hash(self, pw: str) -> str:
         """Return a new Argon2id hash of `pw`."""

@@ -24,6 +24,8 @@ from postbus.accounts.authcache import AuthCache
 from postbus.accounts.passwords import PasswordVerifier
 from postbus.accounts.policy import PasswordPolicy
 from postbus.executor import CPU, Executor, current
+from postbus.net.limits import address_key
+from postbus.security.throttle import LoginThrottle
 from postbus.store import NotFound, Store
 from postbus.store.model import Account, Admin, Alias, Domain
 
@@ -53,6 +55,8 @@ class Accounts:
         self.verifier = verifier or PasswordVerifier(executor)
         self.policy = policy or PasswordPolicy()
         self.cache = cache or AuthCache()
+        # login throttling (security.throttle); the App sets it, bare services have none
+        self.throttle: LoginThrottle | None = None
 
     def close(self) -> None:
         self.verifier.close()
@@ -144,8 +148,51 @@ class Accounts:
         except ValueError:
             return None
 
-    async def authenticate(self, address: str, password: str) -> Account | None:
-        """The account when the credentials are right and the account is enabled."""
+    async def authenticate(self, address: str, password: str, *,
+                           source: str | None = None) -> Account | None:
+        """The account when the credentials are right and the account is enabled.
+
+        Every login of every front end comes here. With `source` (the client's
+        IP address) the login is throttled (security.throttle): `Banned` is
+        raised when the source is banned, or becomes banned by this failure,
+        and a failure waits its growing delay here, so the caller answers at once."""
+        throttle = self.throttle
+        if source is None or throttle is None:
+            return await self._authenticate(address, password)
+        await throttle.check(source)
+        typed = address
+        try:
+            address = normalize_address(address)
+        except ValueError:
+            await throttle.failed(source, None, password, name=typed)
+            return None
+        line = address_key(source)
+        account = await self.store.get_account(address)
+        if account is None or not account.enabled:
+            if not throttle.repeated(source, address, password, ""):
+                # the same time as a real one
+                await self.verifier.verify(_DUMMY_HASH, password, source=line)
+            await throttle.failed(source, None, password, name=address)
+            return None
+        if not self.cache.hit(address, password, account.password_hash):
+            if throttle.repeated(source, address, password, account.password_hash):
+                # the same wrong password again: known to be wrong, not hashed again
+                await throttle.failed(source, address, password, account.password_hash)
+                return None
+            await throttle.before_verify(address, source)
+            # security.hashing: a source this account logged in from goes first;
+            # others wait in their source's line
+            known = throttle.known(address, source)
+            if not await self.verifier.verify(account.password_hash, password, source=line,
+                                              priority=known):
+                await throttle.failed(source, address, password, account.password_hash)
+                return None
+            self.cache.remember(address, password, account.password_hash)
+        throttle.succeeded(address, source)
+        return account
+
+    async def _authenticate(self, address: str, password: str) -> Account | None:
+        """`authenticate` without throttling (no source: the CLI, tests)."""
         try:
             address = normalize_address(address)
         except ValueError:
@@ -219,12 +266,33 @@ class Accounts:
     async def list_admins(self) -> list[Admin]:
         return await self.store.list_admins()
 
-    async def authenticate_admin(self, name: str, password: str) -> Admin | None:
-        admin = await self.store.get_admin(name.strip().lower())
+    async def authenticate_admin(self, name: str, password: str, *,
+                                 source: str | None = None) -> Admin | None:
+        """The administrator when the credentials are right; with `source`, throttled
+        as `authenticate` is (the same bans; counted per "admin:NAME")."""
+        name = name.strip().lower()
+        throttle = self.throttle if source is not None else None
+        line = None if source is None else address_key(source)
+        if throttle is not None and source is not None:
+            await throttle.check(source)
+        admin = await self.store.get_admin(name)
         if admin is None:
-            await self.verifier.verify(_DUMMY_HASH, password)
+            await self.verifier.verify(_DUMMY_HASH, password, source=line)
+            if throttle is not None and source is not None:
+                await throttle.failed(source, None, password, name=f"admin:{name}")
             return None
-        return admin if await self.verifier.verify(admin.password_hash, password) else None
+        if throttle is None or source is None:
+            return admin if await self.verifier.verify(admin.password_hash, password) else None
+        who = f"admin:{name}"
+        if throttle.repeated(source, who, password, admin.password_hash):
+            await throttle.failed(source, who, password, admin.password_hash)
+            return None
+        if not await self.verifier.verify(admin.password_hash, password, source=line,
+                                          priority=throttle.known(who, source)):
+            await throttle.failed(source, who, password, admin.password_hash)
+            return None
+        throttle.succeeded(who, source)
+        return admin
 
     async def new_api_token(self, name: str) -> str:
         """A new bearer token for the administrator; only its hash is stored."""

@@ -13,13 +13,17 @@ import click
 
 from postbus.cli.admin import admin
 from postbus.cli.alias import alias
+from postbus.cli.backup import backup_cmd, check_cmd, restore_cmd
+from postbus.cli.ban import ban
 from postbus.cli.config import config_cmd
 from postbus.cli.demo import init_demo
 from postbus.cli.domain import domain
 from postbus.cli.forward import forward
 from postbus.cli.migrate import migrate_cmd
 from postbus.cli.queue import queue
+from postbus.cli.sending import user_blocked, user_unblock
 from postbus.cli.serve import serve
+from postbus.cli.tls import tls
 from postbus.cli.user import user
 from postbus.cli.vacation import vacation
 from postbus.security.files import restrict_umask
@@ -43,5 +47,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 for _command in (serve, config_cmd, init_demo, domain, user, alias, forward, vacation, admin,
-                 queue, migrate_cmd):
+                 queue, migrate_cmd, backup_cmd, restore_cmd, check_cmd, tls, ban):
     main.add_command(_command)
+user.add_command(user_blocked)
+user.add_command(user_unblock)

@@ -71,8 +71,8 @@ def domain_remove(ctx: click.Context, name: str, yes: bool) -> None:
 @click.argument("name")
 @click.pass_context
 def domain_dns(ctx: click.Context, name: str) -> None:
-    """Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC)."""
-    from postbus.mailauth.dkim import dns_txt_record
+    """Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC, client set-up)."""
+    from postbus.accounts.dns import domain_records, server_records
 
     loaded = settings(ctx)
 
@@ -80,10 +80,10 @@ def domain_dns(ctx: click.Context, name: str) -> None:
         d = await app.accounts.get_domain(name)
         if d is None:
             fail(f"domain {name} is not hosted here")
-        click.echo(f"{d.name}. IN MX 10 {loaded.hostname}.")
-        click.echo(f'{d.name}. IN TXT "v=spf1 mx -all"')
-        if d.dkim_private_key:
-            click.echo(f'{d.dkim_selector}._domainkey.{d.name}. IN TXT "{dns_txt_record(d.dkim_private_key)}"')
-        click.echo(f'_dmarc.{d.name}. IN TXT "v=DMARC1; p=quarantine"')
+        for record in domain_records(d, loaded):
+            click.echo(record.zone_line())
+        click.echo(f"; and once for the server {loaded.hostname}:")
+        for record in server_records(loaded):
+            click.echo(record.zone_line())
 
     with_app(ctx, run)

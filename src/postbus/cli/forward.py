@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import click
 
+from postbus.app import App
 from postbus.cli.common import with_app
 from postbus.delivery.rules import Rules
 
@@ -32,3 +35,16 @@ def forward_clear(ctx: click.Context, address: str) -> None:
     """Stop forwarding a mailbox's mail."""
     with_app(ctx, lambda app: Rules(app.store).clear_forward(address))
     click.echo(f"{address} no longer forwards")
+
+
+@forward.command("rotate-srs-key")
+@click.pass_context
+def forward_rotate_srs_key(ctx: click.Context) -> None:
+    """Make a new SRS secret for forwarded mail (the old ones still verify bounces)."""
+    from postbus.delivery.srs import Srs
+
+    def rotate(app: App) -> Awaitable[None]:
+        return Srs(app.store, domain=app.settings.srs.srs_domain(app.settings.hostname)).rotate()
+
+    with_app(ctx, rotate)
+    click.echo("new SRS secret made; bounces to addresses made with the previous ones are still accepted")

@@ -17,7 +17,8 @@ def vacation() -> None:
 
 @vacation.command("set")
 @click.argument("address")
-@click.option("--subject", "-s", required=True, help="Subject of the reply.")
+@click.option("--subject", "-s", default="",
+              help='Subject of the reply (default: "Auto: " and the original subject).')
 @click.option("--body-file", type=click.File("r", encoding="utf-8"), default=None,
               help="File with the reply text ('-' for standard input).")
 @click.option("--start", default=None, help="First day (YYYY-MM-DD), UTC.")

@@ -50,14 +50,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from postbus import metrics
 from postbus.accounts.address import DEFAULT_RECIPIENT_DELIMITER
 from postbus.delivery.dsn import RecipientStatus, build_dsn, notify_allows
 from postbus.delivery.ingest import Ingested
 from postbus.delivery.router import Route, Router
 from postbus.delivery.sink import LateHeader, MessageSink
+from postbus.delivery.srs import SrsError, is_srs_local, srs_for
 from postbus.delivery.trace import ClientInfo, received_header, return_path_header
-from postbus.delivery.vacation import build_reply, must_not_reply
+from postbus.delivery.vacation import addressed_to, build_reply, must_not_reply, named_recipients
 from postbus.mailauth import authres
+from postbus.message.headers import parse_fields
+from postbus.security.sending import Notice, SendingRefused
 from postbus.store import OverQuota, Store
 from postbus.store.model import INBOX, Account, Appended, Delivered, Outbound, QueueRecipient
 
@@ -71,6 +75,9 @@ HOSTED_TTL = 5.0  # seconds a positive "this domain is hosted" answer is reused
 MAX_CACHED_DOMAINS = 10_000
 MAX_CACHED_INBOXES = 100_000
 VANISHED_STATUS = "5.1.1"  # RFC 3463: bad destination mailbox address (it was removed)
+# RFC 5321 §6.3: a message with more Received fields than this is in a loop
+# (across hosts: forwarding here, forwarding back there); refused with 5.4.6.
+MAX_HOPS = 100
 
 
 class DeliveryRefused(Exception):
@@ -105,6 +112,9 @@ class Envelope:
     ret: str = ""  # RFC 3461 RET: "FULL" | "HDRS" | ""
     mx: bool = False  # from the internet: add Authentication-Results
     report: bool = False  # a delivery report: small, and must reach its reader past quota
+    # The authenticated mailbox submitting it (SMTP submission, webmail): its
+    # sending limits (security.sending) are taken before anything is stored.
+    submitter: str = ""
     id: str = field(default_factory=lambda: new_message_id())
 
 
@@ -180,6 +190,7 @@ class Delivery:
         self.router = CachingRouter(
             app.store, recipient_delimiter=app.settings.delivery.recipient_delimiter)
         self.rules = self.router.rules  # one reader of the forwarding/vacation records
+        self.srs = srs_for(app.store, app.settings)
         self._inboxes: dict[int, int] = {}  # account id -> INBOX folder id (fixed for life)
         self.spool_dir = Path(app.settings.data_dir) / SPOOL_DIR
         self.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -189,8 +200,30 @@ class Delivery:
     async def is_hosted(self, domain: str) -> bool:
         return await self.router.is_hosted(domain)
 
+    async def srs_route(self, local: str, domain: str) -> Route | None:
+        """Where mail to one of our SRS addresses goes (a bounce of forwarded mail):
+        on to the original sender, or unknown when the address does not verify
+        or has expired. None when `local@domain` is not one of our SRS addresses."""
+        if self.srs is None or not is_srs_local(local):
+            return None
+        domain = domain.lower()
+        if domain != self.srs.domain and not await self.is_hosted(domain):
+            return None
+        try:
+            original = await self.srs.reverse(local)
+        except SrsError as exc:
+            log.info("SRS address %s@%s refused: %s", local, domain, exc)
+            return Route(unknown=True)
+        if await self.is_hosted(original.rpartition("@")[2].lower()):
+            return await self.route(original)
+        return Route(remote=[original])
+
     async def route(self, address: str) -> Route:
         """The route of `address`; an alias loop makes it unknown (RFC 3463 X.4.6)."""
+        local, _, domain = address.rpartition("@")
+        srs = await self.srs_route(local, domain)
+        if srs is not None:
+            return srs
         route = await self.router.route(address)
         if route.loop:
             return Route(unknown=True, hosted=route.hosted, loop=True)
@@ -243,7 +276,11 @@ class Delivery:
     # -- delivering -------------------------------------------------------------
     async def deliver(self, envelope: Envelope, message: Ingested) -> Outcome:
         """Stores `message` for every recipient of `envelope` (see the module invariants)."""
+        if envelope.submitter:
+            await self.take_sending(envelope.submitter, len(envelope.recipients))
         plan = await self._plan(envelope)
+        if plan.remote and envelope.client is not None:
+            await self._check_hops(message)
         inboxes = await self._inboxes_of(plan.local.values())
         queue = None
         if plan.remote:
@@ -269,12 +306,47 @@ class Delivery:
         if vanished and envelope.mail_from:
             await self._report_vanished(envelope, vanished, message)
         delivered = tuple(r for r in stored.local if isinstance(r, Appended))
+        metrics.message("accepted")
+        metrics.message("delivered", len(delivered))
         if delivered and envelope.mail_from:
             # After the commit and off the reply path: the 250 never waits for it.
             accounts = [plan.local[account_id] for account_id in reached]
             self.app.spawn(self._auto_replies(accounts, envelope.mail_from, message), "vacation")
         return Outcome(envelope.id, delivered, stored.queue_id, tuple(plan.unknown),
                        tuple(r.address for r in vanished))
+
+    async def _check_hops(self, message: Ingested) -> None:
+        """Mail that goes out again must not be going round between hosts."""
+        header = await self.store.read_blob(message.blob.id, 0, message.meta.header_end)
+        hops = sum(1 for name, _ in parse_fields(header, 0, len(header))
+                   if name.lower() == "received")
+        if hops > MAX_HOPS:
+            raise DeliveryRefused("5.4.6", f"Too many hops ({hops} Received fields): mail loop")
+
+    # -- sending limits (security.sending) ---------------------------------------
+    async def take_sending(self, address: str, recipients: int) -> None:
+        """Counts one submission against the limits of `address`, or raises
+        `DeliveryRefused` (4.7.1 over a limit, 5.7.1 blocked) having counted nothing."""
+        try:
+            await self.app.sending.take(address, recipients)
+        except SendingRefused as exc:
+            self.send_notices(exc.notices)
+            raise DeliveryRefused(exc.enhanced, exc.text) from None
+
+    def send_notices(self, notices: Iterable[Notice]) -> None:
+        """Mails each notice to the administrators, off the reply's path."""
+        for notice in notices:
+            self.app.spawn(self._send_notice(notice), "sending notice")
+
+    async def _send_notice(self, notice: Notice) -> None:
+        sending = self.app.sending
+        targets = await sending.notice_recipients(notice.domain)
+        envelope = Envelope("", [Recipient(t) for t in targets],
+                            client=ClientInfo(ip="", via="LOCAL"), report=True)
+        outcome = await self.deliver_bytes(envelope, sending.notice_message(notice, targets))
+        if outcome.unknown:
+            log.warning("sending notice %r reached no mailbox for %s", notice.subject,
+                        ", ".join(outcome.unknown))
 
     async def _plan(self, envelope: Envelope) -> _Plan:
         plan = _Plan()
@@ -337,23 +409,32 @@ class Delivery:
         now = time.time()
         raw_header: bytes | None = None
         for account in accounts:
-            rule = await self.rules.vacation(account.address)
+            rule = await self.rules.vacation(account.address, account.id)
             if rule is None or not rule.active(now):
                 continue
             if raw_header is None:
                 raw_header = await self.store.read_blob(message.blob.id, 0, message.meta.header_end)
-            if must_not_reply(raw_header, sender, account.address, message.meta) is not None:
+            addressed = await addressed_to(
+                account.address, named_recipients(raw_header, message.meta), self._alias_targets,
+                recipient_delimiter=self.router.recipient_delimiter)
+            why = must_not_reply(raw_header, sender, account.address, addressed=addressed)
+            if why is not None:
+                log.debug("no vacation reply from %s to <%s>: %s", account.address, sender, why)
                 continue
-            if not await self.rules.vacation_due(account.address, sender, now, rule.interval_days):
+            route = await self.route(sender)
+            if route.unknown:
+                continue
+            if not await self.rules.vacation_due(account.id, sender, now, rule.interval_days):
                 continue
             reply = build_reply(mailbox=account.address, to=sender, subject=rule.subject,
                                 body=rule.body, meta=message.meta, hostname=self.hostname, now=now)
             # RFC 3834 §3.3: sent from the null reverse-path, so it cannot bounce back.
-            route = await self.route(sender)
-            if route.unknown:
-                continue
             envelope = Envelope("", [Recipient(sender, route)], client=ClientInfo(ip="", via="LOCAL"))
             await self.deliver_bytes(envelope, reply)
+
+    async def _alias_targets(self, address: str) -> Sequence[str] | None:
+        alias = await self.store.get_alias(address)
+        return None if alias is None else alias.targets
 
     async def deliver_bytes(self, envelope: Envelope, raw: bytes) -> Outcome:
         """`deliver` for a message held in memory (webmail, vacation, DSN)."""

@@ -32,10 +32,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from postbus import metrics
+from postbus.accounts.address import AddressError, normalize_domain
 from postbus.delivery import remote
 from postbus.delivery.dsn import RecipientStatus, build_dsn, notify_allows, status_of
 from postbus.delivery.ingest import ingest_bytes
 from postbus.delivery.router import Router
+from postbus.delivery.srs import srs_for
 from postbus.executor import CPU
 from postbus.mailauth import dkim
 from postbus.mailauth.inbound import from_domain
@@ -69,6 +72,7 @@ class QueueRunner:
         self.first_retry = q.duration("queue", "first_retry")
         self.max_retry = q.duration("queue", "max_retry_interval")
         self.concurrency = max(1, q.queue.concurrency)
+        self.srs = srs_for(self.store, self.settings)
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task[Any]] = {}
         self._next_due = 0.0
@@ -195,8 +199,10 @@ class QueueRunner:
     async def _deliver(
         self, item: QueueItem, pending: Sequence[QueueRecipient], message: bytes
     ) -> list[remote.Outcome]:
+        sender = await self.envelope_sender(item.sender)
+
         def envelope(recipients: Sequence[QueueRecipient]) -> remote.Envelope:
-            return remote.Envelope(item.sender, recipients, message, item.envid, item.ret)
+            return remote.Envelope(sender, recipients, message, item.envid, item.ret)
 
         if self.settings.relay.host:
             return await remote.deliver_relay(self.settings, envelope(pending))
@@ -208,6 +214,21 @@ class QueueRunner:
             remote.deliver_domain(self.settings, resolver, domain, envelope(rcpts))
             for domain, rcpts in by_domain.items()))
         return [outcome for group in results for outcome in group]
+
+    async def envelope_sender(self, sender: str) -> str:
+        """The MAIL FROM for `sender`: a sender of a domain we do not host (mail
+        forwarded by a mailbox or an alias) gets our SRS address, so SPF at the
+        target checks our IP against our domain (RFC 7208 §1.1.3). Our own
+        senders and the null sender go out unchanged. Rewriting when sending
+        (not when queueing) keeps our own reports going straight to the sender."""
+        if not sender or self.srs is None:
+            return sender
+        domain = sender.rpartition("@")[2]
+        try:
+            hosted = await self.store.get_domain(normalize_domain(domain)) is not None
+        except AddressError:
+            hosted = False
+        return sender if hosted else await self.srs.forward(sender)
 
     async def _record(self, item: QueueItem, raw: bytes, outcomes: dict[str, remote.Outcome]) -> None:
         now = self.clock()
@@ -225,6 +246,7 @@ class QueueRunner:
             if status == "deferred" and expired:
                 status, code = "failed", EXPIRED_STATUS
             log.info("queue item %d: <%s> %s: %s", item.id, rcpt.address, status, outcome.reply)
+            metrics.message({"failed": "bounced"}.get(status, status))
             report = RecipientStatus(rcpt.address, "failed" if status == "failed" else "delayed",
                                      code, outcome.reply, outcome.remote_mta, rcpt.orcpt)
             new_status = "pending" if status == "deferred" else status

@@ -88,7 +88,7 @@ class Router:
             if base is not None:  # user+tag@domain: route as user@domain
                 await self._expand(base, route, (*path, address), seen_accounts)
                 return
-        forward = await self.rules.forward(address) if account is not None else None
+        forward = await self.rules.forward(address, account.id) if account is not None else None
         if forward is not None:
             # Forwarding set by an administrator: the mailbox keeps a copy only if asked.
             for target in forward.targets:

@@ -4,10 +4,15 @@ Mailbox users cannot set these themselves (house rule): only the CLI, the admin
 panel and the API call `set_forward` / `set_vacation`. Both are small records
 kept in the store's settings, so every backend and node sees them:
 
-- forwarding: `forward:<address>` → {"targets": [...], "keep_copy": bool};
-- vacation: `vacation:<address>` → {"subject", "body", "start", "end", "interval_days"};
-- replies sent: `vacation_sent:<address>:<sender>` → epoch seconds (RFC 3834 §2:
-  at most one reply per sender per interval).
+- forwarding: `forward:<address>` → {"targets": [...], "keep_copy": bool, "account"};
+- vacation: `vacation:<address>` → {"subject", "body", "start", "end", "interval_days",
+  "account"};
+  "account" is the id of the mailbox the rule was set for: a mailbox removed
+  and made again under the same name does not inherit its predecessor's rules
+  (records without it, from before, still apply);
+- replies sent: the store's `vacation_replies` records (RFC 3834 §2: at most
+  one reply per sender per interval), claimed atomically so that two nodes
+  delivering at once still send one reply.
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ from dataclasses import asdict, dataclass, field
 
 from postbus.accounts.address import normalize_address
 from postbus.store import NotFound, Store
+from postbus.store.model import Account
 
-DEFAULT_VACATION_INTERVAL_DAYS = 7  # RFC 3834 §4.2 recommends 7 days
+DEFAULT_VACATION_INTERVAL_DAYS = 7  # RFC 5230 §4.1: default 7 days
+MAX_VACATION_INTERVAL_DAYS = 365
 MAX_FORWARD_TARGETS = 20
+MAX_VACATION_SUBJECT = 200  # characters
+MAX_VACATION_BODY = 16 * 1024  # characters of reply text
 
 
 @dataclass(frozen=True)
@@ -31,8 +40,8 @@ class Forward:
 
 @dataclass(frozen=True)
 class Vacation:
-    subject: str
-    body: str
+    subject: str  # "" replies with "Auto: " and the original subject (RFC 3834 §3.1.5)
+    body: str  # plain text, sent as written: never a template
     start: float | None = None  # epoch seconds; None: from now on
     end: float | None = None  # None: until cleared
     interval_days: int = DEFAULT_VACATION_INTERVAL_DAYS
@@ -47,13 +56,18 @@ class Rules:
         self.store = store
 
     async def _require_account(self, address: str) -> str:
+        return (await self._account(address)).address
+
+    async def _account(self, address: str) -> Account:
         address = normalize_address(address)
-        if await self.store.get_account(address) is None:
+        account = await self.store.get_account(address)
+        if account is None:
             raise NotFound(f"no mailbox {address}")
-        return address
+        return account
 
     async def set_forward(self, address: str, targets: Sequence[str], *, keep_copy: bool) -> Forward:
-        address = await self._require_account(address)
+        account = await self._account(address)
+        address = account.address
         normalized = tuple(dict.fromkeys(normalize_address(t) for t in targets))
         if not normalized:
             raise ValueError("forwarding needs at least one target")
@@ -62,44 +76,62 @@ class Rules:
         if address in normalized:
             raise ValueError("a mailbox cannot forward to itself; use --keep-copy")
         rule = Forward(normalized, keep_copy)
-        await self.store.set_setting(
-            f"forward:{address}", json.dumps({"targets": list(normalized), "keep_copy": keep_copy})
-        )
+        await self.store.set_setting(f"forward:{address}", json.dumps(
+            {"targets": list(normalized), "keep_copy": keep_copy, "account": account.id}))
         return rule
 
     async def clear_forward(self, address: str) -> None:
         await self.store.set_setting(f"forward:{normalize_address(address)}", None)
 
-    async def forward(self, address: str) -> Forward | None:
+    async def forward(self, address: str, account_id: int | None = None) -> Forward | None:
+        """The forwarding of `address`; with `account_id`, only a rule set for that
+        very mailbox (one removed and made again under the same name starts clean)."""
         raw = await self.store.get_setting(f"forward:{address}")
         if raw is None:
             return None
         data = json.loads(raw)
+        if account_id is not None and data.get("account", account_id) != account_id:
+            return None
         return Forward(tuple(data["targets"]), bool(data["keep_copy"]))
 
     async def set_vacation(self, address: str, vacation: Vacation) -> Vacation:
-        address = await self._require_account(address)
-        if not vacation.subject.strip() or "\n" in vacation.subject or "\r" in vacation.subject:
-            raise ValueError("a vacation reply needs a one-line subject")
+        account = await self._account(address)
+        if any(c in vacation.subject for c in "\r\n\0"):
+            raise ValueError("the subject of a vacation reply is one line")
+        if len(vacation.subject) > MAX_VACATION_SUBJECT:
+            raise ValueError(f"the subject is longer than {MAX_VACATION_SUBJECT} characters")
+        if len(vacation.body) > MAX_VACATION_BODY or "\0" in vacation.body:
+            raise ValueError(f"the reply text is longer than {MAX_VACATION_BODY} characters")
         if vacation.start is not None and vacation.end is not None and vacation.end <= vacation.start:
             raise ValueError("the vacation ends before it starts")
-        if vacation.interval_days < 1:
-            raise ValueError("the reply interval is at least one day")
-        await self.store.set_setting(f"vacation:{address}", json.dumps(asdict(vacation)))
+        if not 1 <= vacation.interval_days <= MAX_VACATION_INTERVAL_DAYS:
+            raise ValueError(f"the reply interval is 1 to {MAX_VACATION_INTERVAL_DAYS} days")
+        record = {**asdict(vacation), "account": account.id}
+        await self.store.set_setting(f"vacation:{account.address}", json.dumps(record))
+        # A new or changed absence answers everyone afresh (RFC 5230 §4.2).
+        await self.store.clear_vacation_replies(account.id)
         return vacation
 
     async def clear_vacation(self, address: str) -> None:
-        await self.store.set_setting(f"vacation:{normalize_address(address)}", None)
+        address = normalize_address(address)
+        await self.store.set_setting(f"vacation:{address}", None)
+        account = await self.store.get_account(address)
+        if account is not None:
+            await self.store.clear_vacation_replies(account.id)
 
-    async def vacation(self, address: str) -> Vacation | None:
+    async def vacation(self, address: str, account_id: int | None = None) -> Vacation | None:
+        """The vacation rule of `address` (with `account_id`: as for `forward`)."""
         raw = await self.store.get_setting(f"vacation:{address}")
-        return None if raw is None else Vacation(**json.loads(raw))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        if account_id is not None and data.pop("account", account_id) != account_id:
+            return None
+        data.pop("account", None)
+        return Vacation(**data)
 
-    async def vacation_due(self, address: str, sender: str, now: float, interval_days: int) -> bool:
-        """True, and records the reply, when `sender` has not had one within the interval."""
-        key = f"vacation_sent:{address}:{sender}"
-        last = await self.store.get_setting(key)
-        if last is not None and now - float(last) < interval_days * 86400:
-            return False
-        await self.store.set_setting(key, repr(now))
-        return True
+    async def vacation_due(self, account_id: int, sender: str, now: float, interval_days: int) -> bool:
+        """True, and records the reply, when `sender` has not had one within the
+        interval (RFC 3834 §2); atomic across nodes (`Store.claim_vacation_reply`)."""
+        return await self.store.claim_vacation_reply(account_id, sender.lower(), now,
+                                                     interval_days * 86400.0)

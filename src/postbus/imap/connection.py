@@ -197,10 +197,10 @@ class ImapConnection(Connection):
     def _resume_reading(self) -> None:
         self.set_busy(False)
 
-    def _bye(self, text: str) -> None:
-        """``* BYE text`` (RFC 9051 §7.1.5) and close."""
+    def _bye(self, text: str, code: str | None = None) -> None:
+        """``* BYE [code] text`` (RFC 9051 §7.1.5) and close."""
         try:
-            self.send(writer.untagged_status("BYE", text))
+            self.send(writer.untagged_status("BYE", text, code))
         except SessionClosed:
             pass
         self._close()

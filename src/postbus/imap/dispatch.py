@@ -100,4 +100,5 @@ TABLE: dict[str, Rule] = {
     "STORE": Rule(store.store, SELECTED, uses_sequence_numbers=True),
     "COPY": Rule(copy.copy, SELECTED, uses_sequence_numbers=True),
     "MOVE": Rule(copy.move, SELECTED),  # RFC 6851: sends its own EXPUNGEs
+    "CANCELUPDATE": Rule(search.cancelupdate, SELECTED),  # RFC 5267 §4.3.5
 }

@@ -16,14 +16,18 @@ Invariants:
   message keeps its number; fetching it returns nothing (``OK [EXPUNGEISSUED]``).
 * A message leaves the numbering only together with its ``* n EXPUNGE`` and
   joins it only together with the new ``* n EXISTS`` (RFC 9051 §7.4.1, §7.5.1).
+* Searches kept up to date (``RETURN (UPDATE)``, RFC 5267 §4.3; see
+  ``imap.contexts``) hear of an expunged match in a ``REMOVEFROM`` sent before
+  its ``EXPUNGE``, while its sequence number is still valid (§4.3.4).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from postbus.imap.proto import ImapBad, SequenceSet, responses
+from postbus.imap.proto import ImapBad, SearchKey, SequenceSet, responses
 from postbus.mailbox.types import Mailbox, MessageEntry
 from postbus.mailbox.view import SYSTEM_FLAGS, MailboxView, Target
 
@@ -31,8 +35,17 @@ _SYSTEM_ORDER = {flag: i for i, flag in enumerate((*SYSTEM_FLAGS, "\\Recent"))}
 _RECENT = frozenset(("\\Recent",))
 
 
+@dataclass(slots=True)
+class SearchContext:
+    """A SEARCH whose results the client asked to keep up to date (RFC 5267 §4.3)."""
+
+    key: SearchKey  # evaluated again when the folder changes
+    uid: bool  # UID SEARCH: updates carry UIDs, else sequence numbers
+    uids: set[int]  # the results the client holds
+
+
 class SelectedMailbox(MailboxView):
-    __slots__ = ("condstore", "qresync", "saved")
+    __slots__ = ("changed", "condstore", "contexts", "qresync", "saved")
 
     def __init__(self, mailbox: Mailbox, entries: Sequence[MessageEntry], readonly: bool
                  ) -> None:
@@ -43,6 +56,10 @@ class SelectedMailbox(MailboxView):
         #: flag updates carry UID and MODSEQ (RFC 7162 §3.1), expunges are VANISHED (§3.2.10).
         self.condstore = False
         self.qresync = False
+        #: RFC 5267 §4.3: the updating searches by their command's tag.
+        self.contexts: dict[str, SearchContext] = {}
+        #: The entries changed since the contexts were last brought up to date.
+        self.changed = False
 
     # -- sets --------------------------------------------------------------------------
     def resolve(self, seqset: SequenceSet, uid: bool) -> list[Target]:
@@ -92,6 +109,8 @@ class SelectedMailbox(MailboxView):
         Returns the FLAGS / PERMANENTFLAGS announcement when they carry keywords
         new to this mailbox (RFC 9051 §7.3.5), else nothing.
         """
+        if changed:
+            self.changed = True
         return self._flags_announcement() if self.apply(changed) else b""
 
     def keywords_announcement(self, targets: Sequence[Target]) -> bytes:
@@ -121,12 +140,15 @@ class SelectedMailbox(MailboxView):
             out.append(self._expunge_lines(self.pending_expunge))
         new, keywords = self.take_new()
         if new:
+            self.changed = True
             if keywords:
                 out.append(self._flags_announcement())
             out.append(responses.exists(len(self.entries)))
             if rev1:
                 out.append(responses.recent(len(self.recent)))
         changed, keywords = self.take_flag_changes()
+        if changed:
+            self.changed = True
         if keywords:
             out.append(self._flags_announcement())
         for seq, entry in changed:
@@ -148,12 +170,27 @@ class SelectedMailbox(MailboxView):
         return responses.flags(flags) + (b"" if self.readonly else perm)
 
     def _expunge_lines(self, gone: set[int]) -> bytes:
+        removed = self._context_removals(gone)
         if self.qresync:  # RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once QRESYNC is on
             present = [u for u in gone if self.index_of(u) is not None]
             self.expunge(gone)
-            return responses.vanished(present) if present else b""
+            return removed + (responses.vanished(present) if present else b"")
         # Highest first: each number is then valid when the client reads it.
-        return b"".join(responses.expunge(seq) for seq in reversed(self.expunge(gone)))
+        return removed + b"".join(responses.expunge(seq) for seq in reversed(self.expunge(gone)))
+
+    def _context_removals(self, gone: set[int]) -> bytes:
+        """RFC 5267 §4.3.4: REMOVEFROM for the expunged matches of each updating
+        search, sent before the expunges while their numbers are still valid."""
+        if gone:
+            self.changed = True
+        out = []
+        for tag, context in self.contexts.items():
+            leaving = sorted(u for u in context.uids & gone if self.index_of(u) is not None)
+            context.uids.difference_update(gone)
+            if leaving:
+                numbers = leaving if context.uid else self.numbers(leaving)
+                out.append(responses.esearch_update(tag, context.uid, "REMOVEFROM", numbers))
+        return b"".join(out)
 
     def _expunged(self, gone: set[int]) -> None:
         if self.saved is not None:  # RFC 5182 §2.1: expunged messages leave $
@@ -178,4 +215,4 @@ def flag_list(flags: frozenset[str]) -> bytes:
     return b"(%s)" % " ".join(ordered).encode("utf-8", "replace")
 
 
-__all__ = ["SYSTEM_FLAGS", "SelectedMailbox", "Target", "flag_list"]
+__all__ = ["SYSTEM_FLAGS", "SearchContext", "SelectedMailbox", "Target", "flag_list"]

@@ -35,9 +35,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
+from postbus import metrics
 from postbus.app import App
 from postbus.executor import Overloaded
+from postbus.imap import contexts
 from postbus.imap.capabilities import capabilities
 from postbus.imap.connection import ImapConnection
 from postbus.imap.dispatch import TABLE
@@ -145,6 +148,8 @@ class ImapSession(ImapConnection):
         view = self.selected
         if view is not None:
             out = view.announce(expunge=expunge, rev1=not self.rev2, uid=uid)
+            if view.contexts:  # RFC 5267 §4.3: after the EXISTS the ADDTO depends on
+                out += await contexts.bring_up_to_date(self, view)
             if out:
                 await self.write(out)
         if self.notify is not None:
@@ -230,6 +235,14 @@ class ImapSession(ImapConnection):
             # IdleDone / AuthLine only come while a handler expects them.
 
     async def _execute(self, cmd: Command) -> None:
+        started = time.perf_counter()
+        try:
+            await self._execute_timed(cmd)
+        finally:
+            if cmd.name != "IDLE":  # IDLE lasts as long as the client wants
+                metrics.command_done("imap", started)
+
+    async def _execute_timed(self, cmd: Command) -> None:
         tag = cmd.tag
         rule = TABLE.get(cmd.name)
         try:
@@ -251,7 +264,7 @@ class ImapSession(ImapConnection):
         except ImapNo as exc:
             self.send(writer.tagged(tag, "NO", exc.message, exc.code))
         except ImapBye as exc:
-            self._bye(exc.message)
+            self._bye(exc.message, exc.code)
             raise SessionClosed() from None
         except StoreError as exc:  # the mailbox service's refusals (RFC 5530 codes)
             if not isinstance(exc, Worded):  # its text is not for the client: log it

@@ -54,14 +54,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from postbus import metrics
+from postbus.logs import CONNECTION_ATTR
 from postbus.net.deflate import CompressionError, Deflate
-from postbus.net.limits import (
-    MAX_TLS_REFUSALS,
-    ConnectionLimiter,
-    Refused,
-    SharedCounts,
-    address_key,
-)
+from postbus.net.limits import MAX_TLS_REFUSALS, ConnectionLimiter, SharedCounts, address_key
+from postbus.security.throttle import ban_text
 
 if TYPE_CHECKING:
     from postbus.app import App
@@ -120,7 +117,12 @@ class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
         self.connection = connection
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"{self.connection.log_prefix()} {msg}", kwargs
+        prefix = self.connection.log_prefix()
+        # the fields again, for `[log] format = "json"` (postbus.logs)
+        extra = dict(kwargs.get("extra") or {})
+        extra[CONNECTION_ATTR] = (prefix, self.connection.log_fields())
+        kwargs["extra"] = extra
+        return f"{prefix} {msg}", kwargs
 
 
 class ConnectionClosed(Exception):
@@ -211,6 +213,11 @@ class Connection(asyncio.Protocol):
         return (f"proto={PROTOCOLS.get(name, name)} listener={name} ip={self.peer or '-'}"
                 f" port={self.peer_port or '-'}")
 
+    def log_fields(self) -> dict[str, str | int | None]:
+        name = self.listener.name
+        return {"proto": PROTOCOLS.get(name, name), "listener": name,
+                "ip": self.peer or None, "port": self.peer_port or None}
+
     # -- what a session provides ---------------------------------------------------------
     def connected(self) -> None:
         """The connection is ready (after any implicit TLS): greet and start."""
@@ -259,18 +266,27 @@ class Connection(asyncio.Protocol):
         if isinstance(peername, tuple) and len(peername) > 1 and isinstance(peername[1], int):
             self.peer_port = peername[1]
         self._unregister = self.app.register(self)
+        name = self.listener.name
+        metrics.connection_opened(PROTOCOLS.get(name, name), name)
         already_tls = transport.get_extra_info("ssl_object") is not None
         self.tls = already_tls
         key = address_key(self.peer)
         limiter = self.listener.limiter
-        refused = limiter.acquire(key)
-        if refused is None:
-            self._peer_key = key
+        refused: str | None = None
+        banned = self.app.throttle.banned_until(self.peer) if self.peer else None
+        if banned is not None:  # security.throttle: refused before taking a slot
+            refused = ban_text(banned)
+        else:
+            over = limiter.acquire(key)
+            if over is None:
+                self._peer_key = key
+            else:
+                refused = over.value
         needs_tls = self.listener.implicit_tls and not already_tls
         if needs_tls:  # the ClientHello must wait for the handshake task (start_tls resumes)
             self._raw.pause_reading()
         if refused is not None:
-            self.log.info("connection refused: %s", refused.value)
+            self.log.info("connection refused: %s", refused)
             if not needs_tls:
                 self._refuse_connection(refused)
             elif limiter.tls_refusals < MAX_TLS_REFUSALS:
@@ -325,6 +341,8 @@ class Connection(asyncio.Protocol):
             return
         self._lost = True
         self._closing = True
+        name = self.listener.name
+        metrics.connection_closed(PROTOCOLS.get(name, name), name)
         for timer in (self._timer, self._close_timer):
             if timer is not None:
                 timer.cancel()
@@ -544,7 +562,7 @@ class Connection(asyncio.Protocol):
             raise ConnectionResetError("connection lost during the TLS handshake")
         return cast(asyncio.Transport, new)
 
-    async def _implicit_tls(self, refused: Refused | None) -> None:
+    async def _implicit_tls(self, refused: str | None) -> None:
         raw = self._raw
         assert raw is not None
         raw.pause_reading()  # effective now on uvloop too; start_tls resumes it
@@ -598,10 +616,10 @@ class Connection(asyncio.Protocol):
         self._arm_timer()
         self.connected()
 
-    def _refuse_connection(self, refused: Refused) -> None:
+    def _refuse_connection(self, refused: str) -> None:
         transport = self.transport
         assert transport is not None
-        transport.write(self.refusal(refused.value))
+        transport.write(self.refusal(refused))
         self.close()
 
     def _update_reading(self) -> None:

@@ -107,7 +107,8 @@ class Supervisor:
     def __init__(self, listeners: Listeners, count: int, worker_main: WorkerMain, *,
                  announce: Callable[[str], None], lines: list[str],
                  before_spawn: Callable[[int], None] = lambda index: None,
-                 hang_timeout: float = 60.0) -> None:
+                 hang_timeout: float = 60.0,
+                 after_exit: Callable[[int], None] = lambda pid: None) -> None:
         self.listeners = listeners
         self.workers = [_Worker(i) for i in range(count)]
         self.worker_main = worker_main
@@ -115,6 +116,7 @@ class Supervisor:
         self.lines = lines  # announced once every worker is ready
         self.before_spawn = before_spawn  # e.g. clears the slot's shared counts
         self.hang_timeout = hang_timeout
+        self.after_exit = after_exit  # e.g. drops a dead worker's live metrics
         self._selector = selectors.DefaultSelector()
         self._stop = False
         self._wakeup_r, self._wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -286,6 +288,10 @@ class Supervisor:
             worker = next((w for w in self.workers if w.pid == pid), None)
             if worker is None:
                 continue
+            try:
+                self.after_exit(pid)
+            except Exception:
+                log.exception("clean-up after worker %d (pid %d) failed", worker.index, pid)
             # Read what it said before it died (a start-up error, say).
             if worker.status_fd >= 0:
                 self._read_status(worker)

@@ -6,9 +6,11 @@ Invariants:
   and USER, PASS and AUTH are refused with [AUTH] without looking at them.
 - APOP is refused: the greeting carries no timestamp (RFC 1939 §7), and APOP
   would need the password in clear on the server.
-- Every failed login waits `security.auth_failure_delay` before its
-  "-ERR [AUTH]" (RFC 3206 §4), the same pause IMAP and SMTP apply; after
-  `MAX_AUTH_FAILURES` the connection is closed.
+- Logins are throttled by `security.throttle` (IMAP and SMTP share it): a
+  failure waits its growing delay in `Accounts.authenticate`, then gets
+  "-ERR [AUTH]" (RFC 3206 §4); after `MAX_AUTH_FAILURES` the connection is
+  closed. A banned source gets "-ERR [SYS/TEMP]" with the ban's end, and the
+  connection is closed.
 - A login that succeeds takes the maildrop lock ("-ERR [IN-USE]" when another
   POP3 session holds it, RFC 2449 §8.1.1) before the maildrop snapshot.
 """
@@ -25,6 +27,7 @@ from postbus.pop3.proto import Pop3Command, Pop3Error, ResponseCode, continuatio
 from postbus.pop3.state import State
 from postbus.sasl import Challenge, start_exchange
 from postbus.security.logins import log_failed_login, log_login
+from postbus.security.throttle import Banned
 
 if TYPE_CHECKING:
     from postbus.pop3.session import Pop3Session
@@ -114,13 +117,18 @@ def _require_tls(session: Pop3Session) -> None:
 async def _login(session: Pop3Session, name: str, password: str, *, authzid: str,
                  method: str) -> None:
     app = session.app
-    account = await app.accounts.authenticate(name, password)
+    try:
+        account = await app.accounts.authenticate(name, password, source=session.peer)
+    except Banned as banned:
+        await log_failed_login(session.log, app.accounts, name, method)
+        session.finished = True
+        raise Pop3Error(banned.text, ResponseCode.SYS_TEMP) from None
     if account is not None and authzid and _normalized(authzid) != account.address:
         account = None  # RFC 4616 §2: no acting as someone else
+        await app.auth_failure_pause()
     if account is None:
         session.auth_failures += 1
         await log_failed_login(session.log, app.accounts, name, method)
-        await app.auth_failure_pause()
         if session.auth_failures >= MAX_AUTH_FAILURES:
             session.finished = True
         raise Pop3Error("Authentication failed", ResponseCode.AUTH)

@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from postbus import metrics
 from postbus.app import App
 from postbus.executor import Overloaded
 from postbus.net.connection import NETWORK_ERRORS, Connection, InputState, Listener, make_listener
@@ -201,6 +203,13 @@ class Pop3Session(Connection):
             await self._end()
 
     async def _execute(self, line: bytes) -> None:
+        started = time.perf_counter()
+        try:
+            await self._execute_timed(line)
+        finally:
+            metrics.command_done("pop3", started)
+
+    async def _execute_timed(self, line: bytes) -> None:
         try:
             command = parse_command(line)
             rule = COMMANDS[command.keyword]

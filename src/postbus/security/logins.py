@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from postbus import metrics
 from postbus.accounts.address import normalize_address
 
 REDACTED = "<redacted>"
@@ -40,8 +41,17 @@ async def log_failed_login(
     log: logging.LoggerAdapter[logging.Logger], accounts: _Domains, name: str, method: str
 ) -> None:
     """One INFO line: ``login failed user=... method=...`` (the password never)."""
+    metrics.login(_proto(log), ok=False)
     log.info("login failed user=%s method=%s", await loggable_user(accounts, name), method)
 
 
 def log_login(log: logging.LoggerAdapter[logging.Logger], address: str, method: str) -> None:
+    metrics.login(_proto(log), ok=True)
     log.info("login user=%s method=%s", address, method)
+
+
+def _proto(log: logging.LoggerAdapter[logging.Logger]) -> str:
+    """The protocol of the connection behind ``log`` (a ``ConnectionLog``)."""
+    connection = getattr(log, "connection", None)
+    fields = connection.log_fields() if connection is not None else {}
+    return str(fields.get("proto") or log.logger.name.rpartition(".")[2])

@@ -2,9 +2,10 @@
 
 Rules: never on the MX (503: we are not a relay for anyone who can guess a
 password), never in plain text (538 5.7.11, RFC 4954 §4), not twice, not in a
-mail transaction. Credentials are checked by `app.accounts.authenticate`; a
-failure waits `security.auth_failure_delay` before 535 5.7.8, and after
-`MAX_AUTH_FAILURES` failures the connection is closed. Continuation lines of
+mail transaction. Credentials are checked by `app.accounts.authenticate`,
+which throttles (security.throttle): a failure waits its growing delay there,
+then gets 535 5.7.8, and after `MAX_AUTH_FAILURES` failures the connection is
+closed; a banned source gets 421 4.7.0 with the ban's end and the close. Continuation lines of
 the SASL exchange are read by the session's `line_handler`, with the longer
 RFC 4954 line limit; "*" cancels (501).
 """
@@ -24,6 +25,7 @@ from postbus.sasl import (
     start_exchange,
 )
 from postbus.security.logins import log_failed_login, log_login
+from postbus.security.throttle import Banned
 from postbus.smtp.errors import CloseConnection, Refusal
 from postbus.smtp.proto import Auth, CommandLine, LineTooLong, Reply, SmtpSyntaxError
 from postbus.smtp.proto.replies import (
@@ -95,11 +97,17 @@ async def _verify(s: SmtpSession, creds: Credentials, method: str) -> Reply:
     account = None
     # RFC 4616 §2: an authorization identity other than oneself is refused
     if not creds.authzid or _same_identity(creds.authzid, creds.authcid):
-        account = await s.app.accounts.authenticate(creds.authcid, creds.password)
+        try:
+            account = await s.app.accounts.authenticate(creds.authcid, creds.password,
+                                                        source=s.peer)
+        except Banned as banned:
+            await log_failed_login(s.log, s.app.accounts, creds.authcid, method)
+            raise CloseConnection(Reply(421, "4.7.0", banned.text)) from None
+    else:
+        await s.app.auth_failure_pause()
     if account is None:
         s.auth_failures += 1
         await log_failed_login(s.log, s.app.accounts, creds.authcid, method)
-        await s.app.auth_failure_pause()
         if s.auth_failures >= MAX_AUTH_FAILURES:
             s.reply(AUTH_INVALID)
             raise CloseConnection(TOO_MANY_FAILURES)

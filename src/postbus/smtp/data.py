@@ -46,6 +46,7 @@ def _open(s: SmtpSession, tx: Transaction) -> None:
     envelope = Envelope(
         tx.mail_from, list(tx.recipients), client=s.client_info(),
         envid=tx.params.envid or "", ret=tx.params.ret or "", mx=s.cfg.mx,
+        submitter=s.account.address if s.account is not None else "",
     )
     tx.envelope = envelope
     tx.sink = s.delivery.open_message(envelope)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from postbus.delivery.trace import address_literal
+from postbus.security.sending import SendingRefused
 from postbus.smtp import auth, data, policy
 from postbus.smtp.errors import Refusal
 from postbus.smtp.proto import (
@@ -136,6 +137,12 @@ def mail(s: SmtpSession, cmd: Mail) -> Result:
 
 async def _submission_mail(s: SmtpSession, cmd: Mail) -> Reply:
     assert s.account is not None
+    try:  # a blocked mailbox, or one already over a limit, is refused before its message
+        await s.app.sending.check(s.account.address)
+    except SendingRefused as exc:
+        s.delivery.send_notices(exc.notices)
+        code = 451 if exc.enhanced.startswith("4") else 550
+        raise Refusal(Reply(code, exc.enhanced, exc.text)) from None
     sender = await policy.check_sender(
         s.app.store, s.account, cmd.path,
         recipient_delimiter=s.app.settings.delivery.recipient_delimiter)

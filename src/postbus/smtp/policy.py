@@ -58,6 +58,7 @@ ADDRESS_LITERAL = Reply(550, "5.7.1", "Relay access denied: address literals are
 QUOTED_LOCAL_PART = Reply(553, "5.1.3", "Quoted local part is not a mailbox name here")
 BAD_RECIPIENT = Reply(553, "5.1.3", "Bad recipient address")
 UNKNOWN_USER = Reply(550, "5.1.1", "No such user here")
+SRS_INVALID = Reply(550, "5.1.1", "Invalid or expired SRS address")
 ROUTING_LOOP = Reply(550, "5.4.6", "Routing loop detected for this address")
 MAILBOX_FULL = Reply(452, "4.2.2", "Mailbox full, try again later")
 SENDER_NOT_OWNED = Reply(
@@ -131,6 +132,12 @@ async def resolve_recipient(
     else:
         domain = recipient_domain(path)
         local = path.local
+        # A bounce to an SRS address of ours goes back to the original sender.
+        srs = None if path.quoted else await delivery.srs_route(local, domain)
+        if srs is not None:
+            if srs.unknown:
+                raise Refusal(SRS_INVALID)
+            return _recipient(f"{local}@{domain}", srs, params)
     if not await delivery.is_hosted(domain):
         if not submission:
             raise Refusal(RELAY_DENIED)

@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from postbus import metrics
 from postbus.delivery.pipeline import Delivery
 from postbus.delivery.trace import ClientInfo
 from postbus.executor import Overloaded
@@ -271,6 +273,7 @@ class SmtpSession(Connection):
             self.run(data.end_bdat, event)
 
     def run(self, fn: Callable[[SmtpSession, Any], Result], arg: Any) -> None:
+        started = time.perf_counter()
         try:
             result = fn(self, arg)
         except Exception as exc:
@@ -280,11 +283,12 @@ class SmtpSession(Connection):
             return
         if isinstance(result, Reply):
             self.reply(result)
+            metrics.command_done("smtp", started)
             return
         self.set_busy(True)
-        self.loop.create_task(self._complete(result))
+        self.loop.create_task(self._complete(result, started))
 
-    async def _complete(self, coro: Coroutine[Any, Any, Reply | None]) -> None:
+    async def _complete(self, coro: Coroutine[Any, Any, Reply | None], started: float) -> None:
         try:
             result = await coro
         except Exception as exc:
@@ -292,6 +296,7 @@ class SmtpSession(Connection):
         else:
             if result is not None:
                 self.reply(result)
+                metrics.command_done("smtp", started)
         finally:
             self.set_busy(False)
         if self._closed:

@@ -48,6 +48,7 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
+from postbus.store.security import Ban, SendingBlock, SendLimit
 
 
 class BlobWriter(Protocol):
@@ -132,6 +133,18 @@ class Store(Protocol):
     async def get_setting(self, key: str) -> str | None: ...
 
     async def set_setting(self, key: str, value: str | None) -> None: ...
+
+    # -- vacation auto-replies (issue 14: delivery/vacation.py) ---------------
+    async def claim_vacation_reply(
+        self, account_id: int, sender: str, now: float, interval: float
+    ) -> bool:
+        """True, having recorded a reply to `sender` at `now`, when the account
+        has not replied to that sender in the last `interval` seconds; False
+        otherwise, recording nothing. Atomic: of concurrent claims (on any node)
+        exactly one wins. The account's records older than `interval` go."""
+
+    async def clear_vacation_replies(self, account_id: int) -> None:
+        """Forgets whom the account has replied to (its vacation rule changed)."""
 
     # -- folders --------------------------------------------------------------
     # Names are stored verbatim: the backends keep no naming rules (no INBOX
@@ -309,6 +322,10 @@ class Store(Protocol):
 
     async def list_queue(self) -> list[QueueItem]: ...
 
+    async def queue_stats(self) -> tuple[int, float | None]:
+        """(items in the queue, creation time of the oldest or None), for metrics."""
+        ...
+
     async def get_queue_item(self, item_id: int) -> QueueItem | None: ...
 
     async def delete_queue_item(self, item_id: int) -> None: ...
@@ -331,6 +348,55 @@ class Store(Protocol):
         With `bodies`, only those are candidates: after removing an account, its
         bodies can go at once (grace measured from the removal) without touching
         the fresh bodies of deliveries in flight."""
+
+    # -- leases (ops, issue 16: one node orders the ACME certificate) -------------
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        """Takes, or extends, the lease `name` for `holder` until `now + ttl`; False
+        while another holder's lease runs. Atomic across processes and nodes; kept
+        in the settings table under `lease.NAME` as "HOLDER EXPIRY"."""
+
+    # -- security: login failures, bans, sending limits (issue 15, store.security) --
+    async def count_events(self, keys: Sequence[str], window: float, now: float) -> list[int]:
+        """Adds one event to each key's counter and returns the new counts, in order.
+
+        A counter's window starts with its first event and lasts `window` seconds;
+        an event after it ends starts the counter again at 1. Atomic across
+        processes and nodes."""
+        raise NotImplementedError
+
+    async def clear_events(self, keys: Sequence[str]) -> None:
+        """Forgets the counters of `keys`."""
+
+    async def add_ban(self, address: str, until: float, reason: str, now: float) -> Ban:
+        """Bans `address` until `until` (Unix time), replacing any ban it had."""
+        raise NotImplementedError
+
+    async def get_ban(self, address: str, now: float) -> Ban | None:
+        """The ban of `address` if it is still in force at `now`."""
+
+    async def list_bans(self, now: float) -> list[Ban]:
+        """The bans in force at `now`, by address."""
+        raise NotImplementedError
+
+    async def remove_ban(self, address: str) -> bool:
+        """Lifts the ban of `address`; False when it had none."""
+        raise NotImplementedError
+
+    async def take_sending(self, limits: Sequence[SendLimit], recipients: int,
+                           now: float) -> SendLimit | None:
+        """Counts one message with `recipients` recipients against every limit, or
+        against none and returns the first limit it would pass (store.security)."""
+
+    async def block_sending(self, address: str, reason: str, now: float) -> bool:
+        """Blocks the mailbox from sending; False when it already was (that block stays)."""
+        raise NotImplementedError
+
+    async def get_sending_block(self, address: str) -> SendingBlock | None: ...
+
+    async def list_sending_blocks(self) -> list[SendingBlock]: ...
+
+    async def unblock_sending(self, address: str) -> bool:
+        """Lifts the block; False when there was none."""
 
     # -- worker processes: an atomic compare-and-set on settings ----------------
     async def swap_setting(self, key: str, expected: str | None, value: str | None) -> bool:

@@ -5,9 +5,10 @@ quota counters, aliases, administrators, settings (API tokens, forwarding and
 vacation rules, the UIDVALIDITY counter), folders with their UIDVALIDITY,
 UIDNEXT and HIGHESTMODSEQ, messages with their UIDs, flags, internal dates and
 mod-sequences, expunged records, the parse-once records with their search
-text, the outbound queue, subscriptions, and every body a message or queue item
-references. Each folder's counters (messages, unseen, size, deleted,
-deleted_size) are recomputed from the copied messages.
+text, the outbound queue, subscriptions, the vacation replies already sent,
+login-failure counters, bans, sending counters and sending blocks, and every
+body a message or queue item references. Each folder's counters (messages,
+unseen, size, deleted, deleted_size) are recomputed from the copied messages.
 A client that synchronised against the embedded store finds the same folders
 (RFC 9051 §2.3.1.1: same UIDVALIDITY, same UIDs) and the same mod-sequences
 (RFC 7162 §3.1: CONDSTORE/QRESYNC resume), so it re-downloads nothing.
@@ -115,6 +116,9 @@ TABLES: tuple[Table, ...] = (
            convert=lambda r: (r[0], r[1], r[2], bool(r[3]), _json_list(r[4]))),
     _plain("settings", ("key", "value"), order="key", identity=False),
     _plain("subscriptions", ("account_id", "name"), order="account_id, name", identity=False),
+    # Vacation replies already sent (issue 14), so nobody is answered twice after the move.
+    _plain("vacation_replies", ("account_id", "sender", "sent_at"), order="account_id, sender",
+           identity=False),
     # The counters are copied as they are and recomputed from the copied
     # messages before the commit (`_recount`).
     _plain("mailboxes", ("id", "account_id", "name", "special_use", "uid_validity", "uid_next",
@@ -136,6 +140,13 @@ TABLES: tuple[Table, ...] = (
                      "envid", "ret", "delay_notified", "claimed_by", "claimed_until",
                      "recipients"}),
           lambda r: (*r[:9], bool(r[9]), *r[10:])),
+    # Abuse resistance (issue 15): bans and sending blocks must hold on the new
+    # store; the windowed counters are copied too so a migration resets no limit.
+    _plain("security_counters", ("key", "count", "expires"), order="key", identity=False),
+    _plain("bans", ("address", "until", "reason", "created"), order="address", identity=False),
+    _plain("sending_counters", ("scope", "period", "window_start", "messages", "recipients"),
+           order="scope, period", identity=False),
+    _plain("sending_blocks", ("address", "since", "reason"), order="address", identity=False),
 )
 BLOB_COLUMNS = ("id", "size", "created", "data")
 # SQLite tables that are not data: bookkeeping and the search index's own tables.

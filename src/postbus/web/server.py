@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -15,7 +14,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from postbus.app import App
-from postbus.net.tls import ensure_self_signed
+from postbus.web.autoconfig import routes as client_setup_routes
+from postbus.web.metrics import build_listener_app as build_metrics_listener
+from postbus.web.metrics import route as metrics_route
 
 
 def build_app(app: App) -> Starlette:
@@ -26,9 +27,16 @@ def build_app(app: App) -> Starlette:
     async def index(request: Request) -> Response:
         return PlainTextResponse("Postbus\n")
 
-    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index)])
+    web = Starlette(routes=[Route("/healthz", healthz), Route("/", index), metrics_route(app),
+                            *client_setup_routes(app)])
     web.state.postbus = app
     return web
+
+
+# RFC 8555 §8.3: the HTTP-01 validation request, answered before any redirect.
+ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
+# Longest token looked up (RFC 8555 §8.1: base64url of at least 128 bits; CAs use 43 characters).
+MAX_ACME_TOKEN = 128
 
 
 def build_redirect(app: App) -> Starlette:
@@ -36,10 +44,21 @@ def build_redirect(app: App) -> Starlette:
     port = "" if https is None or https[1] == 443 else f":{https[1]}"
 
     async def redirect(request: Request) -> Response:
+        path = request.url.path
+        if path.startswith(ACME_CHALLENGE_PREFIX):
+            token = path[len(ACME_CHALLENGE_PREFIX):]
+            acme = app.services.get("acme")
+            answer = None
+            if acme is not None and 0 < len(token) <= MAX_ACME_TOKEN:
+                answer = await acme.http01_response(token)
+            if answer is None:
+                return PlainTextResponse("no such challenge\n", status_code=404)
+            return PlainTextResponse(answer)  # RFC 8555 §8.3: the key authorization
         host = (request.url.hostname or app.settings.hostname)
-        return RedirectResponse(f"https://{host}{port}{request.url.path}", status_code=301)
+        return RedirectResponse(f"https://{host}{port}{path}", status_code=301)
 
-    return Starlette(routes=[Route("/{path:path}", redirect)])
+    return Starlette(routes=[*client_setup_routes(app, plain_http=True),
+                             Route("/{path:path}", redirect)])
 
 
 class _Server(uvicorn.Server):
@@ -64,16 +83,18 @@ class WebHandle:
 
 async def start_web(app: App, name: str, sockets: list[socket.socket]) -> WebHandle:
     """Serves listener `name` on its open listening `sockets` (`postbus.net.sockets`)."""
-    s = app.settings
     host, port = sockets[0].getsockname()[:2]
     kwargs: dict[str, Any] = {}
     if name == "https":
-        if s.tls.cert and s.tls.key:
-            kwargs.update(ssl_certfile=s.tls.cert, ssl_keyfile=s.tls.key)
-        else:
-            cert, key = ensure_self_signed(Path(s.data_dir), s.hostname)
-            kwargs.update(ssl_certfile=str(cert), ssl_keyfile=str(key))
-    asgi = build_app(app) if name == "https" else build_redirect(app)
+        # The context every TLS listener uses (net/tls.py: Mozilla intermediate),
+        # not uvicorn's own, which would accept CBC suites and every curve.
+        kwargs.update(ssl_context_factory=lambda config, default: app.tls)
+    if name == "https":
+        asgi = build_app(app)
+    elif name == "metrics":
+        asgi = build_metrics_listener(app)
+    else:
+        asgi = build_redirect(app)
     config = uvicorn.Config(
         asgi, host=host, port=port, log_level="warning", lifespan="off",
         access_log=False, server_header=False, **kwargs,

@@ -131,3 +131,30 @@ async def test_recipient_delimiter_setting(router: Router) -> None:
     dash = Router(router.store, recipient_delimiter="-+")
     assert locals_of(await dash.route("anna-news@example.test")) == ["anna@example.test"]
     assert locals_of(await dash.route("anna+news@example.test")) == ["anna@example.test"]
+
+
+async def test_forwarding_loop_between_mailboxes_terminates(router: Router) -> None:
+    from postbus.delivery.rules import Rules
+
+    rules = Rules(router.store)
+    await rules.set_forward("anna@example.test", ["bob@example.test"], keep_copy=False)
+    await rules.set_forward("bob@example.test", ["anna@example.test"], keep_copy=True)
+    r = await router.route("anna@example.test")
+    assert r.loop
+    r = await router.route("bob@example.test")
+    assert r.loop
+
+
+async def test_a_new_mailbox_of_the_same_name_has_no_old_rules(router: Router) -> None:
+    from postbus.delivery.rules import Rules, Vacation
+
+    rules = Rules(router.store)
+    await rules.set_forward("anna@example.test", ["x@remote.test"], keep_copy=False)
+    await rules.set_vacation("anna@example.test", Vacation("Away", "back soon"))
+    assert (await router.route("anna@example.test")).remote == ["x@remote.test"]
+    await router.store.remove_account("anna@example.test")
+    again = await router.store.add_account("anna@example.test", "h", quota_bytes=0)
+    r = await router.route("anna@example.test")
+    assert [a.address for a in r.local] == ["anna@example.test"] and r.remote == []
+    assert await rules.vacation("anna@example.test", again.id) is None
+    assert await rules.vacation("anna@example.test") is not None  # the record itself is still there

@@ -3,7 +3,7 @@ AUTH PLAIN, failures, and bad input that must get -ERR and leave the session usa
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
 
 from postbus.app import App
 from postbus.pop3.authorization import MAX_AUTH_FAILURES
@@ -92,18 +92,21 @@ async def test_too_many_failures_close_the_connection(app: App) -> None:
         assert client.transport.closed
 
 
-async def test_failed_login_waits_the_configured_pause(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    paused: list[bool] = []
+async def test_failed_login_waits_the_throttle_delay(app: App) -> None:
+    paused: list[float] = []
 
-    async def pause() -> None:
-        paused.append(True)
+    async def sleep(delay: float) -> None:
+        paused.append(delay)
 
-    monkeypatch.setattr(app, "auth_failure_pause", pause)
+    app.throttle.policy = dataclasses.replace(app.throttle.policy, delay=2.0, max_delay=30.0)
+    app.throttle._sleep = sleep
     async with connect(app) as client:
         await client.login(password="nope")
-        assert paused == [True]
+        assert paused == [2.0]
+        await client.login(password="nope again")  # the delay doubles
+        assert paused == [2.0, 4.0]
         await client.login()
-        assert paused == [True]
+        assert paused == [2.0, 4.0]
 
 
 async def test_auth_plain_with_initial_response(app: App) -> None:

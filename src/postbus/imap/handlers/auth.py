@@ -5,7 +5,10 @@ after STARTTLS on ``imap``); before that LOGIN and AUTHENTICATE are refused
 with ``NO [PRIVACYREQUIRED]`` (RFC 5530) and the capability list says
 ``LOGINDISABLED``.  A failed login waits ``security.auth_failure_delay``
 (``App.auth_failure_pause``) before ``NO [AUTHENTICATIONFAILED]``; after
-``MAX_AUTH_FAILURES`` the connection is closed.  Passwords never reach a log,
+``MAX_AUTH_FAILURES`` the connection is closed.  Logins are throttled by
+``security.throttle`` (the growing delay is waited in ``Accounts.authenticate``);
+a banned source gets ``* BYE [UNAVAILABLE]`` with the ban's end (RFC 5530 §3).
+Passwords never reach a log,
 nor does a failed login's user name unless it is an address of ours
 (``security.logins``).
 """
@@ -28,6 +31,7 @@ from postbus.imap.proto import (
 )
 from postbus.sasl import SaslError, decode_plain, decode_response
 from postbus.security.logins import log_failed_login, log_login
+from postbus.security.throttle import Banned
 
 if TYPE_CHECKING:
     from postbus.imap.session import ImapSession
@@ -86,11 +90,14 @@ async def authenticate(session: ImapSession, cmd: Command) -> Done | None:
 
 
 async def _authenticate(session: ImapSession, username: str, password: str, method: str) -> Done:
-    account = await session.app.accounts.authenticate(username, password)
+    try:
+        account = await session.app.accounts.authenticate(username, password, source=session.peer)
+    except Banned as banned:
+        await log_failed_login(session.log, session.app.accounts, username, method)
+        raise ImapBye(banned.text, "UNAVAILABLE") from None
     if account is None:
         session.auth_failures += 1
         await log_failed_login(session.log, session.app.accounts, username, method)
-        await session.app.auth_failure_pause()
         if session.auth_failures >= MAX_AUTH_FAILURES:
             raise ImapBye("Too many authentication failures")
         raise ImapNo("Invalid credentials", "AUTHENTICATIONFAILED")

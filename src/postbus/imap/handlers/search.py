@@ -13,17 +13,23 @@ ESEARCH response is sent).  A MODSEQ key makes SEARCH a CONDSTORE enabling
 command and adds the highest mod-sequence of the matches to the result
 (RFC 7162 §3.1.5: ``* SEARCH 2 5 (MODSEQ 917)``, ESEARCH ``MODSEQ 917``).
 
-CONTEXT=SEARCH / CONTEXT=SORT (RFC 5267 §4: UPDATE, ADDTO, REMOVETO) are not
-implemented, so only ESORT and PARTIAL are advertised.
+``RETURN (UPDATE)`` (CONTEXT=SEARCH, RFC 5267 §4.3) keeps a SEARCH's results up
+to date (``imap.contexts``); CANCELUPDATE ends that (§4.3.5). ``RETURN
+(CONTEXT)`` is a hint (§4.2), taken and ignored. CONTEXT=SORT is not offered:
+SORT refuses both options in the parser.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from postbus.imap import contexts
 from postbus.imap.outcome import Done
 from postbus.imap.proto import (
+    CancelUpdateArgs,
     Command,
+    ImapBad,
+    ImapNo,
     SearchAnd,
     SearchArgs,
     SearchKey,
@@ -34,6 +40,7 @@ from postbus.imap.proto import (
     ThreadArgs,
     responses,
 )
+from postbus.imap.proto.limits import MAX_SEARCH_CONTEXTS
 from postbus.imap.selected import SelectedMailbox
 
 if TYPE_CHECKING:
@@ -82,6 +89,10 @@ async def search(session: ImapSession, cmd: Command) -> Done | None:
     assert isinstance(args, SearchArgs)
     view = session.selected
     assert view is not None
+    update = args.returns is not None and "UPDATE" in args.returns
+    if update and cmd.tag in view.contexts:
+        # RFC 5267 §4.3: a tag in use by an updating search SHALL get BAD.
+        raise ImapBad("Tag reuse: a search with this tag is being updated")
     modseq_key = _uses_modseq(args.key)
     if modseq_key:
         session.enable_condstore()
@@ -99,9 +110,32 @@ async def search(session: ImapSession, cmd: Command) -> Done | None:
     if returns is None:
         session.send(responses.search(uids if cmd.uid else view.numbers(uids), modseq))
         return None
+    if update or "CONTEXT" in returns:
+        # RFC 5267 §4.1: neither changes what is returned now; alone they leave RETURN ().
+        returns = tuple(r for r in returns if r not in ("UPDATE", "CONTEXT"))
     _extended(session, cmd, view, uids, returns, args.partial, in_order=False,
               modseq_key=modseq_key)
-    return None
+    if not update:
+        return None
+    if len(view.contexts) >= MAX_SEARCH_CONTEXTS:
+        # RFC 5267 §4.3.1: refused, the other return options honoured.
+        session.send(b"* NO [NOUPDATE %s] Too many searches are being updated\r\n"
+                     % responses.quoted(cmd.tag.encode("ascii")))
+        return Done("Search completed, will not notify")
+    contexts.keep(view, cmd.tag, args.key, cmd.uid, uids)
+    return Done("Search completed, will notify")
+
+
+async def cancelupdate(session: ImapSession, cmd: Command) -> Done | None:
+    """CANCELUPDATE "tag" ... (RFC 5267 §4.3.5): no more updates for those searches."""
+    args = cmd.args
+    assert isinstance(args, CancelUpdateArgs)
+    view = session.selected
+    assert view is not None
+    unknown = [tag for tag in args.tags if view.contexts.pop(tag, None) is None]
+    if unknown:
+        raise ImapNo(f"No search is being updated for tag {unknown[0]}")
+    return Done("Updates cancelled")
 
 
 async def sort(session: ImapSession, cmd: Command) -> Done | None:

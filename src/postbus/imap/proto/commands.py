@@ -277,8 +277,15 @@ class NotifyArgs:
     status: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class CancelUpdateArgs:
+    """CANCELUPDATE (RFC 5267 §4.3.5): the tags of the searching commands."""
+
+    tags: tuple[str, ...]
+
+
 CommandArgs = (
-    NoArgs | LoginArgs | AuthenticateArgs | EnableArgs | IdArgs | CompressArgs | MailboxArgs
+    CancelUpdateArgs | NoArgs | LoginArgs | AuthenticateArgs | EnableArgs | IdArgs | CompressArgs | MailboxArgs
     | SelectArgs | CreateArgs | RenameArgs | ListArgs | StatusArgs | AppendArgs | SearchArgs
     | SortArgs | ThreadArgs | FetchArgs | StoreArgs | CopyArgs | SequenceArgs | QuotaRootArgs
     | SetQuotaArgs | NotifyArgs

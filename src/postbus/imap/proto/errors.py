@@ -42,5 +42,5 @@ class ImapBye(ImapError):
 
     status: ClassVar[str] = "BYE"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message, code)

@@ -73,3 +73,8 @@ MAX_QUOTED: Final = 1024
 #: its SUBTREE / MAILBOXES filters together.  More is BAD.
 MAX_NOTIFY_GROUPS: Final = 50
 MAX_NOTIFY_MAILBOXES: Final = 1000
+
+#: Searches whose results a session keeps up to date at once (RFC 5267 §4.3.1:
+#: at least one; beyond this the UPDATE is refused with NOUPDATE). Each costs a
+#: search of the folder whenever it changes.
+MAX_SEARCH_CONTEXTS: Final = 4

@@ -16,6 +16,7 @@ from . import notify_grammar
 from .commands import (
     NO_ARGS,
     AuthenticateArgs,
+    CancelUpdateArgs,
     Command,
     CommandArgs,
     CompressArgs,
@@ -26,7 +27,7 @@ from .commands import (
 )
 from .errors import ImapBad
 from .lexer import ATOM, TAG, Cursor, LiteralPart
-from .limits import MAX_ID_PAIRS
+from .limits import MAX_ID_PAIRS, MAX_SEARCH_CONTEXTS
 
 ArgsReader = Callable[[Cursor, bool], CommandArgs]
 
@@ -83,6 +84,18 @@ def _id(cur: Cursor, uid: bool) -> IdArgs:
     return IdArgs(tuple(pairs))
 
 
+def _cancelupdate(cur: Cursor, uid: bool) -> CancelUpdateArgs:
+    # RFC 5267 §5: "CANCELUPDATE" 1*(SP quoted)
+    tags = []
+    while cur.skip(b" "):
+        tags.append(cur.text(cur.quoted()))
+        if len(tags) > MAX_SEARCH_CONTEXTS:
+            raise ImapBad("Too many tags")
+    if not tags:
+        raise ImapBad("CANCELUPDATE needs the tag of a search")
+    return CancelUpdateArgs(tuple(tags))
+
+
 def _compress(cur: Cursor, uid: bool) -> CompressArgs:
     cur.sp()
     return CompressArgs(cur.keyword("a compression mechanism"))
@@ -130,6 +143,7 @@ COMMANDS: dict[str, ArgsReader] = {
     "MOVE": msg.read_copy,
     "SORT": msg.read_sort,
     "THREAD": msg.read_thread,
+    "CANCELUPDATE": _cancelupdate,  # RFC 5267 §4.3.5
 }
 
 #: Commands that take the ``UID`` prefix (RFC 9051 §6.4.9, RFC 4315, RFC 6851, RFC 5256).

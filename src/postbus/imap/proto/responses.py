@@ -145,6 +145,16 @@ def esearch(
     return b" ".join(parts) + b"\r\n"
 
 
+def esearch_update(tag: str, uid: bool, kind: str, numbers: Iterable[int]) -> bytes:
+    """RFC 5267 §4.3.3/§4.3.4 ``* ESEARCH (TAG "t") [UID] ADDTO (0 set)`` (or
+    ``REMOVEFROM``): position 0, a SEARCH context's results being in mailbox order."""
+    parts = [b"* ESEARCH (TAG %s)" % quoted(tag.encode("ascii"))]
+    if uid:
+        parts.append(b"UID")
+    parts.append(b"%s (0 %s)" % (kind.encode("ascii"), format_set(numbers).encode("ascii")))
+    return b" ".join(parts) + b"\r\n"
+
+
 def _delimiter(delimiter: str | None) -> bytes:
     return NIL if delimiter is None else quoted(delimiter.encode("utf-8"))
 

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from postbus import metrics
 from postbus.security import files
 from postbus.store import errors
 from postbus.store.events import ChangeHub
@@ -39,8 +40,20 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
-from postbus.store.postgres import blobs, db, directory, folders, messages, notify, outbound, rows
+from postbus.store.postgres import (
+    blobs,
+    db,
+    directory,
+    folders,
+    leases,
+    messages,
+    notify,
+    outbound,
+    rows,
+    vacation,
+)
 from postbus.store.postgres.db import Conn
+from postbus.store.postgres.security import SecurityMixin
 
 T = TypeVar("T")
 
@@ -55,7 +68,7 @@ class _NothingStored(Exception):
         self.delivered = delivered
 
 
-class PostgresStore:
+class PostgresStore(SecurityMixin):
     def __init__(self, url: str, data_dir: Path) -> None:
         self.url = url
         self.data_dir = Path(data_dir)
@@ -110,7 +123,9 @@ class PostgresStore:
                 )
             return result
 
+        started = time.perf_counter()
         result = await db.in_transaction(self.pool, transaction)
+        metrics.store_done("postgresql", started)
         for change in changes:
             self.changes.publish(change, local_only=True)
         return result
@@ -269,6 +284,24 @@ class PostgresStore:
                 )
 
         await self._write(job)
+
+    # -- vacation auto-replies (issue 14) ---------------------------------------
+    async def claim_vacation_reply(
+        self, account_id: int, sender: str, now: float, interval: float
+    ) -> bool:
+        async def job(conn: Conn, _: list[Change]) -> bool:
+            return await vacation.claim_reply(conn, account_id, sender, now, interval)
+
+        return await self._write(job)
+
+    async def clear_vacation_replies(self, account_id: int) -> None:
+        async def job(conn: Conn, _: list[Change]) -> None:
+            await vacation.clear_replies(conn, account_id)
+
+        await self._write(job)
+
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        return await leases.claim(self.pool, name, holder, now, ttl)
 
     async def swap_setting(self, key: str, expected: str | None, value: str | None) -> bool:
         # One statement each: the row lock (or the unique key, for an insert)
@@ -596,6 +629,11 @@ class PostgresStore:
     async def list_queue(self) -> list[QueueItem]:
         found = await self.pool.fetch(f"SELECT {rows.QUEUE_COLS} FROM queue ORDER BY id")
         return [rows.queue_item(r) for r in found]
+
+    async def queue_stats(self) -> tuple[int, float | None]:
+        row = await self.pool.fetchrow("SELECT COUNT(*), MIN(created) FROM queue")
+        assert row is not None
+        return int(row[0]), row[1]
 
     async def get_queue_item(self, item_id: int) -> QueueItem | None:
         row = await self.pool.fetchrow(

@@ -45,9 +45,19 @@ from postbus.store.model import (
     QueueItem,
     QueueRecipient,
 )
-from postbus.store.sqlite import directory, folders, messages, outbound, rows, search
+from postbus.store.sqlite import (
+    directory,
+    folders,
+    leases,
+    messages,
+    outbound,
+    rows,
+    search,
+    vacation,
+)
 from postbus.store.sqlite.channel import ChangeChannel
 from postbus.store.sqlite.db import Writer, connect, migrate
+from postbus.store.sqlite.security import SecurityMixin
 
 T = TypeVar("T")
 
@@ -63,7 +73,7 @@ class _NothingStored(Exception):
         self.delivered = delivered
 
 
-class SqliteStore:
+class SqliteStore(SecurityMixin):
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / "postbus.sqlite3"
@@ -245,6 +255,18 @@ class SqliteStore:
 
     async def set_setting(self, key: str, value: str | None) -> None:
         await self._write(directory.set_setting, key, value)
+
+    # -- vacation auto-replies (issue 14) ---------------------------------------
+    async def claim_vacation_reply(
+        self, account_id: int, sender: str, now: float, interval: float
+    ) -> bool:
+        return await self._write(vacation.claim_reply, account_id, sender, now, interval)
+
+    async def clear_vacation_replies(self, account_id: int) -> None:
+        await self._write(vacation.clear_replies, account_id)
+
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        return await self._write(leases.claim, name, holder, now, ttl)
 
     async def swap_setting(self, key: str, expected: str | None, value: str | None) -> bool:
         return await self._write(directory.swap_setting, key, expected, value)
@@ -471,6 +493,9 @@ class SqliteStore:
 
     async def list_queue(self) -> list[QueueItem]:
         return outbound.list_queue(self._db)
+
+    async def queue_stats(self) -> tuple[int, float | None]:
+        return outbound.stats(self._db)
 
     async def get_queue_item(self, item_id: int) -> QueueItem | None:
         return outbound.get(self._db, item_id)

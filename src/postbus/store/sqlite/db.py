@@ -39,6 +39,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from postbus import metrics
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -200,12 +202,18 @@ class Writer:
         self._turn.close()
 
     async def run(self, fn: JobFn[T]) -> T:
+        started = time.perf_counter()
         job = _Job(fn)
+        metrics.writer_queue(1)
         self._jobs.put(job)
-        return await asyncio.wrap_future(job.future)
+        try:
+            return await asyncio.wrap_future(job.future)
+        finally:
+            metrics.store_done("sqlite", started)
 
     def run_sync(self, fn: JobFn[T]) -> T:
         job = _Job(fn)
+        metrics.writer_queue(1)
         self._jobs.put(job)
         result: T = job.future.result()
         return result
@@ -268,6 +276,7 @@ class Writer:
         self._idle_since = time.monotonic()
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        metrics.writer_queue(-len(batch))
         # A caller cancelled before its job started gets nothing done; once a
         # job runs, a cancellation no longer reaches it and its result is kept.
         batch = [job for job in batch if job.future.set_running_or_notify_cancel()]

@@ -81,6 +81,11 @@ def list_queue(conn: sqlite3.Connection) -> list[QueueItem]:
     )]
 
 
+def stats(conn: sqlite3.Connection) -> tuple[int, float | None]:
+    count, oldest = conn.execute("SELECT COUNT(*), MIN(created) FROM queue").fetchone()
+    return int(count), oldest
+
+
 def get(conn: sqlite3.Connection, item_id: int) -> QueueItem | None:
     row = conn.execute(f"SELECT {rows.QUEUE_COLS} FROM queue WHERE id = ?", (item_id,)).fetchone()
     return rows.queue_item(row) if row else None
