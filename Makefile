@@ -44,8 +44,8 @@ test: $(STAMP) $(SSLYZE_STAMP) lint
 # server they start (embedded store; the PostgreSQL pass above already runs
 # tests/integration/test_workers.py). The tests that build their App in-process
 # start no `postbus serve` and are not repeated. test_acme.py is left out until
-# its tests target a worker: with two workers they fail (a connection can reach
-# the worker that has not yet installed the new certificate).
+# its tests target a worker: with two workers they fail (likely: a connection reaches
+# the worker that has not yet installed the new certificate; not investigated).
 test-workers: $(STAMP)
 	POSTBUS_TEST_WORKERS=2 $(BIN)/python -m pytest -q tests/integration \
 		--ignore=tests/integration/test_outbound_queue.py --ignore=tests/integration/test_outbound_remote.py \
