@@ -30,6 +30,10 @@ _SIZE_UNITS = {
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+# server.workers: more processes than this is a typo, not a machine.
+MAX_WORKERS = 256
+
+
 class ConfigError(ValueError):
     """A one-line, user-facing explanation naming the offending key."""
 
@@ -106,6 +110,13 @@ class Listen(_Section):
     https: Annotated[str, doc("webmail, admin, API, autoconfig, /healthz")] = "0.0.0.0:443"
     http: Annotated[str, doc("redirects to https")] = "0.0.0.0:80"
     metrics: Annotated[str, doc("Prometheus /metrics without a token; loopback addresses only")] = ""
+
+
+class Server(_Section):
+    workers: Annotated[str | int, doc('worker processes serving every listener: "auto" (one per core) or a number; 1 is a single process with no supervisor')] = "auto"
+    user: Annotated[str, doc("when started as root: after the listening sockets are open, run as this user (and its group); it owns data_dir")] = ""
+    allow_root: Annotated[bool, doc("serve as root when started as root with no user; otherwise that start is refused")] = False
+    worker_timeout: Annotated[str | int, doc("a worker process whose event loop has not answered the supervisor for this long is killed and restarted")] = "60s"
 
 
 class Tls(_Section):
@@ -208,6 +219,7 @@ class Settings(_Section):
     log_level: Annotated[str, doc("DEBUG, INFO, WARNING or ERROR")] = "INFO"
     storage: Annotated[Storage, doc("where state lives")] = msgspec.field(default_factory=Storage)
     listen: Annotated[Listen, doc('listen addresses; "" disables one')] = msgspec.field(default_factory=Listen)
+    server: Annotated[Server, doc("processes and privileges")] = msgspec.field(default_factory=Server)
     tls: Annotated[Tls, doc("certificate")] = msgspec.field(default_factory=Tls)
     limits: Annotated[Limits, doc("limits")] = msgspec.field(default_factory=Limits)
     relay: Annotated[Relay, doc("outbound smarthost")] = msgspec.field(default_factory=Relay)
@@ -232,6 +244,23 @@ class Settings(_Section):
     def node(self) -> str:
         return self.node_name or self.hostname
 
+    @property
+    def workers(self) -> int:
+        """The number of worker processes: `server.workers`, "auto" being the core count."""
+        value = self.server.workers
+        if value == "auto":
+            return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                       else os.cpu_count() or 1)
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and value.isdigit():
+            number = int(value)
+        else:
+            raise ConfigError(f'server.workers: {value!r} is not "auto" or a number')
+        if not 1 <= number <= MAX_WORKERS:
+            raise ConfigError(f"server.workers: {number} is not between 1 and {MAX_WORKERS}")
+        return number
+
     def listen_address(self, name: str) -> tuple[str, int] | None:
         return parse_listen(getattr(self.listen, name), f"listen.{name}")
 
@@ -250,6 +279,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _validate(s: Settings) -> None:
+    s.workers  # noqa: B018
     s.max_message_size  # noqa: B018 - each access validates
     s.default_quota  # noqa: B018
     for name in Listen.__struct_fields__:
@@ -268,7 +298,8 @@ def _validate(s: Settings) -> None:
                          ("security", "account_delay"), ("security", "ban_refresh"),
                          ("webmail", "session_idle_timeout"),
                          ("srs", "max_age"), ("tls", "watch_interval"),
-                         ("tls", "acme_renew_before"), ("tls", "acme_check_interval")):
+                         ("tls", "acme_renew_before"), ("tls", "acme_check_interval"),
+                         ("server", "worker_timeout")):
         s.duration(section, key)
     if s.storage.backend not in ("sqlite", "postgresql"):
         raise ConfigError(f'storage.backend: {s.storage.backend!r} is not "sqlite" or "postgresql"')

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from postbus.store import AlreadyExists, NotFound
@@ -96,3 +98,21 @@ async def test_settings(store: Store) -> None:
     assert await store.get_setting("k") == "w"
     await store.set_setting("k", None)
     assert await store.get_setting("k") is None
+
+
+async def test_swap_setting_is_compare_and_set(store: Store) -> None:
+    assert await store.swap_setting("lease", None, "a 1")  # absent -> set
+    assert not await store.swap_setting("lease", None, "b 1")  # present: refused
+    assert not await store.swap_setting("lease", "x", "b 1")  # other value: refused
+    assert await store.get_setting("lease") == "a 1"
+    assert await store.swap_setting("lease", "a 1", "a 2")
+    assert not await store.swap_setting("lease", "a 1", None)
+    assert await store.swap_setting("lease", "a 2", None)
+    assert await store.get_setting("lease") is None
+    assert await store.swap_setting("lease", None, None)  # absent stays absent
+
+
+async def test_swap_setting_has_one_winner_among_concurrent_callers(store: Store) -> None:
+    results = await asyncio.gather(*(store.swap_setting("race", None, f"n{i}") for i in range(20)))
+    assert sum(results) == 1
+    assert await store.get_setting("race") == f"n{results.index(True)}"

@@ -20,6 +20,9 @@ from typing import Any
 LISTENERS = ("smtp", "submissions", "submission", "imaps", "imap", "pop3s", "pop3", "https")
 START_TIMEOUT = 30.0
 CREATED_DATABASES: list[str] = []
+# POSTBUS_TEST_WORKERS=2 runs every server the integration tests start with two
+# worker processes under the supervisor (`[server] workers`); 1 by default.
+TEST_WORKERS = int(os.environ.get("POSTBUS_TEST_WORKERS", "1"))
 
 
 def toml_value(v: Any) -> str:
@@ -39,6 +42,8 @@ def write_config(directory: Path, overrides: dict[str, dict[str, Any]] | None = 
     sections: dict[str, dict[str, Any]] = {
         "listen": {name: "127.0.0.1:0" for name in LISTENERS} | {"http": ""},
         "security": {"auth_failure_delay": 0},
+        # The suite runs as root on CI machines; TEST_WORKERS runs it with worker processes.
+        "server": {"allow_root": True, "workers": TEST_WORKERS},
     }
     for name, values in (overrides or {}).items():
         sections.setdefault(name, {}).update(values)
@@ -98,11 +103,11 @@ def _signal_server(wrapper: subprocess.Popen[str], sig: int) -> None:
 
 @contextmanager
 def running_server(config: Path, env: dict[str, str] | None = None,
-                   wrapper: Sequence[str] = ()) -> Iterator[ServerProcess]:
+                   wrapper: Sequence[str] = (), python: str = sys.executable) -> Iterator[ServerProcess]:
     """`wrapper` goes before the command (e.g. strace and its options): signals go
     to its child, the server, and it must exit with the server's status."""
     proc = subprocess.Popen(
-        [*wrapper, sys.executable, "-m", "postbus.cli", "--config", str(config), "serve"],
+        [*wrapper, python, "-m", "postbus.cli", "--config", str(config), "serve"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "POSTBUS_LOOP": "asyncio", **(env or {})},
     )

@@ -6,7 +6,9 @@ Invariants:
   names, expiry, when issued), so every node serves the same one, and in
   `data_dir/tls/acme.*`, so a restarted node serves it before it has read the
   store. Every `[tls] acme_check_interval` each node reads the store record,
-  installs a newer one (issued by another node), and decides whether to renew.
+  installs a newer one (issued by another node), and decides whether to renew;
+  while a renewal is due and another node holds the order lease, every
+  `FOLLOW_POLL` seconds, so its result is served everywhere within seconds.
 - Renewal is due when there is no certificate, when the configured names
   changed, when it expires within `acme_renew_before` (30 days), or when an
   operator asked (`postbus tls renew`, recorded as `acme.renew`).
@@ -60,6 +62,8 @@ TLS_ALPN_KEY = "acme.tlsalpn"
 # node answers the challenges only after twice that: every node serves them by then.
 CHALLENGE_POLL = 2.0
 LEASE = "acme"
+# While another node orders, the others read the store this often (seconds).
+FOLLOW_POLL = 3.0
 # How long the ordering node holds the lease (an order times out well before).
 LEASE_SECONDS = 900.0
 FIRST_BACKOFF = 60.0
@@ -154,21 +158,26 @@ class AcmeService:
         backoff = FIRST_BACKOFF
         while True:
             try:
-                await self.check()
+                waiting = await self.check()
             except Exception as exc:
                 log.warning("acme: no certificate for %s: %s; next attempt in %.0fs",
                             ", ".join(self.names), exc, backoff)
                 log.debug("acme: order failed", exc_info=True)
                 wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF)
             else:
-                wait, backoff = self.check_interval, FIRST_BACKOFF
+                # while another node (or worker process) orders, look again soon,
+                # so that its certificate is served here within seconds
+                wait = FOLLOW_POLL if waiting else self.check_interval
+                backoff = FIRST_BACKOFF
             try:
                 await asyncio.wait_for(self._wake.wait(), wait)
             except TimeoutError:
                 pass
             self._wake.clear()
 
-    async def check(self, now: float | None = None) -> None:
+    async def check(self, now: float | None = None) -> bool:
+        """Installs a newer certificate from the store and orders one when due;
+        True when one is due but another node holds the order lease."""
         now = time.time() if now is None else now
         store = self.app.store
         text = await store.get_setting(CERT_KEY)
@@ -177,10 +186,10 @@ class AcmeService:
             self._install(record, "from the store")
         reason = await self._renewal_due(record, now)
         if reason is None:
-            return
+            return False
         if not await store.claim_lease(LEASE, self.app.settings.node, now, LEASE_SECONDS):
             log.info("acme: renewal due (%s); another node holds the order lease", reason)
-            return
+            return True
         log.info("acme: ordering a certificate for %s (%s) from %s by %s",
                  ", ".join(self.names), reason, self.app.settings.tls.acme_directory, self.kind)
         account_key = await store.get_setting(ACCOUNT_KEY)
@@ -196,6 +205,7 @@ class AcmeService:
         record = Record(issued.chain_pem, issued.key_pem, issued.names, issued.not_after, time.time())
         await store.set_setting(CERT_KEY, record.dumps())
         self._install(record, "issued")
+        return False
 
     async def _renewal_due(self, record: Record | None, now: float) -> str | None:
         if record is None:

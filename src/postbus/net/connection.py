@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from postbus import metrics
 from postbus.logs import CONNECTION_ATTR
 from postbus.net.deflate import CompressionError, Deflate
-from postbus.net.limits import MAX_TLS_REFUSALS, ConnectionLimiter, address_key
+from postbus.net.limits import MAX_TLS_REFUSALS, ConnectionLimiter, SharedCounts, address_key
 from postbus.security.throttle import ban_text
 
 if TYPE_CHECKING:
@@ -146,10 +146,16 @@ class Listener:
     limiter: ConnectionLimiter = field(default_factory=lambda: ConnectionLimiter(0, 0))
 
 
+#: `App.services` key of the `SharedCounts` of worker processes (net/workers.py).
+SHARED_COUNTS = "net.shared_counts"
+
+
 def make_listener(app: App, name: str) -> Listener:
     limits = app.settings.limits
+    shared = app.services.get(SHARED_COUNTS)
     return Listener(name, name in IMPLICIT_TLS, ConnectionLimiter(
-        limits.max_connections_per_ip, limits.max_connections_per_listener))
+        limits.max_connections_per_ip, limits.max_connections_per_listener,
+        shared if isinstance(shared, SharedCounts) else None, name))
 
 
 class Connection(asyncio.Protocol):

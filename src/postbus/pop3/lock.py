@@ -5,15 +5,13 @@ Two layers:
 - In this process, a set of locked account ids kept on the `App` (so that test
   apps sharing one interpreter do not see each other's locks). This one is
   exact: acquiring and releasing are synchronous, with no await in between.
-- Across nodes, a best-effort lease in the store's settings table under
-  `pop3_lock:<account_id>`: "<node> <expiry>". A live session renews it every
-  `LEASE_RENEW` seconds; a node that crashed leaves a lease that lapses after
-  at most `LEASE` seconds. Reading and writing the lease are two store calls,
-  so two nodes that log the same user in within those milliseconds can both
-  win: the lock keeps ordinary clients (a phone and a desktop polling the same
-  account) apart, it is not a mutex. Nothing is lost if it fails: deletions
-  are by UID, and expunging a UID that another session already removed is a
-  no-op.
+- Across worker processes and nodes, a lease in the store's settings table
+  under `pop3_lock:<account_id>`: "<node> <expiry>". A live session renews it
+  every `LEASE_RENEW` seconds; a node that crashed leaves a lease that lapses
+  after at most `LEASE` seconds. The lease is taken, renewed and released by
+  compare-and-set (`swap_setting`), so of two processes that log the same user
+  in at once exactly one wins. Each worker process is a node of its own
+  (`net.workers.worker_node`).
 
 A lease naming this node but not held in this process is stale (left by an
 earlier run of this node) and is taken over at once; so node names must be
@@ -48,7 +46,7 @@ class LeaseStore(Protocol):
 
     async def get_setting(self, key: str) -> str | None: ...
 
-    async def set_setting(self, key: str, value: str | None) -> None: ...
+    async def swap_setting(self, key: str, expected: str | None, value: str | None) -> bool: ...
 
 
 class MaildropLocks:
@@ -60,6 +58,7 @@ class MaildropLocks:
         self.clock = clock
         self._held: set[int] = set()
         self._renewers: dict[int, asyncio.Task[None]] = {}
+        self._leases: dict[int, str] = {}  # the lease value this process last wrote
 
     def held(self, account_id: int) -> bool:
         return account_id in self._held
@@ -88,9 +87,9 @@ class MaildropLocks:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
         try:
-            current = await self.store.get_setting(SETTING_PREFIX + str(account_id))
-            if current is not None and current.split(" ")[0] == self.node:
-                await self.store.set_setting(SETTING_PREFIX + str(account_id), None)
+            lease = self._leases.pop(account_id, None)
+            if lease is not None:
+                await self.store.swap_setting(SETTING_PREFIX + str(account_id), lease, None)
         finally:
             self._held.discard(account_id)
 
@@ -105,15 +104,22 @@ class MaildropLocks:
                 live = False  # unreadable: treat as lapsed
             if live and node != self.node:
                 return False
-        await self.store.set_setting(key, f"{self.node} {self.clock() + LEASE:.0f}")
+        lease = f"{self.node} {self.clock() + LEASE:.0f}"
+        if not await self.store.swap_setting(key, current, lease):
+            return False  # another process took it since we read it
+        self._leases[account_id] = lease
         return True
 
     async def _renew(self, account_id: int) -> None:
         key = SETTING_PREFIX + str(account_id)
         while True:
             await asyncio.sleep(LEASE_RENEW)
+            lease = f"{self.node} {self.clock() + LEASE:.0f}"
             try:
-                await self.store.set_setting(key, f"{self.node} {self.clock() + LEASE:.0f}")
+                if await self.store.swap_setting(key, self._leases[account_id], lease):
+                    self._leases[account_id] = lease
+                else:
+                    log.warning("the POP3 lock of account %s was taken over", account_id)
             except Exception:  # the next renewal may succeed; the lease has slack
                 log.warning("could not renew the POP3 lock of account %s", account_id,
                             exc_info=True)

@@ -501,4 +501,11 @@ class Store(Protocol):
 
     async def list_written_to(self, account_id: int) -> list[WrittenTo]:
         """Most recently used first."""
+
+    # -- worker processes: an atomic compare-and-set on settings ----------------
+    async def swap_setting(self, key: str, expected: str | None, value: str | None) -> bool:
+        """Sets `key` to `value` (None removes it) only if it now holds `expected`
+        (None: absent), atomically with respect to every process and node; True
+        when it did. Leases that must hold across processes (the POP3 maildrop
+        lock) are taken with it."""
         raise NotImplementedError

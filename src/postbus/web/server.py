@@ -4,6 +4,7 @@ the server's own event loop. Webmail, admin and API mount here as they come."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import uvicorn
@@ -105,7 +106,9 @@ class WebHandle:
         await self._task
 
 
-async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
+async def start_web(app: App, name: str, sockets: list[socket.socket]) -> WebHandle:
+    """Serves listener `name` on its open listening `sockets` (`postbus.net.sockets`)."""
+    host, port = sockets[0].getsockname()[:2]
     kwargs: dict[str, Any] = {}
     if name == "https":
         # The context every TLS listener uses (net/tls.py: Mozilla intermediate),
@@ -118,13 +121,13 @@ async def start_web(app: App, name: str, address: tuple[str, int]) -> WebHandle:
     else:
         asgi = build_redirect(app)
     config = uvicorn.Config(
-        asgi, host=address[0], port=address[1], log_level="warning", lifespan="off",
+        asgi, host=host, port=port, log_level="warning", lifespan="off",
         access_log=False, server_header=False,
         # Long-lived responses (the webmail's event streams) are cut after this at shutdown.
         timeout_graceful_shutdown=WEB_SHUTDOWN_GRACE, **kwargs,
     )
     server = _Server(config)
-    task = asyncio.ensure_future(server.serve())
+    task = asyncio.ensure_future(server.serve(sockets=sockets))
     while not server.started:
         if task.done():
             task.result()  # raises the bind error

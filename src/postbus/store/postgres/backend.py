@@ -361,6 +361,23 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
         return await leases.claim(self.pool, name, holder, now, ttl)
 
+    async def swap_setting(self, key: str, expected: str | None, value: str | None) -> bool:
+        # One statement each: the row lock (or the unique key, for an insert)
+        # makes a concurrent swap of the same key see this one's result.
+        if expected is None and value is None:
+            return await self.get_setting(key) is None
+        if expected is None:
+            status = await self.pool.execute(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                key, value)
+        elif value is None:
+            status = await self.pool.execute(
+                "DELETE FROM settings WHERE key = $1 AND value = $2", key, expected)
+        else:
+            status = await self.pool.execute(
+                "UPDATE settings SET value = $3 WHERE key = $1 AND value = $2", key, expected, value)
+        return bool(status.rsplit(" ", 1)[-1] != "0")
+
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:
         found = await self.pool.fetch(

@@ -59,6 +59,7 @@ from postbus.store.sqlite import (
     vacation,
     websessions,
 )
+from postbus.store.sqlite.channel import ChangeChannel
 from postbus.store.sqlite.db import Writer, connect, migrate
 from postbus.store.sqlite.security import SecurityMixin
 from postbus.store.sqlite.userdata import UserDataMixin
@@ -82,6 +83,8 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / "postbus.sqlite3"
         self.changes = ChangeHub()
+        # other processes on this data_dir (worker processes, the command line)
+        self.channel = ChangeChannel(self.data_dir, self.changes)
         self._writer = Writer(self.db_path)
         self._writer.after_commit = self._publish
         self._local = threading.local()
@@ -111,10 +114,12 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
         left = search.pending(self._conn)  # by a previous run
         if left:
             self._writer.schedule_idle(left)
+        self.channel.open()
         self._writer.start()
 
     async def close(self) -> None:
         self._writer.stop()
+        self.channel.close()
         if self._reading:
             await asyncio.gather(*self._reading, return_exceptions=True)
         with self._reader_lock:
@@ -128,6 +133,7 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
     def _publish(self, changes: list[Any]) -> None:
         for change in changes:
             self.changes.publish(change)
+        self.channel.send(changes)
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -316,6 +322,9 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
 
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
         return await self._write(leases.claim, name, holder, now, ttl)
+
+    async def swap_setting(self, key: str, expected: str | None, value: str | None) -> bool:
+        return await self._write(directory.swap_setting, key, expected, value)
 
     # -- folders --------------------------------------------------------------
     async def list_mailboxes(self, account_id: int) -> list[Mailbox]:

@@ -26,7 +26,9 @@ Invariant: a job function never awaits and never touches the event loop.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -82,6 +84,13 @@ def migrate(conn: sqlite3.Connection) -> int:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Another process (a worker starting beside this one) may have
+            # applied it since `done` was read: the write lock decides.
+            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?",
+                            (number,)).fetchone():
+                conn.execute("ROLLBACK")
+                version = number
+                continue
             for statement in _statements(f.read_text()):
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (number,))
@@ -105,6 +114,39 @@ def _statements(script: str) -> list[str]:
             out.append("\n".join(current))
             current = []
     return out
+
+
+class CommitTurn:
+    """An exclusive flock(2) held around each write transaction.
+
+    Several processes writing one database serialise on SQLite's write lock
+    anyway, but a writer that finds it taken polls: SQLite's busy handler
+    sleeps 1, 2, 5, ... up to 100 ms between tries, so under load a commit can
+    wait most of that after the lock was freed. Waiting on this lock instead
+    sleeps in the kernel and wakes when the holder releases it. SQLite's lock
+    and `BUSY_TIMEOUT_MS` still guard writers that do not take turns here
+    (migrations, other tools).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = -1
+
+    def open(self) -> None:
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> None:
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 # A job gets the write connection and a list to which it appends the change
@@ -131,6 +173,9 @@ class Writer:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name="postbus-sqlite-writer", daemon=True)
         self._conn: sqlite3.Connection | None = None
+        # Writers in other processes (worker processes, the command line) take
+        # turns through this lock around each transaction (`CommitTurn`).
+        self._turn = CommitTurn(path.with_name(path.name + "-commit.lock"))
         self.after_commit: Callable[[list[Any]], None] | None = None
         self.idle: IdleFn | None = None
         # Units of idle work that are worth a step as soon as no job waits.
@@ -145,6 +190,7 @@ class Writer:
         self._idle_work += units
 
     def start(self) -> None:
+        self._turn.open()
         self._conn = connect(self._path)
         self._thread.start()
 
@@ -153,6 +199,7 @@ class Writer:
         self._thread.join()
         if self._conn is not None:
             self._conn.close()
+        self._turn.close()
 
     async def run(self, fn: JobFn[T]) -> T:
         started = time.perf_counter()
@@ -209,9 +256,14 @@ class Writer:
     def _run_idle(self, conn: sqlite3.Connection, step: IdleFn) -> None:
         try:
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("BEGIN IMMEDIATE")
-            done, more = step(conn)
-            conn.execute("COMMIT")
+            with self._turn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    done, more = step(conn)
+                    conn.execute("COMMIT")
+                finally:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
         except Exception:
             # Left until the next schedule_idle(): retrying at once would spin.
             log.exception("idle work failed")
@@ -230,13 +282,33 @@ class Writer:
         batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
         if not batch:
             return
+        with self._turn:
+            outcomes = self._transaction(conn, batch)
+        if outcomes is None:
+            return
+        committed = [change for job, ok, _ in outcomes if ok for change in job.changes]
+        if self.after_commit is not None:
+            try:
+                self.after_commit(committed)
+            except Exception:
+                log.exception("after-commit hook failed")
+        for job, ok, value in outcomes:
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+    def _transaction(self, conn: sqlite3.Connection,
+                     batch: list[_Job]) -> list[tuple[_Job, bool, Any]] | None:
+        """Runs the batch in one transaction; None when it did not commit (the
+        jobs' futures then hold the error)."""
         outcomes: list[tuple[_Job, bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             for job in batch:
                 job.future.set_exception(exc)
-            return
+            return None
         for job in batch:
             conn.execute("SAVEPOINT job")
             try:
@@ -258,15 +330,5 @@ class Writer:
                 pass
             for job in batch:
                 job.future.set_exception(exc)
-            return
-        committed = [change for job, ok, _ in outcomes if ok for change in job.changes]
-        if self.after_commit is not None:
-            try:
-                self.after_commit(committed)
-            except Exception:
-                log.exception("after-commit hook failed")
-        for job, ok, value in outcomes:
-            if ok:
-                job.future.set_result(value)
-            else:
-                job.future.set_exception(value)
+            return None
+        return outcomes

@@ -240,6 +240,16 @@ def get_setting(conn: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
+def swap_setting(conn: sqlite3.Connection, key: str, expected: str | None,
+                 value: str | None) -> bool:
+    """Compare-and-set inside the writer's transaction (whose write lock excludes
+    every other process's writer)."""
+    if get_setting(conn, key) != expected:
+        return False
+    set_setting(conn, key, value)
+    return True
+
+
 def set_setting(conn: sqlite3.Connection, key: str, value: str | None) -> None:
     if value is None:
         conn.execute("DELETE FROM settings WHERE key = ?", (key,))
