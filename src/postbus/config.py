@@ -202,7 +202,7 @@ class Security(_Section):
     domain_recipients_per_hour: Annotated[int, doc("recipients all mailboxes of one domain may submit to per clock hour")] = 6000
     domain_recipients_per_day: Annotated[int, doc("recipients all mailboxes of one domain may submit to per day (UTC)")] = 30000
     block_after: Annotated[int, doc("submissions refused for a limit within a day after which the mailbox is blocked from sending until an administrator lifts it (postbus user unblock); 0 never blocks")] = 20
-    notify: Annotated[list[str], doc("addresses told when a mailbox passes a sending limit or is blocked, besides the operators and domain administrators whose names are addresses; empty and none of those: postmaster@ the mailbox's domain")] = []
+    notify: Annotated[list[str], doc("the operators' addresses, told when a mailbox passes a sending limit or is blocked (postmaster@ the mailbox's domain is told too)")] = []
 
 
 class Webmail(_Section):

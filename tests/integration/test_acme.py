@@ -48,6 +48,16 @@ def wait_until(what: str, server: ServerProcess, predicate: Callable[[], bool]) 
         time.sleep(0.2)
 
 
+#: Connections per check that every worker process serves a certificate: the kernel
+#: spreads them over the workers (POSTBUS_TEST_WORKERS), so a few reach each.
+SPREAD = 6
+
+
+def everywhere(ports: tuple[int, ...], serial: int) -> bool:
+    """Whether new handshakes on `ports` all get the certificate `serial`."""
+    return all(served(port).serial_number == serial for port in ports for _ in range(SPREAD))
+
+
 def from_pebble(cert: x509.Certificate) -> bool:
     return "Pebble" in cert.issuer.rfc4514_string()
 
@@ -78,7 +88,8 @@ def test_acme_http01_issue_serve_renew_and_hot_swap(tmp_path: Path) -> None:
             imaps = server.port("imaps")
             wait_until("the first certificate", server, lambda: from_pebble(served(imaps)))
             first = served(imaps)
-            assert served(https).serial_number == first.serial_number
+            wait_until("every worker to serve it", server,
+                       lambda: everywhere((imaps, https), first.serial_number))
             names = first.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
             assert names.get_values_for_type(x509.DNSName) == ["localhost"]
             verifies_against(pebble, imaps)
@@ -112,8 +123,8 @@ def test_acme_http01_issue_serve_renew_and_hot_swap(tmp_path: Path) -> None:
                        lambda: web_alive() and served(imaps).serial_number != first.serial_number)
             second = served(imaps)
             assert from_pebble(second)
-            wait_until("https to serve it", server,
-                       lambda: web_alive() and served(https).serial_number == second.serial_number)
+            wait_until("every worker and https to serve it", server,
+                       lambda: web_alive() and everywhere((imaps, https), second.serial_number))
             verifies_against(pebble, https)
 
             # the connection from before the swap carries on, on its old session
@@ -141,6 +152,9 @@ def test_acme_tls_alpn01_on_the_https_listener(tmp_path: Path, loop: str) -> Non
         config = acme_config(tmp_path, pebble, 0, https, "tls-alpn-01")
         with running_server(config, env={"POSTBUS_LOOP": loop}) as server:
             wait_until("the certificate", server, lambda: from_pebble(served(https)))
+            issued = served(https).serial_number
+            wait_until("every worker to serve it", server,
+                       lambda: everywhere((https, server.port("imaps")), issued))
             verifies_against(pebble, server.port("imaps"))
     assert "by tls-alpn-01" in "".join(server.stderr)
 

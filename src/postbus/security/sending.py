@@ -17,7 +17,8 @@ before it is stored or queued (`Delivery.deliver` with `Envelope.submitter`):
   limit ever reaches the queue, however fast the client, and however many
   worker processes or nodes serve it (the count is one store transaction).
 - The first refusal for a limit in its window is announced by mail (`Notice`)
-  to the operators and the domain's administrators whose names are addresses,
+  to the domain's postmaster, the operators' `notify` addresses and any
+  administrators whose names are addresses,
   and to `security.notify`; with none of those, to postmaster@ the mailbox's
   domain. It is logged at WARNING in any case.
 - `security.block_after` refusals within a day block the mailbox from sending
@@ -192,12 +193,16 @@ class SendingLimits:
         return await self.store.list_sending_blocks()
 
     async def notice_recipients(self, domain: str) -> list[str]:
-        """Who is told: operators and the domain's administrators whose names are
-        addresses, and security.notify; else postmaster@domain."""
-        targets = [a.name for a in await self.store.list_admins()
-                   if "@" in a.name and (a.operator or domain in a.domains)]
+        """Who is told: the domain's postmaster (RFC 5321 §4.5.1: every domain has
+        one; the customer's webmaster reads it, as an alias or a mailbox), and the
+        operators at security.notify; also administrators named by an address (names
+        given before administrator names became plain words)."""
+        targets = [f"postmaster@{domain}"]
         targets += [t for t in self.settings.security.notify if t not in targets]
-        return targets or [f"postmaster@{domain}"]
+        targets += [a.name for a in await self.store.list_admins()
+                    if "@" in a.name and (a.operator or domain in a.domains)
+                    and a.name not in targets]
+        return targets
 
     def notice_message(self, notice: Notice, recipients: list[str]) -> bytes:
         msg = EmailMessage()

@@ -99,8 +99,9 @@ async def test_notices_go_to_admins_with_addresses_and_notify(store: SqliteStore
     await store.add_admin("web@example.test", "h", operator=False, domains=["example.test"])
     sending, _ = limits(store, notify=["noc@hoster.test"])
     assert sorted(await sending.notice_recipients("example.test")) == [
-        "noc@hoster.test", "ops@hoster.test", "web@example.test"]
-    assert await sending.notice_recipients("other.test") == ["ops@hoster.test", "noc@hoster.test"]
+        "noc@hoster.test", "ops@hoster.test", "postmaster@example.test", "web@example.test"]
+    assert await sending.notice_recipients("other.test") == [
+        "postmaster@other.test", "noc@hoster.test", "ops@hoster.test"]
     notice = (await sending._refused(ANNA, sending.limits_for(ANNA)[0]))[0]
     raw = sending.notice_message(notice, ["ops@hoster.test"])
     assert b"\r\nAuto-Submitted: auto-generated\r\n" in raw
