@@ -43,6 +43,7 @@ from postbus.store.model import (
     MailboxStatus,
     MessageEntry,
     MessageInfo,
+    MessageKeys,
     Outbound,
     Parsed,
     QueueItem,
@@ -331,3 +332,37 @@ class Store(Protocol):
         With `bodies`, only those are candidates: after removing an account, its
         bodies can go at once (grace measured from the removal) without touching
         the fresh bodies of deliveries in flight."""
+
+    # -- large folders (issue 12, perf): stored SORT and SEARCH keys ------------
+    # Keys are `MessageKeys` stored per parse-once record; a message whose record
+    # has no keys of `version` is reported apart ("unknown"), for the caller to
+    # judge it the exact way and to store its keys (`set_message_keys`).
+    async def set_message_keys(self, keys: Sequence[tuple[str, MessageKeys]]) -> None:
+        """Stores (body id, keys) pairs on the records of those bodies (replacing
+        older ones); bodies without a record are skipped."""
+
+    async def sort_uids(
+        self, mailbox_id: int, keys: Sequence[tuple[str, bool]], version: int
+    ) -> tuple[list[int], list[int]]:
+        """(UIDs of the folder in the order of `keys`, UIDs whose record has no keys
+        of `version`, ascending). Keys are (field, reverse): "arrival"
+        (INTERNALDATE), "size", "date" (sort_date, else INTERNALDATE), "subject",
+        "from", "to", "cc", "display_from", "display_to" (the sort_* strings, by
+        code point). Ties go by ascending UID. With only arrival and size no keys
+        are needed and the second list is empty; otherwise the first list holds
+        only messages with keys."""
+
+    async def match_keys(
+        self, mailbox_id: int, field: str, value: str, version: int
+    ) -> tuple[set[int], set[int]]:
+        """(UIDs whose key `field` ("subject", "from", "to", "cc", "bcc") contains
+        `value` as a substring, UIDs whose record has no keys of `version`)."""
+
+    async def match_days(
+        self, mailbox_id: int, field: str, op: str, day: int, version: int
+    ) -> tuple[set[int], set[int]]:
+        """(UIDs whose day is before / on / since (`op`) the ordinal `day`, UIDs not
+        known). `field` "arrival" compares INTERNALDATE and "saved" SAVEDATE (else
+        INTERNALDATE) as UTC seconds against the day's bounds, 00:00 UTC (never
+        unknown); "sent" compares the keys' sent_day (a record with keys but no
+        sent day matches nothing)."""
