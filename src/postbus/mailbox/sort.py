@@ -7,7 +7,9 @@ mailbox of From/To/Cc, display names, the Date header as UTC seconds.
 From `STORED_KEYS_MIN` messages on, the store orders the folder in one query
 from the same keys stored beside the record (`mailbox.keys`, `Store.sort_uids`),
 and the answer is filtered to the messages asked for; records without stored
-keys get them first. Below that, or for a message whose keys the store cannot
+keys get them first. The folder's order is kept (`ORDER_CACHE_ENTRIES` per
+process) while its UIDNEXT and UIDVALIDITY stand still: keys never change and
+an expunged message drops out when filtering. Below that, or for a message whose keys the store cannot
 hold, only the messages to order are read, in batches of `BATCH`; bodies never.
 Both ways give the same order (tests/unit/test_sort_stored.py).
 
@@ -23,6 +25,8 @@ Both ways give the same order (tests/unit/test_sort_stored.py).
 
 from __future__ import annotations
 
+from array import array
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 from postbus.mailbox import record
@@ -89,20 +93,50 @@ async def sort_stored(
     One query orders the whole folder; messages whose keys are missing get them
     stored first (`keys.backfill`), once."""
     wanted = set(ordered_uids)
-    asked = [(k.field, k.reverse) for k in keys]
-    ordered, unknown = await store.sort_uids(mailbox_id, asked, KEYS_VERSION)
-    missing = wanted.intersection(unknown)
-    if missing:
-        await backfill(store, mailbox_id, sorted(missing))
+    asked = tuple((k.field, k.reverse) for k in keys)
+    # Read before the query: a message added meanwhile moves UIDNEXT past the stamp.
+    folder = (await store.mailbox_status(mailbox_id)).mailbox
+    stamp = (folder.uid_validity, folder.uid_next)
+    cached = _ORDERS.get((mailbox_id, asked))
+    if cached is not None and cached[0] == stamp:
+        _ORDERS.move_to_end((mailbox_id, asked))
+        ordered: Sequence[int] = cached[1]
+    else:
         ordered, unknown = await store.sort_uids(mailbox_id, asked, KEYS_VERSION)
-        if wanted.intersection(unknown):
-            return None
+        missing = wanted.intersection(unknown)
+        if missing:
+            await backfill(store, mailbox_id, sorted(missing))
+            ordered, unknown = await store.sort_uids(mailbox_id, asked, KEYS_VERSION)
+            if wanted.intersection(unknown):
+                return None
+        if not unknown:
+            _remember((mailbox_id, asked), stamp, ordered)
     result = [u for u in ordered if u in wanted]
     if len(result) < len(ordered_uids):
         # Messages expunged meanwhile keep their place at the end, by UID.
         present = set(result)
         result += [u for u in ordered_uids if u not in present]
     return result
+
+
+# (folder, keys) -> ((UIDVALIDITY, UIDNEXT) when ordered, every UID of the folder in
+# order). Stored keys never change, and UIDs only grow: while UIDNEXT stands still no
+# message was added, and the messages expunged since drop out when filtering.
+_ORDERS: OrderedDict[tuple[int, tuple[tuple[str, bool], ...]],
+                     tuple[tuple[int, int], array[int]]] = OrderedDict()
+
+#: Folder orders kept per process (an order costs 4 octets per message).
+ORDER_CACHE_ENTRIES = 16
+
+
+def _remember(key: tuple[int, tuple[tuple[str, bool], ...]], stamp: tuple[int, int],
+              ordered: Sequence[int]) -> None:
+    if ORDER_CACHE_ENTRIES <= 0:
+        return
+    _ORDERS[key] = (stamp, array("Q", ordered))
+    _ORDERS.move_to_end(key)
+    while len(_ORDERS) > ORDER_CACHE_ENTRIES:
+        _ORDERS.popitem(last=False)
 
 
 async def sort_exact(

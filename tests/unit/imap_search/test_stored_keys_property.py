@@ -259,3 +259,30 @@ def test_records_without_keys_are_backfilled_once(world: tuple[Any, Store, int])
         assert (await store.match_keys(box, "subject", "item", -1))[1] == {1, 2, 3, 4, 5}
 
     loop.run_until_complete(check())
+
+
+def test_a_kept_folder_order_follows_appends_and_expunges(world: tuple[Any, Store, int]) -> None:
+    loop, store, account_id = world
+    raws = [f"From: a@example.org\r\nSubject: {s}\r\n\r\nbody\r\n".encode() for s in "cab"]
+
+    async def check() -> None:
+        box = await fill(store, account_id, [(r, float(DAYS[0]), True, ()) for r in raws])
+        by_subject = [SortKey("subject")]
+
+        async def ordered() -> list[int]:
+            uids = [e.uid for e in await store.list_messages(box)]
+            return await sorting.sort_stored(store, box, uids, by_subject) or []
+
+        assert await ordered() == [2, 3, 1]
+        assert await ordered() == [2, 3, 1]  # from the kept order
+        await fill_into(store, box, b"From: a@example.org\r\nSubject: aa\r\n\r\nbody\r\n")
+        assert await ordered() == [2, 4, 3, 1]
+        await store.expunge(box, [3])
+        assert await ordered() == [2, 4, 1]
+
+    loop.run_until_complete(check())
+
+
+async def fill_into(store: Store, box: int, raw: bytes) -> None:
+    ingested = await ingest_bytes(store, raw)
+    await store.append(box, ingested.blob, ingested.parsed)
