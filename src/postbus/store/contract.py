@@ -366,3 +366,14 @@ class Store(Protocol):
         INTERNALDATE) as UTC seconds against the day's bounds, 00:00 UTC (never
         unknown); "sent" compares the keys' sent_day (a record with keys but no
         sent day matches nothing)."""
+
+    async def set_envelopes(self, envelopes: Sequence[tuple[str, bytes]]) -> None:
+        """Stores (body id, encoded ENVELOPE) pairs on the keys of those bodies'
+        records, opaque (the IMAP front end's encoding); records without keys are
+        skipped."""
+
+    async def envelopes(
+        self, mailbox_id: int, uids: Sequence[int], version: int
+    ) -> dict[int, bytes]:
+        """The stored encoded ENVELOPEs of those of `uids` whose keys are of `version`
+        and have one (keys stored anew drop their ENVELOPE)."""

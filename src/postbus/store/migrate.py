@@ -128,7 +128,8 @@ TABLES: tuple[Table, ...] = (
     # row gets one on its first large SORT or SEARCH, on either backend.
     _plain("message_keys", ("meta_id", "version", "subject", "addr_from", "addr_to", "addr_cc",
                             "addr_bcc", "sort_subject", "sort_from", "sort_to", "sort_cc",
-                            "sort_display_from", "sort_display_to", "sort_date", "sent_day"),
+                            "sort_display_from", "sort_display_to", "sort_date", "sent_day",
+                            "envelope"),
            order="meta_id", identity=False),
     _plain("messages", ("id", "mailbox_id", "uid", "meta_id", "blob_id", "size",
                         "internal_date", "flags", "modseq", "saved"),

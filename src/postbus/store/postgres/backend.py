@@ -666,6 +666,16 @@ class PostgresStore:
             return await keys.match_days(conn, mailbox_id, field, op, day, version)
 
 
+    async def set_envelopes(self, envelopes: Sequence[tuple[str, bytes]]) -> None:
+        if envelopes:
+            listed = list(envelopes)
+            await self._write(lambda conn, _: keys.set_envelopes(conn, listed))
+
+    async def envelopes(
+        self, mailbox_id: int, uids: Sequence[int], version: int
+    ) -> dict[int, bytes]:
+        return await keys.envelopes(self.pool, mailbox_id, uids, version)
+
 # What changed in a folder since a mod-sequence (see `changes_since`): the
 # folder's highest mod-sequence, the changed messages as three parallel arrays
 # (flags as one text each: IMAP flags are atoms, without spaces), and the

@@ -17,12 +17,13 @@ from postbus.store.sqlite.keys import MATCH_COLUMNS, NO_KEYS, SORT_EXPRESSIONS, 
 
 __all__ = ["MATCH_COLUMNS", "SORT_EXPRESSIONS"]
 
+# Every column but `envelope`, which the IMAP front end writes later (set_envelopes).
 _COLUMNS = ("meta_id", "version", "subject", "addr_from", "addr_to", "addr_cc", "addr_bcc",
             "sort_subject", "sort_from", "sort_to", "sort_cc", "sort_display_from",
             "sort_display_to", "sort_date", "sent_day")
 _INSERT = (f"INSERT INTO message_keys ({', '.join(_COLUMNS)})"
            f" VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))})"
-           " ON CONFLICT (meta_id) DO UPDATE SET "
+           " ON CONFLICT (meta_id) DO UPDATE SET envelope = NULL, "
            + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[1:]))
 
 
@@ -111,3 +112,19 @@ async def match_days(conn: Any, mailbox_id: int, field: str, op: str, day: int,
         rows = await conn.fetch(
             f"SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND {cond}", mailbox_id, start)
     return {r[0] for r in rows}, set()
+
+
+async def set_envelopes(conn: Conn, envelopes: Sequence[tuple[str, bytes]]) -> None:
+    await conn.executemany(
+        "UPDATE message_keys SET envelope = $1"
+        " WHERE meta_id = (SELECT id FROM message_meta WHERE blob_id = $2)",
+        [(value, blob_id) for blob_id, value in envelopes])
+
+
+async def envelopes(conn: Any, mailbox_id: int, uids: Sequence[int], version: int
+                    ) -> dict[int, bytes]:
+    rows = await conn.fetch(
+        "SELECT m.uid, k.envelope FROM messages m JOIN message_keys k ON k.meta_id = m.meta_id"
+        " AND k.version = $3 WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[])"
+        " AND k.envelope IS NOT NULL", mailbox_id, list(uids), version)
+    return {r[0]: bytes(r[1]) for r in rows}

@@ -534,3 +534,12 @@ class SqliteStore:
         if field not in ("arrival", "saved", "sent") or op not in ("before", "on", "since"):
             raise ValueError((field, op))
         return await self._read(keys.match_days, mailbox_id, field, op, day, version)
+
+    async def set_envelopes(self, envelopes: Sequence[tuple[str, bytes]]) -> None:
+        if envelopes:
+            await self._write(keys.set_envelopes, list(envelopes))
+
+    async def envelopes(
+        self, mailbox_id: int, uids: Sequence[int], version: int
+    ) -> dict[int, bytes]:
+        return await self._read(keys.envelopes, mailbox_id, list(uids), version)

@@ -130,3 +130,29 @@ def match_days(conn: sqlite3.Connection, mailbox_id: int, field: str, op: str, d
     found = {r[0] for r in conn.execute(
         f"SELECT m.uid FROM messages m WHERE m.mailbox_id = ? AND {cond}", (mailbox_id, *bounds))}
     return found, set()
+
+
+def set_envelopes(conn: sqlite3.Connection, envelopes: Sequence[tuple[str, bytes]]) -> None:
+    conn.executemany(
+        "UPDATE message_keys SET envelope = ?"
+        " WHERE meta_id = (SELECT id FROM message_meta WHERE blob_id = ?)",
+        [(value, blob_id) for blob_id, value in envelopes])
+
+
+#: From this many UIDs the whole folder is read and filtered, not looked up by UID.
+WHOLE_FOLDER = 256
+
+
+def envelopes(conn: sqlite3.Connection, mailbox_id: int, uids: Sequence[int], version: int
+              ) -> dict[int, bytes]:
+    query = ("SELECT m.uid, k.envelope FROM messages m JOIN message_keys k"
+             " ON k.meta_id = m.meta_id AND k.version = ?"
+             " WHERE m.mailbox_id = ? AND k.envelope IS NOT NULL")
+    if len(uids) >= WHOLE_FOLDER:
+        wanted = set(uids)
+        return {uid: value for uid, value in conn.execute(query, (version, mailbox_id))
+                if uid in wanted}
+    found: dict[int, bytes] = {}
+    for uid in uids:
+        found.update(conn.execute(query + " AND m.uid = ?", (version, mailbox_id, uid)))
+    return found

@@ -21,7 +21,10 @@ CREATE TABLE message_keys (
     sort_display_from TEXT COLLATE "C" NOT NULL,
     sort_display_to   TEXT COLLATE "C" NOT NULL,
     sort_date         DOUBLE PRECISION,
-    sent_day          INTEGER
+    sent_day          INTEGER,
+    -- The ENVELOPE as the IMAP front end writes it (without UTF8=ACCEPT), opaque
+    -- here: written back by the first large FETCH that encoded it, NULL until then.
+    envelope          BYTEA
 );
 
 CREATE INDEX messages_arrival ON messages(mailbox_id, internal_date);

@@ -22,7 +22,10 @@ CREATE TABLE message_keys (
     sort_display_from TEXT NOT NULL,
     sort_display_to   TEXT NOT NULL,
     sort_date         REAL,
-    sent_day          INTEGER
+    sent_day          INTEGER,
+    -- The ENVELOPE as the IMAP front end writes it (without UTF8=ACCEPT), opaque
+    -- here: written back by the first large FETCH that encoded it, NULL until then.
+    envelope          BLOB
 );
 
 -- SEARCH SINCE/BEFORE/ON and SORT (ARRIVAL): a range scan of one folder.
