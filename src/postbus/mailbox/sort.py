@@ -133,7 +133,7 @@ def _remember(key: tuple[int, tuple[tuple[str, bool], ...]], stamp: tuple[int, i
               ordered: Sequence[int]) -> None:
     if ORDER_CACHE_ENTRIES <= 0:
         return
-    _ORDERS[key] = (stamp, array("Q", ordered))
+    _ORDERS[key] = (stamp, array("I", ordered))  # UIDs are 32-bit (RFC 9051 §2.3.1.1)
     _ORDERS.move_to_end(key)
     while len(_ORDERS) > ORDER_CACHE_ENTRIES:
         _ORDERS.popitem(last=False)
