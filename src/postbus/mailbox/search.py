@@ -103,20 +103,22 @@ async def search(
         if found is not None:
             return found
     evaluator = Evaluator(recent=recent, narrowed={}, now=time.time() if now is None else now)
+    stored = _has_stored_leaves(criterion)
+    if not stored:
+        # Nothing the stored keys answer: the index narrows before the one pass.
+        evaluator.narrowed = await _narrow(store, mailbox_id, criterion)
     matched, undecided = await _judge(evaluator, criterion, [Candidate(e) for e in entries])
-    if not undecided:
-        matched.sort()
-        return matched
-    # What the entries left open: from the store's keys when that is most of a
-    # large folder, from the full-text index otherwise (the same answers, see
-    # `mailbox.keys`); then again from the entries, so that Kleene logic decides.
-    if len(undecided) >= STORED_KEYS_MIN:
-        evaluator.exact = await _exact(store, mailbox_id, criterion,
-                                       [c.entry.uid for c in undecided])
-    evaluator.narrowed = await _narrow(store, mailbox_id, criterion, skip=evaluator.exact)
-    if evaluator.exact or evaluator.narrowed:
-        more, undecided = await _judge(evaluator, criterion, undecided)
-        matched += more
+    if stored and undecided:
+        # What the entries left open: from the store's keys when that is most of a
+        # large folder, from the full-text index otherwise (the same answers, see
+        # `mailbox.keys`); then again from the entries, so that Kleene logic decides.
+        if len(undecided) >= STORED_KEYS_MIN:
+            evaluator.exact = await _exact(store, mailbox_id, criterion,
+                                           [c.entry.uid for c in undecided])
+        evaluator.narrowed = await _narrow(store, mailbox_id, criterion, skip=evaluator.exact)
+        if evaluator.exact or evaluator.narrowed:
+            more, undecided = await _judge(evaluator, criterion, undecided)
+            matched += more
     need = needs(criterion)
     for start in range(0, len(undecided), BATCH):
         batch = undecided[start:start + BATCH]
@@ -131,8 +133,7 @@ _STORED_LEAVES = (Subject, Address, Date)
 
 def _by_sets_possible(criterion: Criterion) -> bool:
     """Whether `_by_sets` can answer the tree: only criteria the entries or the
-    stored keys decide, and at least one of the latter."""
-    stored = False
+    stored keys decide (SORT's ALL, UNSEEN SINCE d, ...)."""
     stack = [criterion]
     while stack:
         c = stack.pop()
@@ -140,8 +141,17 @@ def _by_sets_possible(criterion: Criterion) -> bool:
             stack += children(c)
         elif not isinstance(c, _SET_LEAVES):
             return False
-        stored = stored or isinstance(c, _STORED_LEAVES)
-    return stored
+    return True
+
+
+def _has_stored_leaves(criterion: Criterion) -> bool:
+    stack = [criterion]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, _STORED_LEAVES):
+            return True
+        stack += children(c)
+    return False
 
 
 async def _by_sets(
