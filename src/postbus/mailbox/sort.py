@@ -11,7 +11,7 @@ keys get them first. The folder's order is kept (`ORDER_CACHE_ENTRIES` per
 process) while its UIDNEXT and UIDVALIDITY stand still: keys never change and
 an expunged message drops out when filtering. Below that, or for a message whose keys the store cannot
 hold, only the messages to order are read, in batches of `BATCH`; bodies never.
-Both ways give the same order (tests/unit/test_sort_stored.py).
+Both ways give the same order (tests/unit/imap_search/test_stored_keys_property.py).
 
 * arrival: INTERNALDATE. date: the Date header, or INTERNALDATE when it has
   none or it cannot be parsed (RFC 5256 §3, "sent date").
