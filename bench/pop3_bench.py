@@ -102,14 +102,17 @@ async def load_postbus(data_dir: Path, messages: list[bytes]) -> None:
         await store.close()
 
 
-def start_postbus(root: Path, messages: list[bytes]) -> tuple[subprocess.Popen[str], int, Path]:
+def start_postbus(root: Path, messages: list[bytes], workers: int | None = None
+                  ) -> tuple[subprocess.Popen[str], int, Path]:
     data = root / "postbus"
     listen = {name: "" for name in ("smtp", "submissions", "submission", "imaps", "imap", "pop3",
                                     "https", "http")}
     listen["pop3s"] = "127.0.0.1:0"
     config = root / "postbus.toml"
     config.write_text(f'hostname = "localhost"\ndata_dir = "{data}"\nlog_level = "WARNING"\n'
-                      "[listen]\n" + "".join(f'{k} = "{v}"\n' for k, v in listen.items()))
+                      "[listen]\n" + "".join(f'{k} = "{v}"\n' for k, v in listen.items())
+                      # Postbus's [server] workers key (worker processes), only when given
+                      + ("" if workers is None else f"[server]\nworkers = {workers}\n"))
     asyncio.run(load_postbus(data, messages))
     env = {k: v for k, v in os.environ.items() if k != "POSTBUS_LOOP"}
     proc = subprocess.Popen([sys.executable, "-m", "postbus.cli", "--config", str(config), "serve"],
@@ -296,6 +299,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1939)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Postbus's [server] workers (left to its default when not given)")
     args = parser.parse_args()
     messages = make_messages(args.messages, args.seed)
     total = sum(len(m) for m in messages)
@@ -303,7 +308,7 @@ def main() -> None:
           f"-{max(map(len, messages))} octets, median {sorted(map(len, messages))[len(messages) // 2]}")
     with tempfile.TemporaryDirectory(prefix="pop3-bench-") as tmp:
         root = Path(tmp)
-        postbus, postbus_port, tls_dir = start_postbus(root, messages)
+        postbus, postbus_port, tls_dir = start_postbus(root, messages, args.workers)
         dovecot = None
         try:
             dovecot, dovecot_port = start_dovecot(root, messages, tls_dir)

@@ -90,7 +90,7 @@ def postbus_cli(config: Path, *args: str, stdin: str | None = None) -> None:
                    input=stdin, text=True, check=True, stdout=subprocess.DEVNULL)
 
 
-def setup_postbus(root: Path, port: int) -> Path:
+def setup_postbus(root: Path, port: int, workers: int | None = None) -> Path:
     listeners = ("smtp", "submissions", "submission", "imaps", "imap", "pop3s", "pop3",
                  "https", "http")
     lines = ['hostname = "bench.localhost"', 'data_dir = "var"', 'log_level = "WARNING"',
@@ -98,6 +98,8 @@ def setup_postbus(root: Path, port: int) -> Path:
     address = f"127.0.0.1:{port}"
     lines += [f'{name} = "{address if name == "smtp" else ""}"' for name in listeners]
     lines += ["[dns]", 'static = {"A localhost.invalid" = ["127.0.0.1"]}']
+    if workers is not None:  # Postbus's [server] workers key (worker processes)
+        lines += ["[server]", f"workers = {workers}"]
     config = root / "postbus.toml"
     config.write_text("\n".join(lines) + "\n")
     postbus_cli(config, "domain", "add", DOMAIN)
@@ -130,7 +132,7 @@ def run_postbus(root: Path, args: argparse.Namespace) -> tuple[float, int, float
     """(seconds until smtp-source finished, search rows then still pending, seconds
     more until the background indexer had indexed them all)."""
     port = free_port()
-    config = setup_postbus(root, port)
+    config = setup_postbus(root, port, args.workers)
     proc = subprocess.Popen(
         [sys.executable, "-m", "postbus.cli", "--config", str(config), "serve"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -282,6 +284,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--only", choices=("postbus", "postfix"),
                         help="run one side only (while tuning)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Postbus's [server] workers (left to its default when not given)")
     args = parser.parse_args()
     for tool in (SMTP_SOURCE, POSTFIX):
         if not Path(tool).exists():

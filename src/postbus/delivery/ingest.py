@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from postbus import executor
 from postbus.executor import CPU
+from postbus.mailbox.keys import message_keys
 from postbus.message import encode_meta, parse_full
 from postbus.message.model import MessageMeta
 from postbus.store import Store
@@ -32,7 +33,9 @@ class Ingested:
 
 def parse_for_store(raw: bytes) -> tuple[Parsed, MessageMeta]:
     result = parse_full(raw)
-    return Parsed(encode_meta(result.meta), result.header_text, result.body_text), result.meta
+    parsed = Parsed(encode_meta(result.meta), result.header_text, result.body_text,
+                    message_keys(result.meta))
+    return parsed, result.meta
 
 
 async def parse(raw: bytes) -> tuple[Parsed, MessageMeta]:

@@ -14,7 +14,11 @@ the mailbox service's `FetchItems` and sections, reads through
   delivery, COPY, MOVE), kept by the store.
 * ENVELOPE, BODYSTRUCTURE, BODY and PREVIEW come from the parse-once record
   (their bytes memoised per blob in `fetch_structure`: the record is not even
-  decoded when they are known); message bodies are not read for them.
+  decoded when they are known); message bodies are not read for them. A FETCH
+  of ENVELOPE and entry items over `KEPT_ENVELOPES_MIN` messages or more keeps
+  the ENVELOPEs it encoded beside the records' stored keys
+  (`Mailboxes.remember_envelopes`), and the next one writes them as kept, reading
+  nothing else (issue 12: FETCH 1:* (FLAGS ENVELOPE) of a large folder).
 * Body sections read only their byte range; literals larger than 64 KB are
   streamed from the blob store (`fetch_output`).
 
@@ -57,6 +61,10 @@ _ENTRY_ITEMS = frozenset(("FLAGS", "UID", "MODSEQ", "THREADID"))
 RECENT = frozenset(("\\Recent",))
 # Items answered from MessageInfo without the parse-once record.
 _INFO_ITEMS = frozenset(("INTERNALDATE", "RFC822.SIZE", "EMAILID", "SAVEDATE"))
+
+#: Messages from which a FETCH of ENVELOPE (with entry items only) reads the
+#: ENVELOPEs kept encoded beside the stored keys, and keeps those it had to encode.
+KEPT_ENVELOPES_MIN = 256
 
 _UID = FetchAtt("UID", key=b"UID")
 _FLAGS = FetchAtt("FLAGS", key=b"FLAGS")
@@ -136,6 +144,7 @@ class _Plan:
     binary_parts: bool
     has_flags: bool
     uid_first: bool
+    envelope_only: bool  # ENVELOPE is the one item that needs the message read
 
 
 def _plan(atts: Sequence[FetchAtt], uid_command: bool, changed_since: int | None,
@@ -172,6 +181,8 @@ def _plan(atts: Sequence[FetchAtt], uid_command: bool, changed_since: int | None
                          and a.section.part for a in items),
         has_flags=b"FLAGS" in keys,
         uid_first=uid_command,
+        envelope_only=b"ENVELOPE" in keys and not reads.mark_seen and all(
+            a.name in _ENTRY_ITEMS or a.name == "ENVELOPE" for a in items),
     )
 
 
@@ -204,13 +215,20 @@ async def fetch(
         out = Output(write)
         missing: list[int] = []
         reads = plan.reads
-        if not (reads.info or reads.record or reads.sections):
-            # FLAGS, UID, MODSEQ only: the view holds them and nothing is read
+        kept: dict[int, bytes] = {}
+        if plan.envelope_only and not utf8 and len(targets) >= KEPT_ENVELOPES_MIN:
+            kept = await mailboxes.envelopes(mailbox_id, uids)
+        if not (reads.info or reads.record or reads.sections) or (
+                kept and len(kept) == len(targets)):
+            # FLAGS, UID, MODSEQ only: the view holds them and nothing is read; with
+            # ENVELOPE, when every one was kept encoded (`Mailboxes.envelopes`)
             for seq, entry in targets:
                 new = changed.get(entry.uid)
-                await _respond(out, seq, new or entry, None, _items(plan, new), utf8, recent)
+                await _respond(out, seq, new or entry, None, _items(plan, new), utf8, recent,
+                               kept.get(entry.uid))
         else:
             position = 0
+            made: list[tuple[str, bytes]] = []
             async for m in mailboxes.fetch(mailbox_id, uids, reads):
                 seq, entry = targets[position]
                 position += 1
@@ -218,7 +236,16 @@ async def fetch(
                     missing.append(m.uid)
                     continue
                 new = changed.get(entry.uid)
-                await _respond(out, seq, new or entry, m, _items(plan, new), utf8, recent)
+                envelope = kept.get(entry.uid)
+                await _respond(out, seq, new or entry, m, _items(plan, new), utf8, recent,
+                               envelope)
+                if plan.envelope_only and envelope is None and not utf8 and m.info is not None:
+                    value = fetch_structure.cached(m.info.blob_id, "ENVELOPE", False)
+                    if value is not None:
+                        made.append((m.info.blob_id, value))
+            if len(made) >= KEPT_ENVELOPES_MIN:
+                # Kept for the next large FETCH (the encoding is this module's).
+                await mailboxes.remember_envelopes(made)
         await out.flush()
         return FetchOutcome(list(changed.values()), missing)
     except UnknownEncoding:
@@ -236,7 +263,7 @@ def _items(plan: _Plan, seen_set: MessageEntry | None) -> tuple[FetchAtt, ...]:
 
 async def _respond(
     out: Output, seq: int, entry: MessageEntry, m: Fetched | None, items: tuple[FetchAtt, ...],
-    utf8: bool, recent: Collection[int],
+    utf8: bool, recent: Collection[int], envelope: bytes | None = None,
 ) -> None:
     parts: list[bytes] = [b"* %d FETCH (" % seq]
     for index, att in enumerate(items):
@@ -252,6 +279,8 @@ async def _respond(
             parts.append(b"MODSEQ (%d)" % entry.modseq)  # RFC 7162 §3.1.4.1
         elif name == "THREADID":
             parts.append(b"THREADID NIL")  # RFC 8474 §5.2
+        elif name == "ENVELOPE" and envelope is not None:
+            parts.append(b"ENVELOPE " + envelope)
         elif m is None:
             raise AssertionError(f"{name} needs the message read")  # pragma: no cover
         elif name != "BINARY.SIZE" and is_body_item(att):

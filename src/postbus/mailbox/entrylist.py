@@ -155,6 +155,12 @@ class EntryList(Sequence[MessageEntry]):
                 return i
         return None
 
+    def uids_where(self, test: Callable[[frozenset[str]], bool]) -> list[int]:
+        """The UIDs of the entries whose flags pass `test`, ascending (each distinct
+        set is tested once)."""
+        passing = [test(flags) for flags in self.table.sets]
+        return [u for u, n in zip(self._uids, self._flags, strict=True) if passing[n]]
+
     def bytes_per_entry(self) -> int:
         """What one entry costs in the arrays (for the compactness test)."""
         return self._uids.itemsize + self._modseqs.itemsize + self._flags.itemsize

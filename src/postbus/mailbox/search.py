@@ -31,10 +31,35 @@ import time
 from collections.abc import Collection, Sequence
 
 from postbus import executor
-from postbus.mailbox import record
+from postbus.mailbox import keys, record
 from postbus.mailbox import search_fields as fields
-from postbus.mailbox.query import Address, Body, Criterion, Header, StringCriterion, Subject, Text
-from postbus.mailbox.search_eval import Candidate, Evaluator, Level, Needs, children, needs
+from postbus.mailbox.entrylist import EntryList
+from postbus.mailbox.query import (
+    Address,
+    All,
+    And,
+    Body,
+    Criterion,
+    Date,
+    Flag,
+    Header,
+    Not,
+    Or,
+    Recent,
+    StringCriterion,
+    Subject,
+    Text,
+    Uids,
+)
+from postbus.mailbox.search_eval import (
+    Candidate,
+    Evaluator,
+    Level,
+    Needs,
+    UidRanges,
+    children,
+    needs,
+)
 from postbus.store.contract import Store
 from postbus.store.model import MessageEntry
 
@@ -49,6 +74,11 @@ INLINE_TEXT_LIMIT = 256 * 1024
 
 #: Entries judged between two yields to the event loop (about 5 ms of work).
 ENTRY_SLICE = 5000
+
+#: Undecided messages from which Subject, From/To/Cc/Bcc and date criteria are
+#: asked of the store's keys (one query over the folder) rather than judged one
+#: message at a time.
+STORED_KEYS_MIN = 1000
 
 
 async def search(
@@ -68,19 +98,27 @@ async def search(
     """
     if not entries:
         return []
-    evaluator = Evaluator(recent=recent, narrowed=await _narrow(store, mailbox_id, criterion),
-                          now=time.time() if now is None else now)
-    matched: list[int] = []
-    undecided: list[Candidate] = []
-    for n, entry in enumerate(entries, 1):
-        if n % ENTRY_SLICE == 0:
-            await asyncio.sleep(0)  # a 50,000-message view must not hold the loop
-        candidate = Candidate(entry)
-        result = evaluator.eval(criterion, candidate, Level.ENTRY)
-        if result:
-            matched.append(entry.uid)
-        elif result is None:
-            undecided.append(candidate)
+    if len(entries) >= STORED_KEYS_MIN and _by_sets_possible(criterion):
+        found = await _by_sets(store, mailbox_id, entries, criterion, recent)
+        if found is not None:
+            return found
+    evaluator = Evaluator(recent=recent, narrowed={}, now=time.time() if now is None else now)
+    stored = _has_stored_leaves(criterion)
+    if not stored:
+        # Nothing the stored keys answer: the index narrows before the one pass.
+        evaluator.narrowed = await _narrow(store, mailbox_id, criterion)
+    matched, undecided = await _judge(evaluator, criterion, [Candidate(e) for e in entries])
+    if stored and undecided:
+        # What the entries left open: from the store's keys when that is most of a
+        # large folder, from the full-text index otherwise (the same answers, see
+        # `mailbox.keys`); then again from the entries, so that Kleene logic decides.
+        if len(undecided) >= STORED_KEYS_MIN:
+            evaluator.exact = await _exact(store, mailbox_id, criterion,
+                                           [c.entry.uid for c in undecided])
+        evaluator.narrowed = await _narrow(store, mailbox_id, criterion, skip=evaluator.exact)
+        if evaluator.exact or evaluator.narrowed:
+            more, undecided = await _judge(evaluator, criterion, undecided)
+            matched += more
     need = needs(criterion)
     for start in range(0, len(undecided), BATCH):
         batch = undecided[start:start + BATCH]
@@ -89,8 +127,142 @@ async def search(
     return matched
 
 
+_SET_LEAVES = (All, Flag, Uids, Recent, Subject, Address, Date)
+_STORED_LEAVES = (Subject, Address, Date)
+
+
+def _by_sets_possible(criterion: Criterion) -> bool:
+    """Whether `_by_sets` can answer the tree: only criteria the entries or the
+    stored keys decide (SORT's ALL, UNSEEN SINCE d, ...)."""
+    stack = [criterion]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, And | Or | Not):
+            stack += children(c)
+        elif not isinstance(c, _SET_LEAVES):
+            return False
+    return True
+
+
+def _has_stored_leaves(criterion: Criterion) -> bool:
+    stack = [criterion]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, _STORED_LEAVES):
+            return True
+        stack += children(c)
+    return False
+
+
+async def _by_sets(
+    store: Store, mailbox_id: int, entries: Sequence[MessageEntry], criterion: Criterion,
+    recent: Collection[int],
+) -> list[int] | None:
+    """The answer as set algebra over UID sets: each stored-key criterion is one
+    store query over the folder (`_exact`), flags and UIDs come from the entries,
+    And/Or/Not are intersection, union and complement within the entries (two-valued:
+    every leaf is decided). None when some message has no stored keys the store
+    can hold: the caller then judges message by message."""
+    listed = entries.uids if isinstance(entries, EntryList) else [e.uid for e in entries]
+    universe = set(listed)
+    exact = await _exact(store, mailbox_id, criterion, listed)
+    if any(not universe.isdisjoint(unknown) for _, unknown in exact.values()):
+        return None
+    stack = [criterion]
+    while stack:
+        c = stack.pop()
+        stack += children(c)
+        if isinstance(c, _STORED_LEAVES) and c not in exact:
+            return None
+
+    def flagged(name: str, present: bool) -> set[int]:
+        folded = name.lower()
+        test = (lambda flags: (folded in {f.lower() for f in flags}) == present)  # noqa: E731
+        if isinstance(entries, EntryList):
+            return set(entries.uids_where(test))
+        return {e.uid for e in entries if test(e.flags)}
+
+    def value(c: Criterion) -> set[int]:
+        if isinstance(c, And):
+            result = universe
+            for sub in c.criteria:
+                result = result & value(sub)
+            return result
+        if isinstance(c, Or):
+            result = set()
+            for sub in c.criteria:
+                result |= value(sub)
+            return result
+        if isinstance(c, Not):
+            return universe - value(c.criterion)
+        if isinstance(c, All):
+            return universe
+        if isinstance(c, Flag):
+            return flagged(c.name, c.present)
+        if isinstance(c, Uids):
+            ranges = UidRanges(c)
+            return {u for u in listed if u in ranges}
+        if isinstance(c, Recent):
+            return {u for u in listed if (u in recent) == c.present}
+        return universe.intersection(exact[c][0])
+
+    return sorted(value(criterion))
+
+
+async def _judge(evaluator: Evaluator, criterion: Criterion, candidates: list[Candidate],
+                 ) -> tuple[list[int], list[Candidate]]:
+    """(UIDs that match, candidates still undecided) from what the entries hold."""
+    matched: list[int] = []
+    undecided: list[Candidate] = []
+    for n, candidate in enumerate(candidates, 1):
+        if n % ENTRY_SLICE == 0:
+            await asyncio.sleep(0)  # a 50,000-message view must not hold the loop
+        result = evaluator.eval(criterion, candidate, Level.ENTRY)
+        if result:
+            matched.append(candidate.entry.uid)
+        elif result is None:
+            undecided.append(candidate)
+    return matched, undecided
+
+
+async def _exact(
+    store: Store, mailbox_id: int, criterion: Criterion, undecided: Sequence[int],
+) -> dict[Criterion, tuple[Collection[int], Collection[int]]]:
+    """The store's answers from stored keys (`mailbox.keys`) for the criteria it
+    can judge: Subject, From/To/Cc/Bcc and the dates. Messages whose keys are
+    missing get them stored now (`keys.backfill`), so they are asked about once."""
+    exact: dict[Criterion, tuple[Collection[int], Collection[int]]] = {}
+    stack = [criterion]
+    backfilled = False
+    while stack:
+        c = stack.pop()
+        stack += children(c)
+        if c in exact or not isinstance(c, Subject | Address | Date):
+            continue
+        if isinstance(c, Subject | Address) and not keys.storable(fields.fold(c.value)):
+            continue  # no stored key holds it (NUL, lone surrogate): judged the exact way
+        for _ in range(2):
+            if isinstance(c, Subject):
+                answer = await store.match_keys(mailbox_id, "subject", fields.fold(c.value),
+                                                keys.KEYS_VERSION)
+            elif isinstance(c, Address):
+                answer = await store.match_keys(mailbox_id, c.field, fields.fold(c.value),
+                                                keys.KEYS_VERSION)
+            else:
+                field = "saved" if c.saved else "sent" if c.sent else "arrival"
+                answer = await store.match_days(mailbox_id, field, c.op, c.day.toordinal(),
+                                                keys.KEYS_VERSION)
+            if not answer[1] or backfilled:
+                break
+            await keys.backfill(store, mailbox_id, sorted(answer[1].intersection(undecided)))
+            backfilled = True
+        exact[c] = answer
+    return exact
+
+
 async def _narrow(
     store: Store, mailbox_id: int, criterion: Criterion,
+    skip: Collection[Criterion] = frozenset(),
 ) -> dict[StringCriterion, frozenset[int]]:
     """The index's candidate UIDs for each string criterion it can narrow."""
     narrowed: dict[StringCriterion, frozenset[int]] = {}
@@ -98,7 +270,7 @@ async def _narrow(
     while stack:
         c = stack.pop()
         stack += children(c)
-        if isinstance(c, StringCriterion) and c not in narrowed:
+        if isinstance(c, StringCriterion) and c not in narrowed and c not in skip:
             probe = _probe(c)
             if probe is not None:
                 found = await store.search_text(mailbox_id, probe[0], probe[1])

@@ -113,7 +113,7 @@ def _folded_flags(flags: frozenset[str]) -> frozenset[str]:
     return folded
 
 
-class _UidRanges:
+class UidRanges:
     """A `Uids` set as merged ranges, for a membership test in O(log ranges)."""
 
     __slots__ = ("highs", "lows")
@@ -143,10 +143,13 @@ class Evaluator:
         self.recent = recent
         self.now = now  # the clock reading Older and Younger count back from
         self.narrowed = narrowed
+        # criterion -> (UIDs that match, UIDs the store could not judge): answers the
+        # store gave from stored keys (`search._exact`); others are judged here
+        self.exact: Mapping[Criterion, tuple[Collection[int], Collection[int]]] = {}
         self._values: dict[StringCriterion, str] = {}
         # keyed by identity: hashing a Uids of many ranges per message would cost more
         # than the test itself
-        self._uid_sets: dict[int, _UidRanges] = {}
+        self._uid_sets: dict[int, UidRanges] = {}
 
     def _value(self, c: StringCriterion) -> str:
         value = self._values.get(c)
@@ -185,7 +188,7 @@ class Evaluator:
         if isinstance(c, Uids):
             ranges = self._uid_sets.get(id(c))
             if ranges is None:
-                ranges = self._uid_sets[id(c)] = _UidRanges(c)
+                ranges = self._uid_sets[id(c)] = UidRanges(c)
             return m.entry.uid in ranges
         if isinstance(c, Recent):
             return (m.entry.uid in self.recent) == c.present
@@ -195,6 +198,13 @@ class Evaluator:
             found = self.narrowed.get(c)
             if found is not None and m.entry.uid not in found:
                 return False
+        if self.exact:
+            known = self.exact.get(c)
+            if known is not None:
+                if m.entry.uid in known[0]:
+                    return True
+                if m.entry.uid not in known[1]:
+                    return False
         if level == Level.ENTRY or m.info is None:
             return None
         if isinstance(c, BodyId):
@@ -234,14 +244,14 @@ class Evaluator:
         day: dt.date | None
         if c.saved:
             saved = m.info.saved
-            day = fields.internal_date(m.info.internal_date if saved is None else saved)
-        elif not c.sent:
-            day = fields.internal_date(m.info.internal_date)
-        else:
-            assert m.meta is not None
-            day = fields.sent_date(m.meta)
-            if day is None:
-                return False
+            return fields.day_matches(c.op, m.info.internal_date if saved is None else saved,
+                                      c.day)
+        if not c.sent:
+            return fields.day_matches(c.op, m.info.internal_date, c.day)
+        assert m.meta is not None
+        day = fields.sent_date(m.meta)
+        if day is None:
+            return False
         if c.op == "before":
             return day < c.day
         if c.op == "on":

@@ -14,7 +14,8 @@ bodies (`postbus.message.text`, the same text the full-text index holds).
 * Body / Text: the decoded body text (TEXT adds the header text); white space
   runs count as one space on both sides, as the index stores them.
 * Dates (RFC 9051 §6.4.4 "disregarding time and timezone"): BEFORE/ON/SINCE
-  on the arrival take INTERNALDATE's date in UTC, the server's time zone; on
+  on the arrival take INTERNALDATE's date in UTC, the server's time zone
+  (compared as seconds against the day's 00:00 UTC bounds, `day_matches`); on
   the sent date they take the date as written in the Date header (its own
   zone), falling back to the UTC date of the parsed Date when it is written
   oddly; no usable Date matches no sent-date criterion.
@@ -100,9 +101,25 @@ def message_text(raw: bytes, meta: MessageMeta) -> tuple[str, str]:
     return fold(" ".join(header.split())), fold(body)
 
 
-def internal_date(timestamp: float) -> dt.date:
-    """The UTC date of an INTERNALDATE."""
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).date()
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+def day_start(day: dt.date | int) -> float:
+    """00:00 UTC of `day` (a date or its ordinal) in epoch seconds. A timestamp
+    is on day D when day_start(D) <= it < day_start(D + 1): compared so, in
+    floating point, in Python and in the store alike (`match_days`)."""
+    ordinal = day if isinstance(day, int) else day.toordinal()
+    return float((ordinal - _EPOCH_ORDINAL) * 86400)
+
+
+def day_matches(op: str, timestamp: float, day: dt.date) -> bool:
+    """BEFORE / ON / SINCE (`op`) of a UTC timestamp against `day`, disregarding time."""
+    start = day_start(day)
+    if op == "before":
+        return timestamp < start
+    if op == "on":
+        return start <= timestamp < day_start(day.toordinal() + 1)
+    return timestamp >= start
 
 
 def sent_date(meta: MessageMeta) -> dt.date | None:

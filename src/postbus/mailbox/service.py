@@ -24,6 +24,7 @@ from typing import TypeVar
 from postbus.config import Settings
 from postbus.delivery.ingest import ingest_bytes
 from postbus.mailbox import fetch as reading
+from postbus.mailbox import keys
 from postbus.mailbox import search as searching
 from postbus.mailbox import sort as sorting
 from postbus.mailbox import thread as threading
@@ -372,6 +373,18 @@ class Mailboxes:
               ) -> AsyncIterator[reading.Fetched]:
         """What FETCH reads for each UID, in order (`mailbox.fetch`)."""
         return reading.fetch(self._store, mailbox_id, uids, items)
+
+    async def envelopes(self, mailbox_id: int, uids: Sequence[int]) -> dict[int, bytes]:
+        """The encoded ENVELOPEs a front end kept (`remember_envelopes`) for those of
+        `uids` that have one: a large FETCH then reads no parse-once record."""
+        return await self._store.envelopes(mailbox_id, uids, keys.KEYS_VERSION)
+
+    async def remember_envelopes(self, envelopes: Sequence[tuple[str, bytes]]) -> None:
+        """Keeps (body id, encoded ENVELOPE) pairs beside the records' stored keys,
+        `keys.BATCH` per store call. The encoding is the front end's; it must not
+        change without `keys.RULES_VERSION` changing."""
+        for start in range(0, len(envelopes), keys.BATCH):
+            await self._store.set_envelopes(envelopes[start:start + keys.BATCH])
 
     async def check_decodable(self, mailbox_id: int, uids: Sequence[int],
                               sections: Sequence[Section]) -> None:

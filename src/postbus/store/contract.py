@@ -44,6 +44,7 @@ from postbus.store.model import (
     MailboxStatus,
     MessageEntry,
     MessageInfo,
+    MessageKeys,
     Outbound,
     Parsed,
     QueueItem,
@@ -509,3 +510,48 @@ class Store(Protocol):
         when it did. Leases that must hold across processes (the POP3 maildrop
         lock) are taken with it."""
         raise NotImplementedError
+
+    # -- large folders (issue 12, perf): stored SORT and SEARCH keys ------------
+    # Keys are `MessageKeys` stored per parse-once record; a message whose record
+    # has no keys of `version` is reported apart ("unknown"), for the caller to
+    # judge it the exact way and to store its keys (`set_message_keys`).
+    async def set_message_keys(self, keys: Sequence[tuple[str, MessageKeys]]) -> None:
+        """Stores (body id, keys) pairs on the records of those bodies (replacing
+        older ones); bodies without a record are skipped."""
+
+    async def sort_uids(
+        self, mailbox_id: int, keys: Sequence[tuple[str, bool]], version: int
+    ) -> tuple[list[int], list[int]]:
+        """(UIDs of the folder in the order of `keys`, UIDs whose record has no keys
+        of `version`, ascending). Keys are (field, reverse): "arrival"
+        (INTERNALDATE), "size", "date" (sort_date, else INTERNALDATE), "subject",
+        "from", "to", "cc", "display_from", "display_to" (the sort_* strings, by
+        code point). Ties go by ascending UID. With only arrival and size no keys
+        are needed and the second list is empty; otherwise the first list holds
+        only messages with keys."""
+
+    async def match_keys(
+        self, mailbox_id: int, field: str, value: str, version: int
+    ) -> tuple[set[int], set[int]]:
+        """(UIDs whose key `field` ("subject", "from", "to", "cc", "bcc") contains
+        `value` as a substring, UIDs whose record has no keys of `version`)."""
+
+    async def match_days(
+        self, mailbox_id: int, field: str, op: str, day: int, version: int
+    ) -> tuple[set[int], set[int]]:
+        """(UIDs whose day is before / on / since (`op`) the ordinal `day`, UIDs not
+        known). `field` "arrival" compares INTERNALDATE and "saved" SAVEDATE (else
+        INTERNALDATE) as UTC seconds against the day's bounds, 00:00 UTC (never
+        unknown); "sent" compares the keys' sent_day (a record with keys but no
+        sent day matches nothing)."""
+
+    async def set_envelopes(self, envelopes: Sequence[tuple[str, bytes]]) -> None:
+        """Stores (body id, encoded ENVELOPE) pairs on the keys of those bodies'
+        records, opaque (the IMAP front end's encoding); records without keys are
+        skipped."""
+
+    async def envelopes(
+        self, mailbox_id: int, uids: Sequence[int], version: int
+    ) -> dict[int, bytes]:
+        """The stored encoded ENVELOPEs of those of `uids` whose keys are of `version`
+        and have one (keys stored anew drop their ENVELOPE)."""

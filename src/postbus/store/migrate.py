@@ -139,6 +139,13 @@ TABLES: tuple[Table, ...] = (
           "SELECT mm.id, mm.blob_id, mm.meta, s.header, s.body FROM message_meta mm"
           " LEFT JOIN message_search s ON s.rowid = mm.id ORDER BY mm.id",
           frozenset({"id", "blob_id", "meta"}), _meta),
+    # Stored SORT/SEARCH keys (issue 12): copied as they are; a record without a
+    # row gets one on its first large SORT or SEARCH, on either backend.
+    _plain("message_keys", ("meta_id", "version", "subject", "addr_from", "addr_to", "addr_cc",
+                            "addr_bcc", "sort_subject", "sort_from", "sort_to", "sort_cc",
+                            "sort_display_from", "sort_display_to", "sort_date", "sent_day",
+                            "envelope"),
+           order="meta_id", identity=False),
     _plain("messages", ("id", "mailbox_id", "uid", "meta_id", "blob_id", "size",
                         "internal_date", "flags", "modseq", "saved"),
            convert=lambda r: (*r[:7], _flags(r[7]), r[8], r[9])),

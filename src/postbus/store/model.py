@@ -148,12 +148,39 @@ class BlobRef:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageKeys:
+    """What SORT and SEARCH compare, kept beside the parse-once record so that a
+    command over a large folder is one query (the store compares, not Python).
+
+    Made by the mailbox service (`mailbox/keys.py`), which alone knows the rules;
+    `version` names the rules that made them. The store only stores and compares:
+    search strings by substring (they are already case-folded), sort strings by
+    code point, days as proleptic Gregorian ordinals."""
+
+    version: int
+    subject: str  # the decoded, folded Subject that SEARCH SUBJECT matches
+    from_: str  # the folded address texts that SEARCH FROM/TO/CC/BCC match
+    to: str
+    cc: str
+    bcc: str
+    sort_subject: str  # RFC 5256 sort keys, compared by code point
+    sort_from: str
+    sort_to: str
+    sort_cc: str
+    sort_display_from: str
+    sort_display_to: str
+    sort_date: float | None  # the Date header as UTC seconds; None: none or unparsable
+    sent_day: int | None  # the date SENTBEFORE/SENTON/SENTSINCE compare; None: no usable Date
+
+
+@dataclass(frozen=True, slots=True)
 class Parsed:
     """What the parse-once step gives the store for a message."""
 
     meta: bytes  # opaque to the store
     header_text: str  # decoded header fields, for the search index
     body_text: str  # decoded text parts, for the search index
+    keys: MessageKeys | None = None  # stored beside the record when given
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from postbus.store.model import (
     MailboxStatus,
     MessageEntry,
     MessageInfo,
+    MessageKeys,
     Outbound,
     Parsed,
     QueueItem,
@@ -48,6 +49,7 @@ from postbus.store.postgres import (
     db,
     directory,
     folders,
+    keys,
     leases,
     messages,
     notify,
@@ -752,6 +754,50 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
         await self._write(job)
         return removed
 
+
+    # -- large folders (issue 12, perf): stored SORT and SEARCH keys ------------
+    async def set_message_keys(self, pairs: Sequence[tuple[str, MessageKeys]]) -> None:
+        if pairs:
+            listed = list(pairs)
+            await self._write(lambda conn, _: keys.set_keys(conn, listed))
+
+    async def sort_uids(
+        self, mailbox_id: int, sort: Sequence[tuple[str, bool]], version: int
+    ) -> tuple[list[int], list[int]]:
+        if any(f not in keys.SORT_EXPRESSIONS for f, _ in sort):
+            raise ValueError(sort)
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
+                                                                 readonly=True):
+            return await keys.sort_uids(conn, mailbox_id, list(sort), version)
+
+    async def match_keys(
+        self, mailbox_id: int, field: str, value: str, version: int
+    ) -> tuple[set[int], set[int]]:
+        if field not in keys.MATCH_COLUMNS:
+            raise ValueError(field)
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
+                                                                 readonly=True):
+            return await keys.match_keys(conn, mailbox_id, field, value, version)
+
+    async def match_days(
+        self, mailbox_id: int, field: str, op: str, day: int, version: int
+    ) -> tuple[set[int], set[int]]:
+        if field not in ("arrival", "saved", "sent") or op not in ("before", "on", "since"):
+            raise ValueError((field, op))
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
+                                                                 readonly=True):
+            return await keys.match_days(conn, mailbox_id, field, op, day, version)
+
+
+    async def set_envelopes(self, envelopes: Sequence[tuple[str, bytes]]) -> None:
+        if envelopes:
+            listed = list(envelopes)
+            await self._write(lambda conn, _: keys.set_envelopes(conn, listed))
+
+    async def envelopes(
+        self, mailbox_id: int, uids: Sequence[int], version: int
+    ) -> dict[int, bytes]:
+        return await keys.envelopes(self.pool, mailbox_id, uids, version)
 
 # What changed in a folder since a mod-sequence (see `changes_since`): the
 # folder's highest mod-sequence, the changed messages as three parallel arrays

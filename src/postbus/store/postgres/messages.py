@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from postbus.store import counters, errors
 from postbus.store.model import Appended, BlobRef, Change, MessageEntry, Parsed, exceeds_quota
-from postbus.store.postgres import blobs, rows
+from postbus.store.postgres import blobs, keys, rows
 from postbus.store.postgres.db import Conn
 
 # Rounds of insert-or-find for a parse-once record racing a deleter.
@@ -32,6 +32,8 @@ async def meta_id(conn: Conn, blob: BlobRef, parsed: Parsed) -> int:
             blob.id, parsed.meta, rows.search_text(parsed.header_text),
             rows.search_text(parsed.body_text),
         )
+        if found is not None and parsed.keys is not None:
+            await keys.insert(conn, found, parsed.keys)
         if found is None:
             found = await conn.fetchval(
                 "SELECT id FROM message_meta WHERE blob_id = $1 FOR KEY SHARE", blob.id

@@ -41,6 +41,7 @@ from postbus.store.model import (
     MailboxStatus,
     MessageEntry,
     MessageInfo,
+    MessageKeys,
     Outbound,
     Parsed,
     QueueItem,
@@ -51,6 +52,7 @@ from postbus.store.sqlite import admin as admin_sql
 from postbus.store.sqlite import (
     directory,
     folders,
+    keys,
     leases,
     messages,
     outbound,
@@ -614,3 +616,38 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
             batch = candidates[start:start + blobs.GC_FILE_BATCH]
             removed += await self._write(blobs.collect_files, files, batch, cutoff)
         return removed
+
+    # -- large folders (issue 12, perf): stored SORT and SEARCH keys ------------
+    async def set_message_keys(self, pairs: Sequence[tuple[str, MessageKeys]]) -> None:
+        if pairs:
+            await self._write(keys.set_keys, list(pairs))
+
+    async def sort_uids(
+        self, mailbox_id: int, sort: Sequence[tuple[str, bool]], version: int
+    ) -> tuple[list[int], list[int]]:
+        if any(f not in keys.SORT_EXPRESSIONS for f, _ in sort):
+            raise ValueError(sort)
+        return await self._read(keys.sort_uids, mailbox_id, list(sort), version)
+
+    async def match_keys(
+        self, mailbox_id: int, field: str, value: str, version: int
+    ) -> tuple[set[int], set[int]]:
+        if field not in keys.MATCH_COLUMNS:
+            raise ValueError(field)
+        return await self._read(keys.match_keys, mailbox_id, field, value, version)
+
+    async def match_days(
+        self, mailbox_id: int, field: str, op: str, day: int, version: int
+    ) -> tuple[set[int], set[int]]:
+        if field not in ("arrival", "saved", "sent") or op not in ("before", "on", "since"):
+            raise ValueError((field, op))
+        return await self._read(keys.match_days, mailbox_id, field, op, day, version)
+
+    async def set_envelopes(self, envelopes: Sequence[tuple[str, bytes]]) -> None:
+        if envelopes:
+            await self._write(keys.set_envelopes, list(envelopes))
+
+    async def envelopes(
+        self, mailbox_id: int, uids: Sequence[int], version: int
+    ) -> dict[int, bytes]:
+        return await self._read(keys.envelopes, mailbox_id, list(uids), version)

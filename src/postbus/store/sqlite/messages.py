@@ -27,7 +27,7 @@ from postbus.store.model import (
     Parsed,
     exceeds_quota,
 )
-from postbus.store.sqlite import rows, search
+from postbus.store.sqlite import keys, rows, search
 
 # Parse-once records removed per garbage-collection job, so that deliveries
 # interleave with the clean-up.
@@ -46,6 +46,8 @@ def meta_id(conn: sqlite3.Connection, blob: BlobRef, parsed: Parsed) -> tuple[in
     new_id = cur.lastrowid
     assert new_id is not None
     search.add(conn, new_id, parsed.header_text, parsed.body_text)
+    if parsed.keys is not None:
+        keys.insert(conn, new_id, parsed.keys)
     return new_id, True
 
 
@@ -337,5 +339,6 @@ def drop_orphan_meta(conn: sqlite3.Connection, changes: list[Any]) -> int:
     )]
     for meta in ids:
         search.drop(conn, meta)
+        keys.drop(conn, meta)
         conn.execute("DELETE FROM message_meta WHERE id = ?", (meta,))
     return len(ids)
