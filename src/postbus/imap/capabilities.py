@@ -45,6 +45,8 @@ EXTENSIONS = (
     "CONTEXT=SEARCH",  # RFC 5267 §4 (UPDATE, ADDTO, REMOVEFROM, CANCELUPDATE; not CONTEXT=SORT)
     "WITHIN",  # RFC 5032
     "PREVIEW",  # RFC 8970
+    "PREVIEW=FUZZY",  # draft-ietf-extra-imap-fetch-preview: PREVIEW (FUZZY), as Dovecot 2.3
+    "SNIPPET=FUZZY",  # its earlier form: SNIPPET (FUZZY), as Dovecot 2.3
     "COMPRESS=DEFLATE",  # RFC 4978
     "QUOTA",  # RFC 9208
     "QUOTA=RES-STORAGE",
