@@ -131,8 +131,11 @@ def test_deep_chain_needs_no_recursion() -> None:
         node = node.children[0]
         depth += 1
     assert depth == 6000
+    refs_threads = refs(messages)  # REFS walks the same tree without recursion too
+    assert len(refs_threads) == 1 and refs_threads[0].uid == 1
 
 
 def test_no_messages_no_threads() -> None:
     assert references([]) == []
+    assert refs([]) == []
     assert ordered_subject([]) == []
