@@ -139,7 +139,9 @@ SECTIONS = st.one_of(
 )
 FETCH_ATTS = st.one_of(
     st.sampled_from([b"FLAGS", b"UID", b"ENVELOPE", b"BODYSTRUCTURE", b"BODY", b"RFC822.SIZE",
-                     b"INTERNALDATE", b"MODSEQ", b"RFC822.HEADER", b"BINARY.SIZE[1]"]),
+                     b"INTERNALDATE", b"MODSEQ", b"RFC822.HEADER", b"BINARY.SIZE[1]",
+                     b"PREVIEW", b"PREVIEW (LAZY)", b"PREVIEW (FUZZY)", b"PREVIEW (LAZY=FUZZY)",
+                     b"SNIPPET", b"SNIPPET (FUZZY)", b"SNIPPET (LAZY FUZZY)"]),
     st.tuples(st.sampled_from([b"BODY", b"BODY.PEEK"]), SECTIONS,
               st.sampled_from([b"", b"<0.100>", b"<5.1>"]))
     .map(lambda t: t[0] + b"[" + t[1] + b"]" + t[2]),
@@ -151,6 +153,7 @@ VALID_COMMANDS = st.one_of(
     SEARCH_KEYS.map(lambda k: b"UID SEARCH " + k),
     SEARCH_KEYS.map(lambda k: b"SEARCH RETURN (MIN COUNT) CHARSET UTF-8 " + k),
     SEARCH_KEYS.map(lambda k: b"SORT (REVERSE DATE SUBJECT) UTF-8 " + k),
+    SEARCH_KEYS.map(lambda k: b"UID THREAD REFS UTF-8 " + k),
     st.tuples(SEQSET, st.lists(FETCH_ATTS, min_size=1, max_size=5))
     .map(lambda t: b"FETCH " + t[0] + b" (" + b" ".join(t[1]) + b")"),
     st.tuples(SEQSET, st.lists(ATOMS, max_size=3))

@@ -159,7 +159,7 @@ FLAGS = st.lists(st.sampled_from([b"\\Seen", b"\\Deleted", b"\\Flagged", b"$Labe
 ATTS = st.sampled_from([b"FLAGS", b"(UID RFC822.SIZE)", b"ALL", b"FULL", b"BODY.PEEK[]",
                         b"BODY[HEADER.FIELDS (SUBJECT)]", b"(ENVELOPE BODYSTRUCTURE)",
                         b"BODY[1]<0.5>", b"BINARY.SIZE[1]", b"RFC822", b"(INTERNALDATE MODSEQ)",
-                        b"(UID PREVIEW (LAZY))"])
+                        b"(UID PREVIEW (LAZY))", b"(SNIPPET PREVIEW (FUZZY) PREVIEW)"])
 KEYS = st.sampled_from([b"ALL", b"UNSEEN", b"SUBJECT m1", b"TEXT there", b"OR SEEN DELETED",
                         b"NOT 1:2", b"UID 2:*", b"LARGER 10", b"SINCE 1-Jan-2020", b"$",
                         b"HEADER Message-ID m2", b"BODY xyz", b"YOUNGER 60",
@@ -181,7 +181,7 @@ VALID_LINES = st.one_of(
                                (b"", b"RETURN (PARTIAL 2:9) ")]), KEYS),
     st.builds(lambda u, a, k: b"v21 %sTHREAD %s UTF-8 %s" % (u, a, k),
               st.sampled_from([b"", b"UID "]),
-              st.sampled_from([b"REFERENCES", b"ORDEREDSUBJECT"]), KEYS),
+              st.sampled_from([b"REFERENCES", b"ORDEREDSUBJECT", b"REFS"]), KEYS),
     st.builds(lambda c, f: b"v6 %s %s" % (c, f),
               st.sampled_from([b"CREATE", b"DELETE", b"SUBSCRIBE", b"UNSUBSCRIBE", b"SELECT",
                                b"EXAMINE", b"GETQUOTAROOT"]), FOLDER),

@@ -40,10 +40,13 @@ EXTENSIONS = (
     "SORT=DISPLAY",  # RFC 5957
     "THREAD=ORDEREDSUBJECT",  # RFC 5256
     "THREAD=REFERENCES",  # RFC 5256
+    "THREAD=REFS",  # draft-ietf-morg-inthread-01, as Dovecot 2.3 answers it (mailbox.thread)
     "ESORT",  # RFC 5267 §3
     "CONTEXT=SEARCH",  # RFC 5267 §4 (UPDATE, ADDTO, REMOVEFROM, CANCELUPDATE; not CONTEXT=SORT)
     "WITHIN",  # RFC 5032
     "PREVIEW",  # RFC 8970
+    "PREVIEW=FUZZY",  # draft-ietf-extra-imap-fetch-preview: PREVIEW (FUZZY), as Dovecot 2.3
+    "SNIPPET=FUZZY",  # its earlier form: SNIPPET (FUZZY), as Dovecot 2.3
     "COMPRESS=DEFLATE",  # RFC 4978
     "QUOTA",  # RFC 9208
     "QUOTA=RES-STORAGE",

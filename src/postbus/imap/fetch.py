@@ -151,8 +151,12 @@ def _plan(atts: Sequence[FetchAtt], uid_command: bool, changed_since: int | None
           condstore: bool = False) -> _Plan:
     items: list[FetchAtt] = []
     keys: set[bytes] = set()
+    taken: set[tuple[str, bytes]] = set()
     for att in map(_response_att, atts):
-        if att.key not in keys:  # one response item per key: BODY[] and BODY.PEEK[] are one
+        # One response item per key: BODY[] and BODY.PEEK[] are one. PREVIEW and
+        # PREVIEW (FUZZY) share a key but not a form: both are answered, as Dovecot does.
+        if (att.name, att.key) not in taken:
+            taken.add((att.name, att.key))
             keys.add(att.key)
             items.append(att)
     # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ; once CONDSTORE is enabled, flags
@@ -322,4 +326,6 @@ async def _value(att: FetchAtt, m: Fetched, utf8: bool) -> bytes:
         return b"%d" % await m.decoded_size(section_of(att))
     if name == "PREVIEW":  # RFC 8970 §3
         return string((await m.record()).preview, utf8=utf8)
+    if name in ("PREVIEW.FUZZY", "SNIPPET"):  # the drafts' form (proto.fetch), as Dovecot's
+        return b"(FUZZY " + string((await m.record()).preview, utf8=utf8) + b")"
     raise AssertionError(f"unexpected FETCH item {name}")  # pragma: no cover - parser's set

@@ -1,4 +1,4 @@
-"""Thread messages: RFC 5256 §3 ORDEREDSUBJECT and REFERENCES, on the parse-once record.
+"""Thread messages: RFC 5256 §3 ORDEREDSUBJECT and REFERENCES, and REFS, on the parse-once record.
 
 :func:`thread` reads, for the messages to thread, the record fields the
 algorithms need (Message-ID, References or else In-Reply-To, the sent date,
@@ -11,6 +11,34 @@ referenced but not among those threaded (RFC 5256 §3, REFERENCES step 1).
 The sent date is the Date header, or INTERNALDATE when there is none or it
 cannot be parsed (RFC 5256 §2.2); equal dates fall back to mailbox order,
 which is UID order.
+
+Step 1 differs from a literal reading of RFC 5256 in one place, as Dovecot 2.3
+reads it: when a message's own container already has a parent (from another
+message's References) that is not its last reference, that parent is thrown
+away even if the new link is then refused because it would make a loop; the
+message becomes a root.
+
+REFS (THREAD=REFS, draft-ietf-morg-inthread-01, "a threading algorithm using
+(almost) only the References header field"; the draft expired and its text
+was not at hand, so these rules are the ones observed from Dovecot 2.3.19,
+whose answers :func:`refs` reproduces, checked side by side on the corpus of
+tests/unit/mailbox/test_thread.py):
+
+* the links are those of REFERENCES step 1 (References, else the first
+  In-Reply-To id; a repeated Message-ID is the first message's; loops refused);
+* no subject is looked at: messages with the same subject and no references
+  are separate threads;
+* below the top, a dummy is spliced out: a message hangs under its nearest
+  ancestor that is a message; at the top a dummy with children stays, even
+  with one child (it writes as ``(5)``, the same as a message root);
+* siblings are ordered by sent date, then UID, as in REFERENCES;
+* threads are ordered by the latest sent date of any message in them, then
+  by the root's UID, a dummy root counting as UID 0 (so before a message
+  root of the same date); two dummy roots of the same date keep the order in
+  which their Message-IDs were first seen. Dovecot counts that order over
+  every message its thread index has seen in the mailbox, Postbus over the
+  messages threaded: the two differ only for a THREAD over part of a mailbox
+  with two dummy-rooted threads whose latest dates are equal to the second.
 
 Invariants: no recursion (a thread can be as deep as a mailbox is long, and
 its shape is chosen by whoever sends the mail); each step is linear in the
@@ -35,7 +63,7 @@ BATCH = 500
 #: REFERENCES over 50,000 messages is about a second of Python).
 INLINE_THREAD_LIMIT = 2000
 
-Algorithm = Literal["ORDEREDSUBJECT", "REFERENCES"]
+Algorithm = Literal["ORDEREDSUBJECT", "REFERENCES", "REFS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +102,7 @@ async def thread(store: Store, mailbox_id: int, uids: Iterable[int], algorithm: 
                 message_id=meta.message_id, references=tuple(refs),
             ))
     messages.sort(key=lambda m: m.uid)
-    threader = ordered_subject if algorithm == "ORDEREDSUBJECT" else references
+    threader = THREADERS[algorithm]
     if len(messages) <= INLINE_THREAD_LIMIT:
         return threader(messages)
     return await executor.run(executor.CPU, threader, messages)
@@ -173,20 +201,22 @@ def _link_messages(messages: Sequence[ThreadMessage]) -> list[_Container]:
                     and not _is_ancestor(current, previous)):
                 _link(previous, current)
             previous = current
-        # 1B: the last reference is the parent (replacing any parent a truncated
-        # References elsewhere gave it), unless that makes a loop; no references: a root.
-        if previous is None:
-            if own.parent is not None:
-                own.parent.children.remove(own)
-                own.parent = None
-        elif previous is not own.parent and not _is_ancestor(own, previous):
+        # 1B: the last reference is the parent. A parent that a References field
+        # elsewhere gave the message is thrown away first, even when the new link
+        # is then refused because it would make a loop (the message becomes a
+        # root, as Dovecot has it); no references: a root.
+        if previous is not own.parent and own.parent is not None:
+            own.parent.children.remove(own)
+            own.parent = None
+        if previous is not None and own.parent is None and not _is_ancestor(own, previous):
             _link(previous, own)
     return containers
 
 
-def _prune(roots: list[_Container]) -> list[_Container]:
+def _prune(roots: list[_Container], *, promote: bool = True) -> list[_Container]:
     """Step 4: drop dummies without children; splice the children of the others into
-    their place, except at the top level, where only a dummy with one child goes."""
+    their place, except at the top level, where only a dummy with one child goes
+    (and none when not `promote`: REFS keeps every top-level dummy with children)."""
     # Children before parents, so that what is promoted has been pruned already.
     order: list[_Container] = []
     stack = list(roots)
@@ -196,17 +226,17 @@ def _prune(roots: list[_Container]) -> list[_Container]:
         stack.extend(node.children)
     for node in reversed(order):
         node.children = _pruned_level(node.children, top=False, parent=node)
-    return _pruned_level(roots, top=True, parent=None)
+    return _pruned_level(roots, top=True, parent=None, promote=promote)
 
 
-def _pruned_level(level: list[_Container], *, top: bool, parent: _Container | None
-                  ) -> list[_Container]:
+def _pruned_level(level: list[_Container], *, top: bool, parent: _Container | None,
+                  promote: bool = True) -> list[_Container]:
     out: list[_Container] = []
     for node in level:
         if node.message is None:
             if not node.children:
                 continue
-            if not top or len(node.children) == 1:
+            if not top or (promote and len(node.children) == 1):
                 for child in node.children:
                     child.parent = parent
                     out.append(child)
@@ -284,6 +314,40 @@ def _merge_by_subject(roots: list[_Container]) -> list[_Container]:
             position[id(merged)] = position[id(held)]
             table[subject] = merged
     return [node for node in slots if node is not None]
+
+
+def refs(messages: Sequence[ThreadMessage]) -> list[Thread]:
+    """THREAD=REFS as Dovecot 2.3 answers it (see the module docstring).
+    `messages` in mailbox (sequence) order."""
+    containers = _link_messages(messages)  # step 1 of REFERENCES, unchanged
+    position = {id(c): i for i, c in enumerate(containers)}
+    roots = [c for c in containers if c.parent is None]
+    # Every dummy below the top is spliced out: a message hangs under its nearest
+    # ancestor that is a message, or under the top-level dummy when it has none.
+    roots = _prune(roots, promote=False)
+    keyed = []
+    for root in roots:
+        _sort_siblings(root)  # siblings by sent date, then UID
+        latest = _latest(root)
+        uid = root.message.uid if root.message is not None else 0
+        keyed.append(((latest, uid, position[id(root)]), root))
+    keyed.sort(key=lambda pair: pair[0])
+    return [_export(root) for _, root in keyed]
+
+
+def _latest(root: _Container) -> float:
+    """The latest sent date of the messages in the thread under `root`."""
+    latest = float("-inf")
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.message is not None:
+            latest = max(latest, node.message.sent)
+        stack.extend(node.children)
+    return latest
+
+
+THREADERS = {"ORDEREDSUBJECT": ordered_subject, "REFERENCES": references, "REFS": refs}
 
 
 def _export(root: _Container) -> Thread:

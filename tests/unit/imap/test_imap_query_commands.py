@@ -143,6 +143,36 @@ async def test_fetch_preview(imap: Harness) -> None:
         b"TAG OK UID FETCH completed\r\n"]
 
 
+async def test_fetch_snippet_and_fuzzy_preview(imap: Harness) -> None:
+    # The forms and answers of Dovecot 2.3.19 for the same message (SNIPPET=FUZZY and
+    # PREVIEW=FUZZY, the drafts before RFC 8970), byte for byte.
+    await imap.deliver(message("quoting", body='Hello there, "quoted" and a back\\slash.\r\n'))
+    await imap.deliver(message("empty", body=""))
+    client = await imap.client()
+    await client.ok("SELECT INBOX")
+    text = b'"Hello there, \\"quoted\\" and a back\\\\slash."'
+    fuzzy = b"(FUZZY " + text + b")"
+    for command, answer in [
+        ("FETCH 1 (SNIPPET (FUZZY))", b"SNIPPET " + fuzzy),
+        ("FETCH 1 SNIPPET", b"SNIPPET " + fuzzy),
+        ("FETCH 1 (SNIPPET (LAZY))", b"SNIPPET " + fuzzy),
+        ("FETCH 1 (snippet (lazy=fuzzy))", b"SNIPPET " + fuzzy),
+        ("FETCH 1 (PREVIEW (FUZZY))", b"PREVIEW " + fuzzy),
+        ("FETCH 1 (PREVIEW (LAZY=FUZZY))", b"PREVIEW " + fuzzy),
+        ("FETCH 1 (PREVIEW)", b"PREVIEW " + text),
+        ("FETCH 1 (PREVIEW (LAZY))", b"PREVIEW " + text),
+        ("FETCH 1 (PREVIEW (FUZZY) PREVIEW)", b"PREVIEW " + fuzzy + b" PREVIEW " + text),
+        ("FETCH 2 (SNIPPET (FUZZY) PREVIEW (FUZZY) PREVIEW)",
+         b'SNIPPET (FUZZY "") PREVIEW (FUZZY "") PREVIEW ""'),
+    ]:
+        number = command.split()[1].encode()
+        assert await client.command(command) == [
+            b"* " + number + b" FETCH (" + answer + b")\r\n", b"TAG OK FETCH completed\r\n"]
+    assert await client.command("UID FETCH 2 (SNIPPET (FUZZY))") == [
+        b'* 2 FETCH (UID 2 SNIPPET (FUZZY ""))\r\n', b"TAG OK UID FETCH completed\r\n"]
+    assert (await client.command("FETCH 1 (SNIPPET (FOO))"))[-1].startswith(b"TAG BAD")
+
+
 async def _esort_mailbox(imap: Harness) -> Client:
     # Subjects out of UID order: SORT (SUBJECT) gives UIDs 2 5 1 3 4 6.
     for subject in ("delta", "alpha", "echo", "golf", "bravo", "hotel"):

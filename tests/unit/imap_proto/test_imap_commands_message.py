@@ -250,3 +250,20 @@ def test_fetch_preview_and_lazy() -> None:
     assert names(args) == ["PREVIEW"] and args.changedsince == 7
     assert error(b"a FETCH 1 (PREVIEW (EAGER))").status == "BAD"
     assert error(b"a FETCH 1 (PREVIEW ())").status == "BAD"
+
+
+def test_fetch_fuzzy_preview_and_snippet() -> None:
+    # The drafts before RFC 8970 (SNIPPET=FUZZY, PREVIEW=FUZZY), in the forms Dovecot 2.3
+    # takes: FUZZY or LAZY=FUZZY ask for PREVIEW (FUZZY "..."); SNIPPET always answers so.
+    assert [(a.name, a.key) for a in fetch(
+        b"a FETCH 1 (PREVIEW (FUZZY) PREVIEW (lazy=fuzzy) PREVIEW (LAZY) SNIPPET"
+        b" SNIPPET (FUZZY) snippet (lazy) SNIPPET (LAZY FUZZY))").atts] == [
+        ("PREVIEW.FUZZY", b"PREVIEW"), ("PREVIEW.FUZZY", b"PREVIEW"), ("PREVIEW", b"PREVIEW"),
+        ("SNIPPET", b"SNIPPET"), ("SNIPPET", b"SNIPPET"), ("SNIPPET", b"SNIPPET"),
+        ("SNIPPET", b"SNIPPET")]
+    args = fetch(b"a FETCH 1 SNIPPET (CHANGEDSINCE 7)")  # a FETCH modifier, not a preview one
+    assert names(args) == ["SNIPPET"] and args.changedsince == 7
+    assert names(fetch(b"a FETCH 1 PREVIEW (FUZZY) (CHANGEDSINCE 7)")) == ["PREVIEW.FUZZY"]
+    for bad in (b"a FETCH 1 (SNIPPET (FOO))", b"a FETCH 1 (SNIPPET ())",
+                b"a FETCH 1 (PREVIEW (FUZZY=LAZY))", b"a FETCH 1 (SNIPPET.FUZZY)"):
+        assert error(bad).status == "BAD"

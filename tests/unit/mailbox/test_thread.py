@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from postbus.mailbox.thread import Thread, ThreadMessage, ordered_subject, references
+from postbus.mailbox.thread import Thread, ThreadMessage, ordered_subject, references, refs
 from postbus.message.sortkeys import base_subject
 
 BASE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -66,12 +66,12 @@ ORDEREDSUBJECT = "(12 11)(5 (6)(7))(8 (9)(10))(1 (4)(2)(3)(14))(13)(15 16)"
 
 def corpus_messages() -> list[ThreadMessage]:
     out = []
-    for uid, message_id, subject, days, refs, in_reply_to in CORPUS:
+    for uid, message_id, subject, days, ids, in_reply_to in CORPUS:
         base, is_reply = base_subject(subject)
         out.append(ThreadMessage(
             uid=uid, sent=(BASE + dt.timedelta(days=days)).timestamp(), subject=base,
             is_reply=is_reply, message_id=message_id,
-            references=refs or ((in_reply_to,) if in_reply_to else ()),
+            references=ids or ((in_reply_to,) if in_reply_to else ()),
         ))
     return out
 
@@ -93,6 +93,15 @@ def render(threads: list[Thread]) -> str:
 
 def test_references_matches_the_hand_built_tree() -> None:
     assert render(references(corpus_messages())) == REFERENCES
+
+
+def test_refs_orders_threads_by_their_latest_message() -> None:
+    # REFS as Dovecot 2.3 answers it (tests/unit/imap/test_imap_thread_refs.py): no
+    # subject merging, the top-level dummies stay (X with 5 and 6, Z with only 8),
+    # threads by their latest date: 12 D0, X D2, 7 D3, Z D4, 9 D8, 10 D9, 11 D10,
+    # 13 D11, 1 D12 (its reply 14), 16 D14.
+    assert render(refs(corpus_messages())) == (
+        "(12)((5)(6))(7)(8)(9)(10)(11)(13)(1 (4)(2 3 14))(16 15)")
 
 
 def test_ordered_subject_matches_the_hand_built_tree() -> None:
@@ -122,8 +131,11 @@ def test_deep_chain_needs_no_recursion() -> None:
         node = node.children[0]
         depth += 1
     assert depth == 6000
+    refs_threads = refs(messages)  # REFS walks the same tree without recursion too
+    assert len(refs_threads) == 1 and refs_threads[0].uid == 1
 
 
 def test_no_messages_no_threads() -> None:
     assert references([]) == []
+    assert refs([]) == []
     assert ordered_subject([]) == []

@@ -4,7 +4,7 @@ result option of both (RFC 9394), and THREAD / UID THREAD (RFC 5256).
 
 The keys are translated into the mailbox service's query model
 (``imap.search``, ``imap.sort``) and evaluated by ``mailbox.search`` and
-``mailbox.sort``, threads by ``mailbox.thread`` (imported when first used);
+``mailbox.sort``, threads by ``mailbox.thread`` (also THREAD=REFS) (imported when first used);
 this module formats the results.  IMAP4rev2 clients always get ESEARCH
 (RFC 9051 §6.4.4: a plain SEARCH is ``RETURN (ALL)`` there).
 ``RETURN (SAVE)`` keeps the result as ``$`` (RFC 5182 §2.1: the MIN/MAX
@@ -21,7 +21,7 @@ SORT refuses both options in the parser.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from postbus.imap import contexts
 from postbus.imap.outcome import Done
@@ -214,7 +214,7 @@ async def thread(session: ImapSession, cmd: Command) -> Done | None:
     assert view is not None
     await session.refresh()
     matches = await _matches(session, view, args.key)
-    algorithm: Algorithm = "REFERENCES" if args.algorithm == "REFERENCES" else "ORDEREDSUBJECT"
+    algorithm = cast("Algorithm", args.algorithm)  # the parser's THREAD_ALGORITHMS
     threads = await session.mailboxes.thread(view.mailbox_id, matches, algorithm)
     if cmd.uid:
         number = {uid: uid for uid in matches}

@@ -49,7 +49,9 @@ class FetchAtt:
 
     ``name`` is ENVELOPE, FLAGS, INTERNALDATE, RFC822, RFC822.HEADER,
     RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID, MODSEQ, PREVIEW
-    (RFC 8970), EMAILID, THREADID, SAVEDATE, BINARY or BINARY.SIZE.  ``section`` is set for ``BODY[...]``, ``BINARY[...]`` and
+    (RFC 8970), PREVIEW.FUZZY and SNIPPET (the drafts' forms, answered as
+    ``PREVIEW (FUZZY "...")`` and ``SNIPPET (FUZZY "...")``), EMAILID, THREADID,
+    SAVEDATE, BINARY or BINARY.SIZE.  ``section`` is set for ``BODY[...]``, ``BINARY[...]`` and
     ``BINARY.SIZE[...]`` (``BODY`` without it is the non-extensible structure);
     ``partial`` is ``(origin, length)``; ``peek`` means \\Seen is not set.
     """
@@ -82,10 +84,17 @@ SIMPLE_ATTS = {
     )
 }
 
-#: RFC 8970 §3 preview modifiers (only LAZY). LAZY lets a server answer NIL when
-#: the preview is not at hand; ours always is (the parse-once record holds it),
-#: so LAZY changes nothing.
-_PREVIEW_MODIFIERS = re.compile(rb" \((?:LAZY)(?: LAZY)*\)", re.I)
+#: RFC 8970 §3 preview modifiers: LAZY, and FUZZY and LAZY=FUZZY of the drafts
+#: before it (draft-ietf-extra-imap-fetch-preview; SNIPPET=FUZZY and PREVIEW=FUZZY
+#: are their capabilities), which Dovecot 2.3 still takes. LAZY lets a server
+#: answer NIL when the preview is not at hand; ours always is (the parse-once
+#: record holds it), so LAZY changes nothing. FUZZY (or LAZY=FUZZY) asks for the
+#: drafts' response form ``PREVIEW (FUZZY "text")``; SNIPPET, with any of these
+#: modifiers or none, is always answered ``SNIPPET (FUZZY "text")``, as Dovecot does.
+_PREVIEW_MOD = rb"(?:LAZY=FUZZY|LAZY|FUZZY)"
+_PREVIEW_MODIFIERS = re.compile(rb" \(%s(?: %s)*\)" % (_PREVIEW_MOD, _PREVIEW_MOD), re.I)
+PREVIEW_FUZZY = FetchAtt("PREVIEW.FUZZY", key=b"PREVIEW")
+SNIPPET = FetchAtt("SNIPPET", key=b"SNIPPET")
 
 MACROS = {
     b"ALL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"),
@@ -156,14 +165,18 @@ def read_fetch_att(cur: Cursor) -> FetchAtt:
         raise ImapBad("Expected a FETCH item")
     upper = raw.upper()
     if cur.peek() != 0x5B:  # "["
-        att = SIMPLE_ATTS.get(upper)
-        if att is None:
-            raise ImapBad(f"Unknown FETCH item {raw.decode('ascii')}")
-        if upper == b"PREVIEW":
+        if upper in (b"PREVIEW", b"SNIPPET"):
             # RFC 8970 §7: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]. A
             # lone PREVIEW may also be followed by FETCH modifiers (CHANGEDSINCE):
             # only a list of preview modifiers belongs to the item.
-            cur.match(_PREVIEW_MODIFIERS)
+            modifiers = cur.match(_PREVIEW_MODIFIERS)
+            if upper == b"SNIPPET":
+                return SNIPPET
+            if modifiers is not None and b"FUZZY" in modifiers.upper():
+                return PREVIEW_FUZZY
+        att = SIMPLE_ATTS.get(upper)
+        if att is None:
+            raise ImapBad(f"Unknown FETCH item {raw.decode('ascii')}")
         return att
     spec = _SECTIONED.get(upper)
     if spec is None:

@@ -35,7 +35,8 @@ SORT_ONLY_REFUSED = frozenset({"UPDATE", "CONTEXT"})
 SORT_KEYS = frozenset({
     "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO",
 })
-THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES"})  # RFC 5256 §3
+THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES",  # RFC 5256 §3
+                               "REFS"})  # draft-ietf-morg-inthread, as Dovecot has it
 _STORE_MODES: dict[bytes, Literal["replace", "add", "remove"]] = {b"FLAGS": "replace", b"+FLAGS": "add", b"-FLAGS": "remove"}
 
 
