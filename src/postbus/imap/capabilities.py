@@ -10,8 +10,7 @@ LITERAL- (RFC 7888 §5) is not advertised beside LITERAL+: LITERAL+ allows
 non-synchronising literals of any size, which covers LITERAL-'s up to 4096
 octets, so a client that knows only LITERAL- may use them (Dovecot does the same).
 
-Not advertised on purpose: CONTEXT=SORT (RFC 5267 §4: SORT results kept up
-to date by position are not built; CONTEXT=SEARCH is) and PARTIAL (RFC 9394: SEARCH and SORT take
+Not advertised on purpose: PARTIAL (RFC 9394: SEARCH and SORT take
 RETURN (PARTIAL ...), UID FETCH does not), and ``QUOTA=RES-MESSAGE``: accounts have no message-count limit, so there is
 no MESSAGE resource to report (RFC 9208 §5.1 lists only limited resources).
 """
@@ -42,7 +41,8 @@ EXTENSIONS = (
     "THREAD=REFERENCES",  # RFC 5256
     "THREAD=REFS",  # draft-ietf-morg-inthread-01, as Dovecot 2.3 answers it (mailbox.thread)
     "ESORT",  # RFC 5267 §3
-    "CONTEXT=SEARCH",  # RFC 5267 §4 (UPDATE, ADDTO, REMOVEFROM, CANCELUPDATE; not CONTEXT=SORT)
+    "CONTEXT=SEARCH",  # RFC 5267 §4 (UPDATE, ADDTO, REMOVEFROM, CANCELUPDATE)
+    "CONTEXT=SORT",
     "WITHIN",  # RFC 5032
     "PREVIEW",  # RFC 8970
     "PREVIEW=FUZZY",  # draft-ietf-extra-imap-fetch-preview: PREVIEW (FUZZY), as Dovecot 2.3

@@ -42,6 +42,10 @@ class SearchContext:
     key: SearchKey  # evaluated again when the folder changes
     uid: bool  # UID SEARCH: updates carry UIDs, else sequence numbers
     uids: set[int]  # the results the client holds
+    #: CONTEXT=SORT: the results in the requested order, and the sort keys; None
+    #: for a SEARCH (whose results are in mailbox order, updated at position 0)
+    order: list[int] | None = None
+    sort: object = None
 
 
 class SelectedMailbox(MailboxView):
@@ -185,6 +189,14 @@ class SelectedMailbox(MailboxView):
             self.changed = True
         out = []
         for tag, context in self.contexts.items():
+            if context.order is not None:
+                leaving_pairs = removal_pairs(context.order, gone & context.uids)
+                context.order = [u for u in context.order if u not in gone]
+                context.uids.difference_update(gone)
+                if leaving_pairs:
+                    out.append(responses.esearch_positions(
+                        tag, context.uid, "REMOVEFROM", self._number_pairs(leaving_pairs, context.uid)))
+                continue
             leaving = sorted(u for u in context.uids & gone if self.index_of(u) is not None)
             context.uids.difference_update(gone)
             if leaving:
@@ -192,9 +204,37 @@ class SelectedMailbox(MailboxView):
                 out.append(responses.esearch_update(tag, context.uid, "REMOVEFROM", numbers))
         return b"".join(out)
 
+    def _number_pairs(self, pairs: list[tuple[int, int]], uid: bool) -> list[tuple[int, int]]:
+        """(position, UID) pairs with message numbers for UIDs when `uid` is False."""
+        if uid:
+            return pairs
+        number = dict(zip([u for _, u in pairs], self.numbers([u for _, u in pairs]), strict=False))
+        return [(p, number[u]) for p, u in pairs if u in number]
+
     def _expunged(self, gone: set[int]) -> None:
         if self.saved is not None:  # RFC 5182 §2.1: expunged messages leave $
             self.saved = [u for u in self.saved if u not in gone]
+
+
+def removal_pairs(order: Sequence[int], leaving: Set[int]) -> list[tuple[int, int]]:
+    """REMOVEFROM pairs (RFC 5267 §4.3.4) taking `leaving` out of the sorted list
+    `order`: applied in turn, each position counts in the list the earlier
+    pairs left."""
+    pairs = []
+    position = 1
+    for uid in order:
+        if uid in leaving:
+            pairs.append((position, uid))  # the next one moves into this position
+        else:
+            position += 1
+    return pairs
+
+
+def addition_pairs(new_order: Sequence[int], known: set[int]) -> list[tuple[int, int]]:
+    """ADDTO pairs (RFC 5267 §4.3.3) that turn the list of `known` UIDs (already
+    in `new_order`'s relative order) into `new_order`: in increasing positions,
+    so each lands where it belongs."""
+    return [(position, uid) for position, uid in enumerate(new_order, 1) if uid not in known]
 
 
 def _flag_fetch(seq: int, entry: MessageEntry, *, uid: bool, recent: bool,

@@ -32,7 +32,7 @@ async def two(imap: Harness, count: int = 3) -> tuple[Client, Client]:
 async def test_capability_is_advertised(imap: Harness) -> None:
     a = await imap.client()
     (caps, _) = await a.command("CAPABILITY")
-    assert b" CONTEXT=SEARCH " in caps and b"CONTEXT=SORT" not in caps
+    assert b" CONTEXT=SEARCH CONTEXT=SORT " in caps
 
 
 async def test_a_new_message_is_added_after_its_exists(imap: Harness) -> None:
@@ -121,12 +121,53 @@ async def test_too_many_contexts_get_noupdate_and_the_rest_is_honoured(imap: Har
         b"S9 OK Search completed, will not notify\r\n"]
 
 
-async def test_context_is_a_hint_and_sort_refuses_update(imap: Harness) -> None:
+async def test_context_is_a_hint(imap: Harness) -> None:
     a, _ = await two(imap)
     assert await tagged(a, "S1", "SEARCH RETURN (CONTEXT COUNT) ALL") == [
         b'* ESEARCH (TAG "S1") COUNT 3\r\n', b"S1 OK SEARCH completed\r\n"]
-    (reply,) = await tagged(a, "S2", "SORT RETURN (UPDATE) (DATE) UTF-8 ALL")
-    assert reply.startswith(b"S2 BAD")
+    assert await tagged(a, "S2", "SORT RETURN (CONTEXT MIN) (SUBJECT) UTF-8 ALL") == [
+        b'* ESEARCH (TAG "S2") MIN 1\r\n', b"S2 OK SORT completed\r\n"]
+
+
+async def test_sort_context_updates_by_position(imap: Harness) -> None:
+    """CONTEXT=SORT (§4.3.2-§4.3.4): positions in the requested order; pairs applied in turn."""
+    for subject in ("delta", "bravo", "foxtrot"):  # UIDs 1, 2, 3
+        await imap.deliver(message(subject))
+    a, b = await imap.client(), await imap.client()
+    await b.ok("SELECT INBOX")
+    await a.ok("SELECT INBOX")
+    assert await tagged(a, "S1", "UID SORT RETURN (UPDATE) (SUBJECT) UTF-8 UNSEEN") == [
+        b'* ESEARCH (TAG "S1") UID ALL 2,1,3\r\n', b"S1 OK Search completed, will notify\r\n"]
+    # "alpha" sorts first, "echo" between delta and foxtrot
+    await imap.deliver(message("alpha"))  # UID 4
+    await imap.deliver(message("echo"))  # UID 5
+    assert no_recent(await a.command("NOOP")) == [
+        b"* 5 EXISTS\r\n", b'* ESEARCH (TAG "S1") UID ADDTO (1 4 4 5)\r\n',
+        b"TAG OK NOOP completed\r\n"]
+    # now alpha(4) bravo(2) delta(1) echo(5) foxtrot(3); bravo and echo leave
+    await b.ok("NOOP")
+    await b.ok("UID STORE 2,5 +FLAGS (\\Seen)")
+    assert no_recent(await a.command("NOOP")) == [
+        b"* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n", b"* 5 FETCH (UID 5 FLAGS (\\Seen \\Recent))\r\n",
+        b'* ESEARCH (TAG "S1") UID REMOVEFROM (2 2 3 5)\r\n', b"TAG OK NOOP completed\r\n"]
+    # alpha(4) delta(1) foxtrot(3); delta is expunged: removed at its position first
+    await b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    await b.ok("EXPUNGE")
+    assert no_recent(await a.command("NOOP")) == [
+        b'* ESEARCH (TAG "S1") UID REMOVEFROM (2 1)\r\n', b"* 1 EXPUNGE\r\n",
+        b"TAG OK NOOP completed\r\n"]
+
+
+async def test_sort_context_with_sequence_numbers(imap: Harness) -> None:
+    for subject in ("bravo", "alpha"):  # UIDs 1, 2
+        await imap.deliver(message(subject))
+    a, _ = await imap.client(), None
+    await a.ok("SELECT INBOX")
+    assert await tagged(a, "S1", "SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL") == [
+        b'* ESEARCH (TAG "S1") ALL 2,1\r\n', b"S1 OK Search completed, will notify\r\n"]
+    await imap.deliver(message("aardvark"))  # message 3 sorts first
+    assert no_recent(await a.command("NOOP")) == [
+        b"* 3 EXISTS\r\n", b'* ESEARCH (TAG "S1") ADDTO (1 3)\r\n', b"TAG OK NOOP completed\r\n"]
 
 
 async def test_contexts_end_with_the_selection(imap: Harness) -> None:

@@ -13,10 +13,9 @@ ESEARCH response is sent).  A MODSEQ key makes SEARCH a CONDSTORE enabling
 command and adds the highest mod-sequence of the matches to the result
 (RFC 7162 §3.1.5: ``* SEARCH 2 5 (MODSEQ 917)``, ESEARCH ``MODSEQ 917``).
 
-``RETURN (UPDATE)`` (CONTEXT=SEARCH, RFC 5267 §4.3) keeps a SEARCH's results up
-to date (``imap.contexts``); CANCELUPDATE ends that (§4.3.5). ``RETURN
-(CONTEXT)`` is a hint (§4.2), taken and ignored. CONTEXT=SORT is not offered:
-SORT refuses both options in the parser.
+``RETURN (UPDATE)`` (CONTEXT=SEARCH and CONTEXT=SORT, RFC 5267 §4.3) keeps a
+SEARCH's or SORT's results up to date (``imap.contexts``); CANCELUPDATE ends
+that (§4.3.5). ``RETURN (CONTEXT)`` is a hint (§4.2), taken and ignored.
 """
 
 from __future__ import annotations
@@ -89,10 +88,7 @@ async def search(session: ImapSession, cmd: Command) -> Done | None:
     assert isinstance(args, SearchArgs)
     view = session.selected
     assert view is not None
-    update = args.returns is not None and "UPDATE" in args.returns
-    if update and cmd.tag in view.contexts:
-        # RFC 5267 §4.3: a tag in use by an updating search SHALL get BAD.
-        raise ImapBad("Tag reuse: a search with this tag is being updated")
+    update = _wants_update(view, cmd, args.returns)
     modseq_key = _uses_modseq(args.key)
     if modseq_key:
         session.enable_condstore()
@@ -110,19 +106,32 @@ async def search(session: ImapSession, cmd: Command) -> Done | None:
     if returns is None:
         session.send(responses.search(uids if cmd.uid else view.numbers(uids), modseq))
         return None
-    if update or "CONTEXT" in returns:
-        # RFC 5267 §4.1: neither changes what is returned now; alone they leave RETURN ().
-        returns = tuple(r for r in returns if r not in ("UPDATE", "CONTEXT"))
-    _extended(session, cmd, view, uids, returns, args.partial, in_order=False,
-              modseq_key=modseq_key)
-    if not update:
-        return None
+    _extended(session, cmd, view, uids, _without_context(returns), args.partial,
+              in_order=False, modseq_key=modseq_key)
+    return _keep_context(session, cmd, view, args.key, uids, None) if update else None
+
+
+def _wants_update(view: SelectedMailbox, cmd: Command, returns: tuple[str, ...] | None) -> bool:
+    update = returns is not None and "UPDATE" in returns
+    if update and cmd.tag in view.contexts:
+        # RFC 5267 §4.3: a tag in use by an updating search SHALL get BAD.
+        raise ImapBad("Tag reuse: a search with this tag is being updated")
+    return update
+
+
+def _without_context(returns: tuple[str, ...]) -> tuple[str, ...]:
+    # RFC 5267 §4.1: UPDATE and CONTEXT change nothing returned now; alone they leave RETURN ().
+    return tuple(r for r in returns if r not in ("UPDATE", "CONTEXT"))
+
+
+def _keep_context(session: ImapSession, cmd: Command, view: SelectedMailbox, key: SearchKey,
+                  uids: list[int], sort: object) -> Done:
     if len(view.contexts) >= MAX_SEARCH_CONTEXTS:
         # RFC 5267 §4.3.1: refused, the other return options honoured.
         session.send(b"* NO [NOUPDATE %s] Too many searches are being updated\r\n"
                      % responses.quoted(cmd.tag.encode("ascii")))
         return Done("Search completed, will not notify")
-    contexts.keep(view, cmd.tag, args.key, cmd.uid, uids)
+    contexts.keep(view, cmd.tag, key, cmd.uid, uids, sort)
     return Done("Search completed, will notify")
 
 
@@ -145,10 +154,12 @@ async def sort(session: ImapSession, cmd: Command) -> Done | None:
     assert isinstance(args, SortArgs)
     view = session.selected
     assert view is not None
+    update = _wants_update(view, cmd, args.returns)
     await session.refresh()
+    keys = sort_keys(args.criteria)
     try:
         matches = await _matches(session, view, args.key)
-        ordered = await session.mailboxes.sort(view.mailbox_id, matches, sort_keys(args.criteria))
+        ordered = await session.mailboxes.sort(view.mailbox_id, matches, keys)
     except Exception:
         if args.returns is not None and "SAVE" in args.returns:
             view.saved = []  # RFC 5182 §2.4 with §2.1
@@ -157,8 +168,9 @@ async def sort(session: ImapSession, cmd: Command) -> Done | None:
         session.send(responses.sort(ordered if cmd.uid else view.numbers(ordered)))
         return None
     # RFC 5267 §3: ESORT answers with ESEARCH, its results in sort order.
-    _extended(session, cmd, view, ordered, args.returns, args.partial, in_order=True)
-    return None
+    _extended(session, cmd, view, ordered, _without_context(args.returns), args.partial,
+              in_order=True)
+    return _keep_context(session, cmd, view, args.key, ordered, keys) if update else None
 
 
 def _extended(session: ImapSession, cmd: Command, view: SelectedMailbox, uids: list[int],

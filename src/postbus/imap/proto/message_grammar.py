@@ -30,8 +30,6 @@ from .sequence import read_sequence_set
 
 SEARCH_RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE", "PARTIAL",
                                    "UPDATE", "CONTEXT"})  # RFC 5267 §4.2, §4.3
-#: RFC 5267 §4.1: UPDATE and CONTEXT on SORT are CONTEXT=SORT's, not offered.
-SORT_ONLY_REFUSED = frozenset({"UPDATE", "CONTEXT"})
 SORT_KEYS = frozenset({
     "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO",
 })
@@ -165,9 +163,6 @@ def _read_sort_criterion(cur: Cursor) -> SortCriterion:
 def read_sort(cur: Cursor, uid: bool) -> SortArgs:
     cur.sp()
     returns, partial = _read_return_options(cur)
-    refused = SORT_ONLY_REFUSED.intersection(returns or ())
-    if refused:
-        raise ImapBad(f"RETURN option {min(refused)} is not supported with SORT")
     criteria = tuple(cur.paren_list(lambda: _read_sort_criterion(cur), allow_empty=False))
     cur.sp()
     charset = read_charset(cur)

@@ -155,6 +155,17 @@ def esearch_update(tag: str, uid: bool, kind: str, numbers: Iterable[int]) -> by
     return b" ".join(parts) + b"\r\n"
 
 
+def esearch_positions(tag: str, uid: bool, kind: str, pairs: Iterable[tuple[int, int]]) -> bytes:
+    """RFC 5267 §4.3.3/§4.3.4 for a sorted context: ``ADDTO (pos n pos n ...)``, each pair
+    applied in order (a position counts in the list as the pairs before it left it)."""
+    parts = [b"* ESEARCH (TAG %s)" % quoted(tag.encode("ascii"))]
+    if uid:
+        parts.append(b"UID")
+    body = b" ".join(b"%d %d" % pair for pair in pairs)
+    parts.append(b"%s (%s)" % (kind.encode("ascii"), body))
+    return b" ".join(parts) + b"\r\n"
+
+
 def _delimiter(delimiter: str | None) -> bytes:
     return NIL if delimiter is None else quoted(delimiter.encode("utf-8"))
 
