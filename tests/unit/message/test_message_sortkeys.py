@@ -118,9 +118,9 @@ def test_parse_date(value: str, expected: float | None) -> None:
 def test_sort_recomputes_the_keys_of_a_record_written_before_them() -> None:
     import msgspec
 
-    from postbus.mailbox.sort import _current_keys
+    from postbus.mailbox.keys import current_sort_keys
 
     meta = parse(crlf("From: _x@example.org\nTo: G: a@b.c;\nSubject: [xyz]\n\nx"), strict=True)
     old = msgspec.structs.replace(meta, sort_subject="[xyz]", sort_from="_x", sort_to="a",
                                   sort_keys_version=0)
-    assert _current_keys(old) == meta
+    assert current_sort_keys(old) == meta

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import httpx
 
@@ -15,7 +16,8 @@ from tests.unit.webmail.conftest import ALICE, deliver, login, message
 
 
 async def test_new_mail_is_pushed(app: App) -> None:
-    handle = await start_web(app, "https", ("127.0.0.1", 0))
+    listening = socket.create_server(("127.0.0.1", 0))
+    handle = await start_web(app, "https", [listening])
     try:
         async with httpx.AsyncClient(base_url=f"https://127.0.0.1:{handle.port}",
                                      verify=False) as client:
@@ -42,3 +44,4 @@ async def test_new_mail_is_pushed(app: App) -> None:
             assert anonymous.status_code == 401
     finally:
         await handle.stop()
+        listening.close()
