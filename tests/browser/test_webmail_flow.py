@@ -80,6 +80,8 @@ def test_a_day_with_the_webmail(browsing: Browsing, server: ServerProcess) -> No
     page.get_by_role("navigation", name="Folders").get_by_role("link", name="Trash").click()
     page.get_by_role("link", name="Quarterly report").wait_for()
     before = quota_used(page)
+    # the confirmation is the page script's: click once its handlers are in place
+    page.locator("html[data-ready]").wait_for(state="attached")
     page.get_by_role("button", name="Empty Trash").click()
     page.get_by_text("This folder is empty.").wait_for()
     after = quota_used(page)
