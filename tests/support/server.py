@@ -101,6 +101,14 @@ def _signal_server(wrapper: subprocess.Popen[str], sig: int) -> None:
             pass
 
 
+def _finish_readers(proc: subprocess.Popen[str], threads: Sequence[threading.Thread]) -> None:
+    for t in threads:
+        t.join(5)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
 @contextmanager
 def running_server(config: Path, env: dict[str, str] | None = None,
                    wrapper: Sequence[str] = (), python: str = sys.executable) -> Iterator[ServerProcess]:
@@ -139,6 +147,8 @@ def running_server(config: Path, env: dict[str, str] | None = None,
             if wrapper:
                 _signal_server(proc, signal.SIGKILL)
             proc.kill()
+            proc.wait()
+            _finish_readers(proc, threads)  # the whole of stderr, and no pipe left open
             raise AssertionError("server did not start: " + "".join(server.stderr)[-3000:])
     try:
         yield server
@@ -155,11 +165,7 @@ def running_server(config: Path, env: dict[str, str] | None = None,
                     _signal_server(proc, signal.SIGKILL)
                 proc.kill()
                 proc.wait()
-        for t in threads:
-            t.join(5)
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        _finish_readers(proc, threads)
     errors = "".join(server.stderr)
     assert "Traceback" not in errors, f"server logged a traceback:\n{errors[-5000:]}"
     assert proc.returncode in (0, -signal.SIGKILL), f"server exit {proc.returncode}:\n{errors[-3000:]}"

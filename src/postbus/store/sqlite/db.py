@@ -61,11 +61,36 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
+        _enter_wal(conn, path)
         # FULL: every commit is fsync'd, so an acknowledged message survives power loss.
         conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA cache_size = -16000")
     return conn
+
+
+def commit_lock_path(path: Path) -> Path:
+    """The lock file beside the database through which processes take turns (`CommitTurn`)."""
+    return path.with_name(path.name + "-commit.lock")
+
+
+def _enter_wal(conn: sqlite3.Connection, path: Path) -> None:
+    """Switches a new database to WAL once, whoever opens it first.
+
+    Changing the journal mode takes an exclusive lock without calling the busy
+    handler: two processes opening a fresh database together (worker processes
+    at their first start) would fail with "database is locked". They take turns
+    on the commit lock instead; once in WAL the mode persists, so the lock is
+    only taken until then.
+    """
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    turn = CommitTurn(commit_lock_path(path))
+    turn.open()
+    try:
+        with turn:
+            conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        turn.close()
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -175,7 +200,7 @@ class Writer:
         self._conn: sqlite3.Connection | None = None
         # Writers in other processes (worker processes, the command line) take
         # turns through this lock around each transaction (`CommitTurn`).
-        self._turn = CommitTurn(path.with_name(path.name + "-commit.lock"))
+        self._turn = CommitTurn(commit_lock_path(path))
         self.after_commit: Callable[[list[Any]], None] | None = None
         self.idle: IdleFn | None = None
         # Units of idle work that are worth a step as soon as no job waits.
