@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-workers lint install audit clean
+.PHONY: run test test-postgresql test-workers lint install audit clean
 
 # sslyze (tests/integration/test_tls_scan.py) and pip-audit each live in a
 # virtual environment of their own: they pin other versions of our libraries.
@@ -34,23 +34,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 
-# The whole suite on the embedded store, then the integration and client tests
-# again with every server on PostgreSQL (127.0.0.1:5432).
+# The whole suite on the embedded store; then, side by side (output kept whole
+# per pass), the integration and client tests again with every server on
+# PostgreSQL (127.0.0.1:5432) and again with two worker processes per server.
 test: $(STAMP) $(SSLYZE_STAMP) lint
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-postgresql test-workers
+
+test-postgresql: $(STAMP)
 	POSTBUS_TEST_STORAGE=postgresql $(BIN)/python -m pytest -q tests/integration
 
-# The integration and client tests once more with two worker processes in every
-# server they start (embedded store; the PostgreSQL pass above already runs
-# tests/integration/test_workers.py). The tests that build their App in-process
-# start no `postbus serve` and are not repeated. test_acme.py is left out until
-# its tests target a worker: with two workers they fail (likely: a connection reaches
-# the worker that has not yet installed the new certificate; not investigated).
 # The integration and client tests again with every `postbus serve` running two
-# worker processes (SQLite). Left out: the in-process outbound-queue tests (no
-# `postbus serve`), the ACME tests (three cases fail with two workers per node),
-# and, for CI's time, the API matrix and schema tests, the TLS scan, backup and
-# migrate, which test no process behaviour (they pass with two workers too).
+# worker processes (SQLite; tests/integration/test_workers.py always uses two).
+# Left out: the in-process outbound-queue tests (no `postbus serve`), the ACME
+# tests (three cases fail with two workers per node), and, for CI's time, the
+# API matrix and schema tests, the TLS scan, backup and migrate, which test no
+# process behaviour (they pass with two workers too).
 test-workers: $(STAMP)
 	POSTBUS_TEST_WORKERS=2 $(BIN)/python -m pytest -q tests/integration \
 		--ignore=tests/integration/test_outbound_queue.py --ignore=tests/integration/test_outbound_remote.py \
