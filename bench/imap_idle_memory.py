@@ -32,8 +32,6 @@ import asyncio
 import gc
 import multiprocessing
 import os
-import pwd
-import shutil
 import signal
 import socket
 import ssl
@@ -45,6 +43,8 @@ import time
 import tracemalloc
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import dovecot_setup
 
 from postbus.config import from_dict
 from postbus.delivery.ingest import ingest_bytes
@@ -244,25 +244,9 @@ def pss_kib(pids: list[int]) -> int:
     return total
 
 
-def write_maildirs(base: Path, args: argparse.Namespace) -> None:
-    nobody = pwd.getpwnam("nobody")
-    stamp = int(time.time()) - args.messages
-    for user in users(args.accounts):
-        maildir = base / "home" / user / "Maildir"
-        for sub in ("cur", "new", "tmp"):
-            (maildir / sub).mkdir(parents=True)
-        for n in range(args.messages):
-            lf = message(n).replace(b"\r\n", b"\n")
-            info = ":2,S" if seen(n, args.messages) else ":2,"
-            (maildir / "cur" / f"{stamp + n}.M{n}P1.bench,S={len(lf)}{info}").write_bytes(lf)
-    for path in [base / "home", *(base / "home").rglob("*")]:
-        os.chown(path, nobody.pw_uid, nobody.pw_gid)
-    (base / "passwd").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}\n"
-                                         for u in users(args.accounts)))
-
-
-def dovecot_conf(base: Path, port: int, tls: Path, hibernate: bool, limit: int) -> str:
-    nobody = pwd.getpwnam("nobody")
+def dovecot_extra(hibernate: bool, limit: int) -> str:
+    """Room for `limit` connections, and with `hibernate` the processes tuned to
+    park idle sessions (Dovecot's imap-hibernate)."""
     tuned = f"""
 imap_hibernate_timeout = 2s
 service imap-login {{
@@ -283,43 +267,11 @@ service imap {{
 }}
 """ if hibernate else ""
     return f"""
-base_dir = {base}/run
-state_dir = {base}/state
-instance_name = postbus-idle-{port}
-log_path = {base}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = required
-ssl_cert = <{tls}/cert.pem
-ssl_key = <{tls}/key.pem
-disable_plaintext_auth = yes
-auth_mechanisms = plain
-default_internal_user = dovecot
-default_login_user = dovenull
 default_process_limit = {limit + 50}
 default_client_limit = {2 * limit + 100}
 default_vsz_limit = 0
-first_valid_uid = 1
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {base}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={nobody.pw_uid} gid={nobody.pw_gid} home={base}/home/%u
-}}
-mail_location = maildir:~/Maildir
 protocol imap {{
   mail_max_userip_connections = {limit}
-}}
-service imap-login {{
-  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
-    port = {port}
-    ssl = yes
-  }}
 }}
 {tuned}"""
 
@@ -334,26 +286,16 @@ def make_cert(tls: Path) -> None:
 async def measure_dovecot(args: argparse.Namespace, root: Path, hibernate: bool) -> float:
     base = root / ("dovecot-hibernate" if hibernate else "dovecot-default")
     base.mkdir()
-    write_maildirs(base, args)
+    messages = [message(n) for n in range(args.messages)]
+    dovecot_setup.fill(base, dict.fromkeys(users(args.accounts), messages), PASSWORD,
+                       seen=lambda n: seen(n, args.messages))
     if not (root / "tls").exists():
         make_cert(root / "tls")
-    port = free_port()
-    conf = base / "dovecot.conf"
-    conf.write_text(dovecot_conf(base, port, root / "tls", hibernate, args.connections))
-    os.chmod(root, 0o755)
-    proc = subprocess.Popen([shutil.which("dovecot") or "/usr/sbin/dovecot", "-c", str(conf),
-                             "-F"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    port = dovecot_setup.free_port()
+    conf = dovecot_setup.config(base, "imap", port, root / "tls" / "cert.pem", root / "tls" / "key.pem",
+                                dovecot_extra(hibernate, args.connections))
+    proc = dovecot_setup.start(base, conf, port)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    error = proc.stderr.read() if proc.stderr else b""
-                    raise SystemExit("dovecot failed: " + error.decode(errors="replace")) from None
-                await asyncio.sleep(0.05)
         # Warm up: index each Maildir once (Dovecot's index files), as Postbus's cache.
         await close_clients(await open_clients(port, args.accounts, args))
         await asyncio.sleep(1)

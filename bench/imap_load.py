@@ -59,12 +59,9 @@ import asyncio
 import json
 import multiprocessing
 import os
-import pwd
 import random
 import re
-import shutil
 import signal
-import socket
 import ssl
 import statistics
 import subprocess
@@ -73,6 +70,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import dovecot_setup
 
 PASSWORD = "Tq7#mZ2v!pLx"
 DOMAIN = "example.test"
@@ -190,8 +189,10 @@ def start_postbus(root: Path, args: argparse.Namespace, boxes: dict[str, list[by
     # Every client comes from 127.0.0.1: no per-address limit, as for Dovecot here
     # (mail_max_userip_connections); with logins, closed connections and new ones overlap.
     text += "[limits]\nmax_connections_per_ip = 0\n"
+    # The benchmark runs as root (for Dovecot): Postbus serves as root only when told to.
+    text += "[server]\nallow_root = true\n"
     if args.workers is not None:
-        text += f"[server]\nworkers = {args.workers}\n"
+        text += f"workers = {args.workers}\n"
     config.write_text(text)
     if boxes is not None:
         asyncio.run(fill_postbus(data, boxes))
@@ -218,93 +219,20 @@ def start_postbus(root: Path, args: argparse.Namespace, boxes: dict[str, list[by
 
 
 # -- Dovecot -----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def fill_dovecot(base: Path, boxes: dict[str, list[bytes]]) -> None:
-    nobody = pwd.getpwnam("nobody")
-    stamp = int(time.time())
-    for user, messages in boxes.items():
-        maildir = base / "home" / user / "Maildir"
-        for sub in ("cur", "new", "tmp"):
-            (maildir / sub).mkdir(parents=True, exist_ok=True)
-        for n, raw in enumerate(messages):
-            lf = raw.replace(b"\r\n", b"\n")
-            name = f"{stamp}.M{n}P1.bench,S={len(lf)},W={len(raw)}:2,"
-            (maildir / "cur" / name).write_bytes(lf)
-        print(f"  dovecot: {user} {len(messages)} messages", flush=True)
-    for path in [base / "home", *(base / "home").rglob("*")]:
-        os.chown(path, nobody.pw_uid, nobody.pw_gid)
-    (base / "passwd").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}\n" for u in boxes))
-
-
 def start_dovecot(root: Path, boxes: dict[str, list[bytes]] | None) -> tuple[subprocess.Popen[bytes], int]:
-    dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
     base = root / "dovecot"
     if boxes is not None:
-        fill_dovecot(base, boxes)
-    nobody = pwd.getpwnam("nobody")
+        dovecot_setup.fill(base, boxes, PASSWORD, quiet=False)
     tls = root / "postbus" / "tls"
-    port = free_port()
-    conf = base / "dovecot.conf"
-    conf.write_text(f"""
-base_dir = {base}/run
-state_dir = {base}/state
-instance_name = postbus-imap-load-{port}
-log_path = {base}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = required
-ssl_cert = <{tls}/selfsigned.crt
-ssl_key = <{tls}/selfsigned.key
-ssl_min_protocol = TLSv1.2
-disable_plaintext_auth = yes
-auth_mechanisms = plain
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
+    port = dovecot_setup.free_port()
+    conf = dovecot_setup.config(base, "imap", port, tls / "selfsigned.crt", tls / "selfsigned.key", """
 mail_max_userip_connections = 10000
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {base}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={nobody.pw_uid} gid={nobody.pw_gid} home={base}/home/%u
-}}
-mail_location = maildir:~/Maildir
-service imap-login {{
-  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
-    port = {port}
-    ssl = yes
-  }}
-}}
-service imap {{
+service imap {
   process_limit = 2048
-}}
+}
 default_client_limit = 4096
 """)
-    os.chmod(root, 0o755)
-    proc = subprocess.Popen([dovecot, "-c", str(conf), "-F"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("dovecot failed: " + (proc.stderr.read() if proc.stderr else b"")
-                                 .decode(errors="replace")) from None
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("dovecot did not start")
+    return dovecot_setup.start(base, conf, port), port
 
 
 # -- the client --------------------------------------------------------------------------

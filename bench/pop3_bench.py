@@ -27,10 +27,8 @@ import argparse
 import asyncio
 import math
 import os
-import pwd
 import random
 import re
-import shutil
 import signal
 import socket
 import ssl
@@ -40,6 +38,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import dovecot_setup
 
 USER = "bench@example.test"
 PASSWORD = "Tq7#mZ2v!pLx"
@@ -111,8 +111,10 @@ def start_postbus(root: Path, messages: list[bytes], workers: int | None = None
     config = root / "postbus.toml"
     config.write_text(f'hostname = "localhost"\ndata_dir = "{data}"\nlog_level = "WARNING"\n'
                       "[listen]\n" + "".join(f'{k} = "{v}"\n' for k, v in listen.items())
+                      # as root only when told to (the benchmark runs as root for Dovecot);
                       # Postbus's [server] workers key (worker processes), only when given
-                      + ("" if workers is None else f"[server]\nworkers = {workers}\n"))
+                      + "[server]\nallow_root = true\n"
+                      + ("" if workers is None else f"workers = {workers}\n"))
     asyncio.run(load_postbus(data, messages))
     env = {k: v for k, v in os.environ.items() if k != "POSTBUS_LOOP"}
     proc = subprocess.Popen([sys.executable, "-m", "postbus.cli", "--config", str(config), "serve"],
@@ -132,79 +134,12 @@ def start_postbus(root: Path, messages: list[bytes], workers: int | None = None
 
 
 # -- Dovecot ----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_dovecot(root: Path, messages: list[bytes], tls_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
     base = root / "dovecot"
-    nobody = pwd.getpwnam("nobody")
-    maildir = base / "home" / USER / "Maildir"
-    for sub in ("cur", "new", "tmp"):
-        (maildir / sub).mkdir(parents=True)
-    stamp = int(time.time()) - len(messages)
-    for n, raw in enumerate(messages):
-        lf = raw.replace(b"\r\n", b"\n")
-        name = f"{stamp + n}.M{n}P1.bench,S={len(lf)},W={len(raw)}:2,"
-        (maildir / "cur" / name).write_bytes(lf)
-    for path in [base / "home", *(base / "home").rglob("*")]:
-        os.chown(path, nobody.pw_uid, nobody.pw_gid)
-    (base / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-    port = free_port()
-    conf = base / "dovecot.conf"
-    conf.write_text(f"""
-base_dir = {base}/run
-state_dir = {base}/state
-instance_name = postbus-bench-{port}
-log_path = {base}/dovecot.log
-protocols = pop3
-listen = 127.0.0.1
-ssl = required
-ssl_cert = <{tls_dir}/selfsigned.crt
-ssl_key = <{tls_dir}/selfsigned.key
-ssl_min_protocol = TLSv1.2
-disable_plaintext_auth = yes
-auth_mechanisms = plain
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {base}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={nobody.pw_uid} gid={nobody.pw_gid} home={base}/home/%u
-}}
-mail_location = maildir:~/Maildir
-service pop3-login {{
-  inet_listener pop3 {{
-    port = 0
-  }}
-  inet_listener pop3s {{
-    port = {port}
-    ssl = yes
-  }}
-}}
-""")
-    os.chmod(root, 0o755)
-    proc = subprocess.Popen([dovecot, "-c", str(conf), "-F"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("dovecot failed: " + (proc.stderr.read() if proc.stderr else b"")
-                                 .decode(errors="replace")) from None
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("dovecot did not start")
+    dovecot_setup.fill(base, {USER: messages}, PASSWORD)
+    port = dovecot_setup.free_port()
+    conf = dovecot_setup.config(base, "pop3", port, tls_dir / "selfsigned.crt", tls_dir / "selfsigned.key")
+    return dovecot_setup.start(base, conf, port), port
 
 
 # -- the client ---------------------------------------------------------------------------

@@ -98,8 +98,9 @@ def setup_postbus(root: Path, port: int, workers: int | None = None) -> Path:
     address = f"127.0.0.1:{port}"
     lines += [f'{name} = "{address if name == "smtp" else ""}"' for name in listeners]
     lines += ["[dns]", 'static = {"A localhost.invalid" = ["127.0.0.1"]}']
-    if workers is not None:  # Postbus's [server] workers key (worker processes)
-        lines += ["[server]", f"workers = {workers}"]
+    # The benchmark runs as root (Postfix needs it); Postbus then serves as root
+    # only when told to. [server] workers (worker processes) only when given.
+    lines += ["[server]", "allow_root = true"] + ([] if workers is None else [f"workers = {workers}"])
     config = root / "postbus.toml"
     config.write_text("\n".join(lines) + "\n")
     postbus_cli(config, "domain", "add", DOMAIN)
