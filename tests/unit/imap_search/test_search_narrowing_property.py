@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +24,6 @@ from postbus.imap.search import criterion
 from postbus.mailbox.search import search
 from postbus.store.contract import Store
 from postbus.store.sqlite.backend import SqliteStore
-from tests.contract.conftest import _backends, _pg_drop, open_backend
 
 EXAMPLES = settings(max_examples=int(os.environ.get("POSTBUS_FUZZ_EXAMPLES", "60")),
                     deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -115,28 +112,6 @@ def key(draw: Any) -> str:
         st.builds(lambda w, n: w[:n], word, st.integers(1, 8)),
     ))
     return f"{name} {string(value, utf8=True).decode()}"
-
-
-@pytest.fixture(scope="module", params=_backends())
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[tuple[Any, Store, int]]:
-    """One store per backend (both must narrow alike), with an account to add folders to."""
-    loop = asyncio.new_event_loop()
-
-    async def start() -> tuple[Store, str | None, int]:
-        store, db = await open_backend(request.param, tmp_path_factory.mktemp("narrowing"))
-        await store.add_domain("example.org")
-        account = await store.add_account("user@example.org", "x", quota_bytes=0)
-        return store, db, account.id
-
-    store, db, account_id = loop.run_until_complete(start())
-    try:
-        yield loop, store, account_id
-    finally:
-        loop.run_until_complete(store.close())
-        if db is not None:
-            loop.run_until_complete(_pg_drop(db))
-        loop.close()
 
 
 _folders = itertools.count(1)

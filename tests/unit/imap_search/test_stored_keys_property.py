@@ -15,11 +15,9 @@ midnight UTC) and random SORT keys and SEARCH criteria, on both backends:
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import itertools
 import os
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -38,7 +36,6 @@ from postbus.mailbox.entrylist import EntryList
 from postbus.mailbox.query import SortKey
 from postbus.mailbox.search_fields import day_start
 from postbus.store.contract import Store
-from tests.contract.conftest import _backends, _pg_drop, open_backend
 from tests.unit.imap_search.test_search_narrowing_property import atom, message, word
 
 EXAMPLES = settings(max_examples=int(os.environ.get("POSTBUS_FUZZ_EXAMPLES", "60")),
@@ -97,27 +94,6 @@ def search_key(draw: Any) -> str:
                                       "OR NOT {a} BODY zzz"]))
         text = shape.format(a=text, b=other)
     return text
-
-
-@pytest.fixture(scope="module", params=_backends())
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[tuple[Any, Store, int]]:
-    loop = asyncio.new_event_loop()
-
-    async def start() -> tuple[Store, str | None, int]:
-        store, db = await open_backend(request.param, tmp_path_factory.mktemp("keys"))
-        await store.add_domain("example.org")
-        account = await store.add_account("user@example.org", "x", quota_bytes=0)
-        return store, db, account.id
-
-    store, db, account_id = loop.run_until_complete(start())
-    try:
-        yield loop, store, account_id
-    finally:
-        loop.run_until_complete(store.close())
-        if db is not None:
-            loop.run_until_complete(_pg_drop(db))
-        loop.close()
 
 
 _folders = itertools.count(1)
