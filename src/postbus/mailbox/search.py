@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from postbus import executor
 from postbus.mailbox import keys, record
@@ -107,6 +107,9 @@ async def search(
     if not stored:
         # Nothing the stored keys answer: the index narrows before the one pass.
         evaluator.narrowed = await _narrow(store, mailbox_id, criterion)
+        within = _bound(criterion, evaluator.narrowed)
+        if within is not None:  # e.g. TEXT word: only the index's candidates can match
+            entries = [e for e in entries if e.uid in within]
     matched, undecided = await _judge(evaluator, criterion, [Candidate(e) for e in entries])
     if stored and undecided:
         # What the entries left open: from the store's keys when that is most of a
@@ -277,6 +280,26 @@ async def _narrow(
                 if found is not None:
                     narrowed[c] = frozenset(found)
     return narrowed
+
+
+def _bound(criterion: Criterion, narrowed: Mapping[StringCriterion, frozenset[int]]
+           ) -> frozenset[int] | None:
+    """UIDs outside which `criterion` is false for certain, from the index's
+    candidates (a narrowed criterion, an AND with one, an OR of such), or None."""
+    if isinstance(criterion, StringCriterion):
+        return narrowed.get(criterion)
+    if isinstance(criterion, And):
+        found = [b for b in (_bound(c, narrowed) for c in criterion.criteria) if b is not None]
+        return frozenset.intersection(*found) if found else None
+    if isinstance(criterion, Or):
+        union: frozenset[int] = frozenset()
+        for c in criterion.criteria:
+            bound = _bound(c, narrowed)
+            if bound is None:
+                return None
+            union |= bound
+        return union
+    return None
 
 
 def _probe(c: StringCriterion) -> tuple[str, str] | None:

@@ -127,3 +127,21 @@ async def test_results_agree_with_a_brute_force_reference(folder: Folder) -> Non
             assert set(found) <= set(expected), case
             if len(case) < 3:
                 assert found == expected, case
+
+
+def test_the_index_bounds_which_entries_are_judged_at_all() -> None:
+    """A narrowed criterion, an AND with one, an OR of narrowed ones: only the index's
+    candidates can match, so the other entries are never looked at; an OR with a
+    criterion the index cannot narrow, or a NOT, bounds nothing."""
+    from postbus.mailbox.query import And, Body, Flag, Not, Or, Text
+    from postbus.mailbox.search import _bound
+
+    word, other = Text("zanzibar"), Body("quarterly")
+    narrowed = {word: frozenset({1, 5, 9}), other: frozenset({5, 7})}
+    assert _bound(word, narrowed) == {1, 5, 9}
+    assert _bound(And((Flag("\\Seen"), word)), narrowed) == {1, 5, 9}
+    assert _bound(And((word, other)), narrowed) == {5}
+    assert _bound(Or((word, other)), narrowed) == {1, 5, 7, 9}
+    assert _bound(Or((word, Flag("\\Seen"))), narrowed) is None
+    assert _bound(Not(word), narrowed) is None
+    assert _bound(Text("zz"), narrowed) is None  # not narrowed (too short a probe)
