@@ -4,7 +4,8 @@ Run (as root, Debian's dovecot-imapd installed):
 
     .venv/bin/python bench/imap_load.py [--loads open,login,large] [--clients 10,50]
         [--seconds 20] [--users 10] [--inbox 200] [--large 50000] [--runs 3]
-        [--only postbus|dovecot] [--workers N] [--data DIR] [--json FILE]
+        [--only postbus|dovecot] [--workers N] [--backend sqlite|postgresql]
+        [--pg URL] [--data DIR] [--json FILE]
 
 Both servers get the same seeded, distinct messages of about 2.5 KB:
 
@@ -46,6 +47,11 @@ generator is not the bottleneck of a single core. Prints each figure for
 both servers and Postbus/Dovecot (throughput ratio; for times, Dovecot's time
 over Postbus's, so above 1 means Postbus is faster), with the load average,
 and writes everything to ``--json`` (default imap_load.json).
+
+``--backend postgresql`` stores Postbus's mail in a new PostgreSQL database
+made through ``--pg`` (an administrator's URL, default
+postgresql://postgres@127.0.0.1:5432/postgres; the database is dropped at the
+end unless ``--data`` keeps it, its URL in ``DIR/postgresql_url``).
 
 ``--workers N`` writes ``[server] workers = N`` into Postbus's config (only
 when given). ``--postbus-python`` runs ``postbus serve`` with another
@@ -143,17 +149,20 @@ def mailboxes(args: argparse.Namespace) -> dict[str, list[bytes]]:
 
 
 def signature(args: argparse.Namespace) -> str:
-    return f"users={args.users} inbox={args.inbox} large={args.large if 'large' in args.loads else 0}"
+    return (f"users={args.users} inbox={args.inbox} large={args.large if 'large' in args.loads else 0}"
+            + (f" backend={args.backend}" if args.backend != "sqlite" else ""))
 
 
 # -- Postbus -----------------------------------------------------------------------------
-async def fill_postbus(data_dir: Path, boxes: dict[str, list[bytes]]) -> None:
+async def fill_postbus(data_dir: Path, boxes: dict[str, list[bytes]], url: str) -> None:
     from postbus.accounts.service import Accounts
     from postbus.delivery.ingest import ingest_bytes
+    from postbus.store.contract import Store
     from postbus.store.model import INBOX
+    from postbus.store.postgres.backend import PostgresStore
     from postbus.store.sqlite.backend import SqliteStore
 
-    store = SqliteStore(data_dir)
+    store: Store = PostgresStore(url, data_dir) if url else SqliteStore(data_dir)
     await store.open()
     try:
         await store.add_domain(DOMAIN)
@@ -177,8 +186,30 @@ async def fill_postbus(data_dir: Path, boxes: dict[str, list[bytes]]) -> None:
         await store.close()
 
 
-def start_postbus(root: Path, args: argparse.Namespace, boxes: dict[str, list[bytes]] | None
-                  ) -> tuple[subprocess.Popen[str], int]:
+async def create_database(admin_url: str) -> str:
+    import asyncpg
+
+    name = f"postbus_imap_load_{os.urandom(6).hex()}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def start_postbus(root: Path, args: argparse.Namespace, boxes: dict[str, list[bytes]] | None,
+                  url: str) -> tuple[subprocess.Popen[str], int]:
     data = root / "postbus"
     listen = {name: "" for name in ("smtp", "submissions", "submission", "imap", "pop3s",
                                     "pop3", "https", "http")}
@@ -193,9 +224,11 @@ def start_postbus(root: Path, args: argparse.Namespace, boxes: dict[str, list[by
     text += "[server]\nallow_root = true\n"
     if args.workers is not None:
         text += f"workers = {args.workers}\n"
+    if url:
+        text += f'[storage]\nbackend = "postgresql"\nurl = "{url}"\n'
     config.write_text(text)
     if boxes is not None:
-        asyncio.run(fill_postbus(data, boxes))
+        asyncio.run(fill_postbus(data, boxes, url))
     env = {k: v for k, v in os.environ.items() if k != "POSTBUS_LOOP"}
     python = sys.executable
     if args.postbus_python:
@@ -472,6 +505,10 @@ def main() -> None:
     parser.add_argument("--only", choices=("postbus", "dovecot"))
     parser.add_argument("--workers", type=int, default=None,
                         help="Postbus's [server] workers (left to its default when not given)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="Postbus's store")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="PostgreSQL administrator URL (--backend postgresql)")
     parser.add_argument("--data", type=Path, default=None,
                         help="keep the filled stores here and reuse them in later runs")
     parser.add_argument("--postbus-python", default="",
@@ -496,10 +533,18 @@ def main() -> None:
     if fresh and (root / "postbus").exists():
         raise SystemExit(f"{root} holds stores of other sizes; use another --data")
     boxes = mailboxes(args) if fresh else None
+    url = ""
+    if args.backend == "postgresql":
+        url_file = root / "postgresql_url"
+        if fresh:
+            url = asyncio.run(create_database(args.pg))
+            url_file.write_text(url)
+        else:
+            url = url_file.read_text()
     results: dict[str, dict[str, Any]] = {}
     procs: list[subprocess.Popen[Any]] = []
     try:
-        postbus, postbus_port = start_postbus(root, args, boxes)
+        postbus, postbus_port = start_postbus(root, args, boxes, url)
         procs.append(postbus)
         dovecot, dovecot_port = None, 0
         if args.only != "postbus":
@@ -520,6 +565,8 @@ def main() -> None:
                 proc.kill()
         if tmp is not None:
             tmp.cleanup()
+            if url:
+                asyncio.run(drop_database(args.pg, url))
     report(results)
     args.json.write_text(json.dumps({"started": started, "ended_load_average": os.getloadavg(),
                                      "options": {k: str(v) for k, v in vars(args).items()},
