@@ -98,6 +98,8 @@ async def search(
     """
     if not entries:
         return []
+    if isinstance(criterion, All):  # SORT ... ALL, SEARCH ALL: nothing to judge
+        return list(entries.uids) if isinstance(entries, EntryList) else [e.uid for e in entries]
     if len(entries) >= STORED_KEYS_MIN and _by_sets_possible(criterion):
         found = await _by_sets(store, mailbox_id, entries, criterion, recent)
         if found is not None:

@@ -140,8 +140,14 @@ class MailboxView:
         view are left out. Linear in the view when the UIDs are many."""
         if len(uids) < 64:
             return [i + 1 for u in uids if (i := self.index_of(u)) is not None]
-        number = {u: n for n, u in enumerate(self.entries.uids, 1)}
-        return [n for u in uids if (n := number.get(u)) is not None]
+        listed = self.entries.uids  # ascending
+        count = len(listed)
+        if count and listed[-1] - listed[0] + 1 == count:
+            # No gaps (a folder nothing was expunged from): a number is an offset.
+            before, last = listed[0] - 1, listed[-1]
+            return [u - before for u in uids if before < u <= last]
+        number = dict(zip(listed, range(1, count + 1), strict=True))
+        return [n for n in map(number.get, uids) if n is not None]
 
     def flags(self) -> list[str]:
         """Every flag the folder knows: system flags, then the keywords in use, sorted."""

@@ -39,6 +39,17 @@ def test_open_state() -> None:
     assert w.numbers([2, 9, 1]) == [2, 1]
 
 
+def test_many_numbers_with_and_without_gaps() -> None:
+    """64 UIDs or more are numbered in bulk: by offset when the UIDs have no gaps,
+    else through a map; UIDs the view does not hold are left out either way."""
+    dense = view(*(entry(u) for u in range(11, 111)))  # UIDs 11..110, numbers 1..100
+    asked = [110, 5, 11, *range(60, 130)]
+    assert dense.numbers(asked) == [100, 1, *range(50, 101)]
+    gaps = view(*(entry(u) for u in range(11, 211, 2)))  # UIDs 11, 13, ..., 209
+    asked = [209, 12, 11, *range(60, 130)]
+    assert gaps.numbers(asked) == [100, 1, *((u - 9) // 2 for u in range(61, 130, 2))]
+
+
 async def test_refresh_records_then_take_numbers_them() -> None:
     v = view(entry(1), entry(2), entry(3))
     v.tracks_recent = True  # an IMAP4rev1 SELECT: claims what it is told of first
