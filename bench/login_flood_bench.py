@@ -1,7 +1,7 @@
 """A correct IMAP login while 200 parallel wrong-password attempts run (issue 15 item 3).
 
 Run: .venv/bin/python bench/login_flood_bench.py [--attackers 200] [--sources 50]
-     [--logins 20] [--rounds 3] [--warmup 5.0]
+     [--logins 20] [--rounds 3] [--warmup 5.0] [--workers 1|N|auto]
 
 A real `postbus serve` (uvloop, only imaps listening, failure delay 0 and bans
 off, so the flood is as heavy as the CPU allows) and real TLS clients over
@@ -223,13 +223,16 @@ def main() -> None:
     parser.add_argument("--logins", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--workers", default="1",
+                        help='Postbus\'s [server] workers: a number or "auto" (one per core)')
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config_dir = Path(tmp)
         config = write_config(config_dir, {
             "listen": {name: "" for name in LISTENERS} | {"imaps": "127.0.0.1:0"},
             "security": {"auth_failure_delay": 0, "ban_after": 0, "account_slow_after": 0},
-            "limits": {"max_connections_per_ip": 0}})
+            "limits": {"max_connections_per_ip": 0},
+            "server": {"workers": args.workers if args.workers == "auto" else int(args.workers)}})
         users = [VICTIM, "owner@example.test"] + [
             f"{kind}{r}-{i}@example.test" for r in range(args.rounds) for kind in ("known", "new")
             for i in range(args.logins)]
@@ -248,7 +251,7 @@ def main() -> None:
                     f"{k} {v * 1000:.0f} ms" if k.endswith(("p50", "p95")) else f"{k} {v:.1f}"
                     for k, v in result.items()) + f"  (load before {before:.2f})", flush=True)
         print(f"medians of {args.rounds} rounds, {args.attackers} attackers over"
-              f" {args.sources} addresses, {os.cpu_count()} cores:")
+              f" {args.sources} addresses, {os.cpu_count()} cores, workers = {args.workers}:")
         for key in results[0]:
             value = statistics.median(r[key] for r in results)
             shown = f"{value * 1000:.0f} ms" if key.endswith(("p50", "p95")) else f"{value:.1f}"
