@@ -3,8 +3,9 @@
 One service serves the CLI, the admin panel, the JSON API and every protocol's
 login: addresses are normalised here, every password that is set passes the
 password policy here, hashing, verification, policy checks and key generation
-run on the executor's cpu pool (a full pool raises `executor.Overloaded`), and
-successful verifications are cached briefly (dropped on a password change).
+run on the executor's cpu pool (a full pool raises `executor.Overloaded`),
+successful verifications are cached briefly (dropped on a password change), and
+each successful login is noted as the mailbox's last login (`lastlogin`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from postbus.accounts.address import (
     normalize_domain,
 )
 from postbus.accounts.authcache import AuthCache
+from postbus.accounts.lastlogin import LastLogins
 from postbus.accounts.passwords import PasswordVerifier
 from postbus.accounts.policy import PasswordPolicy
 from postbus.executor import CPU, Executor, current
@@ -54,6 +56,7 @@ class Accounts:
         self.verifier = verifier or PasswordVerifier(executor)
         self.policy = policy or PasswordPolicy()
         self.cache = cache or AuthCache()
+        self.last_logins = LastLogins(store)
         # login throttling (security.throttle); the App sets it, bare services have none
         self.throttle: LoginThrottle | None = None
         self._suspensions: tuple[float, frozenset[str]] | None = None  # (expires, names)
@@ -189,6 +192,7 @@ class Accounts:
                 return None
             self.cache.remember(address, password, account.password_hash)
         throttle.succeeded(address, source)
+        self.last_logins.note(account)
         return account
 
     async def _authenticate(self, address: str, password: str) -> Account | None:
@@ -203,11 +207,11 @@ class Accounts:
             # not reveal which addresses exist.
             await self.verifier.verify(_DUMMY_HASH, password)
             return None
-        if self.cache.hit(address, password, account.password_hash):
-            return account
-        if not await self.verifier.verify(account.password_hash, password):
-            return None
-        self.cache.remember(address, password, account.password_hash)
+        if not self.cache.hit(address, password, account.password_hash):
+            if not await self.verifier.verify(account.password_hash, password):
+                return None
+            self.cache.remember(address, password, account.password_hash)
+        self.last_logins.note(account)
         return account
 
     async def _suspended(self, address: str) -> bool:

@@ -98,7 +98,8 @@ def _bounded(value: str, limit: int, what: str) -> str:
 
 def _mailbox(account: Account) -> MailboxView:
     return MailboxView(account.address, account.address.rpartition("@")[2], account.quota_bytes,
-                       account.used_bytes, account.used_messages, account.enabled)
+                       account.used_bytes, account.used_messages, account.enabled,
+                       account.last_login)
 
 
 def _token(t: ApiToken) -> TokenView:

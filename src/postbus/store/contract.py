@@ -110,6 +110,10 @@ class Store(Protocol):
         enabled: bool | None = None,
     ) -> Account: ...
 
+    async def record_login(self, account_id: int, at: float) -> None:
+        """Sets the account's `last_login` to `at` unless it is later already (two
+        nodes may record out of order); a removed account is no error."""
+
     # -- aliases --------------------------------------------------------------
     async def set_alias(self, source: str, targets: Sequence[str]) -> Alias:
         """Creates or replaces the alias `source` (an address or "@domain")."""

@@ -246,3 +246,18 @@ async def test_an_administrator_changes_their_password(app: App,
     assert (await post(client, "/admin/password", password=new, again=new + "x")).status_code == 422
     assert (await post(client, "/admin/password", password=new, again=new)).status_code == 303
     assert (await app.admin.login("web-a", new, None, "x")).name == "web-a"
+
+
+async def test_the_last_login_is_shown(app: App, client: httpx.AsyncClient) -> None:
+    await login(client, "web-a", PASSWORD)
+    page = await client.get("/admin/mailbox?address=alice@a.test&lang=nl")
+    assert "Laatst ingelogd: nooit" in page.text
+    listing = await client.get("/admin/domain?name=a.test")
+    assert "<th>Laatst ingelogd</th>" in listing.text and "<td>nooit</td>" in listing.text
+    alice = await app.store.get_account("alice@a.test")
+    assert alice is not None
+    await app.store.record_login(alice.id, 1_800_000_000.0)
+    page = await client.get("/admin/mailbox?address=alice@a.test&lang=en")
+    assert "Last login: 2027-01-15 08:00 UTC" in page.text
+    listing = await client.get("/admin/domain?name=a.test")
+    assert "<td>2027-01-15 08:00 UTC</td>" in listing.text

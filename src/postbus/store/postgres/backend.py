@@ -205,6 +205,9 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
             conn, address, password_hash, quota_bytes, enabled
         ))
 
+    async def record_login(self, account_id: int, at: float) -> None:
+        await self._write(lambda conn, _: directory.record_login(conn, account_id, at))
+
     # -- aliases --------------------------------------------------------------
     async def set_alias(self, source: str, targets: Sequence[str]) -> Alias:
         return await self._write(lambda conn, _: directory.set_alias(conn, source, targets))

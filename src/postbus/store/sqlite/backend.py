@@ -225,6 +225,9 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
             directory.update_account, address, password_hash, quota_bytes, enabled
         )
 
+    async def record_login(self, account_id: int, at: float) -> None:
+        await self._write(directory.record_login, account_id, at)
+
     # -- aliases --------------------------------------------------------------
     async def set_alias(self, source: str, targets: Sequence[str]) -> Alias:
         return await self._write(directory.set_alias, source, targets)

@@ -91,7 +91,11 @@ SCHEMAS: dict[str, Any] = {
         "used_bytes": {"type": "integer", "minimum": 0},
         "used_messages": {"type": "integer", "minimum": 0},
         "enabled": {"type": "boolean"},
-    }, ("address", "domain", "quota_bytes", "used_bytes", "used_messages", "enabled")),
+        "last_login": {"type": ["string", "null"], "format": "date-time",
+                       "description": "The last successful login by any protocol, in UTC"
+                                      " (recorded at most every 5 minutes); null: never."},
+    }, ("address", "domain", "quota_bytes", "used_bytes", "used_messages", "enabled",
+        "last_login")),
     "NewMailbox": _object({
         "mailbox": _ref("Mailbox"),
         "password": {"type": ["string", "null"],

@@ -10,6 +10,7 @@ generic 500 with the traceback in the log.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -100,8 +101,15 @@ def _domain(d: DomainView) -> dict[str, Any]:
     return {"name": d.name, "suspended": d.suspended}
 
 
+def _utc(when: float | None) -> str | None:
+    """ISO 8601 in UTC with a "Z" (RFC 3339 §5.6), to the second; None stays None."""
+    if when is None:
+        return None
+    return datetime.datetime.fromtimestamp(when, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _mailbox(m: MailboxView) -> dict[str, Any]:
-    return asdict(m)
+    return asdict(m) | {"last_login": _utc(m.last_login)}
 
 
 def _forward(f: Forward | None) -> dict[str, Any]:
