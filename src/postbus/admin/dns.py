@@ -14,6 +14,7 @@ or times out is reported as such, never as "missing".
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -49,9 +50,15 @@ def _srv_key(value: str) -> tuple[int, str]:
     return int(port), normalize_name(target)
 
 
+_CHARACTER_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
 def _txt(value: str) -> str:
-    """A TXT value as published ('"v=spf1 mx -all"') without its quotes."""
-    return value[1:-1] if value.startswith('"') and value.endswith('"') else value
+    """A TXT value as listed ('"v=DKIM1; ... p=MIIB" "IjAN..."') as the resolver
+    gives it: its character-strings unquoted and joined (RFC 7208 §3.3)."""
+    if not value.startswith('"'):
+        return value
+    return "".join(re.sub(r"\\(.)", r"\1", s) for s in _CHARACTER_STRING.findall(value))
 
 
 async def check(resolver: Resolver, hostname: str, wanted: list[DnsRecord]) -> list[DnsCheck]:
