@@ -5,8 +5,7 @@ Each public method takes the `Actor` first and calls `permissions.authorize`
 before it reads or changes anything; each change is written to the audit log
 (who, when, from which address, what) in the same store transaction as the
 change itself (the store's `audit=` argument), so that neither commits
-without the other; only a token's creation, whose entry names the id the store
-gives it, is audited just after it (`_audit`). Nothing an
+without the other. Nothing an
 administrator enters is used as a template, a shell word or a file path: it
 is data that goes to the store, bounded by `admin.limits`. Store and value
 refusals become the service's own (`admin.errors`), so that front ends map
@@ -124,11 +123,6 @@ class Administration:
         """The audit entry of a change, to be written in the change's transaction."""
         return AuditEntry(0, self.clock(), actor.name, actor.remote, action, target, domain,
                           detail)
-
-    async def _audit(self, actor: Actor, action: str, target: str, domain: str,
-                     detail: str = "") -> None:
-        """An entry in a transaction of its own (only for what `_entry` cannot cover)."""
-        await self.store.append_audit(self._entry(actor, action, target, domain, detail))
 
     # -- domains ----------------------------------------------------------------
     async def list_domains(self, actor: Actor) -> list[DomainView]:
@@ -496,9 +490,9 @@ class Administration:
         _bounded(label, limits.MAX_LABEL, "a token label")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with _refusals():
-            made = await self.store.add_api_token(name, token_digest(secret), label=label,
-                                                  created=self.clock())
-        await self._audit(actor, "token.create", name, "", f"token {made.id}")
+            made = await self.store.add_api_token(
+                name, token_digest(secret), label=label, created=self.clock(),
+                audit=lambda t: self._entry(actor, "token.create", name, "", f"token {t.id}"))
         return NewToken(_token(made), secret)
 
     async def list_tokens(self, actor: Actor, admin_name: str) -> list[TokenView]:

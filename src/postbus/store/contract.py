@@ -162,8 +162,11 @@ class Store(Protocol):
         """Newest first: at most `limit` entries with an id below `before` (when
         given), of the given domains only (None: every entry, "" included)."""
 
-    async def add_api_token(self, admin: str, digest: str, *, label: str, created: float) -> ApiToken:
-        """NotFound without the administrator. Removing the administrator removes its tokens."""
+    async def add_api_token(self, admin: str, digest: str, *, label: str, created: float,
+                            audit: Callable[[ApiToken], AuditEntry] | None = None) -> ApiToken:
+        """NotFound without the administrator. Removing the administrator removes its
+        tokens. `audit` makes the entry from the new token (it names the id), which is
+        appended in the same transaction."""
 
     async def find_api_token(self, digest: str) -> ApiToken | None: ...
 

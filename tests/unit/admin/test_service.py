@@ -256,6 +256,7 @@ async def test_no_change_without_its_audit_entry(app: App, monkeypatch: pytest.M
 
     password = generate_password()
     await app.admin.create_mailbox(CLI, "alice@a.test", password)
+    await app.admin.add_admin(CLI, "web", generate_password(), operator=False, domains=["a.test"])
     before = len(await app.admin.list_audit(CLI))
 
     def broken(*args: object) -> int:
@@ -269,6 +270,8 @@ async def test_no_change_without_its_audit_entry(app: App, monkeypatch: pytest.M
         lambda: app.admin.set_forward(CLI, "alice@a.test", ["far@away.test"]),
         lambda: app.admin.add_domain(CLI, "c.test"),
         lambda: app.admin.remove_domain(CLI, "b.test"),
+        lambda: app.admin.create_token(CLI, "web"),
+        lambda: app.admin.enrol_totp(CLI, "web"),
     ]
     for attempt in attempts:
         with pytest.raises(RuntimeError):
@@ -278,4 +281,6 @@ async def test_no_change_without_its_audit_entry(app: App, monkeypatch: pytest.M
     assert await app.accounts.authenticate("alice@a.test", password) is not None
     assert await app.admin.get_forward(CLI, "alice@a.test") is None
     assert [d.name for d in await app.admin.list_domains(CLI)] == ["a.test", "b.test"]
+    assert await app.admin.list_tokens(CLI, "web") == []
+    assert not (await app.admin.list_admins(CLI))[0].totp
     assert len(await app.admin.list_audit(CLI)) == before

@@ -317,10 +317,15 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
     ) -> list[AuditEntry]:
         return await admin_sql.list_audit(self.pool, domains, before, limit)
 
-    async def add_api_token(self, admin: str, digest: str, *, label: str,
-                            created: float) -> ApiToken:
-        return await self._write(
-            lambda conn, _: admin_sql.add_api_token(conn, admin, digest, label, created))
+    async def add_api_token(self, admin: str, digest: str, *, label: str, created: float,
+                            audit: Callable[[ApiToken], AuditEntry] | None = None) -> ApiToken:
+        async def job(conn: Conn, _: list[Change]) -> ApiToken:
+            made = await admin_sql.add_api_token(conn, admin, digest, label, created)
+            if audit is not None:
+                await admin_sql.append_audit(conn, audit(made))
+            return made
+
+        return await self._write(job)
 
     async def find_api_token(self, digest: str) -> ApiToken | None:
         return await admin_sql.find_api_token(self.pool, digest)

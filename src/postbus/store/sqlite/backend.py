@@ -294,9 +294,15 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
     ) -> list[AuditEntry]:
         return await self._read(admin_sql.list_audit, domains, before, limit)
 
-    async def add_api_token(self, admin: str, digest: str, *, label: str,
-                            created: float) -> ApiToken:
-        return await self._write(admin_sql.add_api_token, admin, digest, label, created)
+    async def add_api_token(self, admin: str, digest: str, *, label: str, created: float,
+                            audit: Callable[[ApiToken], AuditEntry] | None = None) -> ApiToken:
+        def job(conn: sqlite3.Connection, changes: list[Change]) -> ApiToken:
+            made = admin_sql.add_api_token(conn, admin, digest, label, created)
+            if audit is not None:
+                admin_sql.append_audit(conn, audit(made))
+            return made
+
+        return await self._writer.run(job)
 
     async def find_api_token(self, digest: str) -> ApiToken | None:
         return admin_sql.find_api_token(self._db, digest)
