@@ -95,6 +95,7 @@ class App:
             task.cancel()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        await self.accounts.last_logins.close()
         self.accounts.close()
         await self.throttle.close()
         await self.store.close()

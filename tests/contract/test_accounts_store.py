@@ -116,3 +116,16 @@ async def test_swap_setting_has_one_winner_among_concurrent_callers(store: Store
     results = await asyncio.gather(*(store.swap_setting("race", None, f"n{i}") for i in range(20)))
     assert sum(results) == 1
     assert await store.get_setting("race") == f"n{results.index(True)}"
+
+
+async def test_record_login_keeps_the_latest(store: Store) -> None:
+    await store.add_domain("example.test")
+    a = await store.add_account("alice@example.test", "hash", quota_bytes=0)
+    assert a.last_login is None
+    await store.record_login(a.id, 1_800_000_000.5)
+    found = await store.get_account("alice@example.test")
+    assert found is not None and found.last_login == 1_800_000_000.5
+    await store.record_login(a.id, 1_700_000_000.0)  # an older write arriving late
+    listed = await store.list_accounts("example.test")
+    assert [x.last_login for x in listed] == [1_800_000_000.5]
+    await store.record_login(a.id + 1000, 1_800_000_001.0)  # no such account: no error

@@ -101,3 +101,49 @@ async def test_admin_sessions(store: Store) -> None:
     await store.create_admin_session("boss", "hash3", "c", 0.0)
     await store.remove_admin("boss")
     assert await store.get_admin_session("hash3") is None
+
+
+async def test_a_change_and_its_audit_entry_commit_together(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`audit=`: the entry is written in the change's transaction: both or neither."""
+    await store.add_domain("a.test", audit=entry(1, "a.test"))
+    await store.add_account("u1@a.test", "h", quota_bytes=0, audit=entry(2, "a.test"))
+    await store.set_setting("forward:u1@a.test", "{}", audit=entry(3, "a.test"))
+    await store.add_admin("boss", "h", operator=True)
+    made = await store.add_api_token("boss", "d1", label="", created=1.0, audit=lambda t: (
+        AuditEntry(0, 1.0, "boss", "local", "token.create", "boss", "", f"token {t.id}")))
+    assert [e.detail for e in await store.list_audit(domains=None)] == [
+        f"token {made.id}", "entry 3", "entry 2", "entry 1"]
+    # a refused change leaves no entry
+    with pytest.raises(NotFound):
+        await store.remove_account("ghost@a.test", audit=entry(4, "a.test"))
+    with pytest.raises(NotFound):
+        await store.update_admin("ghost", password_hash="h", audit=entry(5, ""))
+    assert len(await store.list_audit(domains=None)) == 4
+    # an entry that cannot be written undoes its change
+    from postbus.store.postgres import admin as pg_admin
+    from postbus.store.sqlite import admin as sqlite_admin
+
+    def broken(*args: object) -> int:
+        raise RuntimeError("the audit log is full")
+
+    async def broken_async(*args: object) -> int:
+        raise RuntimeError("the audit log is full")
+
+    monkeypatch.setattr(sqlite_admin, "append_audit", broken)
+    monkeypatch.setattr(pg_admin, "append_audit", broken_async)
+    with pytest.raises(RuntimeError):
+        await store.remove_account("u1@a.test", audit=entry(6, "a.test"))
+    with pytest.raises(RuntimeError):
+        await store.set_domain_suspended("a.test", True, audit=entry(7, "a.test"))
+    with pytest.raises(RuntimeError):
+        await store.set_setting("forward:u1@a.test", None, audit=entry(8, "a.test"))
+    with pytest.raises(RuntimeError):
+        await store.add_api_token("boss", "d2", label="", created=2.0,
+                                  audit=lambda t: entry(9, ""))
+    monkeypatch.undo()
+    assert await store.find_api_token("d2") is None
+    assert await store.get_account("u1@a.test") is not None
+    assert await store.list_suspended_domains() == []
+    assert await store.get_setting("forward:u1@a.test") == "{}"
+    assert len(await store.list_audit(domains=None)) == 4

@@ -104,6 +104,7 @@ def test_administrator_credentials_open_no_mailbox_protocol(cfg: Path) -> None:
     postbus(cfg, "admin", "add", "web", "--domain", "a.test", "--password-stdin",
             stdin=ADMIN_PASSWORD + "\n")
     token = last_line(cfg, "admin", "token", "web")
+    assert "last login: never" in postbus(cfg, "user", "show", "alice@a.test").stdout
     tls = ssl.create_default_context()
     tls.check_hostname = False
     tls.verify_mode = ssl.CERT_NONE
@@ -138,6 +139,9 @@ def test_administrator_credentials_open_no_mailbox_protocol(cfg: Path) -> None:
         with httpx.Client(verify=False, timeout=30) as client:
             ok_response = client.get(base + "/domains", headers={"Authorization": f"Bearer {token}"})
             assert ok_response.json() == [{"name": "a.test", "suspended": False}]
+            mailbox = client.get(base + "/mailboxes/alice@a.test",
+                                 headers={"Authorization": f"Bearer {token}"}).json()
+            assert "last_login" in mailbox
             basic = base64.b64encode(f"alice@a.test:{password}".encode()).decode()
             for header in (f"Basic {basic}", f"Bearer {password}",
                            "Basic " + base64.b64encode(f"web:{ADMIN_PASSWORD}".encode()).decode()):
@@ -146,3 +150,7 @@ def test_administrator_credentials_open_no_mailbox_protocol(cfg: Path) -> None:
             # CVE-2025-25198: a link built from the request's Host. Ours name the configured host.
             doc = client.get(base + "/openapi.json", headers={"Host": "evil.example"}).json()
             assert doc["servers"][0]["url"].startswith("https://localhost")
+    # IMAP, POP3 and SMTP logged alice in: recorded once (at most every 5 minutes)
+    # and written before the server stopped.
+    shown = postbus(cfg, "user", "show", "alice@a.test").stdout
+    assert "last login: never" not in shown and " UTC" in shown.split("last login: ")[1]

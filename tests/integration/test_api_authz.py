@@ -73,8 +73,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 class Op:
     operation: str  # the service operation it is (permissions.OPERATIONS)
     method: str
-    # builds (path, json body, check that the target is unchanged) for one request
-    build: Callable[[World], tuple[str, Any, Callable[[], None]]]
+    # builds (path, json body, check that the target is unchanged) for one request by a role
+    build: Callable[[World, str], tuple[str, Any, Callable[[], None]]]
     success: int
 
 
@@ -88,7 +88,7 @@ def mailbox(w: World) -> Any:
 
 def _mailbox_op(operation: str, method: str, suffix: str, body: Any, success: int,
                 unchanged: Callable[[World, str, Any], None] | None = None) -> Op:
-    def build(w: World) -> tuple[str, Any, Callable[[], None]]:
+    def build(w: World, _role: str) -> tuple[str, Any, Callable[[], None]]:
         address = w.fresh_mailbox()
         before = mailbox(w)(address)
 
@@ -114,10 +114,10 @@ def no_vacation(w: World, address: str, before: Any) -> None:
 
 
 def _fixed(operation: str, method: str, path: str, body: Any, success: int) -> Op:
-    return Op(operation, method, lambda w: (path, body, nothing), success)
+    return Op(operation, method, lambda w, _role: (path, body, nothing), success)
 
 
-def _new_domain(w: World) -> tuple[str, Any, Callable[[], None]]:
+def _new_domain(w: World, _role: str) -> tuple[str, Any, Callable[[], None]]:
     name = f"new{next(w.counter)}.test"
 
     def check() -> None:
@@ -126,7 +126,7 @@ def _new_domain(w: World) -> tuple[str, Any, Callable[[], None]]:
     return "/domains", {"name": name}, check
 
 
-def _removable_domain(w: World) -> tuple[str, Any, Callable[[], None]]:
+def _removable_domain(w: World, _role: str) -> tuple[str, Any, Callable[[], None]]:
     name = f"gone{next(w.counter)}.test"
     w.server.run(lambda app: app.admin.add_domain(CLI, name))
 
@@ -136,14 +136,14 @@ def _removable_domain(w: World) -> tuple[str, Any, Callable[[], None]]:
     return f"/domains/{name}", None, check
 
 
-def _suspend_a(w: World) -> tuple[str, Any, Callable[[], None]]:
+def _suspend_a(w: World, _role: str) -> tuple[str, Any, Callable[[], None]]:
     def check() -> None:
         assert w.server.run(lambda app: app.store.list_suspended_domains()) == []
 
     return f"/domains/{A}", {"suspended": False}, check
 
 
-def _new_mailbox(w: World) -> tuple[str, Any, Callable[[], None]]:
+def _new_mailbox(w: World, _role: str) -> tuple[str, Any, Callable[[], None]]:
     local = f"n{next(w.counter)}"
 
     def check() -> None:
@@ -152,7 +152,7 @@ def _new_mailbox(w: World) -> tuple[str, Any, Callable[[], None]]:
     return f"/domains/{A}/mailboxes", {"local_part": local}, check
 
 
-def _new_alias(w: World) -> tuple[str, Any, Callable[[], None]]:
+def _new_alias(w: World, _role: str) -> tuple[str, Any, Callable[[], None]]:
     local = f"al{next(w.counter)}"
 
     def check() -> None:
@@ -161,7 +161,7 @@ def _new_alias(w: World) -> tuple[str, Any, Callable[[], None]]:
     return f"/domains/{A}/aliases", {"source": local, "targets": [f"alice@{A}"]}, check
 
 
-def _removable_alias(w: World) -> tuple[str, Any, Callable[[], None]]:
+def _removable_alias(w: World, _role: str) -> tuple[str, Any, Callable[[], None]]:
     local = f"al{next(w.counter)}"
     w.server.run(lambda app: app.admin.add_alias(CLI, f"{local}@{A}", [f"alice@{A}"]))
 
@@ -171,7 +171,7 @@ def _removable_alias(w: World) -> tuple[str, Any, Callable[[], None]]:
     return f"/domains/{A}/aliases/{local}", None, check
 
 
-def _new_admin(w: World) -> tuple[str, Any, Callable[[], None]]:
+def _new_admin(w: World, _role: str) -> tuple[str, Any, Callable[[], None]]:
     name = f"adm{next(w.counter)}"
 
     def check() -> None:
@@ -181,7 +181,7 @@ def _new_admin(w: World) -> tuple[str, Any, Callable[[], None]]:
     return "/admins", {"name": name, "password": generate_password(), "operator": True}, check
 
 
-def _removable_admin(w: World) -> tuple[str, Any, Callable[[], None]]:
+def _removable_admin(w: World, _role: str) -> tuple[str, Any, Callable[[], None]]:
     name = f"adm{next(w.counter)}"
     w.server.run(lambda app: app.admin.add_admin(CLI, name, generate_password(),
                                                  operator=False, domains=[A]))
@@ -190,6 +190,60 @@ def _removable_admin(w: World) -> tuple[str, Any, Callable[[], None]]:
         assert w.server.run(lambda app: app.store.get_admin(name)) is not None
 
     return f"/admins/{name}", None, check
+
+
+#: whose own credentials a role's /me requests change (the mailbox user and nobody
+#: aim at admin_a's, which must stay as they are)
+OWNER = {"operator": "root", "admin_a": "admin_a", "admin_b": "admin_b"}
+
+
+def _owner(role: str) -> str:
+    return OWNER.get(role, "admin_a")
+
+
+def _own_password(w: World, role: str) -> tuple[str, Any, Callable[[], None]]:
+    name = _owner(role)
+    before = w.server.run(lambda app: app.store.get_admin(name))
+
+    def check() -> None:
+        assert w.server.run(lambda app: app.store.get_admin(name)) == before
+
+    return "/me/password", {"password": generate_password()}, check
+
+
+def _own_tokens(w: World, role: str) -> tuple[str, Any, Callable[[], None]]:
+    name = _owner(role)
+    before = w.server.run(lambda app: app.store.list_api_tokens(name))
+
+    def check() -> None:
+        assert w.server.run(lambda app: app.store.list_api_tokens(name)) == before
+
+    return "/me/tokens", {"label": "deploy"}, check
+
+
+def _own_token(w: World, role: str) -> tuple[str, Any, Callable[[], None]]:
+    name = _owner(role)
+    made = w.server.run(lambda app: app.admin.create_token(CLI, name, "spare"))
+
+    def check() -> None:
+        ids = [t.id for t in w.server.run(lambda app: app.store.list_api_tokens(name))]
+        assert made.token.id in ids
+
+    return f"/me/tokens/{made.token.id}", None, check
+
+
+def _own_totp(enrolled: bool) -> Callable[[World, str], tuple[str, Any, Callable[[], None]]]:
+    def build(w: World, role: str) -> tuple[str, Any, Callable[[], None]]:
+        name = _owner(role)
+        w.server.run(lambda app: app.store.set_totp_secret(name, "A" * 32 if enrolled else None))
+
+        def check() -> None:
+            secret = w.server.run(lambda app: app.store.get_totp_secret(name))
+            assert (secret is not None) is enrolled
+
+        return "/me/totp", None, check
+
+    return build
 
 
 OPS = [
@@ -219,6 +273,12 @@ OPS = [
     Op("admin.add", "POST", _new_admin, 201),
     Op("admin.remove", "DELETE", _removable_admin, 204),
     _fixed("audit.list", "GET", "/audit", None, 200),
+    Op("admin.password", "PUT", _own_password, 204),
+    Op("token.list", "GET", _own_tokens, 200),
+    Op("token.create", "POST", _own_tokens, 201),
+    Op("token.revoke", "DELETE", _own_token, 204),
+    Op("admin.totp", "POST", _own_totp(enrolled=False), 201),
+    Op("admin.totp", "DELETE", _own_totp(enrolled=True), 204),
 ]
 
 
@@ -226,7 +286,7 @@ def expected(op: Op, role: str) -> int:
     scope = OPERATIONS[op.operation]
     if role in ("user_a_bearer", "user_a_basic", "nobody"):
         return 401
-    if role == "operator" or scope is Scope.ANY:
+    if role == "operator" or scope in (Scope.ANY, Scope.SELF):  # SELF: /me is one's own
         return op.success
     if scope is Scope.OPERATOR:
         return 403
@@ -234,16 +294,13 @@ def expected(op: Op, role: str) -> int:
 
 
 def test_the_matrix_covers_every_api_operation() -> None:
-    # tokens, TOTP and one's own password are managed in the panel and the CLI
-    api_operations = {op for op in OPERATIONS
-                      if not op.startswith(("token.", "admin.totp", "admin.password"))}
-    assert {op.operation for op in OPS} == api_operations
+    assert {op.operation for op in OPS} == set(OPERATIONS)
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("op", OPS, ids=[f"{o.method} {o.operation}" for o in OPS])
 def test_authorisation(world: World, op: Op, role: str) -> None:
-    path, body, unchanged = op.build(world)
+    path, body, unchanged = op.build(world, role)
     response = httpx.request(op.method, world.server.url + "/api/v1" + path, json=body,
                              headers=world.headers[role], timeout=30)
     want = expected(op, role)
@@ -287,3 +344,36 @@ def test_mailbox_credentials_and_revoked_tokens_open_nothing(world: World) -> No
     assert httpx.get(world.server.url + "/api/v1/domains", headers=headers).status_code == 200
     world.server.run(lambda app: app.admin.revoke_token(CLI, "admin_a", made.token.id))
     assert httpx.get(world.server.url + "/api/v1/domains", headers=headers).status_code == 401
+
+
+def test_me_is_always_ones_own(world: World) -> None:
+    """/me changes the caller's own record only: another administrator's token id
+    is not found (its existence does not leak), and what is created and listed
+    belongs to the caller."""
+    url = world.server.url + "/api/v1"
+    theirs = world.server.run(lambda app: app.admin.create_token(CLI, "admin_a", "theirs"))
+    for role in ("admin_b", "operator"):
+        r = httpx.delete(f"{url}/me/tokens/{theirs.token.id}", headers=world.headers[role])
+        assert r.status_code == 404, role
+    assert theirs.token.id in [t.id for t in world.server.run(
+        lambda app: app.store.list_api_tokens("admin_a"))]
+    made = httpx.post(f"{url}/me/tokens", json={"label": "ci"}, headers=world.headers["admin_b"])
+    assert made.status_code == 201 and made.json()["token"]["admin"] == "admin_b"
+    secret = made.json()["secret"]
+    listed = httpx.get(f"{url}/me/tokens", headers=world.headers["admin_b"]).json()
+    assert {t["admin"] for t in listed} == {"admin_b"} and secret not in str(listed)
+    # the new token works, and revoking it ends it
+    new = {"Authorization": f"Bearer {secret}"}
+    assert httpx.get(f"{url}/domains", headers=new).json() == [{"name": B, "suspended": False}]
+    revoked = httpx.delete(f"{url}/me/tokens/{made.json()['token']['id']}", headers=new)
+    assert revoked.status_code == 204
+    assert httpx.get(f"{url}/domains", headers=new).status_code == 401
+    enrolled = httpx.post(f"{url}/me/totp", headers=world.headers["admin_b"]).json()
+    assert enrolled["uri"].startswith("otpauth://totp/") and ":admin_b?" in enrolled["uri"]
+    weak = httpx.put(f"{url}/me/password", json={"password": "admin_b1"},
+                     headers=world.headers["admin_b"])
+    assert weak.status_code == 422
+    assert httpx.delete(f"{url}/me/tokens/x1", headers=world.headers["admin_b"]).status_code == 422
+    audit = [e["action"] for e in httpx.get(f"{url}/audit", headers=world.headers["operator"],
+                                           params={"limit": 20}).json()]
+    assert "token.revoke" in audit and "admin.totp" in audit

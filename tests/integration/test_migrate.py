@@ -101,6 +101,7 @@ async def build_store(config: Path) -> None:
         await store.set_subscribed(accounts[0].id, "Lists/python", False)
         await store.set_subscribed(accounts[0].id, "Gone/folder", True)  # no such folder
         await store.set_setting(f"vacation:{USERS[1]}", '{"subject": "away"}')
+        await store.record_login(accounts[0].id, 1_800_000_000.25)
         await store.enqueue(USERS[0], [QueueRecipient("x@remote.test", notify="FAILURE")],
                             bodies[0].blob, envid="env-1", ret="HDRS")
         await store.enqueue(USERS[1], [QueueRecipient("y@remote.test")], bodies[1].blob,
@@ -166,6 +167,7 @@ async def compare(data_dir: Path, url: str, scratch: Path) -> None:
         assert await new.list_domains() == await old.list_domains()
         assert await new.list_accounts() == await old.list_accounts()
         assert [a.used_messages for a in await new.list_accounts()] != [0, 0, 0]
+        assert [a.last_login for a in await new.list_accounts()] == [1_800_000_000.25, None, None]
         assert await new.list_aliases() == await old.list_aliases()
         assert await new.list_admins() == await old.list_admins()
         conn = sqlite3.connect(f"file:{data_dir / 'postbus.sqlite3'}?mode=ro", uri=True)

@@ -13,6 +13,11 @@ from a request. Per domain:
 
 Plus, once for the server: SPF for `hostname` itself, which checks our HELO
 and the SRS envelope sender of forwarded mail (`[srs] domain`).
+
+TXT values are written as quoted character-strings of at most 255 octets each
+(RFC 1035 §3.3.14), the form zone files and DNS providers take: a 2048-bit
+DKIM key is longer than one string, and a verifier joins the strings again
+(RFC 6376 §3.6.2.2, RFC 7208 §3.3).
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from dataclasses import dataclass
 
 from postbus.config import Settings
 from postbus.store.model import Domain
+
+#: RFC 1035 §3.3: a <character-string> is one length octet and at most 255 octets.
+MAX_CHARACTER_STRING = 255
 
 # RFC 6186 §3.1 and RFC 8314 §5.1: service label -> our listener
 _CLIENT_SRV = (
@@ -31,6 +39,16 @@ _CLIENT_SRV = (
     ("_submissions._tcp", "submissions"),
     ("_submission._tcp", "submission"),
 )
+
+
+def txt_value(text: str) -> str:
+    """`text` as a TXT record's value in zone-file form: quoted character-strings
+    of at most MAX_CHARACTER_STRING octets each, '"' and '\\' escaped (RFC 1035 §5.1)."""
+    data = text.encode("ascii")  # every value here is ASCII (keys are base64)
+    chunks = [data[i:i + MAX_CHARACTER_STRING]
+              for i in range(0, len(data), MAX_CHARACTER_STRING)] or [b""]
+    return " ".join('"' + c.decode("ascii").replace("\\", "\\\\").replace('"', '\\"') + '"'
+                    for c in chunks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +68,15 @@ def domain_records(domain: Domain, settings: Settings) -> list[DnsRecord]:
     d, host = domain.name, settings.hostname.lower()
     records = [
         DnsRecord(f"{d}.", "MX", f"10 {host}.", "mail for the domain comes here"),
-        DnsRecord(f"{d}.", "TXT", '"v=spf1 mx -all"', "SPF: only this server sends its mail"),
+        DnsRecord(f"{d}.", "TXT", txt_value("v=spf1 mx -all"),
+                  "SPF: only this server sends its mail"),
     ]
     if domain.dkim_private_key:
         records.append(DnsRecord(f"{domain.dkim_selector}._domainkey.{d}.", "TXT",
-                                 f'"{dns_txt_record(domain.dkim_private_key)}"',
+                                 txt_value(dns_txt_record(domain.dkim_private_key)),
                                  "DKIM: the key outbound mail is signed with"))
     records += [
-        DnsRecord(f"_dmarc.{d}.", "TXT", '"v=DMARC1; p=quarantine"', "DMARC policy"),
+        DnsRecord(f"_dmarc.{d}.", "TXT", txt_value("v=DMARC1; p=quarantine"), "DMARC policy"),
         DnsRecord(f"autoconfig.{d}.", "CNAME", f"{host}.", "Thunderbird automatic set-up"),
         DnsRecord(f"autodiscover.{d}.", "CNAME", f"{host}.", "Outlook automatic set-up"),
     ]
@@ -75,10 +94,11 @@ def domain_records(domain: Domain, settings: Settings) -> list[DnsRecord]:
 def server_records(settings: Settings) -> list[DnsRecord]:
     """Records for the server's own name (not per domain)."""
     host = settings.hostname.lower()
-    records = [DnsRecord(f"{host}.", "TXT", '"v=spf1 a -all"', "SPF for HELO and bounces")]
+    records = [DnsRecord(f"{host}.", "TXT", txt_value("v=spf1 a -all"),
+                         "SPF for HELO and bounces")]
     srs = settings.srs.srs_domain(host) if settings.srs.enabled else host
     if srs != host:
         records.append(DnsRecord(f"{srs}.", "MX", f"10 {host}.", "bounces of forwarded mail (SRS)"))
-        records.append(DnsRecord(f"{srs}.", "TXT", f'"v=spf1 a:{host} -all"',
+        records.append(DnsRecord(f"{srs}.", "TXT", txt_value(f"v=spf1 a:{host} -all"),
                                  "SPF for the SRS envelope sender of forwarded mail"))
     return records

@@ -3,8 +3,10 @@
 One service serves the CLI, the admin panel, the JSON API and every protocol's
 login: addresses are normalised here, every password that is set passes the
 password policy here, hashing, verification, policy checks and key generation
-run on the executor's cpu pool (a full pool raises `executor.Overloaded`), and
-successful verifications are cached briefly (dropped on a password change).
+run on the executor's cpu pool (a full pool raises `executor.Overloaded`),
+successful verifications are cached briefly (dropped on a password change), and
+each successful login is noted as the mailbox's last login (`lastlogin`).
+A change given an `audit` entry writes it in the change's own transaction.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from postbus.accounts.address import (
     normalize_domain,
 )
 from postbus.accounts.authcache import AuthCache
+from postbus.accounts.lastlogin import LastLogins
 from postbus.accounts.passwords import PasswordVerifier
 from postbus.accounts.policy import PasswordPolicy
 from postbus.executor import CPU, Executor, current
 from postbus.net.limits import address_key
 from postbus.security.throttle import LoginThrottle
 from postbus.store import NotFound, Store
+from postbus.store.admin_model import AuditEntry
 from postbus.store.model import Account, Admin, Alias, Domain
 
 #: Seconds the list of suspended domains is reused by logins (see `_suspended`).
@@ -54,6 +58,7 @@ class Accounts:
         self.verifier = verifier or PasswordVerifier(executor)
         self.policy = policy or PasswordPolicy()
         self.cache = cache or AuthCache()
+        self.last_logins = LastLogins(store)
         # login throttling (security.throttle); the App sets it, bare services have none
         self.throttle: LoginThrottle | None = None
         self._suspensions: tuple[float, frozenset[str]] | None = None  # (expires, names)
@@ -69,22 +74,23 @@ class Accounts:
         return self.executor or current()
 
     # -- domains --------------------------------------------------------------
-    async def add_domain(self, name: str) -> NewDomain:
+    async def add_domain(self, name: str, *, audit: AuditEntry | None = None) -> NewDomain:
         from postbus.mailauth.dkim import dns_txt_record, generate_key, selector_for_today
 
         domain = normalize_domain(name)
         key_pem = await self._executor().run(CPU, generate_key)
         selector = selector_for_today()
-        created = await self.store.add_domain(domain, dkim_selector=selector, dkim_private_key=key_pem)
+        created = await self.store.add_domain(domain, dkim_selector=selector,
+                                              dkim_private_key=key_pem, audit=audit)
         return NewDomain(created, dns_txt_record(key_pem))
 
-    async def remove_domain(self, name: str) -> None:
+    async def remove_domain(self, name: str, *, audit: AuditEntry | None = None) -> None:
         """Removes the domain with its mailboxes; their mail leaves the disk at once."""
         name = normalize_domain(name)
         bodies = [body for account in await self.store.list_accounts(name)
                   for body in await self.store.account_bodies(account.id)]
         started = time.time()
-        await self.store.remove_domain(name)
+        await self.store.remove_domain(name, audit=audit)
         await self._free(bodies, started)
 
     async def list_domains(self) -> list[Domain]:
@@ -94,7 +100,8 @@ class Accounts:
         return await self.store.get_domain(normalize_domain(name))
 
     # -- mailboxes ------------------------------------------------------------
-    async def add_user(self, address: str, password: str, *, quota: int | None = None) -> Account:
+    async def add_user(self, address: str, password: str, *, quota: int | None = None,
+                       audit: AuditEntry | None = None) -> Account:
         address = normalize_address(address)
         domain = address.rpartition("@")[2]
         if await self.store.get_domain(domain) is None:
@@ -102,16 +109,28 @@ class Accounts:
         await self._check_policy(password, address)
         password_hash = await self.verifier.hash(password)
         return await self.store.add_account(
-            address, password_hash, quota_bytes=self.default_quota if quota is None else quota
+            address, password_hash, quota_bytes=self.default_quota if quota is None else quota,
+            audit=audit,
         )
 
-    async def set_password(self, address: str, password: str) -> Account:
+    async def set_password(self, address: str, password: str, *,
+                           audit: AuditEntry | None = None) -> Account:
         address = normalize_address(address)
         await self._check_policy(password, address)
         password_hash = await self.verifier.hash(password)
-        account = await self.store.update_account(address, password_hash=password_hash)
+        account = await self.store.update_account(address, password_hash=password_hash,
+                                                  audit=audit)
         self.cache.forget_user(address)
         return account
+
+    async def update_user(self, address: str, *, quota: int | None = None,
+                          enabled: bool | None = None,
+                          audit: AuditEntry | None = None) -> Account:
+        """Sets the quota and/or whether the mailbox may log in, in one write."""
+        address = normalize_address(address)
+        self.cache.forget_user(address)
+        return await self.store.update_account(address, quota_bytes=quota, enabled=enabled,
+                                               audit=audit)
 
     async def set_quota(self, address: str, quota: int) -> Account:
         return await self.store.update_account(normalize_address(address), quota_bytes=quota)
@@ -121,14 +140,14 @@ class Accounts:
         self.cache.forget_user(address)
         return await self.store.update_account(address, enabled=enabled)
 
-    async def remove_user(self, address: str) -> None:
+    async def remove_user(self, address: str, *, audit: AuditEntry | None = None) -> None:
         """Removes the mailbox; its mail leaves the disk at once."""
         address = normalize_address(address)
         self.cache.forget_user(address)
         account = await self.store.get_account(address)
         bodies = [] if account is None else await self.store.account_bodies(account.id)
         started = time.time()
-        await self.store.remove_account(address)
+        await self.store.remove_account(address, audit=audit)
         await self._free(bodies, started)
 
     async def _free(self, bodies: list[str], started: float) -> None:
@@ -189,6 +208,7 @@ class Accounts:
                 return None
             self.cache.remember(address, password, account.password_hash)
         throttle.succeeded(address, source)
+        self.last_logins.note(account)
         return account
 
     async def _authenticate(self, address: str, password: str) -> Account | None:
@@ -203,11 +223,11 @@ class Accounts:
             # not reveal which addresses exist.
             await self.verifier.verify(_DUMMY_HASH, password)
             return None
-        if self.cache.hit(address, password, account.password_hash):
-            return account
-        if not await self.verifier.verify(account.password_hash, password):
-            return None
-        self.cache.remember(address, password, account.password_hash)
+        if not self.cache.hit(address, password, account.password_hash):
+            if not await self.verifier.verify(account.password_hash, password):
+                return None
+            self.cache.remember(address, password, account.password_hash)
+        self.last_logins.note(account)
         return account
 
     async def _suspended(self, address: str) -> bool:
@@ -226,8 +246,11 @@ class Accounts:
         self._suspensions = None
 
     # -- aliases --------------------------------------------------------------
-    async def add_alias(self, source: str, targets: Sequence[str]) -> Alias:
-        """Adds targets to the alias `source` (created when new)."""
+    async def add_alias(self, source: str, targets: Sequence[str], *,
+                        max_targets: int | None = None,
+                        audit: AuditEntry | None = None) -> Alias:
+        """Adds targets to the alias `source` (created when new); ValueError when
+        it would have more than `max_targets`."""
         source = normalize_alias_source(source)
         normalized = [normalize_address(t) for t in targets]
         if not normalized:
@@ -235,13 +258,16 @@ class Accounts:
         existing = await self.store.get_alias(source)
         merged = list(existing.targets) if existing else []
         merged += [t for t in normalized if t not in merged]
-        return await self.store.set_alias(source, merged)
+        if max_targets is not None and len(merged) > max_targets:
+            raise ValueError(f"at most {max_targets} targets")
+        return await self.store.set_alias(source, merged, audit=audit)
 
-    async def remove_alias(self, source: str, targets: Sequence[str] = ()) -> None:
+    async def remove_alias(self, source: str, targets: Sequence[str] = (), *,
+                           audit: AuditEntry | None = None) -> None:
         """Removes the given targets, or the whole alias when none are given."""
         source = normalize_alias_source(source)
         if not targets:
-            await self.store.remove_alias(source)
+            await self.store.remove_alias(source, audit=audit)
             return
         existing = await self.store.get_alias(source)
         if existing is None:
@@ -249,16 +275,17 @@ class Accounts:
         drop = {normalize_address(t) for t in targets}
         left = [t for t in existing.targets if t not in drop]
         if left:
-            await self.store.set_alias(source, left)
+            await self.store.set_alias(source, left, audit=audit)
         else:
-            await self.store.remove_alias(source)
+            await self.store.remove_alias(source, audit=audit)
 
     async def list_aliases(self, domain: str | None = None) -> list[Alias]:
         return await self.store.list_aliases(None if domain is None else normalize_domain(domain))
 
     # -- administrators -------------------------------------------------------
     async def add_admin(
-        self, name: str, password: str, *, operator: bool, domains: Sequence[str] = ()
+        self, name: str, password: str, *, operator: bool, domains: Sequence[str] = (),
+        audit: AuditEntry | None = None,
     ) -> Admin:
         name = name.strip().lower()
         if not name or any(c.isspace() for c in name):
@@ -273,18 +300,21 @@ class Accounts:
                 raise NotFound(f"domain {d} is not hosted here")
         await self._check_policy(password, name)
         password_hash = await self.verifier.hash(password)
-        return await self.store.add_admin(name, password_hash, operator=operator, domains=normalized)
+        return await self.store.add_admin(name, password_hash, operator=operator, domains=normalized,
+                                          audit=audit)
 
-    async def remove_admin(self, name: str) -> None:
-        await self.store.remove_admin(name.strip().lower())
+    async def remove_admin(self, name: str, *, audit: AuditEntry | None = None) -> None:
+        await self.store.remove_admin(name.strip().lower(), audit=audit)
 
     async def list_admins(self) -> list[Admin]:
         return await self.store.list_admins()
 
-    async def set_admin_password(self, name: str, password: str) -> Admin:
+    async def set_admin_password(self, name: str, password: str, *,
+                                 audit: AuditEntry | None = None) -> Admin:
         name = name.strip().lower()
         await self._check_policy(password, name)
-        return await self.store.update_admin(name, password_hash=await self.verifier.hash(password))
+        return await self.store.update_admin(name, password_hash=await self.verifier.hash(password),
+                                             audit=audit)
 
     async def authenticate_admin(self, name: str, password: str, *,
                                  source: str | None = None) -> Admin | None:

@@ -3,15 +3,18 @@
 
 MX, SPF, DKIM and DMARC are looked up through the mail resolver (MX and TXT);
 `autoconfig` and `autodiscover` by their addresses (a CNAME or A records both
-reach the server); SRV records are listed but not checked (the resolver has
-no SRV lookup). Each lookup is bounded by `CHECK_TIMEOUT_SECONDS` and all run
-at once; a lookup that fails or times out is reported as such, never as
-"missing".
+reach the server); the SRV records (RFC 6186 client set-up, `_autodiscover`)
+by SRV, each right when one of its records has the listed port and target
+(RFC 2782: a target is a host name, not an alias, so it is compared as it is;
+"0 0 0 ." is RFC 6186 §3.4's "not offered" and wants target "."). Each lookup
+is bounded by `CHECK_TIMEOUT_SECONDS` and all run at once; a lookup that fails
+or times out is reported as such, never as "missing".
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -20,13 +23,13 @@ from postbus.mailauth.resolver import DnsTempError, Resolver, normalize_name
 
 CHECK_TIMEOUT_SECONDS = 5.0
 
-OK, MISSING, WRONG, FAILED, UNCHECKED = "ok", "missing", "wrong", "lookup failed", "not checked"
+OK, MISSING, WRONG, FAILED = "ok", "missing", "wrong", "lookup failed"
 
 
 @dataclass(frozen=True)
 class DnsCheck:
     record: DnsRecord
-    status: str  # OK, MISSING, WRONG, FAILED or UNCHECKED
+    status: str  # OK, MISSING, WRONG or FAILED
     found: tuple[str, ...] = ()
 
 
@@ -41,9 +44,21 @@ def _squash(text: str) -> str:
     return "".join(text.split()).lower()
 
 
+def _srv_key(value: str) -> tuple[int, str]:
+    """(port, target) of an SRV value "priority weight port target."."""
+    _, _, port, target = value.split()
+    return int(port), normalize_name(target)
+
+
+_CHARACTER_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
 def _txt(value: str) -> str:
-    """A TXT value as published ('"v=spf1 mx -all"') without its quotes."""
-    return value[1:-1] if value.startswith('"') and value.endswith('"') else value
+    """A TXT value as listed ('"v=DKIM1; ... p=MIIB" "IjAN..."') as the resolver
+    gives it: its character-strings unquoted and joined (RFC 7208 §3.3)."""
+    if not value.startswith('"'):
+        return value
+    return "".join(re.sub(r"\\(.)", r"\1", s) for s in _CHARACTER_STRING.findall(value))
 
 
 async def check(resolver: Resolver, hostname: str, wanted: list[DnsRecord]) -> list[DnsCheck]:
@@ -52,6 +67,9 @@ async def check(resolver: Resolver, hostname: str, wanted: list[DnsRecord]) -> l
 
     async def mx_hosts(name: str) -> list[str]:
         return [h for _, h in await resolver.mx(name)]
+
+    async def srv_values(name: str) -> list[str]:
+        return [f"{p} {w} {port} {target}." for p, w, port, target in await resolver.srv(name)]
 
     async def one(record: DnsRecord) -> DnsCheck:
         value = _txt(record.value)
@@ -73,8 +91,9 @@ async def check(resolver: Resolver, hostname: str, wanted: list[DnsRecord]) -> l
         elif record.type == "CNAME":
             ours = set(await _bounded(resolver.addresses(host)) or [])
             lookup, good = resolver.addresses, (lambda found: bool(ours & set(found)))
-        else:
-            return DnsCheck(record, UNCHECKED)
+        else:  # SRV
+            want = _srv_key(record.value)
+            lookup, good = srv_values, (lambda found: any(_srv_key(f) == want for f in found))
         found = await _bounded(lookup(normalize_name(record.name)))
         if found is None:
             return DnsCheck(record, FAILED)

@@ -3,7 +3,9 @@ admin panel offer, written once.
 
 Each public method takes the `Actor` first and calls `permissions.authorize`
 before it reads or changes anything; each change is written to the audit log
-(who, when, from which address, what) after it succeeds. Nothing an
+(who, when, from which address, what) in the same store transaction as the
+change itself (the store's `audit=` argument), so that neither commits
+without the other. Nothing an
 administrator enters is used as a template, a shell word or a file path: it
 is data that goes to the store, bounded by `admin.limits`. Store and value
 refusals become the service's own (`admin.errors`), so that front ends map
@@ -98,7 +100,8 @@ def _bounded(value: str, limit: int, what: str) -> str:
 
 def _mailbox(account: Account) -> MailboxView:
     return MailboxView(account.address, account.address.rpartition("@")[2], account.quota_bytes,
-                       account.used_bytes, account.used_messages, account.enabled)
+                       account.used_bytes, account.used_messages, account.enabled,
+                       account.last_login)
 
 
 def _token(t: ApiToken) -> TokenView:
@@ -115,10 +118,11 @@ class Administration:
         self.issuer = settings.hostname  # names the service in TOTP apps and DNS
         self.clock = clock
 
-    async def _audit(self, actor: Actor, action: str, target: str, domain: str,
-                     detail: str = "") -> None:
-        await self.store.append_audit(AuditEntry(
-            0, self.clock(), actor.name, actor.remote, action, target, domain, detail))
+    def _entry(self, actor: Actor, action: str, target: str, domain: str,
+               detail: str = "") -> AuditEntry:
+        """The audit entry of a change, to be written in the change's transaction."""
+        return AuditEntry(0, self.clock(), actor.name, actor.remote, action, target, domain,
+                          detail)
 
     # -- domains ----------------------------------------------------------------
     async def list_domains(self, actor: Actor) -> list[DomainView]:
@@ -137,9 +141,10 @@ class Administration:
     async def add_domain(self, actor: Actor, name: str) -> tuple[DomainView, str]:
         """The new domain and the DKIM TXT record to publish for it."""
         authorize(actor, "domain.add")
+        domain = _domain(name)
         with _refusals():
-            made = await self.accounts.add_domain(name)
-        await self._audit(actor, "domain.add", made.domain.name, made.domain.name)
+            made = await self.accounts.add_domain(
+                domain, audit=self._entry(actor, "domain.add", domain, domain))
         return DomainView(made.domain.name, False), made.dkim_txt
 
     async def remove_domain(self, actor: Actor, name: str) -> None:
@@ -149,16 +154,17 @@ class Administration:
             if await self.store.get_domain(domain) is None:
                 raise StoreNotFound(f"no domain {domain}")
             count = len(await self.store.list_accounts(domain))
-            await self.accounts.remove_domain(domain)
-        await self._audit(actor, "domain.remove", domain, domain, f"{count} mailboxes removed")
+            await self.accounts.remove_domain(domain, audit=self._entry(
+                actor, "domain.remove", domain, domain, f"{count} mailboxes removed"))
 
     async def suspend_domain(self, actor: Actor, name: str, suspended: bool) -> DomainView:
         domain = _domain(name)
         authorize(actor, "domain.suspend")
+        action = "domain.suspend" if suspended else "domain.resume"
         with _refusals():
-            await self.store.set_domain_suspended(domain, suspended)
+            await self.store.set_domain_suspended(domain, suspended,
+                                                  audit=self._entry(actor, action, domain, domain))
         self.accounts.forget_suspensions()
-        await self._audit(actor, "domain.suspend" if suspended else "domain.resume", domain, domain)
         return DomainView(domain, suspended)
 
     async def dns_records(self, actor: Actor, name: str) -> list[DnsRecord]:
@@ -204,17 +210,18 @@ class Administration:
         address, domain = _address(address_text)
         authorize(actor, "mailbox.create", domain=domain)
         self._check_quota(quota)
+        entry = self._entry(actor, "mailbox.create", address, domain,
+                            f"quota {self.accounts.default_quota if quota is None else quota}"
+                            + (", generated password" if password is None else ""))
         if password is None:
             generated, account = await self._generated(
-                lambda p: self.accounts.add_user(address, p, quota=quota))
+                lambda p: self.accounts.add_user(address, p, quota=quota, audit=entry))
         else:
             generated = None
             _bounded(password, limits.MAX_PASSWORD_LENGTH, "the password")
             with _refusals():
-                account = await self.accounts.add_user(address, password, quota=quota)
-        await self._audit(actor, "mailbox.create", address, domain,
-                          f"quota {account.quota_bytes}"
-                          + (", generated password" if generated else ""))
+                account = await self.accounts.add_user(address, password, quota=quota,
+                                                       audit=entry)
         return NewMailbox(_mailbox(account), generated)
 
     async def update_mailbox(self, actor: Actor, address_text: str, *, quota: int | None = None,
@@ -223,27 +230,26 @@ class Administration:
         authorize(actor, "mailbox.update", domain=domain)
         self._check_quota(quota)
         account = await self._account(address)
-        changes = []
-        with _refusals():
-            if quota is not None:
-                account = await self.accounts.set_quota(address, quota)
-                changes.append(f"quota {quota}")
-            if enabled is not None:
-                account = await self.accounts.set_enabled(address, enabled)
-                changes.append("enabled" if enabled else "disabled")
+        changes = ([] if quota is None else [f"quota {quota}"]) + (
+            [] if enabled is None else ["enabled" if enabled else "disabled"])
         if changes:
-            await self._audit(actor, "mailbox.update", address, domain, ", ".join(changes))
+            with _refusals():
+                account = await self.accounts.update_user(
+                    address, quota=quota, enabled=enabled,
+                    audit=self._entry(actor, "mailbox.update", address, domain,
+                                      ", ".join(changes)))
         return _mailbox(account)
 
     async def delete_mailbox(self, actor: Actor, address_text: str) -> None:
         address, domain = _address(address_text)
         authorize(actor, "mailbox.delete", domain=domain)
         with _refusals():
-            await self.accounts.remove_user(address)
-        # Rules of a removed mailbox go with it.
+            await self.accounts.remove_user(
+                address, audit=self._entry(actor, "mailbox.delete", address, domain))
+        # Rules of a removed mailbox go with it (were this cut short, a mailbox made
+        # again under the name would still start clean: rules name their account id).
         await self.rules.clear_forward(address)
         await self.rules.clear_vacation(address)
-        await self._audit(actor, "mailbox.delete", address, domain)
 
     async def set_password(self, actor: Actor, address_text: str,
                            password: str | None = None) -> str | None:
@@ -251,15 +257,16 @@ class Administration:
         address, domain = _address(address_text)
         authorize(actor, "mailbox.password", domain=domain)
         await self._account(address)
+        entry = self._entry(actor, "mailbox.password", address, domain,
+                            "generated" if password is None else "chosen")
         if password is None:
-            generated, _ = await self._generated(lambda p: self.accounts.set_password(address, p))
+            generated, _ = await self._generated(
+                lambda p: self.accounts.set_password(address, p, audit=entry))
         else:
             generated = None
             _bounded(password, limits.MAX_PASSWORD_LENGTH, "the password")
             with _refusals():
-                await self.accounts.set_password(address, password)
-        await self._audit(actor, "mailbox.password", address, domain,
-                          "generated" if generated else "chosen")
+                await self.accounts.set_password(address, password, audit=entry)
         return generated
 
     async def _generated(self, use: Callable[[str], Awaitable[T]]) -> tuple[str, T]:
@@ -297,12 +304,9 @@ class Administration:
         if len(targets) > limits.MAX_ALIAS_TARGETS:
             raise Invalid(f"at most {limits.MAX_ALIAS_TARGETS} targets")
         with _refusals():
-            made = await self.accounts.add_alias(source, targets)
-        if len(made.targets) > limits.MAX_ALIAS_TARGETS:
-            with _refusals():
-                await self.accounts.remove_alias(source, targets)
-            raise Invalid(f"at most {limits.MAX_ALIAS_TARGETS} targets")
-        await self._audit(actor, "alias.add", source, domain, ", ".join(targets))
+            made = await self.accounts.add_alias(
+                source, targets, max_targets=limits.MAX_ALIAS_TARGETS,
+                audit=self._entry(actor, "alias.add", source, domain, ", ".join(targets)))
         return AliasView(made.source, made.targets)
 
     async def remove_alias(self, actor: Actor, source_text: str,
@@ -311,8 +315,9 @@ class Administration:
         source, domain = self._alias_source(source_text)
         authorize(actor, "alias.remove", domain=domain)
         with _refusals():
-            await self.accounts.remove_alias(source, targets)
-        await self._audit(actor, "alias.remove", source, domain, ", ".join(targets))
+            await self.accounts.remove_alias(
+                source, targets,
+                audit=self._entry(actor, "alias.remove", source, domain, ", ".join(targets)))
 
     # -- forwarding and vacation replies ------------------------------------------
     async def get_forward(self, actor: Actor, address_text: str) -> Forward | None:
@@ -330,12 +335,15 @@ class Administration:
         rule: Forward | None = None
         with _refusals():
             if targets:
-                rule = await self.rules.set_forward(address, targets, keep_copy=keep_copy)
+                # the targets as the rule keeps them: normalised, each once
+                kept = dict.fromkeys(normalize_address(t) for t in targets)
+                entry = self._entry(actor, "forward.set", address, domain, ", ".join(kept)
+                                    + (" (keeping a copy)" if keep_copy else ""))
+                rule = await self.rules.set_forward(address, targets, keep_copy=keep_copy,
+                                                    audit=entry)
             else:
-                await self.rules.clear_forward(address)
-        detail = "cleared" if rule is None else (
-            ", ".join(rule.targets) + (" (keeping a copy)" if keep_copy else ""))
-        await self._audit(actor, "forward.set", address, domain, detail)
+                await self.rules.clear_forward(
+                    address, audit=self._entry(actor, "forward.set", address, domain, "cleared"))
         return rule
 
     async def get_vacation(self, actor: Actor, address_text: str) -> Vacation | None:
@@ -357,13 +365,13 @@ class Administration:
             if vacation.interval_days > limits.MAX_VACATION_INTERVAL_DAYS:
                 raise Invalid(f"the reply interval is at most {limits.MAX_VACATION_INTERVAL_DAYS}"
                               " days")
+        entry = self._entry(actor, "vacation.set", address, domain,
+                            "off" if vacation is None else "on")
         with _refusals():
             if vacation is None:
-                await self.rules.clear_vacation(address)
+                await self.rules.clear_vacation(address, audit=entry)
             else:
-                await self.rules.set_vacation(address, vacation)
-        await self._audit(actor, "vacation.set", address, domain,
-                          "off" if vacation is None else "on")
+                await self.rules.set_vacation(address, vacation, audit=entry)
         return vacation
 
     # -- administrators ---------------------------------------------------------
@@ -384,17 +392,18 @@ class Administration:
             raise Invalid("an administrator name is one word of printable characters without @")
         _bounded(password, limits.MAX_PASSWORD_LENGTH, "the password")
         with _refusals():
-            made = await self.accounts.add_admin(name, password, operator=operator,
-                                                 domains=domains)
-        scope = "operator" if made.operator else "of " + ", ".join(made.domains)
-        await self._audit(actor, "admin.add", made.name, "", scope)
+            scope = "operator" if operator else "of " + ", ".join(
+                normalize_domain(d) for d in domains)
+            made = await self.accounts.add_admin(
+                name, password, operator=operator, domains=domains,
+                audit=self._entry(actor, "admin.add", name, "", scope))
         return await self._admin_view(made)
 
     async def remove_admin(self, actor: Actor, name: str) -> None:
         authorize(actor, "admin.remove")
         with _refusals():
-            await self.accounts.remove_admin(name)
-        await self._audit(actor, "admin.remove", name.strip().lower(), "")
+            await self.accounts.remove_admin(
+                name, audit=self._entry(actor, "admin.remove", name.strip().lower(), ""))
 
     async def set_admin_password(self, actor: Actor, name: str, password: str) -> None:
         """An administrator's own new password (or any, for the operator); it must
@@ -403,8 +412,8 @@ class Administration:
         authorize(actor, "admin.password", admin=name)
         _bounded(password, limits.MAX_PASSWORD_LENGTH, "the password")
         with _refusals():
-            await self.accounts.set_admin_password(name, password)
-        await self._audit(actor, "admin.password", name, "")
+            await self.accounts.set_admin_password(
+                name, password, audit=self._entry(actor, "admin.password", name, ""))
 
     async def enrol_totp(self, actor: Actor, name: str) -> TotpEnrolment:
         """A new RFC 6238 secret for the administrator (replacing any old one)."""
@@ -412,16 +421,16 @@ class Administration:
         authorize(actor, "admin.totp", admin=name)
         secret = totp.new_secret()
         with _refusals():
-            await self.store.set_totp_secret(name, secret)
-        await self._audit(actor, "admin.totp", name, "", "enrolled")
+            await self.store.set_totp_secret(
+                name, secret, audit=self._entry(actor, "admin.totp", name, "", "enrolled"))
         return TotpEnrolment(secret, totp.provisioning_uri(secret, name, self.issuer))
 
     async def remove_totp(self, actor: Actor, name: str) -> None:
         name = name.strip().lower()
         authorize(actor, "admin.totp", admin=name)
         with _refusals():
-            await self.store.set_totp_secret(name, None)
-        await self._audit(actor, "admin.totp", name, "", "removed")
+            await self.store.set_totp_secret(
+                name, None, audit=self._entry(actor, "admin.totp", name, "", "removed"))
 
     async def login(self, name: str, password: str, code: str | None, remote: str) -> Actor:
         """The administrator for these credentials (and TOTP code, when enrolled).
@@ -481,9 +490,9 @@ class Administration:
         _bounded(label, limits.MAX_LABEL, "a token label")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with _refusals():
-            made = await self.store.add_api_token(name, token_digest(secret), label=label,
-                                                  created=self.clock())
-        await self._audit(actor, "token.create", name, "", f"token {made.id}")
+            made = await self.store.add_api_token(
+                name, token_digest(secret), label=label, created=self.clock(),
+                audit=lambda t: self._entry(actor, "token.create", name, "", f"token {t.id}"))
         return NewToken(_token(made), secret)
 
     async def list_tokens(self, actor: Actor, admin_name: str) -> list[TokenView]:
@@ -495,8 +504,9 @@ class Administration:
         name = admin_name.strip().lower()
         authorize(actor, "token.revoke", admin=name)
         with _refusals():
-            await self.store.remove_api_token(name, token_id)
-        await self._audit(actor, "token.revoke", name, "", f"token {token_id}")
+            await self.store.remove_api_token(
+                name, token_id,
+                audit=self._entry(actor, "token.revoke", name, "", f"token {token_id}"))
 
     async def actor_for_token(self, token: str, remote: str) -> Actor:
         """The administrator a bearer token belongs to, or NOBODY."""

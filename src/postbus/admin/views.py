@@ -21,6 +21,7 @@ class MailboxView:
     used_bytes: int
     used_messages: int
     enabled: bool
+    last_login: float | None = None  # Unix time of the last successful login; None: never
 
 
 @dataclass(frozen=True)

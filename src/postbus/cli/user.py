@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import click
 
 from postbus.accounts.address import display_address
@@ -144,8 +146,11 @@ def user_disable(ctx: click.Context, address: str) -> None:
 @click.argument("address")
 @click.pass_context
 def user_show(ctx: click.Context, address: str) -> None:
-    """Show a mailbox: use, quota and whether it may log in."""
+    """Show a mailbox: use, quota, whether it may log in, and its last login."""
     m = with_app(ctx, lambda app: app.admin.get_mailbox(CLI, address))
     quota = human(m.quota_bytes) if m.quota_bytes else "unlimited"
     click.echo(f"{display_address(m.address)}  {human(m.used_bytes)} of {quota}"
                f"  {m.used_messages} messages" + ("" if m.enabled else "  (disabled)"))
+    last = ("never" if m.last_login is None else datetime.datetime.fromtimestamp(
+        m.last_login, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
+    click.echo(f"last login: {last}")

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 from postbus.accounts.address import normalize_address
 from postbus.store import NotFound, Store
+from postbus.store.admin_model import AuditEntry
 from postbus.store.model import Account
 
 DEFAULT_VACATION_INTERVAL_DAYS = 7  # RFC 5230 §4.1: default 7 days
@@ -65,7 +66,8 @@ class Rules:
             raise NotFound(f"no mailbox {address}")
         return account
 
-    async def set_forward(self, address: str, targets: Sequence[str], *, keep_copy: bool) -> Forward:
+    async def set_forward(self, address: str, targets: Sequence[str], *, keep_copy: bool,
+                          audit: AuditEntry | None = None) -> Forward:
         account = await self._account(address)
         address = account.address
         normalized = tuple(dict.fromkeys(normalize_address(t) for t in targets))
@@ -77,11 +79,12 @@ class Rules:
             raise ValueError("a mailbox cannot forward to itself; use --keep-copy")
         rule = Forward(normalized, keep_copy)
         await self.store.set_setting(f"forward:{address}", json.dumps(
-            {"targets": list(normalized), "keep_copy": keep_copy, "account": account.id}))
+            {"targets": list(normalized), "keep_copy": keep_copy, "account": account.id}),
+            audit=audit)
         return rule
 
-    async def clear_forward(self, address: str) -> None:
-        await self.store.set_setting(f"forward:{normalize_address(address)}", None)
+    async def clear_forward(self, address: str, *, audit: AuditEntry | None = None) -> None:
+        await self.store.set_setting(f"forward:{normalize_address(address)}", None, audit=audit)
 
     async def forward(self, address: str, account_id: int | None = None) -> Forward | None:
         """The forwarding of `address`; with `account_id`, only a rule set for that
@@ -94,7 +97,8 @@ class Rules:
             return None
         return Forward(tuple(data["targets"]), bool(data["keep_copy"]))
 
-    async def set_vacation(self, address: str, vacation: Vacation) -> Vacation:
+    async def set_vacation(self, address: str, vacation: Vacation, *,
+                           audit: AuditEntry | None = None) -> Vacation:
         account = await self._account(address)
         if any(c in vacation.subject for c in "\r\n\0"):
             raise ValueError("the subject of a vacation reply is one line")
@@ -107,14 +111,15 @@ class Rules:
         if not 1 <= vacation.interval_days <= MAX_VACATION_INTERVAL_DAYS:
             raise ValueError(f"the reply interval is 1 to {MAX_VACATION_INTERVAL_DAYS} days")
         record = {**asdict(vacation), "account": account.id}
-        await self.store.set_setting(f"vacation:{account.address}", json.dumps(record))
+        await self.store.set_setting(f"vacation:{account.address}", json.dumps(record),
+                                     audit=audit)
         # A new or changed absence answers everyone afresh (RFC 5230 §4.2).
         await self.store.clear_vacation_replies(account.id)
         return vacation
 
-    async def clear_vacation(self, address: str) -> None:
+    async def clear_vacation(self, address: str, *, audit: AuditEntry | None = None) -> None:
         address = normalize_address(address)
-        await self.store.set_setting(f"vacation:{address}", None)
+        await self.store.set_setting(f"vacation:{address}", None, audit=audit)
         account = await self.store.get_account(address)
         if account is not None:
             await self.store.clear_vacation_replies(account.id)

@@ -50,6 +50,10 @@ class Resolver(Protocol):
 
     async def ptr(self, ip: str) -> list[str]: ...
 
+    async def srv(self, name: str) -> list[tuple[int, int, int, str]]:
+        """(priority, weight, port, target) of each SRV record (RFC 2782), the
+        target normalised ("" for the root: RFC 6186 §3.4, no such service)."""
+
 
 def normalize_name(name: str) -> str:
     return name.strip().rstrip(".").lower()
@@ -106,6 +110,13 @@ class StaticResolver:
 
     async def ptr(self, ip: str) -> list[str]:
         return [normalize_name(n) for n in self._get("PTR", ip)]
+
+    async def srv(self, name: str) -> list[tuple[int, int, int, str]]:
+        records = []
+        for value in self._get("SRV", name):
+            priority, weight, port, target = value.split()
+            records.append((int(priority), int(weight), int(port), normalize_name(target)))
+        return records
 
 
 class DnsPythonResolver:
@@ -177,6 +188,13 @@ class DnsPythonResolver:
             return []
         answer = await self._query(name, "PTR")
         return [normalize_name(r.target.to_text()) for r in answer] if answer is not None else []
+
+    async def srv(self, name: str) -> list[tuple[int, int, int, str]]:
+        answer = await self._query(name, "SRV")
+        if answer is None:
+            return []
+        return [(r.priority, r.weight, r.port, normalize_name(r.target.to_text()))
+                for r in answer]
 
 
 def _is_ip(text: str, version: int) -> bool:

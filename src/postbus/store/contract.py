@@ -19,6 +19,9 @@ suite (`tests/contract`) runs against both. Invariants every backend keeps:
   deleted_size), updated in the same transaction as every change to its
   messages (`store.counters`), so `mailbox_status` is one point read.
 - After each commit the backend publishes a `Change` on its `ChangeHub`.
+- A write given `audit=` appends that entry to the audit log in the same
+  transaction as its change: both commit, or neither (a refused change writes
+  no entry).
 
 Short point reads may run on the event loop; anything that can wait on disk
 or the network is awaited.
@@ -74,20 +77,22 @@ class Store(Protocol):
 
     # -- domains --------------------------------------------------------------
     async def add_domain(
-        self, name: str, *, dkim_selector: str = "", dkim_private_key: str = ""
+        self, name: str, *, dkim_selector: str = "", dkim_private_key: str = "",
+        audit: AuditEntry | None = None,
     ) -> Domain: ...
 
     async def get_domain(self, name: str) -> Domain | None: ...
 
     async def list_domains(self) -> list[Domain]: ...
 
-    async def remove_domain(self, name: str) -> None:
+    async def remove_domain(self, name: str, *, audit: AuditEntry | None = None) -> None:
         """Removes the domain with its accounts (their folders, messages and
         subscriptions) and its aliases."""
 
     # -- accounts -------------------------------------------------------------
     async def add_account(
-        self, address: str, password_hash: str, *, quota_bytes: int, enabled: bool = True
+        self, address: str, password_hash: str, *, quota_bytes: int, enabled: bool = True,
+        audit: AuditEntry | None = None,
     ) -> Account:
         """Creates the account and its special-use folders (INBOX, Sent, Drafts,
         Trash, Junk, Archive: `model.SPECIAL_USE_FOLDERS`), each subscribed."""
@@ -98,7 +103,7 @@ class Store(Protocol):
 
     async def list_accounts(self, domain: str | None = None) -> list[Account]: ...
 
-    async def remove_account(self, address: str) -> None:
+    async def remove_account(self, address: str, *, audit: AuditEntry | None = None) -> None:
         """Removes the account with its folders, messages and subscriptions."""
 
     async def update_account(
@@ -108,35 +113,44 @@ class Store(Protocol):
         password_hash: str | None = None,
         quota_bytes: int | None = None,
         enabled: bool | None = None,
+        audit: AuditEntry | None = None,
     ) -> Account: ...
 
+    async def record_login(self, account_id: int, at: float) -> None:
+        """Sets the account's `last_login` to `at` unless it is later already (two
+        nodes may record out of order); a removed account is no error."""
+
     # -- aliases --------------------------------------------------------------
-    async def set_alias(self, source: str, targets: Sequence[str]) -> Alias:
+    async def set_alias(self, source: str, targets: Sequence[str], *,
+                        audit: AuditEntry | None = None) -> Alias:
         """Creates or replaces the alias `source` (an address or "@domain")."""
 
     async def get_alias(self, source: str) -> Alias | None: ...
 
     async def list_aliases(self, domain: str | None = None) -> list[Alias]: ...
 
-    async def remove_alias(self, source: str) -> None: ...
+    async def remove_alias(self, source: str, *, audit: AuditEntry | None = None) -> None: ...
 
     # -- administrators -------------------------------------------------------
     async def add_admin(
-        self, name: str, password_hash: str, *, operator: bool, domains: Sequence[str] = ()
+        self, name: str, password_hash: str, *, operator: bool, domains: Sequence[str] = (),
+        audit: AuditEntry | None = None,
     ) -> Admin: ...
 
     async def get_admin(self, name: str) -> Admin | None: ...
 
     async def list_admins(self) -> list[Admin]: ...
 
-    async def remove_admin(self, name: str) -> None: ...
+    async def remove_admin(self, name: str, *, audit: AuditEntry | None = None) -> None: ...
 
-    async def update_admin(self, name: str, *, password_hash: str) -> Admin: ...
+    async def update_admin(self, name: str, *, password_hash: str,
+                           audit: AuditEntry | None = None) -> Admin: ...
 
     # -- settings (small key/value records: tokens, per-user preferences) -----
     async def get_setting(self, key: str) -> str | None: ...
 
-    async def set_setting(self, key: str, value: str | None) -> None: ...
+    async def set_setting(self, key: str, value: str | None, *,
+                          audit: AuditEntry | None = None) -> None: ...
 
     # -- administration (issue 14): audit log, API tokens, TOTP, suspension ---
     async def append_audit(self, entry: AuditEntry) -> int:
@@ -148,17 +162,22 @@ class Store(Protocol):
         """Newest first: at most `limit` entries with an id below `before` (when
         given), of the given domains only (None: every entry, "" included)."""
 
-    async def add_api_token(self, admin: str, digest: str, *, label: str, created: float) -> ApiToken:
-        """NotFound without the administrator. Removing the administrator removes its tokens."""
+    async def add_api_token(self, admin: str, digest: str, *, label: str, created: float,
+                            audit: Callable[[ApiToken], AuditEntry] | None = None) -> ApiToken:
+        """NotFound without the administrator. Removing the administrator removes its
+        tokens. `audit` makes the entry from the new token (it names the id), which is
+        appended in the same transaction."""
 
     async def find_api_token(self, digest: str) -> ApiToken | None: ...
 
     async def list_api_tokens(self, admin: str) -> list[ApiToken]: ...
 
-    async def remove_api_token(self, admin: str, token_id: int) -> None:
+    async def remove_api_token(self, admin: str, token_id: int, *,
+                               audit: AuditEntry | None = None) -> None:
         """NotFound unless the administrator has that token."""
 
-    async def set_totp_secret(self, admin: str, secret: str | None) -> None:
+    async def set_totp_secret(self, admin: str, secret: str | None, *,
+                              audit: AuditEntry | None = None) -> None:
         """Sets (and resets the last step of) or removes the RFC 6238 secret; NotFound
         without the administrator."""
 
@@ -168,7 +187,8 @@ class Store(Protocol):
         """Records `step` as used when it is later than the last one used, atomically:
         True once per step, so a code cannot be replayed (RFC 6238 §5.2)."""
 
-    async def set_domain_suspended(self, name: str, suspended: bool) -> None:
+    async def set_domain_suspended(self, name: str, suspended: bool, *,
+                                   audit: AuditEntry | None = None) -> None:
         """NotFound without the domain; idempotent otherwise."""
 
     async def list_suspended_domains(self) -> list[str]:

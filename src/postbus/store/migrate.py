@@ -110,7 +110,7 @@ def _meta(r: Row) -> Row:
 TABLES: tuple[Table, ...] = (
     _plain("domains", ("id", "name", "dkim_selector", "dkim_private_key", "created")),
     _plain("accounts", ("id", "address", "domain_id", "password_hash", "quota_bytes", "enabled",
-                        "used_bytes", "used_messages", "created"),
+                        "used_bytes", "used_messages", "created", "last_login"),
            convert=lambda r: (*r[:5], bool(r[5]), *r[6:])),
     _plain("web_sessions", ("id_hash", "account_id", "csrf_token", "language", "created",
                             "last_seen"), order="id_hash", identity=False),

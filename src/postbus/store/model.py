@@ -54,6 +54,9 @@ class Account:
     enabled: bool
     used_bytes: int
     used_messages: int
+    # Unix time of the last successful login by any protocol, None when never;
+    # written at most every `accounts.service.LAST_LOGIN_INTERVAL` seconds.
+    last_login: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
-from postbus.accounts.dns import domain_records, server_records
+from postbus.accounts.dns import MAX_CHARACTER_STRING, domain_records, server_records, txt_value
 from postbus.cli import main
 from postbus.config import from_dict
-from postbus.mailauth.dkim import generate_key
+from postbus.mailauth.dkim import dns_txt_record, generate_key
 from postbus.store.model import Domain
 
 
@@ -30,6 +32,30 @@ def test_records_follow_hostname_and_listeners() -> None:
     assert "_pop3._tcp.example.test. IN SRV 0 0 0 ." in lines  # RFC 6186 §3.4: not offered
     no_key = domain_records(Domain(1, "example.test"), settings)
     assert not any("_domainkey" in r.name for r in no_key)
+
+
+def test_the_dkim_key_is_split_into_character_strings() -> None:
+    """RFC 1035 §3.3.14: at most 255 octets a string; joined, they are the record."""
+    key = generate_key()
+    records = domain_records(Domain(1, "example.test", "s1", key), from_dict({}))
+    dkim = next(r for r in records if r.name == "s1._domainkey.example.test.")
+    strings = re.findall(r'"([^"]*)"', dkim.value)
+    assert len(strings) >= 2  # a 2048-bit key does not fit one
+    assert all(len(s.encode()) <= MAX_CHARACTER_STRING for s in strings)
+    assert len(strings[0]) == MAX_CHARACTER_STRING
+    assert dkim.value == " ".join(f'"{s}"' for s in strings)
+    assert "".join(strings) == dns_txt_record(key)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("", '""'),
+    ("v=spf1 mx -all", '"v=spf1 mx -all"'),
+    ("a" * 255, '"' + "a" * 255 + '"'),
+    ("a" * 256, '"' + "a" * 255 + '" "a"'),
+    ('say "hi" \\ ok', '"say \\"hi\\" \\\\ ok"'),
+])
+def test_txt_value(text: str, value: str) -> None:
+    assert txt_value(text) == value
 
 
 def test_server_records_cover_the_srs_domain() -> None:

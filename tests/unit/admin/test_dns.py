@@ -1,5 +1,6 @@
 """The check of what DNS answers for a domain's records (`accounts.dns`): ok,
-missing, wrong, and failed or slow lookups reported as such (never as missing)."""
+missing, wrong, and failed or slow lookups reported as such (never as missing);
+SRV records (RFC 6186, autodiscover) by their port and target."""
 
 from __future__ import annotations
 
@@ -17,6 +18,15 @@ from postbus.store.model import Domain
 
 HOST = "mail.example.test"
 CHECKED = 6  # MX, SPF, DKIM, DMARC, autoconfig, autodiscover; then SRV records
+SRV = {  # as published, for the default listeners
+    "SRV _autodiscover._tcp.a.test": ["0 0 443 mail.example.test."],
+    "SRV _imaps._tcp.a.test": ["0 1 993 mail.example.test."],
+    "SRV _imap._tcp.a.test": ["0 1 143 mail.example.test."],
+    "SRV _pop3s._tcp.a.test": ["0 1 995 mail.example.test."],
+    "SRV _pop3._tcp.a.test": ["0 1 110 mail.example.test."],
+    "SRV _submissions._tcp.a.test": ["0 1 465 mail.example.test."],
+    "SRV _submission._tcp.a.test": ["0 1 587 mail.example.test."],
+}
 
 
 @functools.cache
@@ -37,12 +47,46 @@ async def test_all_present() -> None:
         "A mail.example.test": ["192.0.2.10"],
         "A autoconfig.a.test": ["192.0.2.10"],
         "A autodiscover.a.test": ["192.0.2.10"],
+        **SRV,
     })
     results = await dns.check(resolver, HOST, wanted())
-    assert [r.status for r in results[:CHECKED]] == ["ok"] * CHECKED
-    assert {r.status for r in results[CHECKED:]} == {"not checked"}
-    assert {r.record.type for r in results[CHECKED:]} == {"SRV"}
+    assert [r.status for r in results] == ["ok"] * len(results)
+    assert [r.record.type for r in results[CHECKED:]] == ["SRV"] * len(SRV)
     assert results[1].found == ("v=spf1 mx -all",)
+    assert results[CHECKED].found == ("0 0 443 mail.example.test.",)
+
+
+async def test_srv_records_missing_wrong_and_failed() -> None:
+    """Port and target are compared with what is listed; priority and weight are the
+    domain's own choice; one right record among others is enough."""
+    resolver = StaticResolver({
+        **SRV,
+        "SRV _imaps._tcp.a.test": ["10 5 993 MAIL.example.test"],  # case, no root dot: ok
+        "SRV _imap._tcp.a.test": ["0 1 143 mail.elsewhere.test."],  # another target
+        "SRV _pop3s._tcp.a.test": ["0 1 110 mail.example.test.",
+                                   "5 1 995 mail.example.test."],  # one right one
+        "SRV _pop3._tcp.a.test": [],
+        "SRV _submissions._tcp.a.test": ["0 1 587 mail.example.test."],  # another port
+    }, failing=["_submission._tcp.a.test"])
+    results = {r.record.name: r for r in await dns.check(resolver, HOST, wanted())}
+    status = {name.split(".")[0]: r.status for name, r in results.items()
+              if r.record.type == "SRV"}
+    assert status == {"_autodiscover": "ok", "_imaps": "ok", "_imap": "wrong", "_pop3s": "ok",
+                      "_pop3": "missing", "_submissions": "wrong",
+                      "_submission": "lookup failed"}
+    assert results["_imap._tcp.a.test."].found == ("0 1 143 mail.elsewhere.test.",)
+
+
+async def test_a_listener_that_is_off_wants_the_root_target() -> None:
+    """RFC 6186 §3.4: "0 0 0 ." says the service is not offered."""
+    records = domain_records(Domain(1, "a.test", "s2026", key()),
+                             from_dict({"hostname": HOST, "listen": {"pop3": ""}}))
+    pop3 = [r for r in records if r.name == "_pop3._tcp.a.test."]
+    assert [r.value for r in pop3] == ["0 0 0 ."]
+    for published, status in ((["0 0 0 ."], "ok"), (["0 1 110 mail.example.test."], "wrong"),
+                              ([], "missing")):
+        resolver = StaticResolver({"SRV _pop3._tcp.a.test": published})
+        assert [r.status for r in await dns.check(resolver, HOST, pop3)] == [status]
 
 
 async def test_missing_wrong_and_failed() -> None:

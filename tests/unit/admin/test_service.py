@@ -247,3 +247,40 @@ async def test_administrators_change_their_own_password_only(app: App) -> None:
     with pytest.raises(Unauthenticated):
         await app.admin.login("web", old, None, "x")
     assert (await app.store.list_audit(domains=None, limit=1))[0].action == "admin.password"
+
+
+async def test_no_change_without_its_audit_entry(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry is written in the change's own transaction: when it cannot be
+    written, the mailbox, its password, its forwarding and the domain stay as they were."""
+    from postbus.store.sqlite import admin as sqlite_admin
+
+    password = generate_password()
+    await app.admin.create_mailbox(CLI, "alice@a.test", password)
+    await app.admin.add_admin(CLI, "web", generate_password(), operator=False, domains=["a.test"])
+    before = len(await app.admin.list_audit(CLI))
+
+    def broken(*args: object) -> int:
+        raise RuntimeError("the audit log is full")
+
+    monkeypatch.setattr(sqlite_admin, "append_audit", broken)
+    attempts = [
+        lambda: app.admin.create_mailbox(CLI, "bob@a.test"),
+        lambda: app.admin.delete_mailbox(CLI, "alice@a.test"),
+        lambda: app.admin.set_password(CLI, "alice@a.test"),
+        lambda: app.admin.set_forward(CLI, "alice@a.test", ["far@away.test"]),
+        lambda: app.admin.add_domain(CLI, "c.test"),
+        lambda: app.admin.remove_domain(CLI, "b.test"),
+        lambda: app.admin.create_token(CLI, "web"),
+        lambda: app.admin.enrol_totp(CLI, "web"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(RuntimeError):
+            await attempt()
+    monkeypatch.undo()
+    assert await app.accounts.get_user("bob@a.test") is None
+    assert await app.accounts.authenticate("alice@a.test", password) is not None
+    assert await app.admin.get_forward(CLI, "alice@a.test") is None
+    assert [d.name for d in await app.admin.list_domains(CLI)] == ["a.test", "b.test"]
+    assert await app.admin.list_tokens(CLI, "web") == []
+    assert not (await app.admin.list_admins(CLI))[0].totp
+    assert len(await app.admin.list_audit(CLI)) == before

@@ -27,6 +27,8 @@ ZONE = {
     ("example.test.", "TXT"): ['"v=spf1 " "-all"'],
     ("1.2.0.192.in-addr.arpa.", "PTR"): ["mx1.example.test."],
     ("empty.example.test.", "A"): [],
+    ("_imaps._tcp.example.test.", "SRV"): ["0 1 993 Mail.Example.test."],
+    ("_pop3._tcp.example.test.", "SRV"): ["0 0 0 ."],
 }
 SILENT = "slow.example.test."
 
@@ -66,6 +68,9 @@ async def test_dnspython_resolver(nameserver: int) -> None:
     assert await resolver.addresses("192.0.2.9") == ["192.0.2.9"]
     assert await resolver.txt("example.test") == ["v=spf1 -all"]
     assert await resolver.ptr("192.0.2.1") == ["mx1.example.test"]
+    assert await resolver.srv("_imaps._tcp.example.test") == [(0, 1, 993, "mail.example.test")]
+    assert await resolver.srv("_pop3._tcp.example.test") == [(0, 0, 0, "")]  # RFC 6186 §3.4
+    assert await resolver.srv("_imap._tcp.example.test") == []
     assert await resolver.mx("nowhere.test") == []  # NXDOMAIN
     assert await resolver.ip4("empty.example.test") == []  # no answer
     with pytest.raises(DnsTempError):
@@ -74,11 +79,14 @@ async def test_dnspython_resolver(nameserver: int) -> None:
 
 async def test_static_resolver() -> None:
     resolver = StaticResolver({"MX Remote.Test.": ["10 mx.remote.test", "5 127.0.0.1"],
-                               "A mx.remote.test": ["127.0.0.1"]}, failing=["down.test"])
+                               "A mx.remote.test": ["127.0.0.1"],
+                               "SRV _imaps._tcp.remote.test": ["0 1 993 mx.remote.test."]},
+                              failing=["down.test"])
     assert await resolver.mx("remote.test") == [(5, "127.0.0.1"), (10, "mx.remote.test")]
     assert await resolver.addresses("127.0.0.1") == ["127.0.0.1"]
     assert await resolver.addresses("MX.remote.test.") == ["127.0.0.1"]
     assert await resolver.txt("remote.test") == []
+    assert await resolver.srv("_imaps._tcp.remote.test") == [(0, 1, 993, "mx.remote.test")]
     with pytest.raises(DnsTempError):
         await resolver.mx("down.test")
 

@@ -115,13 +115,16 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
         assert self._pool is not None, "store is not open"
         return self._pool
 
-    async def _write(self, fn: WriteFn[T]) -> T:
-        """Runs `fn` in a transaction, then publishes the changes it recorded."""
+    async def _write(self, fn: WriteFn[T], *, audit: AuditEntry | None = None) -> T:
+        """Runs `fn` in a transaction (appending `audit` to the audit log in the
+        same one), then publishes the changes it recorded."""
         changes: list[Change] = []
 
         async def transaction(conn: Conn) -> T:
             changes.clear()  # a retried transaction starts over
             result = await fn(conn, changes)
+            if audit is not None:
+                await admin_sql.append_audit(conn, audit)
             if changes:
                 # Delivered to listeners only if the transaction commits.
                 await conn.execute(
@@ -139,10 +142,12 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
 
     # -- domains --------------------------------------------------------------
     async def add_domain(
-        self, name: str, *, dkim_selector: str = "", dkim_private_key: str = ""
+        self, name: str, *, dkim_selector: str = "", dkim_private_key: str = "",
+        audit: AuditEntry | None = None,
     ) -> Domain:
         return await self._write(
-            lambda conn, _: directory.add_domain(conn, name, dkim_selector, dkim_private_key)
+            lambda conn, _: directory.add_domain(conn, name, dkim_selector, dkim_private_key),
+            audit=audit,
         )
 
     async def get_domain(self, name: str) -> Domain | None:
@@ -158,16 +163,17 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
         )
         return [Domain(*r) for r in found]
 
-    async def remove_domain(self, name: str) -> None:
-        await self._write(lambda conn, _: directory.remove_domain(conn, name))
+    async def remove_domain(self, name: str, *, audit: AuditEntry | None = None) -> None:
+        await self._write(lambda conn, _: directory.remove_domain(conn, name), audit=audit)
 
     # -- accounts -------------------------------------------------------------
     async def add_account(
-        self, address: str, password_hash: str, *, quota_bytes: int, enabled: bool = True
+        self, address: str, password_hash: str, *, quota_bytes: int, enabled: bool = True,
+        audit: AuditEntry | None = None,
     ) -> Account:
         return await self._write(lambda conn, _: directory.add_account(
             conn, address, password_hash, quota_bytes, enabled
-        ))
+        ), audit=audit)
 
     async def get_account(self, address: str) -> Account | None:
         row = await self.pool.fetchrow(
@@ -190,8 +196,8 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
         )
         return [rows.account(r) for r in found]
 
-    async def remove_account(self, address: str) -> None:
-        await self._write(lambda conn, _: directory.remove_account(conn, address))
+    async def remove_account(self, address: str, *, audit: AuditEntry | None = None) -> None:
+        await self._write(lambda conn, _: directory.remove_account(conn, address), audit=audit)
 
     async def update_account(
         self,
@@ -200,14 +206,20 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
         password_hash: str | None = None,
         quota_bytes: int | None = None,
         enabled: bool | None = None,
+        audit: AuditEntry | None = None,
     ) -> Account:
         return await self._write(lambda conn, _: directory.update_account(
             conn, address, password_hash, quota_bytes, enabled
-        ))
+        ), audit=audit)
+
+    async def record_login(self, account_id: int, at: float) -> None:
+        await self._write(lambda conn, _: directory.record_login(conn, account_id, at))
 
     # -- aliases --------------------------------------------------------------
-    async def set_alias(self, source: str, targets: Sequence[str]) -> Alias:
-        return await self._write(lambda conn, _: directory.set_alias(conn, source, targets))
+    async def set_alias(self, source: str, targets: Sequence[str], *,
+                        audit: AuditEntry | None = None) -> Alias:
+        return await self._write(lambda conn, _: directory.set_alias(conn, source, targets),
+                                 audit=audit)
 
     async def get_alias(self, source: str) -> Alias | None:
         row = await self.pool.fetchrow(
@@ -224,19 +236,21 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
         )
         return [Alias(r[0], tuple(r[1])) for r in found]
 
-    async def remove_alias(self, source: str) -> None:
+    async def remove_alias(self, source: str, *, audit: AuditEntry | None = None) -> None:
         async def job(conn: Conn, _: list[Change]) -> None:
             if await conn.execute("DELETE FROM aliases WHERE source = $1", source) == "DELETE 0":
                 raise errors.NotFound(f"no alias {source}")
 
-        await self._write(job)
+        await self._write(job, audit=audit)
 
     # -- administrators -------------------------------------------------------
     async def add_admin(
-        self, name: str, password_hash: str, *, operator: bool, domains: Sequence[str] = ()
+        self, name: str, password_hash: str, *, operator: bool, domains: Sequence[str] = (),
+        audit: AuditEntry | None = None,
     ) -> Admin:
         return await self._write(
-            lambda conn, _: directory.add_admin(conn, name, password_hash, operator, domains)
+            lambda conn, _: directory.add_admin(conn, name, password_hash, operator, domains),
+            audit=audit,
         )
 
     async def get_admin(self, name: str) -> Admin | None:
@@ -252,14 +266,15 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
         )
         return [Admin(r[0], r[1], r[2], r[3], tuple(r[4])) for r in found]
 
-    async def remove_admin(self, name: str) -> None:
+    async def remove_admin(self, name: str, *, audit: AuditEntry | None = None) -> None:
         async def job(conn: Conn, _: list[Change]) -> None:
             if await conn.execute("DELETE FROM admins WHERE name = $1", name) == "DELETE 0":
                 raise errors.NotFound(f"no administrator {name}")
 
-        await self._write(job)
+        await self._write(job, audit=audit)
 
-    async def update_admin(self, name: str, *, password_hash: str) -> Admin:
+    async def update_admin(self, name: str, *, password_hash: str,
+                           audit: AuditEntry | None = None) -> Admin:
         async def job(conn: Conn, _: list[Change]) -> Admin:
             row = await conn.fetchrow(
                 "UPDATE admins SET password_hash = $2 WHERE name = $1"
@@ -270,7 +285,7 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
                 raise errors.NotFound(f"no administrator {name}")
             return Admin(row[0], row[1], row[2], row[3], tuple(row[4]))
 
-        return await self._write(job)
+        return await self._write(job, audit=audit)
 
     # -- settings -------------------------------------------------------------
     async def get_setting(self, key: str) -> str | None:
@@ -279,7 +294,8 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
         )
         return value
 
-    async def set_setting(self, key: str, value: str | None) -> None:
+    async def set_setting(self, key: str, value: str | None, *,
+                          audit: AuditEntry | None = None) -> None:
         async def job(conn: Conn, _: list[Change]) -> None:
             if value is None:
                 await conn.execute("DELETE FROM settings WHERE key = $1", key)
@@ -290,7 +306,7 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
                     key, value,
                 )
 
-        await self._write(job)
+        await self._write(job, audit=audit)
 
     # -- administration (issue 14): audit log, API tokens, TOTP, suspension ---
     async def append_audit(self, entry: AuditEntry) -> int:
@@ -301,10 +317,15 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
     ) -> list[AuditEntry]:
         return await admin_sql.list_audit(self.pool, domains, before, limit)
 
-    async def add_api_token(self, admin: str, digest: str, *, label: str,
-                            created: float) -> ApiToken:
-        return await self._write(
-            lambda conn, _: admin_sql.add_api_token(conn, admin, digest, label, created))
+    async def add_api_token(self, admin: str, digest: str, *, label: str, created: float,
+                            audit: Callable[[ApiToken], AuditEntry] | None = None) -> ApiToken:
+        async def job(conn: Conn, _: list[Change]) -> ApiToken:
+            made = await admin_sql.add_api_token(conn, admin, digest, label, created)
+            if audit is not None:
+                await admin_sql.append_audit(conn, audit(made))
+            return made
+
+        return await self._write(job)
 
     async def find_api_token(self, digest: str) -> ApiToken | None:
         return await admin_sql.find_api_token(self.pool, digest)
@@ -312,11 +333,15 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
     async def list_api_tokens(self, admin: str) -> list[ApiToken]:
         return await admin_sql.list_api_tokens(self.pool, admin)
 
-    async def remove_api_token(self, admin: str, token_id: int) -> None:
-        await self._write(lambda conn, _: admin_sql.remove_api_token(conn, admin, token_id))
+    async def remove_api_token(self, admin: str, token_id: int, *,
+                               audit: AuditEntry | None = None) -> None:
+        await self._write(lambda conn, _: admin_sql.remove_api_token(conn, admin, token_id),
+                          audit=audit)
 
-    async def set_totp_secret(self, admin: str, secret: str | None) -> None:
-        await self._write(lambda conn, _: admin_sql.set_totp_secret(conn, admin, secret))
+    async def set_totp_secret(self, admin: str, secret: str | None, *,
+                              audit: AuditEntry | None = None) -> None:
+        await self._write(lambda conn, _: admin_sql.set_totp_secret(conn, admin, secret),
+                          audit=audit)
 
     async def get_totp_secret(self, admin: str) -> str | None:
         return await admin_sql.get_totp_secret(self.pool, admin)
@@ -324,9 +349,10 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
     async def claim_totp_step(self, admin: str, step: int) -> bool:
         return await self._write(lambda conn, _: admin_sql.claim_totp_step(conn, admin, step))
 
-    async def set_domain_suspended(self, name: str, suspended: bool) -> None:
+    async def set_domain_suspended(self, name: str, suspended: bool, *,
+                                   audit: AuditEntry | None = None) -> None:
         await self._write(
-            lambda conn, _: admin_sql.set_domain_suspended(conn, name, suspended))
+            lambda conn, _: admin_sql.set_domain_suspended(conn, name, suspended), audit=audit)
 
     async def list_suspended_domains(self) -> list[str]:
         return await admin_sql.list_suspended_domains(self.pool)

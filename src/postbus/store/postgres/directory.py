@@ -100,6 +100,14 @@ async def update_account(
     return rows.account(row)
 
 
+async def record_login(conn: Conn, account_id: int, at: float) -> None:
+    await conn.execute(
+        "UPDATE accounts SET last_login = $2 WHERE id = $1"
+        " AND (last_login IS NULL OR last_login < $2)",
+        account_id, at,
+    )
+
+
 async def set_alias(conn: Conn, source: str, targets: Sequence[str]) -> Alias:
     domain = source.rpartition("@")[2]
     domain_id = await conn.fetchval("SELECT id FROM domains WHERE name = $1", domain)

@@ -17,7 +17,8 @@ from postbus.store.model import Account, Mailbox, MessageEntry, QueueItem, Queue
 from postbus.store.postgres.db import Conn
 
 ACCOUNT_COLS = (
-    "id, address, domain_id, password_hash, quota_bytes, enabled, used_bytes, used_messages"
+    "id, address, domain_id, password_hash, quota_bytes, enabled, used_bytes, used_messages,"
+    " last_login"
 )
 MAILBOX_COLS = (
     "id, account_id, name, special_use, uid_validity, uid_next, highest_modseq, object_id")
@@ -29,7 +30,7 @@ QUEUE_COLS = (
 
 
 def account(row: Sequence[Any]) -> Account:
-    return Account(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
+    return Account(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8])
 
 
 def mailbox(row: Sequence[Any]) -> Mailbox:

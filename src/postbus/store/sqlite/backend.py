@@ -164,9 +164,19 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
         future.add_done_callback(self._reading.discard)
         return await future
 
-    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Runs fn(connection, *args) in the writer's transaction."""
-        return await self._writer.run(lambda conn, changes: fn(conn, *args))
+    async def _write(self, fn: Callable[..., T], *args: Any,
+                     audit: AuditEntry | None = None) -> T:
+        """Runs fn(connection, *args) in the writer's transaction, and appends
+        `audit` to the audit log in the same one (its own savepoint)."""
+        if audit is None:
+            return await self._writer.run(lambda conn, changes: fn(conn, *args))
+
+        def job(conn: sqlite3.Connection, changes: list[Change]) -> T:
+            result = fn(conn, *args)
+            admin_sql.append_audit(conn, audit)
+            return result
+
+        return await self._writer.run(job)
 
     async def _write_changes(self, fn: Callable[..., T], *args: Any) -> T:
         """Runs fn(connection, *args, changes) in the writer's transaction."""
@@ -180,9 +190,11 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
 
     # -- domains --------------------------------------------------------------
     async def add_domain(
-        self, name: str, *, dkim_selector: str = "", dkim_private_key: str = ""
+        self, name: str, *, dkim_selector: str = "", dkim_private_key: str = "",
+        audit: AuditEntry | None = None,
     ) -> Domain:
-        return await self._write(directory.add_domain, name, dkim_selector, dkim_private_key)
+        return await self._write(directory.add_domain, name, dkim_selector, dkim_private_key,
+                                 audit=audit)
 
     async def get_domain(self, name: str) -> Domain | None:
         return directory.get_domain(self._db, name)
@@ -190,15 +202,16 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
     async def list_domains(self) -> list[Domain]:
         return directory.list_domains(self._db)
 
-    async def remove_domain(self, name: str) -> None:
-        await self._write(directory.remove_domain, name)
+    async def remove_domain(self, name: str, *, audit: AuditEntry | None = None) -> None:
+        await self._write(directory.remove_domain, name, audit=audit)
 
     # -- accounts -------------------------------------------------------------
     async def add_account(
-        self, address: str, password_hash: str, *, quota_bytes: int, enabled: bool = True
+        self, address: str, password_hash: str, *, quota_bytes: int, enabled: bool = True,
+        audit: AuditEntry | None = None,
     ) -> Account:
         return await self._write(
-            directory.add_account, address, password_hash, quota_bytes, enabled
+            directory.add_account, address, password_hash, quota_bytes, enabled, audit=audit
         )
 
     async def get_account(self, address: str) -> Account | None:
@@ -210,8 +223,8 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
     async def list_accounts(self, domain: str | None = None) -> list[Account]:
         return directory.list_accounts(self._db, domain)
 
-    async def remove_account(self, address: str) -> None:
-        await self._write(directory.remove_account, address)
+    async def remove_account(self, address: str, *, audit: AuditEntry | None = None) -> None:
+        await self._write(directory.remove_account, address, audit=audit)
 
     async def update_account(
         self,
@@ -220,14 +233,19 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
         password_hash: str | None = None,
         quota_bytes: int | None = None,
         enabled: bool | None = None,
+        audit: AuditEntry | None = None,
     ) -> Account:
         return await self._write(
-            directory.update_account, address, password_hash, quota_bytes, enabled
+            directory.update_account, address, password_hash, quota_bytes, enabled, audit=audit
         )
 
+    async def record_login(self, account_id: int, at: float) -> None:
+        await self._write(directory.record_login, account_id, at)
+
     # -- aliases --------------------------------------------------------------
-    async def set_alias(self, source: str, targets: Sequence[str]) -> Alias:
-        return await self._write(directory.set_alias, source, targets)
+    async def set_alias(self, source: str, targets: Sequence[str], *,
+                        audit: AuditEntry | None = None) -> Alias:
+        return await self._write(directory.set_alias, source, targets, audit=audit)
 
     async def get_alias(self, source: str) -> Alias | None:
         return directory.get_alias(self._db, source)
@@ -235,14 +253,16 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
     async def list_aliases(self, domain: str | None = None) -> list[Alias]:
         return directory.list_aliases(self._db, domain)
 
-    async def remove_alias(self, source: str) -> None:
-        await self._write(directory.remove_alias, source)
+    async def remove_alias(self, source: str, *, audit: AuditEntry | None = None) -> None:
+        await self._write(directory.remove_alias, source, audit=audit)
 
     # -- administrators -------------------------------------------------------
     async def add_admin(
-        self, name: str, password_hash: str, *, operator: bool, domains: Sequence[str] = ()
+        self, name: str, password_hash: str, *, operator: bool, domains: Sequence[str] = (),
+        audit: AuditEntry | None = None,
     ) -> Admin:
-        return await self._write(directory.add_admin, name, password_hash, operator, domains)
+        return await self._write(directory.add_admin, name, password_hash, operator, domains,
+                                 audit=audit)
 
     async def get_admin(self, name: str) -> Admin | None:
         return directory.get_admin(self._db, name)
@@ -250,18 +270,20 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
     async def list_admins(self) -> list[Admin]:
         return directory.list_admins(self._db)
 
-    async def remove_admin(self, name: str) -> None:
-        await self._write(directory.remove_admin, name)
+    async def remove_admin(self, name: str, *, audit: AuditEntry | None = None) -> None:
+        await self._write(directory.remove_admin, name, audit=audit)
 
-    async def update_admin(self, name: str, *, password_hash: str) -> Admin:
-        return await self._write(directory.update_admin, name, password_hash)
+    async def update_admin(self, name: str, *, password_hash: str,
+                           audit: AuditEntry | None = None) -> Admin:
+        return await self._write(directory.update_admin, name, password_hash, audit=audit)
 
     # -- settings -------------------------------------------------------------
     async def get_setting(self, key: str) -> str | None:
         return directory.get_setting(self._db, key)
 
-    async def set_setting(self, key: str, value: str | None) -> None:
-        await self._write(directory.set_setting, key, value)
+    async def set_setting(self, key: str, value: str | None, *,
+                          audit: AuditEntry | None = None) -> None:
+        await self._write(directory.set_setting, key, value, audit=audit)
 
     # -- administration (issue 14): audit log, API tokens, TOTP, suspension ---
     async def append_audit(self, entry: AuditEntry) -> int:
@@ -272,9 +294,15 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
     ) -> list[AuditEntry]:
         return await self._read(admin_sql.list_audit, domains, before, limit)
 
-    async def add_api_token(self, admin: str, digest: str, *, label: str,
-                            created: float) -> ApiToken:
-        return await self._write(admin_sql.add_api_token, admin, digest, label, created)
+    async def add_api_token(self, admin: str, digest: str, *, label: str, created: float,
+                            audit: Callable[[ApiToken], AuditEntry] | None = None) -> ApiToken:
+        def job(conn: sqlite3.Connection, changes: list[Change]) -> ApiToken:
+            made = admin_sql.add_api_token(conn, admin, digest, label, created)
+            if audit is not None:
+                admin_sql.append_audit(conn, audit(made))
+            return made
+
+        return await self._writer.run(job)
 
     async def find_api_token(self, digest: str) -> ApiToken | None:
         return admin_sql.find_api_token(self._db, digest)
@@ -282,11 +310,13 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
     async def list_api_tokens(self, admin: str) -> list[ApiToken]:
         return admin_sql.list_api_tokens(self._db, admin)
 
-    async def remove_api_token(self, admin: str, token_id: int) -> None:
-        await self._write(admin_sql.remove_api_token, admin, token_id)
+    async def remove_api_token(self, admin: str, token_id: int, *,
+                               audit: AuditEntry | None = None) -> None:
+        await self._write(admin_sql.remove_api_token, admin, token_id, audit=audit)
 
-    async def set_totp_secret(self, admin: str, secret: str | None) -> None:
-        await self._write(admin_sql.set_totp_secret, admin, secret)
+    async def set_totp_secret(self, admin: str, secret: str | None, *,
+                              audit: AuditEntry | None = None) -> None:
+        await self._write(admin_sql.set_totp_secret, admin, secret, audit=audit)
 
     async def get_totp_secret(self, admin: str) -> str | None:
         return admin_sql.get_totp_secret(self._db, admin)
@@ -294,8 +324,9 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
     async def claim_totp_step(self, admin: str, step: int) -> bool:
         return await self._write(admin_sql.claim_totp_step, admin, step)
 
-    async def set_domain_suspended(self, name: str, suspended: bool) -> None:
-        await self._write(admin_sql.set_domain_suspended, name, suspended)
+    async def set_domain_suspended(self, name: str, suspended: bool, *,
+                                   audit: AuditEntry | None = None) -> None:
+        await self._write(admin_sql.set_domain_suspended, name, suspended, audit=audit)
 
     async def list_suspended_domains(self) -> list[str]:
         return admin_sql.list_suspended_domains(self._db)

@@ -156,6 +156,13 @@ def update_account(
     return found
 
 
+def record_login(conn: sqlite3.Connection, account_id: int, at: float) -> None:
+    conn.execute(
+        "UPDATE accounts SET last_login = ? WHERE id = ? AND (last_login IS NULL OR last_login < ?)",
+        (at, account_id, at),
+    )
+
+
 # -- aliases --------------------------------------------------------------------
 
 def set_alias(conn: sqlite3.Connection, source: str, targets: Sequence[str]) -> Alias:

@@ -17,7 +17,9 @@ from postbus.store.model import Account, Mailbox, QueueItem, QueueRecipient
 # SQLite's default limit of host parameters.
 UID_CHUNK = 500
 
-ACCOUNT_COLS = "id, address, domain_id, password_hash, quota_bytes, enabled, used_bytes, used_messages"
+ACCOUNT_COLS = (
+    "id, address, domain_id, password_hash, quota_bytes, enabled, used_bytes, used_messages,"
+    " last_login")
 MAILBOX_COLS = (
     "id, account_id, name, special_use, uid_validity, uid_next, highest_modseq, object_id")
 COUNTER_COLS = "messages, unseen, size, deleted, deleted_size"
@@ -41,7 +43,7 @@ def flags_set(text: str) -> frozenset[str]:
 
 
 def account(row: Sequence[Any]) -> Account:
-    return Account(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7])
+    return Account(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8])
 
 
 def mailbox(row: Sequence[Any]) -> Mailbox:

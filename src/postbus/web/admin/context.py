@@ -14,6 +14,7 @@ form reading, rendering, and the service's refusals as pages.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -59,9 +60,16 @@ STATUS: dict[type[AdminError], int] = {
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
-                              autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["utc"] = utc
+    return env
+
+
+def utc(when: float) -> str:
+    """A Unix time as the panel shows it: "2026-12-03 17:58 UTC"."""
+    return datetime.datetime.fromtimestamp(when, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 class Panel:

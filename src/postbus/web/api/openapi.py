@@ -91,7 +91,11 @@ SCHEMAS: dict[str, Any] = {
         "used_bytes": {"type": "integer", "minimum": 0},
         "used_messages": {"type": "integer", "minimum": 0},
         "enabled": {"type": "boolean"},
-    }, ("address", "domain", "quota_bytes", "used_bytes", "used_messages", "enabled")),
+        "last_login": {"type": ["string", "null"], "format": "date-time",
+                       "description": "The last successful login by any protocol, in UTC"
+                                      " (recorded at most every 5 minutes); null: never."},
+    }, ("address", "domain", "quota_bytes", "used_bytes", "used_messages", "enabled",
+        "last_login")),
     "NewMailbox": _object({
         "mailbox": _ref("Mailbox"),
         "password": {"type": ["string", "null"],
@@ -111,6 +115,19 @@ SCHEMAS: dict[str, Any] = {
     "Admin": _object({"name": {"type": "string"}, "operator": {"type": "boolean"},
                       "domains": {"type": "array", "items": {"type": "string"}},
                       "totp": {"type": "boolean"}}, ("name", "operator", "domains", "totp")),
+    "Token": _object({
+        "id": {"type": "integer", "minimum": 1}, "admin": {"type": "string"},
+        "label": {"type": "string"},
+        "created": {"type": "number", "description": "Seconds since 1970-01-01T00:00:00Z."},
+    }, ("id", "admin", "label", "created")),
+    "NewToken": _object({
+        "token": _ref("Token"),
+        "secret": {"type": "string", "description": "The bearer token, shown only now."},
+    }, ("token", "secret")),
+    "TotpEnrolment": _object({
+        "secret": {"type": "string", "description": "The RFC 6238 key, base32."},
+        "uri": {"type": "string", "description": "otpauth://totp/... for an authenticator app."},
+    }, ("secret", "uri")),
     "AuditEntry": _object({
         "id": {"type": "integer"}, "at": {"type": "number"}, "actor": {"type": "string"},
         "remote": {"type": "string"}, "action": {"type": "string"},
@@ -229,6 +246,34 @@ PATHS: dict[str, Any] = {
         "delete": _op("removeAdmin", "Remove an administrator and their API tokens (operators).",
                       _ok(204, "Removed."), codes=READ),
     },
+    "/me/password": {
+        "put": _op("setOwnPassword",
+                   "Change this administrator's own password (it must pass the policy).",
+                   _ok(204, "Changed."), codes=WRITE,
+                   body=_object({"password": STRING}, ("password",))),
+    },
+    "/me/tokens": {
+        "get": _op("listOwnTokens", "This administrator's API tokens (never their secrets).",
+                   _ok(200, "The tokens.", _list("Token")), codes=(401, 422)),
+        "post": _op("createOwnToken", "A new API token of this administrator, shown once.",
+                    _ok(201, "Created; keep the secret now.", _ref("NewToken")), codes=WRITE,
+                    body=_object({"label": STRING})),
+    },
+    "/me/tokens/{id}": {
+        "parameters": [{"name": "id", "in": "path", "required": True,
+                        "description": "A token id of this administrator.",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}],
+        "delete": _op("revokeOwnToken", "Revoke one of this administrator's API tokens.",
+                      _ok(204, "Revoked."), codes=READ),
+    },
+    "/me/totp": {
+        "post": _op("enrolOwnTotp",
+                    "A new RFC 6238 second factor for this administrator's panel logins"
+                    " (replacing any), shown once.",
+                    _ok(201, "Enrolled.", _ref("TotpEnrolment")), codes=(401, 403, 404, 422)),
+        "delete": _op("removeOwnTotp", "Remove this administrator's second factor.",
+                      _ok(204, "Removed."), codes=(401, 403, 404, 422)),
+    },
     "/audit": {
         "get": _op("listAudit",
                    "Who changed what, newest first; a domain administrator sees their"
@@ -251,9 +296,10 @@ def document(server_url: str) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Postbus administration API", "version": "1",
                  "description": "Domains, mailboxes, aliases, forwarding, vacation replies,"
-                                " administrators and the audit log, with the permissions of"
-                                " the admin panel. Authenticate with an administrator's API"
-                                " token (`postbus admin token NAME`)."},
+                                " administrators, the audit log, and under /me one's own"
+                                " password, API tokens and second factor, with the"
+                                " permissions of the admin panel. Authenticate with an"
+                                " administrator's API token (`postbus admin token NAME`)."},
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
         "paths": PATHS,

@@ -10,6 +10,7 @@ generic 500 with the traceback in the log.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -30,7 +31,7 @@ from postbus.admin import (
     NotFound,
     Unauthenticated,
 )
-from postbus.admin.views import AuditView, DomainView, MailboxView
+from postbus.admin.views import AuditView, DomainView, MailboxView, TokenView
 from postbus.delivery.rules import DEFAULT_VACATION_INTERVAL_DAYS, Forward, Vacation
 from postbus.web.api.body import (
     MAX_QUOTA,
@@ -100,8 +101,15 @@ def _domain(d: DomainView) -> dict[str, Any]:
     return {"name": d.name, "suspended": d.suspended}
 
 
+def _utc(when: float | None) -> str | None:
+    """ISO 8601 in UTC with a "Z" (RFC 3339 §5.6), to the second; None stays None."""
+    if when is None:
+        return None
+    return datetime.datetime.fromtimestamp(when, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _mailbox(m: MailboxView) -> dict[str, Any]:
-    return asdict(m)
+    return asdict(m) | {"last_login": _utc(m.last_login)}
 
 
 def _forward(f: Forward | None) -> dict[str, Any]:
@@ -317,6 +325,55 @@ async def admin_delete(request: Request, actor: Actor) -> Response:
     return Response(status_code=204)
 
 
+# -- one's own credentials ---------------------------------------------------------
+# Under /me every administrator, the operator included, manages only their own
+# password, API tokens and second factor (the CLI and the panel can do more).
+
+@endpoint
+async def me_password(request: Request, actor: Actor) -> Response:
+    body = check(await read_json(request), {"password": Field("string", required=True)})
+    await service(request).set_admin_password(actor, actor.name, body["password"])
+    return Response(status_code=204)
+
+
+def _token(t: TokenView) -> dict[str, Any]:
+    return asdict(t)
+
+
+@endpoint
+async def me_tokens_list(request: Request, actor: Actor) -> Response:
+    found = await service(request).list_tokens(actor, actor.name)
+    return JSONResponse([_token(t) for t in found])
+
+
+@endpoint
+async def me_tokens_create(request: Request, actor: Actor) -> Response:
+    body = check(await read_json(request), {"label": Field("string")})
+    made = await service(request).create_token(actor, actor.name, body.get("label", ""))
+    return JSONResponse({"token": _token(made.token), "secret": made.secret}, status_code=201)
+
+
+@endpoint
+async def me_token_delete(request: Request, actor: Actor) -> Response:
+    raw = request.path_params["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 1 <= int(raw) <= MAX_ID:
+        raise BodyError(422, f"a token id is an integer from 1 to {MAX_ID}")
+    await service(request).revoke_token(actor, actor.name, int(raw))
+    return Response(status_code=204)
+
+
+@endpoint
+async def me_totp_enrol(request: Request, actor: Actor) -> Response:
+    made = await service(request).enrol_totp(actor, actor.name)
+    return JSONResponse({"secret": made.secret, "uri": made.uri}, status_code=201)
+
+
+@endpoint
+async def me_totp_remove(request: Request, actor: Actor) -> Response:
+    await service(request).remove_totp(actor, actor.name)
+    return Response(status_code=204)
+
+
 # -- audit -----------------------------------------------------------------------
 
 def _int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
@@ -360,5 +417,9 @@ ROUTES = [
     resource("/mailboxes/{address}/vacation", get=vacation_get, put=vacation_put),
     resource("/admins", get=admins_list, post=admins_add),
     resource("/admins/{name}", delete=admin_delete),
+    resource("/me/password", put=me_password),
+    resource("/me/tokens", get=me_tokens_list, post=me_tokens_create),
+    resource("/me/tokens/{id}", delete=me_token_delete),
+    resource("/me/totp", post=me_totp_enrol, delete=me_totp_remove),
     resource("/audit", get=audit_list),
 ]

@@ -1,0 +1,6 @@
+-- Postbus PostgreSQL store (issue 14): when each mailbox last logged in.
+-- Mirrors migrations/sqlite/0013_last_login.sql.
+
+-- Unix time of the last successful login by any protocol; NULL: never. Written
+-- at most every few minutes per account and process (accounts/service.py).
+ALTER TABLE accounts ADD COLUMN last_login DOUBLE PRECISION;
