@@ -237,14 +237,20 @@ class Pop3Session(Connection):
         finally:
             self.streaming = False
 
+    async def release_maildrop(self) -> None:
+        """Releases the maildrop lock if this session holds it (once: QUIT does it
+        before its reply, so that the client's next session finds the maildrop free
+        on any worker or node; otherwise the session's end does)."""
+        account, self.locked_account = self.locked_account, None
+        if account is not None:
+            try:
+                await locks_for(self.app).release(account)
+            except Exception:  # the store may already be closed at shutdown
+                self.log.warning("could not release the maildrop lock", exc_info=True)
+
     async def _end(self) -> None:
         try:
-            if self.locked_account is not None:
-                try:
-                    await locks_for(self.app).release(self.locked_account)
-                except Exception:  # the store may already be closed at shutdown
-                    self.log.warning("could not release the maildrop lock", exc_info=True)
-                self.locked_account = None
+            await self.release_maildrop()
         finally:
             self.close()
             self.unregister()

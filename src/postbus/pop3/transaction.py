@@ -123,6 +123,9 @@ async def quit(session: Pop3Session, command: Pop3Command) -> None:
     except StoreError as exc:
         session.log.info("QUIT update failed: %s: %s", type(exc).__name__, exc)
         raise Pop3Error("Deleted messages were not all removed", ResponseCode.SYS_TEMP) from None
+    # RFC 1939 §6: the lock is released with the update; before the reply, so that a
+    # client reconnecting at once (curl does, per message) is not refused [IN-USE].
+    await session.release_maildrop()
     session.write(ok(f"Postbus POP3 signing off ({messages_text(left)} left)"))
 
 

@@ -34,6 +34,20 @@ async def test_second_login_gets_in_use_until_the_first_quits(app: App) -> None:
     assert await app.store.get_setting(SETTING_PREFIX + str(await _account_id(app))) is None
 
 
+async def test_the_lease_is_gone_when_quit_replies(app: App) -> None:
+    """RFC 1939 §6: QUIT releases the lock with its update, before the +OK, so a
+    client that reconnects at once (curl, once per message) is never refused
+    [IN-USE] by a lease that the ending session still holds, on any worker or node."""
+    await deliver(app, ANNA, message("m"))
+    key = SETTING_PREFIX + str(await _account_id(app))
+    async with connect(app) as client:
+        assert (await client.login()).startswith(b"+OK Logged in")
+        assert await app.store.get_setting(key) is not None
+        assert (await client.cmd("QUIT")).startswith(b"+OK")
+        assert await app.store.get_setting(key) is None  # before the connection has closed
+        assert not locks_for(app).held(await _account_id(app))
+
+
 async def test_lease_of_another_live_node_blocks(app: App) -> None:
     key = SETTING_PREFIX + str(await _account_id(app))
     await app.store.set_setting(key, f"other-node {time.time() + 600:.0f}")
