@@ -10,6 +10,7 @@ import pytest
 from postbus.app import App
 from postbus.pop3 import lock
 from postbus.pop3.lock import SETTING_PREFIX, MaildropLocks, locks_for
+from postbus.pop3.session import Pop3Session
 from tests.support.mail import deliver
 from tests.unit.pop3.pop3_helpers import ANNA, connect, message
 
@@ -34,18 +35,30 @@ async def test_second_login_gets_in_use_until_the_first_quits(app: App) -> None:
     assert await app.store.get_setting(SETTING_PREFIX + str(await _account_id(app))) is None
 
 
-async def test_the_lease_is_gone_when_quit_replies(app: App) -> None:
+async def test_the_lease_is_gone_when_quit_replies(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     """RFC 1939 §6: QUIT releases the lock with its update, before the +OK, so a
     client that reconnects at once (curl, once per message) is never refused
     [IN-USE] by a lease that the ending session still holds, on any worker or node."""
+    events: list[str] = []
+    release, write = MaildropLocks.release, Pop3Session.write
+
+    async def recorded_release(self: MaildropLocks, account_id: int) -> None:
+        await release(self, account_id)
+        events.append("released")
+
+    def recorded_write(self: Pop3Session, data: bytes) -> None:
+        events.append(data.decode().split(" (")[0])
+        write(self, data)
+
+    monkeypatch.setattr(MaildropLocks, "release", recorded_release)
+    monkeypatch.setattr(Pop3Session, "write", recorded_write)
     await deliver(app, ANNA, message("m"))
-    key = SETTING_PREFIX + str(await _account_id(app))
     async with connect(app) as client:
         assert (await client.login()).startswith(b"+OK Logged in")
-        assert await app.store.get_setting(key) is not None
         assert (await client.cmd("QUIT")).startswith(b"+OK")
-        assert await app.store.get_setting(key) is None  # before the connection has closed
-        assert not locks_for(app).held(await _account_id(app))
+    assert events[-2:] == ["released", "+OK Postbus POP3 signing off"]
+    assert events.count("released") == 1
+    assert await app.store.get_setting(SETTING_PREFIX + str(await _account_id(app))) is None
 
 
 async def test_lease_of_another_live_node_blocks(app: App) -> None:
