@@ -31,6 +31,8 @@ ROLES = ("operator", "admin_a", "admin_b", "user_a_bearer", "user_a_basic", "nob
 class World:
     server: ApiServer
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    # each administrator's password, sent as current_password by /me changes
+    passwords: dict[str, str] = field(default_factory=dict)
     counter: Iterator[int] = field(default_factory=itertools.count)
 
     def fresh_mailbox(self) -> str:
@@ -44,6 +46,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with api_server(tmp_path_factory.mktemp("authz")) as server:
         user_password = generate_password()
 
+        passwords = {name: generate_password() for name in ("root", "admin_a", "admin_b")}
+
         async def setup(app: App) -> dict[str, str]:
             for d in (A, B):
                 await app.admin.add_domain(CLI, d)
@@ -52,7 +56,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             tokens = {}
             for name, operator, domains in (("root", True, ()), ("admin_a", False, (A,)),
                                             ("admin_b", False, (B,))):
-                await app.admin.add_admin(CLI, name, generate_password(), operator=operator,
+                await app.admin.add_admin(CLI, name, passwords[name], operator=operator,
                                           domains=domains)
                 tokens[name] = (await app.admin.create_token(CLI, name)).secret
             return tokens
@@ -66,7 +70,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "user_a_bearer": {"Authorization": f"Bearer {user_password}"},
             "user_a_basic": {"Authorization": f"Basic {basic}"},
             "nobody": {},
-        })
+        }, passwords=passwords)
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,12 @@ def _owner(role: str) -> str:
     return OWNER.get(role, "admin_a")
 
 
+def _current(w: World, role: str) -> dict[str, str]:
+    """The right current password of the owner: the matrix checks authorisation,
+    not re-authentication (test_me_changes_need_the_current_password does)."""
+    return {"current_password": w.passwords[_owner(role)]}
+
+
 def _own_password(w: World, role: str) -> tuple[str, Any, Callable[[], None]]:
     name = _owner(role)
     before = w.server.run(lambda app: app.store.get_admin(name))
@@ -208,7 +218,7 @@ def _own_password(w: World, role: str) -> tuple[str, Any, Callable[[], None]]:
     def check() -> None:
         assert w.server.run(lambda app: app.store.get_admin(name)) == before
 
-    return "/me/password", {"password": generate_password()}, check
+    return "/me/password", {**_current(w, role), "password": generate_password()}, check
 
 
 def _own_tokens(w: World, role: str) -> tuple[str, Any, Callable[[], None]]:
@@ -218,7 +228,11 @@ def _own_tokens(w: World, role: str) -> tuple[str, Any, Callable[[], None]]:
     def check() -> None:
         assert w.server.run(lambda app: app.store.list_api_tokens(name)) == before
 
-    return "/me/tokens", {"label": "deploy"}, check
+    return "/me/tokens", {**_current(w, role), "label": "deploy"}, check
+
+
+def _list_own_tokens(w: World, role: str) -> tuple[str, Any, Callable[[], None]]:
+    return "/me/tokens", None, nothing
 
 
 def _own_token(w: World, role: str) -> tuple[str, Any, Callable[[], None]]:
@@ -241,7 +255,7 @@ def _own_totp(enrolled: bool) -> Callable[[World, str], tuple[str, Any, Callable
             secret = w.server.run(lambda app: app.store.get_totp_secret(name))
             assert (secret is not None) is enrolled
 
-        return "/me/totp", None, check
+        return "/me/totp", _current(w, role), check
 
     return build
 
@@ -274,7 +288,7 @@ OPS = [
     Op("admin.remove", "DELETE", _removable_admin, 204),
     _fixed("audit.list", "GET", "/audit", None, 200),
     Op("admin.password", "PUT", _own_password, 204),
-    Op("token.list", "GET", _own_tokens, 200),
+    Op("token.list", "GET", _list_own_tokens, 200),
     Op("token.create", "POST", _own_tokens, 201),
     Op("token.revoke", "DELETE", _own_token, 204),
     Op("admin.totp", "POST", _own_totp(enrolled=False), 201),
@@ -305,6 +319,8 @@ def test_authorisation(world: World, op: Op, role: str) -> None:
                              headers=world.headers[role], timeout=30)
     want = expected(op, role)
     assert response.status_code == want, (response.status_code, response.text)
+    if path == "/me/password" and response.status_code == 204:
+        world.passwords[_owner(role)] = body["password"]
     if want >= 400:
         unchanged()
         assert set(response.json()) == {"error"}
@@ -357,7 +373,9 @@ def test_me_is_always_ones_own(world: World) -> None:
         assert r.status_code == 404, role
     assert theirs.token.id in [t.id for t in world.server.run(
         lambda app: app.store.list_api_tokens("admin_a"))]
-    made = httpx.post(f"{url}/me/tokens", json={"label": "ci"}, headers=world.headers["admin_b"])
+    own = {"current_password": world.passwords["admin_b"]}
+    made = httpx.post(f"{url}/me/tokens", json={**own, "label": "ci"},
+                      headers=world.headers["admin_b"])
     assert made.status_code == 201 and made.json()["token"]["admin"] == "admin_b"
     secret = made.json()["secret"]
     listed = httpx.get(f"{url}/me/tokens", headers=world.headers["admin_b"]).json()
@@ -368,12 +386,40 @@ def test_me_is_always_ones_own(world: World) -> None:
     revoked = httpx.delete(f"{url}/me/tokens/{made.json()['token']['id']}", headers=new)
     assert revoked.status_code == 204
     assert httpx.get(f"{url}/domains", headers=new).status_code == 401
-    enrolled = httpx.post(f"{url}/me/totp", headers=world.headers["admin_b"]).json()
+    enrolled = httpx.post(f"{url}/me/totp", json=own, headers=world.headers["admin_b"]).json()
     assert enrolled["uri"].startswith("otpauth://totp/") and ":admin_b?" in enrolled["uri"]
-    weak = httpx.put(f"{url}/me/password", json={"password": "admin_b1"},
+    weak = httpx.put(f"{url}/me/password", json={**own, "password": "admin_b1"},
                      headers=world.headers["admin_b"])
     assert weak.status_code == 422
     assert httpx.delete(f"{url}/me/tokens/x1", headers=world.headers["admin_b"]).status_code == 422
     audit = [e["action"] for e in httpx.get(f"{url}/audit", headers=world.headers["operator"],
                                            params={"limit": 20}).json()]
     assert "token.revoke" in audit and "admin.totp" in audit
+
+
+def test_me_changes_need_the_current_password(world: World) -> None:
+    """A token alone changes no credentials: no current password is 422, a wrong
+    one 403 (a JSON error, counted as a failed login), and nothing changes;
+    another administrator's password is as wrong as any."""
+    url = world.server.url + "/api/v1"
+    headers = world.headers["admin_a"]
+
+    def credentials() -> tuple[Any, ...]:
+        return (world.server.run(lambda app: app.store.get_admin("admin_a")),
+                world.server.run(lambda app: app.store.list_api_tokens("admin_a")),
+                world.server.run(lambda app: app.store.get_totp_secret("admin_a")))
+
+    before = credentials()
+    changes = [("PUT", "/me/password", {"password": generate_password()}),
+               ("POST", "/me/tokens", {"label": "stolen"}),
+               ("POST", "/me/totp", {}), ("DELETE", "/me/totp", {})]
+    for n, (method, path, body) in enumerate(changes):
+        missing = httpx.request(method, url + path, json=body, headers=headers)
+        assert missing.status_code == 422 and set(missing.json()) == {"error"}
+        # distinct guesses: the throttle counts a retried wrong password once
+        guess = world.passwords["admin_b"] if n == 0 else f"guess {n}"
+        wrong = httpx.request(method, url + path, json={**body, "current_password": guess},
+                              headers=headers)
+        assert wrong.status_code == 403, (method, path, wrong.text)
+        assert wrong.json() == {"error": "the current password is wrong"}
+    assert credentials() == before

@@ -11,8 +11,16 @@ and stored only hashed (tokens, passwords) or where the store keeps them
 """
 
 from postbus.admin.actor import CLI, NOBODY, Actor
-from postbus.admin.errors import AdminError, Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from postbus.admin.errors import (
+    AdminError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Throttled,
+    Unauthenticated,
+)
 from postbus.admin.service import Administration
 
 __all__ = ["CLI", "NOBODY", "Actor", "AdminError", "Administration", "Conflict", "Forbidden",
-           "Invalid", "NotFound", "Unauthenticated"]
+           "Invalid", "NotFound", "Throttled", "Unauthenticated"]

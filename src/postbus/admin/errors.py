@@ -29,3 +29,12 @@ class Conflict(AdminError):
 
 class Invalid(AdminError):
     """The values are refused: a malformed address, a weak password (HTTP 422)."""
+
+
+class Throttled(AdminError):
+    """Too many failed logins from the client's address (HTTP 429): a current
+    password asked again is throttled as a login is (`security.throttle`)."""
+
+    def __init__(self, message: str, until: float) -> None:
+        super().__init__(message)
+        self.until = until

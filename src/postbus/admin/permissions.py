@@ -23,7 +23,9 @@ class Scope(Enum):
     OPERATOR = "operator"  # the operator only
     DOMAIN = "domain"  # the operator and the administrators of the domain
     ANY = "any"  # every administrator; the service filters what it returns
-    SELF = "self"  # the operator, or an administrator acting on their own record
+    # the operator, or an administrator acting on their own record; a change of
+    # one's own credentials also needs one's current password (service._confirm_own)
+    SELF = "self"
 
 
 OPERATIONS: dict[str, Scope] = {

@@ -10,6 +10,12 @@ administrator enters is used as a template, a shell word or a file path: it
 is data that goes to the store, bounded by `admin.limits`. Store and value
 refusals become the service's own (`admin.errors`), so that front ends map
 one taxonomy to their replies.
+
+An administrator changing their own credentials (password, second factor, a
+new API token) gives their current password (`_confirm_own`), so that a stolen
+panel session or API token cannot take the account over; a wrong one is a
+failed login to the login throttle. The command line (`CLI`, the machine's
+operator) is not asked.
 """
 
 from __future__ import annotations
@@ -26,9 +32,9 @@ from postbus.accounts.dns import DnsRecord, domain_records
 from postbus.accounts.policy import WeakPassword
 from postbus.accounts.service import Accounts
 from postbus.admin import dns, limits, totp
-from postbus.admin.actor import NOBODY, Actor
+from postbus.admin.actor import CLI, NOBODY, Actor
 from postbus.admin.dns import DnsCheck
-from postbus.admin.errors import Conflict, Invalid, NotFound, Unauthenticated
+from postbus.admin.errors import Conflict, Forbidden, Invalid, NotFound, Throttled, Unauthenticated
 from postbus.admin.permissions import authorize
 from postbus.admin.views import (
     AdminView,
@@ -44,6 +50,7 @@ from postbus.admin.views import (
 from postbus.config import Settings
 from postbus.delivery.rules import Forward, Rules, Vacation
 from postbus.mailauth.resolver import Resolver
+from postbus.security.throttle import Banned
 from postbus.store import AlreadyExists, Store, StoreError
 from postbus.store import NotFound as StoreNotFound
 from postbus.store.admin_model import ApiToken, AuditEntry
@@ -405,29 +412,59 @@ class Administration:
             await self.accounts.remove_admin(
                 name, audit=self._entry(actor, "admin.remove", name.strip().lower(), ""))
 
-    async def set_admin_password(self, actor: Actor, name: str, password: str) -> None:
+    async def _confirm_own(self, actor: Actor, name: str, current_password: str | None) -> None:
+        """Returns when `actor` may change `name`'s credentials without more proof
+        (the command line; an operator acting on another administrator) or has
+        given `name`'s current password. A wrong one is refused (Forbidden) and
+        counted as a failed administrator login from the actor's address, by the
+        same throttle and with the same delays and bans (`security.throttle`);
+        a banned address is refused (Throttled) whatever it sends."""
+        if actor is CLI or name != actor.name:
+            return
+        if current_password is None:
+            raise Forbidden("the current password is required")
+        if len(current_password) > limits.MAX_PASSWORD_LENGTH:
+            raise Forbidden("the current password is wrong")  # as login: refused unhashed
+        try:
+            admin = await self.accounts.authenticate_admin(name, current_password,
+                                                           source=actor.remote or None)
+        except Banned as banned:
+            raise Throttled("too many failed logins from this address; try again later",
+                            banned.until) from None
+        if admin is None:
+            raise Forbidden("the current password is wrong")
+
+    async def set_admin_password(self, actor: Actor, name: str, password: str, *,
+                                 current_password: str | None = None) -> None:
         """An administrator's own new password (or any, for the operator); it must
-        pass the password policy."""
+        pass the password policy. Their own needs their current password."""
         name = name.strip().lower()
         authorize(actor, "admin.password", admin=name)
         _bounded(password, limits.MAX_PASSWORD_LENGTH, "the password")
+        await self._confirm_own(actor, name, current_password)
         with _refusals():
             await self.accounts.set_admin_password(
                 name, password, audit=self._entry(actor, "admin.password", name, ""))
 
-    async def enrol_totp(self, actor: Actor, name: str) -> TotpEnrolment:
-        """A new RFC 6238 secret for the administrator (replacing any old one)."""
+    async def enrol_totp(self, actor: Actor, name: str, *,
+                         current_password: str | None = None) -> TotpEnrolment:
+        """A new RFC 6238 secret for the administrator (replacing any old one).
+        Their own needs their current password."""
         name = name.strip().lower()
         authorize(actor, "admin.totp", admin=name)
+        await self._confirm_own(actor, name, current_password)
         secret = totp.new_secret()
         with _refusals():
             await self.store.set_totp_secret(
                 name, secret, audit=self._entry(actor, "admin.totp", name, "", "enrolled"))
         return TotpEnrolment(secret, totp.provisioning_uri(secret, name, self.issuer))
 
-    async def remove_totp(self, actor: Actor, name: str) -> None:
+    async def remove_totp(self, actor: Actor, name: str, *,
+                          current_password: str | None = None) -> None:
+        """Their own needs their current password."""
         name = name.strip().lower()
         authorize(actor, "admin.totp", admin=name)
+        await self._confirm_own(actor, name, current_password)
         with _refusals():
             await self.store.set_totp_secret(
                 name, None, audit=self._entry(actor, "admin.totp", name, "", "removed"))
@@ -484,10 +521,13 @@ class Administration:
             await self.store.delete_admin_session(token_digest(session_id))
 
     # -- API tokens -------------------------------------------------------------
-    async def create_token(self, actor: Actor, admin_name: str, label: str = "") -> NewToken:
+    async def create_token(self, actor: Actor, admin_name: str, label: str = "", *,
+                           current_password: str | None = None) -> NewToken:
+        """A new API token, shown once. One's own needs one's current password."""
         name = admin_name.strip().lower()
         authorize(actor, "token.create", admin=name)
         _bounded(label, limits.MAX_LABEL, "a token label")
+        await self._confirm_own(actor, name, current_password)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with _refusals():
             made = await self.store.add_api_token(

@@ -5,7 +5,8 @@ a path)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import pytest
@@ -18,13 +19,16 @@ from postbus.admin import (
     Forbidden,
     Invalid,
     NotFound,
+    Throttled,
     Unauthenticated,
+    limits,
     totp,
 )
 from postbus.admin.service import generate_password
 from postbus.app import App
 from postbus.config import from_dict
 from postbus.delivery.rules import Vacation
+from postbus.security.throttle import Banned
 
 CLOCK = [1_800_000_000.0]
 
@@ -154,9 +158,11 @@ async def test_suspended_domains_do_not_log_in(app: App) -> None:
 
 
 async def test_tokens_are_shown_once_stored_hashed_and_revocable(app: App) -> None:
-    await app.admin.add_admin(CLI, "web", generate_password(), operator=False, domains=["a.test"])
+    password = generate_password()
+    await app.admin.add_admin(CLI, "web", password, operator=False, domains=["a.test"])
     web = admin_of("a.test")
-    made = await app.admin.create_token(web, "web", "deploy")  # their own
+    made = await app.admin.create_token(web, "web", "deploy",  # their own
+                                        current_password=password)
     stored = await app.store.list_api_tokens("web")
     assert [t.label for t in stored] == ["deploy"]
     assert made.secret not in repr(stored) and made.secret.startswith("pb_")
@@ -239,10 +245,10 @@ async def test_administrators_change_their_own_password_only(app: App) -> None:
     await app.admin.add_admin(CLI, "other", old, operator=False, domains=["b.test"])
     web = admin_of("a.test")
     with pytest.raises(Forbidden):
-        await app.admin.set_admin_password(web, "other", new)
+        await app.admin.set_admin_password(web, "other", new, current_password=old)
     with pytest.raises(Invalid, match="user name"):
-        await app.admin.set_admin_password(web, "web", "web12345!")
-    await app.admin.set_admin_password(web, "web", new)
+        await app.admin.set_admin_password(web, "web", "web12345!", current_password=old)
+    await app.admin.set_admin_password(web, "web", new, current_password=old)
     assert (await app.admin.login("web", new, None, "x")).name == "web"
     with pytest.raises(Unauthenticated):
         await app.admin.login("web", old, None, "x")
@@ -284,3 +290,99 @@ async def test_no_change_without_its_audit_entry(app: App, monkeypatch: pytest.M
     assert await app.admin.list_tokens(CLI, "web") == []
     assert not (await app.admin.list_admins(CLI))[0].totp
     assert len(await app.admin.list_audit(CLI)) == before
+
+
+@pytest.fixture
+async def strict(tmp_path: Path) -> AsyncIterator[App]:
+    """An App whose throttle bans an address at its third failed login (no delays)."""
+    app = App(from_dict({"data_dir": str(tmp_path), "hostname": "mail.example.test",
+                         "security": {"auth_failure_delay": 0, "ban_after": 3}}))
+    await app.open()
+    await app.admin.add_domain(CLI, "a.test")
+    yield app
+    await app.close()
+
+
+OWN_CHANGES = ["password", "token", "totp enrol", "totp remove"]
+
+
+def own_change(app: App, what: str, actor: Actor, current: str | None) -> Awaitable[object]:
+    """One change of `actor`'s own credentials, given `current` as their password."""
+    if what == "password":
+        return app.admin.set_admin_password(actor, actor.name, generate_password(),
+                                            current_password=current)
+    if what == "token":
+        return app.admin.create_token(actor, actor.name, "x", current_password=current)
+    if what == "totp enrol":
+        return app.admin.enrol_totp(actor, actor.name, current_password=current)
+    return app.admin.remove_totp(actor, actor.name, current_password=current)
+
+
+async def credentials(app: App, name: str) -> tuple[object, ...]:
+    return (await app.store.get_admin(name), await app.store.get_totp_secret(name),
+            await app.store.list_api_tokens(name))
+
+
+@pytest.mark.parametrize("what", OWN_CHANGES)
+async def test_own_credentials_change_only_with_the_current_password(strict: App,
+                                                                     what: str) -> None:
+    """A stolen session or token alone cannot change its administrator's
+    credentials: without the current password, or with a wrong one, nothing
+    changes; with it, the change is made."""
+    password = generate_password()
+    await strict.admin.add_admin(CLI, "web", password, operator=True)
+    await strict.store.set_totp_secret("web", "A" * 32)
+    web = Actor("web", True, frozenset(), "198.51.100.7")
+    before = await credentials(strict, "web")
+    with pytest.raises(Forbidden, match="required"):
+        await own_change(strict, what, web, None)
+    with pytest.raises(Forbidden, match="wrong"):
+        await own_change(strict, what, web, "not " + password)
+    with pytest.raises(Forbidden, match="wrong"):
+        await own_change(strict, what, web, password + "x" * limits.MAX_PASSWORD_LENGTH)
+    assert await credentials(strict, "web") == before
+    await own_change(strict, what, web, password)
+    assert await credentials(strict, "web") != before
+
+
+async def test_the_cli_and_an_operator_acting_on_others_are_not_asked(strict: App) -> None:
+    await strict.admin.add_admin(CLI, "web", generate_password(), operator=False,
+                                 domains=["a.test"])
+    await strict.admin.add_admin(CLI, "root", generate_password(), operator=True)
+    root = Actor("root", True, frozenset(), "198.51.100.7")
+    for actor in (CLI, root):
+        await strict.admin.set_admin_password(actor, "web", generate_password())
+        await strict.admin.enrol_totp(actor, "web")
+        await strict.admin.remove_totp(actor, "web")
+        await strict.admin.create_token(actor, "web")
+    # an administrator who happens to be called "cli" is asked all the same
+    await strict.admin.add_admin(CLI, "cli", generate_password(), operator=True)
+    with pytest.raises(Forbidden):
+        await strict.admin.create_token(Actor("cli", True, frozenset(), "198.51.100.7"), "cli")
+
+
+async def test_a_wrong_current_password_is_a_failed_login(strict: App) -> None:
+    """Counted by the login throttle with the logins: one failed login and two
+    wrong current passwords from an address ban it (ban_after 3); then even the
+    right password changes nothing, and the panel login is refused too."""
+    password = generate_password()
+    await strict.admin.add_admin(CLI, "web", password, operator=False, domains=["a.test"])
+    web = admin_of("a.test")
+    before = await credentials(strict, "web")
+    with pytest.raises(Unauthenticated):
+        await strict.admin.login("web", "guess one", None, web.remote)
+    with pytest.raises(Forbidden):
+        await strict.admin.set_admin_password(web, "web", generate_password(),
+                                              current_password="guess two")
+    with pytest.raises(Throttled) as banned:
+        await strict.admin.create_token(web, "web", current_password="guess three")
+    assert banned.value.until > time.time()
+    for what in OWN_CHANGES:
+        with pytest.raises(Throttled):
+            await own_change(strict, what, web, password)
+    assert await credentials(strict, "web") == before
+    with pytest.raises(Banned):
+        await strict.admin.login("web", password, None, web.remote)
+    # another address is not banned, and the right password works from it
+    elsewhere = Actor("web", False, frozenset({"a.test"}), "203.0.113.9")
+    await strict.admin.create_token(elsewhere, "web", current_password=password)

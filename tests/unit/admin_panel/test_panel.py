@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from postbus.admin.service import generate_password
 from postbus.app import App
 from postbus.config import from_dict
 from postbus.mailauth.resolver import StaticResolver
+from postbus.security.throttle import Banned
 from postbus.web.server import build_app
 
 BASE = "https://mail.example.test"
@@ -193,7 +195,7 @@ async def test_aliases_tokens_and_administrators(app: App, client: httpx.AsyncCl
     assert [a.source for a in await app.admin.list_aliases(CLI, "a.test")] == ["@a.test"]
     assert "(catch-all)" in (await client.get("/admin/domain?name=a.test")).text
     assert (await post(client, "/admin/alias/remove", source="@a.test")).status_code == 303
-    made = await post(client, "/admin/tokens/create", label="ci")
+    made = await post(client, "/admin/tokens/create", label="ci", current_password=PASSWORD)
     token = re.search(r'id="secret">([^<]+)<', made.text)
     assert token is not None
     actor = await app.admin.actor_for_token(token.group(1), "x")
@@ -246,9 +248,59 @@ async def test_an_administrator_changes_their_password(app: App,
                                                        client: httpx.AsyncClient) -> None:
     await login(client, "web-a", PASSWORD)
     new = generate_password()
-    assert (await post(client, "/admin/password", password=new, again=new + "x")).status_code == 422
-    assert (await post(client, "/admin/password", password=new, again=new)).status_code == 303
+    differ = await post(client, "/admin/password", current_password=PASSWORD, password=new,
+                        again=new + "x")
+    assert differ.status_code == 422 and 'id="own-current"' in differ.text
+    assert (await post(client, "/admin/password", current_password=PASSWORD, password=new,
+                       again=new)).status_code == 303
     assert (await app.admin.login("web-a", new, None, "x")).name == "web-a"
+
+
+@pytest.mark.parametrize(("lang", "refusal"), [
+    ("en", "Your current password is wrong."),
+    ("nl", "Uw huidige wachtwoord is onjuist."),
+    ("fr", "Votre mot de passe actuel est incorrect."),
+])
+async def test_a_wrong_current_password_shows_the_form_again(
+        app: App, client: httpx.AsyncClient, lang: str, refusal: str) -> None:
+    """A stolen session cookie alone changes neither the password nor makes a
+    token: the form comes back with the reason, in the administrator's language,
+    and the try is a failed login to the throttle."""
+    await login(client, "web-a", PASSWORD)
+    before = (await app.store.get_admin("web-a"), await app.store.list_api_tokens("web-a"))
+    new = generate_password()
+    for path, form in (("/admin/password", {"password": new, "again": new}),
+                       ("/admin/tokens/create", {"label": "stolen"})):
+        page = await client.get(f"/admin/tokens?lang={lang}")
+        refused = await client.post(path, data={"csrf": csrf_of(page.text), **form,
+                                                "current_password": "not " + path})
+        assert refused.status_code == 403
+        assert f'<p class="error" role="alert">{refusal}</p>' in refused.text
+        assert 'id="own-current"' in refused.text and 'id="token-current"' in refused.text
+    assert (await app.store.get_admin("web-a"), await app.store.list_api_tokens("web-a")) == before
+    # two failures counted, from the address and on the account (this call adds a third)
+    counted = await app.store.count_events(["src:203.0.113.5", "acct:admin:web-a"], 600,
+                                           time.time())
+    assert counted == [3, 3]
+
+
+async def test_guessing_the_current_password_is_banned_as_logins_are(
+        app: App, client: httpx.AsyncClient) -> None:
+    await login(client, "web-a", PASSWORD)
+    ban_after = app.settings.security.ban_after
+    for n in range(ban_after - 1):
+        refused = await post(client, "/admin/password", current_password=f"guess {n}",
+                             password="x", again="x")
+        assert refused.status_code == 403
+    banned = await post(client, "/admin/tokens/create", current_password="last guess")
+    assert banned.status_code == 429
+    assert "Too many failed logins from your address; try again later." in banned.text
+    # now even the right password changes nothing from this address, nor logs in
+    assert (await post(client, "/admin/tokens/create",
+                       current_password=PASSWORD)).status_code == 429
+    assert await app.store.list_api_tokens("web-a") == []
+    with pytest.raises(Banned):
+        await app.admin.login("web-a", PASSWORD, None, "203.0.113.5")
 
 
 async def test_the_last_login_is_shown(app: App, client: httpx.AsyncClient) -> None:

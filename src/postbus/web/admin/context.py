@@ -33,6 +33,7 @@ from postbus.admin import (
     Forbidden,
     Invalid,
     NotFound,
+    Throttled,
     Unauthenticated,
 )
 from postbus.web.admin.i18n import (
@@ -56,6 +57,7 @@ MAX_FIELD = 16 * 1024  # characters of one field
 
 STATUS: dict[type[AdminError], int] = {
     Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, Invalid: 422,
+    Throttled: 429,
 }
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from postbus.admin import Invalid, Unauthenticated
+from postbus.admin import Forbidden, Invalid, Throttled, Unauthenticated
 from postbus.delivery.rules import DEFAULT_VACATION_INTERVAL_DAYS, Vacation
 from postbus.mailauth.resolver import app_resolver
 from postbus.security.logins import REDACTED
@@ -36,6 +38,7 @@ from postbus.web.webmail.security import new_token, same_origin, tokens_match
 log = logging.getLogger("postbus.admin")
 
 MIB = 1 << 20
+T = TypeVar("T")
 
 
 def _q(value: str) -> str:
@@ -313,13 +316,37 @@ async def admin_remove(panel: Panel) -> Response:
 
 @page
 async def tokens(panel: Panel) -> Response:
-    return panel.render("tokens.html",
+    return await _tokens_page(panel)
+
+
+async def _tokens_page(panel: Panel, error: str = "", status: int = 200) -> Response:
+    """The page of one's own tokens and password, with `error` (a message to
+    translate) above its forms."""
+    return panel.render("tokens.html", status, error=panel.t(error) if error else "",
                         tokens=await panel.admin.list_tokens(panel.actor, panel.actor.name))
+
+
+async def _with_current_password(panel: Panel, change: Callable[[str], Awaitable[T]]
+                                 ) -> T | Response:
+    """Runs `change` with the form's current password; a wrong one (or a banned
+    address, the throttle's answer to guessing) shows the form again with why."""
+    try:
+        return await change(panel.field("current_password"))
+    except Throttled:
+        log.info("proto=admin listener=https ip=%s port=- current password refused: banned",
+                 remote(panel.request))
+        return await _tokens_page(
+            panel, N_("Too many failed logins from your address; try again later."), 429)
+    except Forbidden:
+        return await _tokens_page(panel, N_("Your current password is wrong."), 403)
 
 
 @action
 async def token_create(panel: Panel) -> Response:
-    made = await panel.admin.create_token(panel.actor, panel.actor.name, panel.field("label"))
+    made = await _with_current_password(panel, lambda current: panel.admin.create_token(
+        panel.actor, panel.actor.name, panel.field("label"), current_password=current))
+    if isinstance(made, Response):
+        return made
     return panel.render("secret.html", title=panel.t("New API token"),
                         label=panel.t("The token (shown only now)"), secret=made.secret,
                         next="/admin/tokens")
@@ -328,9 +355,10 @@ async def token_create(panel: Panel) -> Response:
 @action
 async def own_password(panel: Panel) -> Response:
     if panel.field("password") != panel.field("again"):
-        raise Invalid(N_("The two passwords differ."))
-    await panel.admin.set_admin_password(panel.actor, panel.actor.name, panel.field("password"))
-    return back("/admin/tokens")
+        return await _tokens_page(panel, N_("The two passwords differ."), 422)
+    refused = await _with_current_password(panel, lambda current: panel.admin.set_admin_password(
+        panel.actor, panel.actor.name, panel.field("password"), current_password=current))
+    return refused or back("/admin/tokens")
 
 
 @action

@@ -20,7 +20,7 @@ def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
+def _errors(*codes: int, meanings: dict[int, str] | None = None) -> dict[str, Any]:
     meaning = {
         400: "The body is not JSON.",
         401: "No administrator API token (Authorization: Bearer).",
@@ -30,9 +30,17 @@ def _errors(*codes: int) -> dict[str, Any]:
         413: "The body is too large.",
         415: "The body is not application/json.",
         422: "A value is refused (malformed, weak password, out of bounds).",
-    }
-    return {str(c): {"description": meaning[c], "content": {JSON: {"schema": _ref("Error")}}}
-            for c in codes}
+        429: "Too many failed logins from this address (a wrong current password is one);"
+             " Retry-After says when to try again.",
+    } | (meanings or {})
+    out: dict[str, Any] = {
+        str(c): {"description": meaning[c], "content": {JSON: {"schema": _ref("Error")}}}
+        for c in codes}
+    if "429" in out:
+        out["429"]["headers"] = {"Retry-After": {
+            "description": "Seconds until the address may try again (RFC 9110 §10.2.3).",
+            "required": True, "schema": {"type": "integer", "minimum": 1}}}
+    return out
 
 
 READ = (401, 403, 404, 422)  # 403 never for domain-scoped reads, kept for uniformity
@@ -55,10 +63,10 @@ def _path_param(name: str, description: str) -> dict[str, Any]:
 
 
 def _op(op_id: str, summary: str, responses: dict[str, Any], *, codes: tuple[int, ...],
-        body: dict[str, Any] | None = None,
-        parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] | None = None, parameters: list[dict[str, Any]] | None = None,
+        meanings: dict[int, str] | None = None) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": op_id, "summary": summary,
-                          "responses": {**responses, **_errors(*codes)}}
+                          "responses": {**responses, **_errors(*codes, meanings=meanings)}}
     if body is not None:
         op["requestBody"] = _body(body)
     if parameters:
@@ -140,6 +148,12 @@ SCHEMAS: dict[str, Any] = {
 def _list(name: str) -> dict[str, Any]:
     return {"type": "array", "items": _ref(name)}
 
+
+# A change of one's own credentials under /me carries one's current password.
+CURRENT_PASSWORD = {**STRING, "description": "This administrator's current password: a token"
+                                             " alone cannot change the account's credentials."}
+REAUTH = (*WRITE, 429)
+REAUTH_REFUSED = {403: "The current password is wrong (counted as a failed login)."}
 
 DOMAIN = _path_param("domain", "A hosted domain.")
 ADDRESS = _path_param("address", "A mailbox address, local@domain.")
@@ -248,16 +262,22 @@ PATHS: dict[str, Any] = {
     },
     "/me/password": {
         "put": _op("setOwnPassword",
-                   "Change this administrator's own password (it must pass the policy).",
-                   _ok(204, "Changed."), codes=WRITE,
-                   body=_object({"password": STRING}, ("password",))),
+                   "Change this administrator's own password (it must pass the policy),"
+                   " given the current one.",
+                   _ok(204, "Changed."), codes=REAUTH, meanings=REAUTH_REFUSED,
+                   body=_object({"current_password": CURRENT_PASSWORD, "password": STRING},
+                                ("current_password", "password"))),
     },
     "/me/tokens": {
         "get": _op("listOwnTokens", "This administrator's API tokens (never their secrets).",
                    _ok(200, "The tokens.", _list("Token")), codes=(401, 422)),
-        "post": _op("createOwnToken", "A new API token of this administrator, shown once.",
-                    _ok(201, "Created; keep the secret now.", _ref("NewToken")), codes=WRITE,
-                    body=_object({"label": STRING})),
+        "post": _op("createOwnToken",
+                    "A new API token of this administrator, shown once, given their current"
+                    " password.",
+                    _ok(201, "Created; keep the secret now.", _ref("NewToken")), codes=REAUTH,
+                    meanings=REAUTH_REFUSED,
+                    body=_object({"current_password": CURRENT_PASSWORD, "label": STRING},
+                                 ("current_password",))),
     },
     "/me/tokens/{id}": {
         "parameters": [{"name": "id", "in": "path", "required": True,
@@ -269,10 +289,15 @@ PATHS: dict[str, Any] = {
     "/me/totp": {
         "post": _op("enrolOwnTotp",
                     "A new RFC 6238 second factor for this administrator's panel logins"
-                    " (replacing any), shown once.",
-                    _ok(201, "Enrolled.", _ref("TotpEnrolment")), codes=(401, 403, 404, 422)),
-        "delete": _op("removeOwnTotp", "Remove this administrator's second factor.",
-                      _ok(204, "Removed."), codes=(401, 403, 404, 422)),
+                    " (replacing any), shown once, given their current password.",
+                    _ok(201, "Enrolled.", _ref("TotpEnrolment")), codes=REAUTH,
+                    meanings=REAUTH_REFUSED,
+                    body=_object({"current_password": CURRENT_PASSWORD}, ("current_password",))),
+        "delete": _op("removeOwnTotp",
+                      "Remove this administrator's second factor, given their current password.",
+                      _ok(204, "Removed."), codes=REAUTH, meanings=REAUTH_REFUSED,
+                      body=_object({"current_password": CURRENT_PASSWORD},
+                                   ("current_password",))),
     },
     "/audit": {
         "get": _op("listAudit",

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
@@ -29,6 +31,7 @@ from postbus.admin import (
     Forbidden,
     Invalid,
     NotFound,
+    Throttled,
     Unauthenticated,
 )
 from postbus.admin.views import AuditView, DomainView, MailboxView, TokenView
@@ -49,6 +52,7 @@ STATUS: dict[type[AdminError], int] = {
     NotFound: 404,
     Conflict: 409,
     Invalid: 422,
+    Throttled: 429,
 }
 MAX_AUDIT_LIMIT = 500
 MAX_ID = (1 << 63) - 1
@@ -56,9 +60,17 @@ MAX_ID = (1 << 63) - 1
 Handler = Callable[[Request, Actor], Awaitable[Response]]
 
 
-def error(status: int, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="postbus"'} if status == 401 else None
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="postbus"'}
     return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def retry_after(exc: AdminError) -> dict[str, str] | None:
+    """RFC 9110 §10.2.3: the seconds until a ban ends, on a 429."""
+    if not isinstance(exc, Throttled):
+        return None
+    return {"Retry-After": str(max(1, math.ceil(exc.until - time.time())))}
 
 
 def service(request: Request) -> Administration:
@@ -89,7 +101,7 @@ def endpoint(handler: Handler, query: tuple[str, ...] = ()) -> Callable[[Request
         except BodyError as exc:
             return error(exc.status, str(exc))
         except AdminError as exc:
-            return error(STATUS[type(exc)], str(exc))
+            return error(STATUS[type(exc)], str(exc), retry_after(exc))
         except Exception:
             log.exception("API request %s %s failed", request.method, request.url.path)
             return error(500, "internal error")
@@ -328,11 +340,18 @@ async def admin_delete(request: Request, actor: Actor) -> Response:
 # -- one's own credentials ---------------------------------------------------------
 # Under /me every administrator, the operator included, manages only their own
 # password, API tokens and second factor (the CLI and the panel can do more).
+# A change of them (not a listing, not a revocation) carries the administrator's
+# current password: a token alone does not take the account over. A wrong one
+# is 403 and a failed login to the throttle; a banned address gets 429.
+
+CURRENT = {"current_password": Field("string", required=True)}
+
 
 @endpoint
 async def me_password(request: Request, actor: Actor) -> Response:
-    body = check(await read_json(request), {"password": Field("string", required=True)})
-    await service(request).set_admin_password(actor, actor.name, body["password"])
+    body = check(await read_json(request), {**CURRENT, "password": Field("string", required=True)})
+    await service(request).set_admin_password(actor, actor.name, body["password"],
+                                              current_password=body["current_password"])
     return Response(status_code=204)
 
 
@@ -348,8 +367,9 @@ async def me_tokens_list(request: Request, actor: Actor) -> Response:
 
 @endpoint
 async def me_tokens_create(request: Request, actor: Actor) -> Response:
-    body = check(await read_json(request), {"label": Field("string")})
-    made = await service(request).create_token(actor, actor.name, body.get("label", ""))
+    body = check(await read_json(request), {**CURRENT, "label": Field("string")})
+    made = await service(request).create_token(actor, actor.name, body.get("label", ""),
+                                               current_password=body["current_password"])
     return JSONResponse({"token": _token(made.token), "secret": made.secret}, status_code=201)
 
 
@@ -364,13 +384,17 @@ async def me_token_delete(request: Request, actor: Actor) -> Response:
 
 @endpoint
 async def me_totp_enrol(request: Request, actor: Actor) -> Response:
-    made = await service(request).enrol_totp(actor, actor.name)
+    body = check(await read_json(request), CURRENT)
+    made = await service(request).enrol_totp(actor, actor.name,
+                                             current_password=body["current_password"])
     return JSONResponse({"secret": made.secret, "uri": made.uri}, status_code=201)
 
 
 @endpoint
 async def me_totp_remove(request: Request, actor: Actor) -> Response:
-    await service(request).remove_totp(actor, actor.name)
+    body = check(await read_json(request), CURRENT)
+    await service(request).remove_totp(actor, actor.name,
+                                       current_password=body["current_password"])
     return Response(status_code=204)
 
 
