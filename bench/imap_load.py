@@ -5,7 +5,7 @@ Run (as root, Debian's dovecot-imapd installed):
     .venv/bin/python bench/imap_load.py [--loads open,login,large] [--clients 10,50]
         [--seconds 20] [--users 10] [--inbox 200] [--large 50000] [--runs 3]
         [--only postbus|dovecot] [--workers N] [--backend sqlite|postgresql]
-        [--pg URL] [--data DIR] [--json FILE]
+        [--data DIR] [--json FILE]
 
 Both servers get the same seeded, distinct messages of about 2.5 KB:
 
@@ -49,9 +49,9 @@ over Postbus's, so above 1 means Postbus is faster), with the load average,
 and writes everything to ``--json`` (default imap_load.json).
 
 ``--backend postgresql`` stores Postbus's mail in a new PostgreSQL database
-made through ``--pg`` (an administrator's URL, default
-postgresql://postgres@127.0.0.1:5432/postgres; the database is dropped at the
-end unless ``--data`` keeps it, its URL in ``DIR/postgresql_url``).
+made as the test suite makes them (``tests/support/pg.py``: through
+``POSTBUS_TEST_PG``, default postgresql://postgres@127.0.0.1:5432/postgres),
+dropped at the end unless ``--data`` keeps it (its URL in ``DIR/postgresql_url``).
 
 ``--workers N`` writes ``[server] workers = N`` into Postbus's config (only
 when given). ``--postbus-python`` runs ``postbus serve`` with another
@@ -78,6 +78,9 @@ from pathlib import Path
 from typing import Any
 
 import dovecot_setup
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support import pg
 
 PASSWORD = "Tq7#mZ2v!pLx"
 DOMAIN = "example.test"
@@ -184,28 +187,6 @@ async def fill_postbus(data_dir: Path, boxes: dict[str, list[bytes]], url: str) 
         accounts.close()
     finally:
         await store.close()
-
-
-async def create_database(admin_url: str) -> str:
-    import asyncpg
-
-    name = f"postbus_imap_load_{os.urandom(6).hex()}"
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(admin_url: str, url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def start_postbus(root: Path, args: argparse.Namespace, boxes: dict[str, list[bytes]] | None,
@@ -480,7 +461,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
         ratio = f"{a / b:.2f}" if a and b else "-"
         print(f"{key + ' (commands/s)':32} {a or 0:12.0f} {b or 0:12.0f} {ratio:>7}")
     large_p, large_d = p.get("large", {}), d.get("large", {})
-    for name, _ in LARGE_COMMANDS:
+    for name, _ in LARGE_COMMANDS if large_p or large_d else ():
         a = large_p.get(name, {}).get("ms")
         b = large_d.get(name, {}).get("ms")
         ratio = f"{b / a:.2f}" if a and b else "-"
@@ -507,8 +488,6 @@ def main() -> None:
                         help="Postbus's [server] workers (left to its default when not given)")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
                         help="Postbus's store")
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="PostgreSQL administrator URL (--backend postgresql)")
     parser.add_argument("--data", type=Path, default=None,
                         help="keep the filled stores here and reuse them in later runs")
     parser.add_argument("--postbus-python", default="",
@@ -537,7 +516,7 @@ def main() -> None:
     if args.backend == "postgresql":
         url_file = root / "postgresql_url"
         if fresh:
-            url = asyncio.run(create_database(args.pg))
+            url = pg.create_database()
             url_file.write_text(url)
         else:
             url = url_file.read_text()
@@ -566,7 +545,7 @@ def main() -> None:
         if tmp is not None:
             tmp.cleanup()
             if url:
-                asyncio.run(drop_database(args.pg, url))
+                pg.drop_database(url)
     report(results)
     args.json.write_text(json.dumps({"started": started, "ended_load_average": os.getloadavg(),
                                      "options": {k: str(v) for k, v in vars(args).items()},

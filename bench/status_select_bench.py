@@ -31,12 +31,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.support import pg
 from tests.support.server import running_server, write_config
 
 from postbus.accounts.passwords import hash_password
@@ -45,7 +45,6 @@ from postbus.store import Store
 from postbus.store.postgres.backend import PostgresStore
 from postbus.store.sqlite.backend import SqliteStore
 
-PG_ADMIN = os.environ.get("POSTBUS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADDRESS = "bench@example.org"
 PASSWORD = "Tq7#mZ2v!pLx"
 APPEND_CONCURRENCY = 256
@@ -69,28 +68,6 @@ async def fill(store: Store, sizes: list[int]) -> None:
                              flags=("\\Seen",) if n % 3 else (), internal_date=1.7e9 + n)
                 for n in range(start, min(size, start + APPEND_CONCURRENCY))
             ))
-
-
-async def pg_database() -> str:
-    import asyncpg
-
-    name = f"postbus_bench_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_pg_database(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def median_ms(rounds: int, job: Callable[[], object], before: Callable[[], object] | None = None,
@@ -155,7 +132,7 @@ def run_backend(backend: str, sizes: list[int], rounds: int) -> dict[str, float]
             | {"imap": "127.0.0.1:0"},
         }
         if backend == "postgresql":
-            url = asyncio.run(pg_database())
+            url = pg.create_database()
             store: Store = PostgresStore(url, data)
             overrides["storage"] = {"backend": "postgresql", "url": url}
         else:
@@ -177,7 +154,7 @@ def run_backend(backend: str, sizes: list[int], rounds: int) -> dict[str, float]
                 return measure(server.port("imap"), sizes, rounds)
         finally:
             if url:
-                asyncio.run(drop_pg_database(url))
+                pg.drop_database(url)
 
 
 def main() -> None:
