@@ -6,7 +6,7 @@ Two layers:
   apps sharing one interpreter do not see each other's locks). This one is
   exact: acquiring and releasing are synchronous, with no await in between.
 - Across worker processes and nodes, a lease in the store's settings table
-  under `pop3_lock:<account_id>`: "<node> <expiry> <process mark>". A live
+  under `pop3_lock:<account_id>`: "<node>#<process mark> <expiry>". A live
   session renews it every `LEASE_RENEW` seconds; a node that crashed leaves a
   lease that the other nodes see lapse after at most `LEASE` seconds. The
   lease is taken, renewed and released by compare-and-set (`swap_setting`),
@@ -24,7 +24,9 @@ A lease of this node's own processes is stale at once, and taken over, when
   other worker at once, without waiting for its replacement.
 So node names must be unique among nodes sharing a store, which is what
 `node_name` is for. A lease without a mark (written before marks) is judged
-by its name and expiry only.
+by its name and expiry only; the mark is part of the first field so that a
+node of an earlier version, during a rolling upgrade, sees a live lease of
+another holder rather than one it cannot read.
 
 Invariant: `release` is called exactly once for every successful `acquire`,
 whatever way the session ends.
@@ -47,6 +49,7 @@ log = logging.getLogger("postbus.pop3")
 LEASE = 20 * 60.0  # a crashed node's lock lapses after at most this long
 LEASE_RENEW = LEASE / 4
 SETTING_PREFIX = "pop3_lock:"
+MARK_SEPARATOR = "#"  # between the node's name and the process mark in a lease
 _APP_KEY = "pop3.locks"
 
 
@@ -117,11 +120,12 @@ class MaildropLocks:
         return True
 
     def _lease(self) -> str:
-        return f"{self.node} {self.clock() + LEASE:.0f} {process_mark()}"
+        return f"{self.node}{MARK_SEPARATOR}{process_mark()} {self.clock() + LEASE:.0f}"
 
     def _live(self, lease: str) -> bool:
         """Whether another session's lease holds (see the module docstring)."""
-        node, expiry, mark = [*lease.split(" "), "", ""][:3]
+        holder, _, expiry = lease.partition(" ")
+        node, _, mark = holder.partition(MARK_SEPARATOR)
         try:
             if float(expiry) <= self.clock():
                 return False

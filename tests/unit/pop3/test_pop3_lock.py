@@ -81,7 +81,7 @@ async def test_lapsed_or_own_stale_lease_is_taken_over(app: App) -> None:
         async with connect(app) as client:
             assert (await client.login()).startswith(b"+OK Logged in"), stale
             value = await app.store.get_setting(key)
-            assert value is not None and value.split()[0] == app.settings.node
+            assert value is not None and value.split()[0] == f"{app.settings.node}#{process_mark()}"
             await client.cmd("QUIT")
         assert await app.store.get_setting(key) is None
 
@@ -95,13 +95,13 @@ async def test_lease_is_renewed_while_held(app: App, monkeypatch: pytest.MonkeyP
     assert not await locks.acquire(account_id)
     key = SETTING_PREFIX + str(account_id)
     mark = process_mark()
-    assert await app.store.get_setting(key) == f"node-a {1000 + lock.LEASE:.0f} {mark}"
+    assert await app.store.get_setting(key) == f"node-a#{mark} {1000 + lock.LEASE:.0f}"
     now[0] = 2000.0
     for _ in range(500):
-        if await app.store.get_setting(key) == f"node-a {2000 + lock.LEASE:.0f} {mark}":
+        if await app.store.get_setting(key) == f"node-a#{mark} {2000 + lock.LEASE:.0f}":
             break
         await asyncio.sleep(0.01)
-    assert await app.store.get_setting(key) == f"node-a {2000 + lock.LEASE:.0f} {mark}"
+    assert await app.store.get_setting(key) == f"node-a#{mark} {2000 + lock.LEASE:.0f}"
     await locks.release(account_id)
     assert await app.store.get_setting(key) is None and not locks.held(account_id)
     assert await locks.acquire(account_id)
@@ -124,7 +124,7 @@ async def test_lease_of_a_dead_worker_of_this_node_is_taken_over_at_once(app: Ap
     locks = MaildropLocks(app.store, NodeProcess("node-a", 0, 2))
     child, mark = _other_process_mark()
     try:
-        await app.store.set_setting(key, f"node-a/w1 {time.time() + 600:.0f} {mark}")
+        await app.store.set_setting(key, f"node-a/w1#{mark} {time.time() + 600:.0f}")
         assert not await locks.acquire(account_id)  # worker 1 lives
         other_node = MaildropLocks(app.store, NodeProcess("node-b", 0, 2))
         assert child.stdin is not None
@@ -132,7 +132,7 @@ async def test_lease_of_a_dead_worker_of_this_node_is_taken_over_at_once(app: Ap
         child.wait()
         assert not await other_node.acquire(account_id)  # another node waits for the lease
         assert await locks.acquire(account_id)
-        assert (await app.store.get_setting(key) or "").startswith("node-a/w0 ")
+        assert (await app.store.get_setting(key) or "").startswith("node-a/w0#")
         await locks.release(account_id)
     finally:
         child.kill()
