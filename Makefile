@@ -46,14 +46,12 @@ test-postgresql: $(STAMP)
 
 # The integration and client tests again with every `postbus serve` running two
 # worker processes (SQLite; tests/integration/test_workers.py always uses two).
-# Left out: the in-process outbound-queue tests (no `postbus serve`), the ACME
-# tests (three cases fail with two workers per node), and, for CI's time, the
-# API matrix and schema tests, the TLS scan, backup and migrate, which test no
-# process behaviour (they pass with two workers too).
+# Left out: the in-process outbound-queue tests (no `postbus serve`) and, for
+# CI's time, the API matrix and schema tests, the TLS scan, backup and migrate,
+# which test no process behaviour (they pass with two workers too).
 test-workers: $(STAMP)
 	POSTBUS_TEST_WORKERS=2 $(BIN)/python -m pytest -q tests/integration \
 		--ignore=tests/integration/test_outbound_queue.py --ignore=tests/integration/test_outbound_remote.py \
-		--ignore=tests/integration/test_acme.py \
 		--ignore=tests/integration/test_api_authz.py --ignore=tests/integration/test_api_schemathesis.py \
 		--ignore=tests/integration/test_tls_scan.py --ignore=tests/integration/test_backup.py \
 		--ignore=tests/integration/test_migrate.py

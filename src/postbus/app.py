@@ -22,6 +22,7 @@ from postbus.config import Settings
 from postbus.executor import Executor
 from postbus.mailbox.service import Mailboxes
 from postbus.net.certs import Certificates
+from postbus.node import NodeProcess
 from postbus.security import files
 from postbus.security.sending import SendingLimits
 from postbus.security.throttle import LoginThrottle, Policy
@@ -43,6 +44,8 @@ class Session(Protocol):
 class App:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
+        # which process of its node this is (a worker sets its own: server._worker_main)
+        self.process = NodeProcess(settings.node)
         self.store: Store = store or make_store(settings)
         # the one seam for blocking work (postbus.executor); shut down by close()
         self.executor = Executor()

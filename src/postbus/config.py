@@ -278,8 +278,17 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+# What claims and leases in the store name (postbus.node): a worker's name is the
+# node's + "/wN", and the POP3 lease adds "#MARK" and a space before its expiry.
+_NODE_NAME_BAD = re.compile(r"[\s#]|/w\d+$")
+
+
 def _validate(s: Settings) -> None:
     s.workers  # noqa: B018
+    if _NODE_NAME_BAD.search(s.node):
+        key = "node_name" if s.node_name else "hostname (the node's name without node_name)"
+        raise ConfigError(f"{key}: {s.node!r} may not contain spaces or '#', nor end in /w and a number"
+                          " (the names of worker processes)")
     s.max_message_size  # noqa: B018 - each access validates
     s.default_quota  # noqa: B018
     for name in Listen.__struct_fields__:

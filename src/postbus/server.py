@@ -40,6 +40,7 @@ from postbus.net.connection import IMPLICIT_TLS, SHARED_COUNTS
 from postbus.net.limits import SharedCounts
 from postbus.net.memory import tune_allocator
 from postbus.net.tls import ensure_self_signed
+from postbus.node import NodeProcess
 from postbus.security import files, privileges
 
 log = logging.getLogger("postbus.server")
@@ -300,7 +301,7 @@ def run(settings: Settings) -> None:
             return
         counts = SharedCounts(count, list(LISTENERS))
         supervisor = workers.Supervisor(
-            listeners, count, lambda index, fd: _worker_main(settings, listeners, counts, index, fd),
+            listeners, count, lambda index, fd: _worker_main(settings, listeners, counts, index, count, fd),
             announce=lambda line: print(line, flush=True), before_spawn=counts.reset,
             hang_timeout=settings.duration("server", "worker_timeout"), after_exit=metrics.process_died,
             lines=[listening_line(name, socks[0]) for name, socks in listeners.sockets.items()],
@@ -316,11 +317,13 @@ def run(settings: Settings) -> None:
 
 
 def _worker_main(settings: Settings, listeners: sockets.Listeners, counts: SharedCounts,
-                 index: int, status_fd: int) -> int:
+                 index: int, count: int, status_fd: int) -> int:
     """One worker process: the whole server on the inherited sockets."""
-    settings.node_name = workers.worker_node(settings.node, index)
+    process = NodeProcess(settings.node, index, count)
+    settings.node_name = process.name
     server = Server(settings, listeners=listeners, worker=index,
                     announce=lambda line: log.debug("worker %d: %s", index, line))
+    server.app.process = process
     counts.worker = index  # connection limits count over every worker
     server.app.services[SHARED_COUNTS] = counts
     try:

@@ -46,3 +46,24 @@ async def test_queue_stats(store: Store) -> None:
     count, oldest = await store.queue_stats()
     item = await store.get_queue_item(first)
     assert item is not None and count == 2 and oldest == item.created
+
+
+async def test_release_queue_claims_of_given_holders(store: Store) -> None:
+    blob = await store.put_blob(b"x")
+    ids = {}
+    for holder in ("mx1/w0", "mx1/w2", "mx1", "mx2"):
+        ids[holder] = await store.enqueue("", [QueueRecipient(f"{holder.replace('/', '.')}@remote.test")],
+                                          blob, next_attempt=100.0)
+        (item,) = await store.claim_queue(holder, now=100.0, lease=600, limit=1)
+        assert item.id == ids[holder]
+    assert await store.release_queue_claims([]) == 0
+    assert await store.release_queue_claims(["mx1/w2", "mx1", "mx1", "mx9"]) == 2
+    claims = {i.id: (i.claimed_by, i.claimed_until) for i in await store.list_queue()}
+    assert claims[ids["mx1/w2"]] == claims[ids["mx1"]] == ("", 0.0)
+    assert claims[ids["mx1/w0"]] == ("mx1/w0", 700.0) and claims[ids["mx2"]] == ("mx2", 700.0)
+    released = await store.get_queue_item(ids["mx1"])
+    assert released is not None and released.next_attempt == 100.0 and released.attempts == 1
+    # due again at once: another process claims them
+    taken = await store.claim_queue("mx1/w1", now=101.0, lease=600, limit=10)
+    assert sorted(i.id for i in taken) == sorted([ids["mx1/w2"], ids["mx1"]])
+    assert await store.release_queue_claims(["mx1/w2", "mx1"]) == 0  # taken since: left alone

@@ -48,6 +48,21 @@ def wait_until(what: str, server: ServerProcess, predicate: Callable[[], bool]) 
         time.sleep(0.2)
 
 
+def wait_for_certificate(what: str, server: ServerProcess, port: int,
+                         wanted: Callable[[x509.Certificate], bool]) -> x509.Certificate:
+    """The first certificate served on `port` that is `wanted`. Not a second
+    handshake after the wait: with worker processes (POSTBUS_TEST_WORKERS) it may
+    reach a worker that does not serve that certificate yet."""
+    seen: list[x509.Certificate] = []
+
+    def check() -> bool:
+        seen.append(served(port))
+        return wanted(seen[-1])
+
+    wait_until(what, server, check)
+    return seen[-1]
+
+
 #: Connections per check that every worker process serves a certificate: the kernel
 #: spreads them over the workers (POSTBUS_TEST_WORKERS), so a few reach each.
 SPREAD = 6
@@ -86,8 +101,7 @@ def test_acme_http01_issue_serve_renew_and_hot_swap(tmp_path: Path) -> None:
         config = acme_config(tmp_path, pebble, http, https, "http-01")
         with running_server(config) as server:
             imaps = server.port("imaps")
-            wait_until("the first certificate", server, lambda: from_pebble(served(imaps)))
-            first = served(imaps)
+            first = wait_for_certificate("the first certificate", server, imaps, from_pebble)
             wait_until("every worker to serve it", server,
                        lambda: everywhere((imaps, https), first.serial_number))
             names = first.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -119,9 +133,9 @@ def test_acme_http01_issue_serve_renew_and_hot_swap(tmp_path: Path) -> None:
             out, _ = renew.communicate()
             assert renew.returncode == 0, out
             server.proc.send_signal(signal.SIGHUP)
-            wait_until("the renewed certificate", server,
-                       lambda: web_alive() and served(imaps).serial_number != first.serial_number)
-            second = served(imaps)
+            second = wait_for_certificate(
+                "the renewed certificate", server, imaps,
+                lambda cert: web_alive() and cert.serial_number != first.serial_number)
             assert from_pebble(second)
             wait_until("every worker and https to serve it", server,
                        lambda: web_alive() and everywhere((imaps, https), second.serial_number))
@@ -151,8 +165,7 @@ def test_acme_tls_alpn01_on_the_https_listener(tmp_path: Path, loop: str) -> Non
     with running_pebble(tmp_path / "pebble", http_port=free_port(), tls_port=https) as pebble:
         config = acme_config(tmp_path, pebble, 0, https, "tls-alpn-01")
         with running_server(config, env={"POSTBUS_LOOP": loop}) as server:
-            wait_until("the certificate", server, lambda: from_pebble(served(https)))
-            issued = served(https).serial_number
+            issued = wait_for_certificate("the certificate", server, https, from_pebble).serial_number
             wait_until("every worker to serve it", server,
                        lambda: everywhere((https, server.port("imaps")), issued))
             verifies_against(pebble, server.port("imaps"))
@@ -223,10 +236,11 @@ def test_two_nodes_on_postgresql_one_orders_both_serve(tmp_path: Path, challenge
         assert _in_thread(lambda: _with_store(
             configs[1], lambda store: store.claim_lease("acme", "node-b", time.time(), 600.0)))
         with running_server(configs[0]) as a, running_server(configs[1]) as b:
-            for server in (a, b):
-                wait_until("the certificate", server,
-                           lambda s=server: from_pebble(served(s.port("imaps"))))  # type: ignore[misc]
-            assert served(a.port("imaps")).serial_number == served(b.port("https")).serial_number
+            issued = wait_for_certificate("the certificate", b, b.port("imaps"), from_pebble).serial_number
+            for server in (a, b):  # every worker process of each node, once it has read the store
+                wait_until("every worker to serve it", server,
+                           lambda s=server: everywhere((s.port("imaps"), s.port("https")),  # type: ignore[misc]
+                                                       issued))
     assert "acme: ordering a certificate" in "".join(b.stderr)
     assert f"by {challenge}" in "".join(b.stderr)
     assert "acme: ordering a certificate" not in "".join(a.stderr)

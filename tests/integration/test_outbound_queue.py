@@ -26,6 +26,7 @@ from postbus.app import App
 from postbus.config import from_dict
 from postbus.delivery.queue import QueueRunner, start_queue
 from postbus.mailauth.dkim import dns_txt_record
+from postbus.node import NodeProcess
 from postbus.store.model import INBOX, QueueRecipient
 from tests.support.fake_mx import FakeMX
 
@@ -285,6 +286,36 @@ async def test_restart_delivers_what_was_queued(tmp_path: Path, mx: FakeMX) -> N
         await until(lambda: _queue_empty(second))
     finally:
         await close_app(second)
+
+
+@pytest.mark.parametrize(("process", "released"), [
+    # worker 0 of 2: its own slot, a slot beyond the count, the single process of before
+    (NodeProcess("mail.example.org", 0, 2), {"mail.example.org/w0", "mail.example.org/w2",
+                                             "mail.example.org"}),
+    # one process after running workers: every worker slot
+    (NodeProcess("mail.example.org"), {"mail.example.org/w0", "mail.example.org/w1",
+                                       "mail.example.org/w2", "mail.example.org"}),
+])
+async def test_claims_of_processes_this_node_no_longer_runs_are_released_at_start(
+        tmp_path: Path, mx: FakeMX, process: NodeProcess, released: set[str]) -> None:
+    """After `workers` is lowered (or changed from or to 1), what a worker slot the
+    node no longer runs had claimed is due at once, not when its claim lapses."""
+    app = await open_app(make_settings(tmp_path, mx))
+    try:
+        holders = ["mail.example.org/w0", "mail.example.org/w1", "mail.example.org/w2",
+                   "mail.example.org", "other.example.org/w2"]
+        holder_of = {}
+        for holder in holders:
+            holder_of[await enqueue(app, QueueRecipient("bob@remote.test"))] = holder
+            assert len(await app.store.claim_queue(holder, time.time(), 1800, 1)) == 1
+        app.process = process
+        await QueueRunner(app).release_own_claims()
+        queue = await app.store.list_queue()
+        assert {holder_of[i.id] for i in queue if not i.claimed_by} == released
+        # a live slot's claim and another node's stay
+        assert {i.claimed_by for i in queue if i.claimed_by} == set(holders) - released
+    finally:
+        await close_app(app)
 
 
 async def test_smarthost_takes_everything(tmp_path: Path, mx: FakeMX) -> None:

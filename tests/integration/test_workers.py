@@ -4,7 +4,8 @@ What must hold across processes, each checked with sessions that /proc shows
 are served by different workers (tests.support.workers):
 - a delivery accepted by one worker reaches an IDLE session on the other
   (SQLite: the change channel under data_dir; PostgreSQL: NOTIFY);
-- the POP3 maildrop lock holds across workers;
+- the POP3 maildrop lock holds across workers, and the maildrop of a worker
+  killed with kill -9 is free for a login on the other worker at once;
 - a password change makes the old password fail on every worker;
 - each queued outbound message is delivered once although both workers run
   the queue;
@@ -151,6 +152,39 @@ def test_pop3_maildrop_lock_holds_across_workers(server: ServerProcess) -> None:
             assert time.monotonic() < deadline, "the maildrop lock was never released"
             time.sleep(0.05)
     second.quit()
+
+
+def test_the_maildrop_of_a_killed_worker_is_free_at_once(tmp_path: Path) -> None:
+    """A worker killed while its POP3 session holds the maildrop leaves a lease
+    naming it; a login on the other worker gets the maildrop without waiting for
+    the lease to lapse (pop3.lock: the lease's process mark names a dead process)."""
+    user = "pop@example.test"
+
+    def connect() -> poplib.POP3_SSL:
+        return poplib.POP3_SSL("127.0.0.1", server.port("pop3s"), context=_tls(), timeout=TIMEOUT)
+
+    with running_server(_config(tmp_path)) as server:
+        wait_for_workers(server, 2)
+        holder, victim = on_worker(server, connect, lambda c: c.sock)
+        holder.user(user)
+        assert holder.pass_(PASSWORD).startswith(b"+OK")
+        survivor = next(pid for pid in worker_pids(server) if pid != victim)
+        os.kill(victim, signal.SIGKILL)
+        holder.sock.close()
+        deadline = time.monotonic() + 30.0
+        while True:  # the survivor, not the victim's replacement (which would take it back)
+            client, _ = on_worker(server, connect, lambda c: c.sock, survivor)
+            client.user(user)
+            try:
+                assert client.pass_(PASSWORD).startswith(b"+OK")
+                break
+            except poplib.error_proto as exc:
+                assert b"IN-USE" in exc.args[0], exc
+                assert time.monotonic() < deadline, "the killed worker's maildrop lease still holds"
+                client.close()
+                time.sleep(0.2)
+        assert client.stat()[0] >= 0
+        client.quit()
 
 
 def test_a_password_change_reaches_every_workers_auth_cache(server: ServerProcess) -> None:

@@ -39,6 +39,10 @@ def test_sizes(text: str, value: int) -> None:
     ({"tls": {"cert": "a.pem"}}, "tls: set both cert and key"),
     ({"delivery": {"recipient_delimiter": "."}}, "delivery.recipient_delimiter: use only"),
     ({"delivery": {"recipient_delimiter": "+@"}}, "delivery.recipient_delimiter: use only"),
+    ({"node_name": "mx1/w0"}, "node_name: 'mx1/w0' may not"),
+    ({"node_name": "mx 1"}, "node_name: 'mx 1' may not"),
+    ({"node_name": "mx#1"}, "node_name: 'mx#1' may not"),
+    ({"hostname": "mail/w2"}, "hostname (the node's name without node_name): 'mail/w2' may not"),
 ])
 def test_errors_name_the_key(data: dict, message: str) -> None:
     with pytest.raises(config.ConfigError) as info:

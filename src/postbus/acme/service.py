@@ -13,8 +13,11 @@ Invariants:
   changed, when it expires within `acme_renew_before` (30 days), or when an
   operator asked (`postbus tls renew`, recorded as `acme.renew`).
 - One node orders: the one that holds the store lease `acme`
-  (`Store.claim_lease`, atomic on both backends); the others find its result
-  in the store at their next check.
+  (`Store.claim_lease`, atomic on both backends; each worker process claims
+  it under its own name, `postbus.node`); the others find its result in the
+  store at their next check. A lease held under a name this node no longer
+  runs (it ran as one process and now runs workers, or fewer workers) is
+  taken over at once rather than after `LEASE_SECONDS`.
 - A failed order is logged with the reason and tried again after a backoff
   that doubles from `FIRST_BACKOFF` to `MAX_BACKOFF`; the old certificate is
   served meanwhile.
@@ -62,6 +65,7 @@ TLS_ALPN_KEY = "acme.tlsalpn"
 # node answers the challenges only after twice that: every node serves them by then.
 CHALLENGE_POLL = 2.0
 LEASE = "acme"
+LEASE_SETTING_PREFIX = "lease."  # where `Store.claim_lease` keeps "HOLDER EXPIRY"
 # While another node orders, the others read the store this often (seconds).
 FOLLOW_POLL = 3.0
 # How long the ordering node holds the lease (an order times out well before).
@@ -187,7 +191,7 @@ class AcmeService:
         reason = await self._renewal_due(record, now)
         if reason is None:
             return False
-        if not await store.claim_lease(LEASE, self.app.settings.node, now, LEASE_SECONDS):
+        if not await self._claim(now):
             log.info("acme: renewal due (%s); another node holds the order lease", reason)
             return True
         log.info("acme: ordering a certificate for %s (%s) from %s by %s",
@@ -206,6 +210,22 @@ class AcmeService:
         await store.set_setting(CERT_KEY, record.dumps())
         self._install(record, "issued")
         return False
+
+    async def _claim(self, now: float) -> bool:
+        """Takes the order lease; a lease held by a process this node no longer runs
+        (`postbus.node`: the single process of before it ran workers, a worker slot
+        beyond the count) is taken over rather than waited out."""
+        store, process = self.app.store, self.app.process
+        if await store.claim_lease(LEASE, process.name, now, LEASE_SECONDS):
+            return True
+        key = LEASE_SETTING_PREFIX + LEASE
+        current = await store.get_setting(key)
+        holder = (current or "").partition(" ")[0]
+        if current is None or not process.gone(holder):
+            return False
+        if await store.swap_setting(key, current, None):
+            log.info("acme: the order lease of %s, which this node no longer runs, dropped", holder)
+        return await store.claim_lease(LEASE, process.name, now, LEASE_SECONDS)
 
     async def _renewal_due(self, record: Record | None, now: float) -> str | None:
         if record is None:

@@ -19,7 +19,9 @@ Invariants: a bounce is durably stored (in the sender's Inbox, or queued with
 the null sender) before the item's new state is recorded, so a crash between
 the two can repeat a bounce but never lose one; mail with the null sender
 never causes a bounce. After a crash, items claimed by this node are taken
-back at start; those of a dead node come back when its lease expires.
+back at start, and so are those of a worker slot this node no longer runs
+(`[server] workers` lowered, or changed between one process and workers); those
+of a dead node come back when its lease expires.
 """
 
 from __future__ import annotations
@@ -119,14 +121,23 @@ class QueueRunner:
             self._wake.clear()
 
     async def release_own_claims(self) -> None:
-        """Items this node had claimed when it stopped are due again now; the
+        """Items this process had claimed when it stopped (an earlier run under its
+        name), and those claimed by a process of this node that the node no longer
+        runs (`postbus.node`: `workers` was changed), are due again now; the
         earliest retry of what is queued sets the first wake-up."""
-        node, now = self.settings.node, self.clock()
+        process, now = self.app.process, self.clock()
+        mine = process.name
+        holders: set[str] = set()
         for item in await self.store.list_queue():
-            if item.claimed_by == node and item.claimed_until > now and item.id not in self._inflight:
-                await self.store.update_queue(item.id, item.recipients, next_attempt=item.next_attempt)
-            if item.claimed_by == node or item.claimed_until <= now:
+            holder = item.claimed_by
+            released = holder == mine or process.gone(holder)
+            if released and item.claimed_until > now and item.id not in self._inflight:
+                holders.add(holder)
+            if released or item.claimed_until <= now:
                 self._next_due = min(self._next_due or item.next_attempt, item.next_attempt)
+        if holders:
+            count = await self.store.release_queue_claims(sorted(holders))
+            log.info("queue: %d items claimed by %s are due again", count, ", ".join(sorted(holders)))
 
     async def run_due(self) -> int:
         """Claims due items up to the free concurrency and starts delivering them."""
@@ -138,7 +149,7 @@ class QueueRunner:
         # retry time, which a reset after the claim would wipe out.
         if self._next_due <= now:
             self._next_due = 0.0
-        items = await self.store.claim_queue(self.settings.node, now, LEASE, free)
+        items = await self.store.claim_queue(self.app.process.name, now, LEASE, free)
         for item in items:
             task = self.app.spawn(self._guarded(item), f"queue item {item.id}")
             self._inflight[item.id] = task

@@ -30,6 +30,7 @@ ClientHello for that name gets the real certificate, as RFC 8737 §4 requires.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import secrets
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 ACME_TLS_ALPN = "acme-tls/1"  # RFC 8737 §6.2
 ACME_CERT_NAME = "acme.crt"
 ACME_KEY_NAME = "acme.key"
+ACME_LOCK_NAME = "acme.lock"  # held while a process writes (and reads back) the two files
 # A ClientHello bigger than this is not searched for ALPN (it is still served).
 MAX_CLIENT_HELLO = 16384
 _HANDSHAKE_CLIENT_HELLO = 1
@@ -155,17 +157,28 @@ class Certificates:
         return True
 
     def install_pem(self, chain_pem: bytes, key_pem: bytes, why: str) -> None:
-        """Writes an issued chain and key to data_dir/tls/acme.* and serves them."""
+        """Writes an issued chain and key to data_dir/tls/acme.* and serves them.
+
+        Every worker process installs the certificate it finds in the store, so
+        several may write these files at once: each writes temporary files of its
+        own, and the pair is written and read back under an exclusive lock
+        (`ACME_LOCK_NAME`), so that no process replaces the key between another's
+        key and certificate."""
         cert_path, key_path = self.acme_paths()
         files.private_dir(cert_path.parent)
-        for path, data in ((key_path, key_pem), (cert_path, chain_pem)):
-            tmp = path.with_suffix(".tmp")
-            with files.open_private(tmp) as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        ctx = server_context(cert_path, key_path)  # raises before the swap if it does not load
+        with files.open_private(cert_path.parent / ACME_LOCK_NAME, truncate=False) as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released as the file closes
+            for path, data in ((key_path, key_pem), (cert_path, chain_pem)):
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+                try:
+                    with files.open_private(tmp) as f:
+                        f.write(data)
+                        f.flush()
+                        os.fsync(f.fileno())
+                    os.replace(tmp, path)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            ctx = server_context(cert_path, key_path)  # raises before the swap if it does not load
         self._swap(ctx, cert_path, why)
 
     def add_challenge(self, name: str, cert_pem: bytes, key_pem: bytes) -> None:

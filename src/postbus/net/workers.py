@@ -25,8 +25,8 @@ core. The supervisor:
   outright takes its workers with it (`PR_SET_PDEATHSIG`, SIGKILL).
 
 Each worker is a node of its own for what is per node (its name is
-`node/wN`: queue claims and POP3 maildrop leases name it; a restarted worker
-takes back what its predecessor held). Change events reach the other workers
+`node/wN`: queue claims and leases name it; `postbus.node` says when what a
+dead worker held can be taken back at once). Change events reach the other workers
 through the store (PostgreSQL NOTIFY, or the SQLite change channel).
 """
 
@@ -77,10 +77,6 @@ class _Worker:
 
 
 WorkerMain = Callable[[int, int], int]  # (index, status fd) -> exit status
-
-
-def worker_node(node: str, index: int) -> str:
-    return f"{node}/w{index}"
 
 
 def describe_status(status: int) -> str:

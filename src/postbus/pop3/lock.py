@@ -6,16 +6,27 @@ Two layers:
   apps sharing one interpreter do not see each other's locks). This one is
   exact: acquiring and releasing are synchronous, with no await in between.
 - Across worker processes and nodes, a lease in the store's settings table
-  under `pop3_lock:<account_id>`: "<node> <expiry>". A live session renews it
-  every `LEASE_RENEW` seconds; a node that crashed leaves a lease that lapses
-  after at most `LEASE` seconds. The lease is taken, renewed and released by
-  compare-and-set (`swap_setting`), so of two processes that log the same user
-  in at once exactly one wins. Each worker process is a node of its own
-  (`net.workers.worker_node`).
+  under `pop3_lock:<account_id>`: "<node>#<process mark> <expiry>". A live
+  session renews it every `LEASE_RENEW` seconds; a node that crashed leaves a
+  lease that the other nodes see lapse after at most `LEASE` seconds. The
+  lease is taken, renewed and released by compare-and-set (`swap_setting`),
+  so of two processes that log the same user in at once exactly one wins.
+  Each worker process is a node of its own (`postbus.node`).
 
-A lease naming this node but not held in this process is stale (left by an
-earlier run of this node) and is taken over at once; so node names must be
-unique among nodes sharing a store, which is what `node_name` is for.
+A lease of this node's own processes is stale at once, and taken over, when
+- it names this process but this process does not hold it (left by an
+  earlier run under the same name: a restarted worker, a restarted node);
+- it names a process of this node that the node does not run now
+  (`NodeProcess.gone`: `workers` changed);
+- its process mark (`postbus.node.process_mark`, the pid and start time of the
+  process that took it) names a process that is dead: a worker killed with
+  kill -9 while its session held the maildrop frees it for a login on any
+  other worker at once, without waiting for its replacement.
+So node names must be unique among nodes sharing a store, which is what
+`node_name` is for. A lease without a mark (written before marks) is judged
+by its name and expiry only; the mark is part of the first field so that a
+node of an earlier version, during a rolling upgrade, sees a live lease of
+another holder rather than one it cannot read.
 
 Invariant: `release` is called exactly once for every successful `acquire`,
 whatever way the session ends.
@@ -31,12 +42,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 from postbus.app import App
+from postbus.node import NodeProcess, mark_alive, process_mark
 
 log = logging.getLogger("postbus.pop3")
 
 LEASE = 20 * 60.0  # a crashed node's lock lapses after at most this long
 LEASE_RENEW = LEASE / 4
 SETTING_PREFIX = "pop3_lock:"
+MARK_SEPARATOR = "#"  # between the node's name and the process mark in a lease
 _APP_KEY = "pop3.locks"
 
 
@@ -52,9 +65,11 @@ class LeaseStore(Protocol):
 class MaildropLocks:
     """The locks of one process (one `App`)."""
 
-    def __init__(self, store: LeaseStore, node: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: LeaseStore, process: NodeProcess | str,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
-        self.node = node
+        self.process = process if isinstance(process, NodeProcess) else NodeProcess(process)
+        self.node = self.process.name
         self.clock = clock
         self._held: set[int] = set()
         self._renewers: dict[int, asyncio.Task[None]] = {}
@@ -96,25 +111,35 @@ class MaildropLocks:
     async def _take_lease(self, account_id: int) -> bool:
         key = SETTING_PREFIX + str(account_id)
         current = await self.store.get_setting(key)
-        if current is not None:
-            node, _, expiry = current.partition(" ")
-            try:
-                live = float(expiry) > self.clock()
-            except ValueError:
-                live = False  # unreadable: treat as lapsed
-            if live and node != self.node:
-                return False
-        lease = f"{self.node} {self.clock() + LEASE:.0f}"
+        if current is not None and self._live(current):
+            return False
+        lease = self._lease()
         if not await self.store.swap_setting(key, current, lease):
             return False  # another process took it since we read it
         self._leases[account_id] = lease
         return True
 
+    def _lease(self) -> str:
+        return f"{self.node}{MARK_SEPARATOR}{process_mark()} {self.clock() + LEASE:.0f}"
+
+    def _live(self, lease: str) -> bool:
+        """Whether another session's lease holds (see the module docstring)."""
+        holder, _, expiry = lease.partition(" ")
+        node, _, mark = holder.partition(MARK_SEPARATOR)
+        try:
+            if float(expiry) <= self.clock():
+                return False
+        except ValueError:
+            return False  # unreadable: treat as lapsed
+        if node == self.node or self.process.gone(node):
+            return False
+        return not (mark and self.process.ours(node) and not mark_alive(mark))
+
     async def _renew(self, account_id: int) -> None:
         key = SETTING_PREFIX + str(account_id)
         while True:
             await asyncio.sleep(LEASE_RENEW)
-            lease = f"{self.node} {self.clock() + LEASE:.0f}"
+            lease = self._lease()
             try:
                 if await self.store.swap_setting(key, self._leases[account_id], lease):
                     self._leases[account_id] = lease
@@ -129,6 +154,6 @@ def locks_for(app: App) -> MaildropLocks:
     """The process's `MaildropLocks`, made on first use."""
     locks = app.services.get(_APP_KEY)
     if not isinstance(locks, MaildropLocks):
-        locks = MaildropLocks(app.store, app.settings.node)
+        locks = MaildropLocks(app.store, app.process)
         app.services[_APP_KEY] = locks
     return locks

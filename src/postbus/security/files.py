@@ -92,9 +92,11 @@ def private_file(path: Path) -> None:
     os.close(fd)
 
 
-def open_private(path: Path) -> BinaryIO:
-    """A new file for writing, mode 0600 whatever the umask (``open(path, "wb")`` makes 0644)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+def open_private(path: Path, *, truncate: bool = True) -> BinaryIO:
+    """A new file for writing, mode 0600 whatever the umask (``open(path, "wb")`` makes 0644);
+    with `truncate` False an existing file keeps its content (a lock file)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else 0)
+    fd = os.open(path, flags, PRIVATE_FILE)
     try:
         os.fchmod(fd, PRIVATE_FILE)  # an existing file keeps its mode through O_CREAT
         return os.fdopen(fd, "wb")

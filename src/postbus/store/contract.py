@@ -391,6 +391,13 @@ class Store(Protocol):
     ) -> None:
         """Records attempt results and releases the claim; next_attempt None removes the item."""
 
+    async def release_queue_claims(self, holders: Sequence[str]) -> int:
+        """Drops the claims that `holders` hold (their items are due again at their
+        `next_attempt`; nothing else changes), atomically for each item: a claim
+        taken meanwhile by another holder stays. Returns how many items were
+        released. For the processes of a node that are gone (`postbus.node`)."""
+        raise NotImplementedError
+
     async def list_queue(self) -> list[QueueItem]: ...
 
     async def queue_stats(self) -> tuple[int, float | None]:

@@ -5,6 +5,7 @@ certificate goes only to a ClientHello offering acme-tls/1 for that name."""
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 from pathlib import Path
 
@@ -76,3 +77,30 @@ def test_client_hello_alpn_parses_and_survives_garbage() -> None:
     assert client_hello_alpn(b"") == []
     assert client_hello_alpn(b"\x01\x00\x00\x05\x03\x03") == []
     assert client_hello_alpn(bytes(range(256)) * 4) == []
+
+
+def test_processes_installing_at_once_leave_a_matching_pair(tmp_path: Path) -> None:
+    """Every worker installs the ACME certificate it finds in the store, maybe at the
+    same moment: the files they leave are one issued pair, and nothing else."""
+    ca = trustme.CA()
+    pairs = [(leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes())
+             for leaf in (ca.issue_cert("a.example.test"), ca.issue_cert("b.example.test"))]
+    certs = Certificates("", "", tmp_path, "mail.example.test", acme=True)
+    children = []
+    for chain, key in pairs:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child's status says how it went
+            status = 1
+            try:
+                for _ in range(30):
+                    certs.install_pem(chain, key, "test")
+                status = 0
+            finally:
+                os._exit(status)
+        children.append(pid)
+    assert all(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 for pid in children)
+    cert_path, key_path = certs.acme_paths()
+    assert (cert_path.read_bytes(), key_path.read_bytes()) in pairs
+    assert sorted(p.name for p in cert_path.parent.iterdir() if p.name.startswith("acme")) == \
+        ["acme.crt", "acme.key", "acme.lock"]
+    assert not [p for p in cert_path.parent.iterdir() if p.name.endswith(".tmp")]

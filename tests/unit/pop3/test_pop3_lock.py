@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 
 import pytest
 
 from postbus.app import App
+from postbus.node import NodeProcess, process_mark
 from postbus.pop3 import lock
 from postbus.pop3.lock import SETTING_PREFIX, MaildropLocks, locks_for
 from postbus.pop3.session import Pop3Session
@@ -78,7 +81,7 @@ async def test_lapsed_or_own_stale_lease_is_taken_over(app: App) -> None:
         async with connect(app) as client:
             assert (await client.login()).startswith(b"+OK Logged in"), stale
             value = await app.store.get_setting(key)
-            assert value is not None and value.split()[0] == app.settings.node
+            assert value is not None and value.split()[0] == f"{app.settings.node}#{process_mark()}"
             await client.cmd("QUIT")
         assert await app.store.get_setting(key) is None
 
@@ -91,14 +94,63 @@ async def test_lease_is_renewed_while_held(app: App, monkeypatch: pytest.MonkeyP
     assert await locks.acquire(account_id)
     assert not await locks.acquire(account_id)
     key = SETTING_PREFIX + str(account_id)
-    assert await app.store.get_setting(key) == f"node-a {1000 + lock.LEASE:.0f}"
+    mark = process_mark()
+    assert await app.store.get_setting(key) == f"node-a#{mark} {1000 + lock.LEASE:.0f}"
     now[0] = 2000.0
     for _ in range(500):
-        if await app.store.get_setting(key) == f"node-a {2000 + lock.LEASE:.0f}":
+        if await app.store.get_setting(key) == f"node-a#{mark} {2000 + lock.LEASE:.0f}":
             break
         await asyncio.sleep(0.01)
-    assert await app.store.get_setting(key) == f"node-a {2000 + lock.LEASE:.0f}"
+    assert await app.store.get_setting(key) == f"node-a#{mark} {2000 + lock.LEASE:.0f}"
     await locks.release(account_id)
     assert await app.store.get_setting(key) is None and not locks.held(account_id)
     assert await locks.acquire(account_id)
     await locks.release(account_id)
+
+
+def _other_process_mark() -> tuple[subprocess.Popen[bytes], str]:
+    """A live process other than this one, and its mark (as its own `process_mark` gives)."""
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
+    with open(f"/proc/{child.pid}/stat", "rb") as f:
+        start = f.read().rpartition(b")")[2].split()[19].decode()
+    return child, f"{child.pid}.{start}"
+
+
+async def test_lease_of_a_dead_worker_of_this_node_is_taken_over_at_once(app: App) -> None:
+    """Worker 1 of this node was killed holding the maildrop: worker 0 need not wait."""
+    account_id = await _account_id(app)
+    key = SETTING_PREFIX + str(account_id)
+    locks = MaildropLocks(app.store, NodeProcess("node-a", 0, 2))
+    child, mark = _other_process_mark()
+    try:
+        await app.store.set_setting(key, f"node-a/w1#{mark} {time.time() + 600:.0f}")
+        assert not await locks.acquire(account_id)  # worker 1 lives
+        other_node = MaildropLocks(app.store, NodeProcess("node-b", 0, 2))
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()
+        assert not await other_node.acquire(account_id)  # another node waits for the lease
+        assert await locks.acquire(account_id)
+        assert (await app.store.get_setting(key) or "").startswith("node-a/w0#")
+        await locks.release(account_id)
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.parametrize(("process", "holder"), [
+    (NodeProcess("node-a", 0, 2), "node-a"),  # the node ran as one process before
+    (NodeProcess("node-a", 0, 2), "node-a/w2"),  # workers lowered from 3
+    (NodeProcess("node-a"), "node-a/w0"),  # the node ran workers before
+])
+async def test_lease_of_a_process_this_node_no_longer_runs_is_taken_over(
+        app: App, process: NodeProcess, holder: str) -> None:
+    account_id = await _account_id(app)
+    key = SETTING_PREFIX + str(account_id)
+    await app.store.set_setting(key, f"{holder} {time.time() + 600:.0f}")  # no mark
+    locks = MaildropLocks(app.store, process)
+    assert await locks.acquire(account_id)
+    await locks.release(account_id)
+    await app.store.set_setting(key, f"node-a/w1 {time.time() + 600:.0f}")  # a live slot, no mark
+    assert not await MaildropLocks(app.store, NodeProcess("node-a", 0, 2)).acquire(account_id)

@@ -712,6 +712,9 @@ class PostgresStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store
             conn, item_id, recipients, next_attempt, delay_notified
         ))
 
+    async def release_queue_claims(self, holders: Sequence[str]) -> int:
+        return await self._write(lambda conn, _: outbound.release(conn, list(holders)))
+
     async def list_queue(self) -> list[QueueItem]:
         found = await self.pool.fetch(f"SELECT {rows.QUEUE_COLS} FROM queue ORDER BY id")
         return [rows.queue_item(r) for r in found]

@@ -65,6 +65,15 @@ async def update(
     )
 
 
+async def release(conn: Conn, holders: Sequence[str]) -> int:
+    status: str = await conn.execute(
+        "UPDATE queue SET claimed_by = '', claimed_until = 0"
+        " WHERE claimed_by = ANY($1::text[]) AND claimed_by <> ''",
+        list(set(holders)),
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
 async def retry(conn: Conn, item_id: int | None, now: float) -> int:
     if item_id is None:
         status: str = await conn.execute("UPDATE queue SET next_attempt = $1", now)

@@ -579,6 +579,9 @@ class SqliteStore(SecurityMixin, UserDataMixin):  # store/*/security.py, store/*
     ) -> None:
         await self._write(outbound.update, item_id, recipients, next_attempt, delay_notified)
 
+    async def release_queue_claims(self, holders: Sequence[str]) -> int:
+        return await self._write(outbound.release, list(holders))
+
     async def list_queue(self) -> list[QueueItem]:
         return outbound.list_queue(self._db)
 

@@ -75,6 +75,12 @@ def update(
     )
 
 
+def release(conn: sqlite3.Connection, holders: Sequence[str]) -> int:
+    return sum(conn.execute(
+        "UPDATE queue SET claimed_by = '', claimed_until = 0 WHERE claimed_by = ?", (holder,)
+    ).rowcount for holder in set(holders) if holder)
+
+
 def list_queue(conn: sqlite3.Connection) -> list[QueueItem]:
     return [rows.queue_item(r) for r in conn.execute(
         f"SELECT {rows.QUEUE_COLS} FROM queue ORDER BY id"
