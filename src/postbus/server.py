@@ -191,7 +191,9 @@ class Server:
         while True:
             await asyncio.sleep(MAINTENANCE_INTERVAL)
             removed = await self.app.store.collect_garbage()
-            log.info("maintenance: %d unreferenced bodies removed", removed)
+            expired = await self.app.throttle.expire_known()
+            log.info("maintenance: %d unreferenced bodies, %d expired known login sources"
+                     " removed", removed, expired)
 
     async def stop(self) -> None:
         app = self.app
