@@ -42,13 +42,16 @@ class Session(Protocol):
 
 
 class App:
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store | None = None, *,
+                 processes: int = 1) -> None:
         self.settings = settings
         # which process of its node this is (a worker sets its own: server._worker_main)
         self.process = NodeProcess(settings.node)
         self.store: Store = store or make_store(settings)
-        # the one seam for blocking work (postbus.executor); shut down by close()
-        self.executor = Executor()
+        # the one seam for blocking work (postbus.executor); shut down by close().
+        # One of `processes` worker processes gets its share of the cores' cpu
+        # threads, and the password gate as many slots (security.hashing).
+        self.executor = Executor(executor_mod.pools(processes))
         self.accounts = Accounts(self.store, default_quota=settings.default_quota,
                                  executor=self.executor)
         # login throttling and bans for every front end (security.throttle)

@@ -20,7 +20,11 @@ Invariants:
 - After `shutdown`, `run` raises `RuntimeError`.
 
 Who owns which executor: the `App` creates one `Executor`, installs it for its
-event loop on `open` and shuts it down on `close`. Code that has no App at
+event loop on `open` and shuts it down on `close`. The cpu pool has one thread
+per core the process may use (`cores`); a worker process of several
+(`[server] workers`, forked before its App exists) gets its share,
+`cpu_threads(processes)`, so that N workers on N cores run N Argon2
+verifications at once, not N × N (`pools`). Code that has no App at
 hand (parsing in `delivery.ingest`, DKIM verification) calls the module-level
 `run`, which uses the executor installed for the running loop, or else one
 process-wide default (tests and tools that use a bare store).
@@ -48,13 +52,29 @@ CPU = "cpu"  # Argon2, password policy, DKIM, parsing: releases the GIL or is sh
 IO = "io"  # blocking file reads and writes of message bodies
 READ = "read"  # database reads whose cost grows with a folder (SQLite reader connections)
 
+
+
+def cores() -> int:
+    """The cores this process may run on (its affinity), as `[server] workers = "auto"` counts."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def cpu_threads(processes: int = 1, available: int | None = None) -> int:
+    """The cpu threads of one of `processes` worker processes sharing `available`
+    cores (all this process may use by default): its share, at least one."""
+    return max(1, (cores() if available is None else available) // max(1, processes))
+
+
 # Argon2 (argon2-cffi) and the C parts of DKIM release the GIL: one thread per
-# core keeps every core busy without oversubscribing it.
-CPU_WORKERS = os.cpu_count() or 1
+# core keeps every core busy without oversubscribing it (per process: `pools`).
+CPU_WORKERS = cpu_threads()
 # Jobs that may wait for a cpu thread. An Argon2 verification costs ~34 ms of
 # one core, so 64 waiting per core is about 2 s of queue: past that a client is
 # better served by a temporary failure it retries than by a login that hangs.
-CPU_MAX_WAITING = 64 * CPU_WORKERS
+CPU_WAITING_PER_THREAD = 64
+CPU_MAX_WAITING = CPU_WAITING_PER_THREAD * CPU_WORKERS
 # File I/O threads mostly sleep in the kernel; a few overlap the disk's latency.
 IO_WORKERS = 4
 # Body reads and writes that may wait; each holds at most one body's buffer.
@@ -83,6 +103,13 @@ DEFAULT_POOLS: Mapping[str, PoolSpec] = {
 }
 
 
+def pools(processes: int = 1, available: int | None = None) -> dict[str, PoolSpec]:
+    """The pools of one of `processes` worker processes: `DEFAULT_POOLS` with the
+    cpu pool (and its queue) sized to the process's share of the cores."""
+    threads = cpu_threads(processes, available)
+    return {**DEFAULT_POOLS, CPU: PoolSpec(threads, CPU_WAITING_PER_THREAD * threads)}
+
+
 class Overloaded(Exception):
     """The pool's queue is full: a temporary condition, answered as a temporary failure."""
 
@@ -96,6 +123,7 @@ class _Pool:
         if spec.workers < 1 or spec.max_waiting < 0:
             raise ValueError(f"pool {name}: needs at least one worker and a non-negative queue")
         self.name = name
+        self.spec = spec
         self.capacity = spec.workers + spec.max_waiting
         self.workers = spec.workers
         self.threads = ThreadPoolExecutor(spec.workers, thread_name_prefix=f"postbus-{name}")
@@ -145,6 +173,10 @@ class Executor:
     def _release(self, p: _Pool) -> None:
         with self._lock:
             p.in_flight -= 1
+
+    def spec(self, pool: str) -> PoolSpec:
+        """The threads and queue bound of `pool`."""
+        return self._pools[pool].spec
 
     @property
     def overloaded(self) -> dict[str, int]:

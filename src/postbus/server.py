@@ -115,7 +115,8 @@ class Server:
                  listeners: sockets.Listeners | None = None, worker: int | None = None) -> None:
         tune_allocator()  # idle TLS connections' read buffers stay mostly unmapped (issue 11)
         self.settings = settings
-        self.app = App(settings)
+        # a worker of several runs its share of the cpu threads (executor.pools)
+        self.app = App(settings, processes=1 if worker is None else settings.workers)
         self._servers: list[asyncio.Server] = []
         self._web: list[Any] = []
         self._announce = announce or (lambda line: print(line, flush=True))
@@ -191,7 +192,9 @@ class Server:
         while True:
             await asyncio.sleep(MAINTENANCE_INTERVAL)
             removed = await self.app.store.collect_garbage()
-            log.info("maintenance: %d unreferenced bodies removed", removed)
+            expired = await self.app.throttle.expire_known()
+            log.info("maintenance: %d unreferenced bodies, %d expired known login sources"
+                     " removed", removed, expired)
 
     async def stop(self) -> None:
         app = self.app

@@ -1,4 +1,5 @@
-"""Failure counters, bans, sending counters and sending blocks through the contract."""
+"""Failure counters, bans, known login sources, sending counters and sending blocks
+through the contract."""
 
 from __future__ import annotations
 
@@ -65,3 +66,21 @@ async def test_sending_blocks(store: Store) -> None:
     assert await store.unblock_sending("a@example.test") is True
     assert await store.unblock_sending("a@example.test") is False
     assert await store.list_sending_blocks() == []
+
+
+async def test_known_sources_hold_until_their_end_and_expire(store: Store) -> None:
+    pair, other = "a" * 64, "b" * 64
+    assert await store.known_source(pair, NOW) is None
+    await store.remember_known_source(pair, NOW + 60)
+    await store.remember_known_source(other, NOW + 30)
+    assert await store.known_source(pair, NOW + 59) == NOW + 60
+    assert await store.known_source(pair, NOW + 60) is None
+    # a later success moves the end
+    await store.remember_known_source(pair, NOW + 120)
+    assert await store.known_source(pair, NOW + 60) == NOW + 120
+    assert await store.expire_known_sources(NOW + 29) == 0
+    assert await store.expire_known_sources(NOW + 30) == 1  # `other` ended
+    assert await store.known_source(other, NOW) is None  # removed, not merely ended
+    assert await store.known_source(pair, NOW + 100) == NOW + 120
+    assert await store.expire_known_sources(NOW + 200) == 1
+    assert await store.expire_known_sources(NOW + 200) == 0

@@ -76,7 +76,8 @@ class PasswordVerifier:
 
     def __init__(self, executor: Executor | None = None, gate: HashGate | None = None) -> None:
         self._executor = executor
-        self.gate = gate or HashGate()
+        # as many verifications at once as the executor has cpu threads
+        self.gate = gate or (HashGate() if executor is None else HashGate.sized_for(executor))
         self._closed = False
 
     async def verify(self, hash: str, pw: str, *, source: str | None = None,

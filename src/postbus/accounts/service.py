@@ -198,16 +198,16 @@ class Accounts:
                 # the same wrong password again: known to be wrong, not hashed again
                 await throttle.failed(source, address, password, account.password_hash)
                 return None
-            await throttle.before_verify(address, source)
-            # security.hashing: a source this account logged in from goes first;
-            # others wait in their source's line
-            known = throttle.known(address, source)
+            # security.hashing: a source this account logged in from (on any
+            # worker or node: the store) goes first; others wait in their source's line
+            known = await throttle.known(address, source)
+            await throttle.before_verify(address, source, known=known)
             if not await self.verifier.verify(account.password_hash, password, source=line,
                                               priority=known):
                 await throttle.failed(source, address, password, account.password_hash)
                 return None
             self.cache.remember(address, password, account.password_hash)
-        throttle.succeeded(address, source)
+        await throttle.succeeded(address, source)
         self.last_logins.note(account)
         return account
 
@@ -337,11 +337,12 @@ class Accounts:
         if throttle.repeated(source, who, password, admin.password_hash):
             await throttle.failed(source, who, password, admin.password_hash)
             return None
+        known = await throttle.known(who, source)
         if not await self.verifier.verify(admin.password_hash, password, source=line,
-                                          priority=throttle.known(who, source)):
+                                          priority=known):
             await throttle.failed(source, who, password, admin.password_hash)
             return None
-        throttle.succeeded(who, source)
+        await throttle.succeeded(who, source)
         return admin
 
 

@@ -5,9 +5,12 @@ could fill the cpu pool and make every login (and every DKIM check and parse
 that shares the pool) wait behind it. `HashGate` admits verifications to the
 pool in an order that keeps the service usable:
 
-- At most `slots` verifications run at once (one per cpu thread), so the cpu
-  pool's own queue stays short for the other work that needs it; with two or
-  more slots, one is kept for known-good sources (below).
+- At most `slots` verifications run at once (one per thread of the process's
+  cpu pool, `sized_for`: a worker process of several has its share of the
+  cores, `executor.cpu_threads`), so the cpu pool's own queue stays short for
+  the other work that needs it; with two or more slots, one is kept for
+  known-good sources (below). With one slot none is kept, and priority alone
+  puts a known source first: it waits at most for the verification running.
 - *Per-source serialisation*: the attempts of one source (its `address_key`)
   that are not known-good wait behind each other in that source's own line, so
   200 parallel guesses from one address occupy one slot, not all of them.
@@ -31,9 +34,10 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from postbus.executor import CPU, CPU_MAX_WAITING, CPU_WORKERS, Overloaded
+from postbus.executor import CPU, CPU_MAX_WAITING, CPU_WORKERS, Executor, Overloaded
 
-#: Verifications running at once: one per cpu thread.
+#: Verifications running at once: one per cpu thread (of a single-process server;
+#: `HashGate.sized_for` follows the executor's cpu pool).
 HASH_SLOTS = CPU_WORKERS
 #: Verifications that may wait for a slot (in each queue). Policy: past this,
 #: `Overloaded` at once (a temporary failure the client retries).
@@ -54,6 +58,12 @@ class HashGate:
         self._priority: deque[asyncio.Future[None]] = deque()
         self._ordinary: deque[asyncio.Future[None]] = deque()
         self._lines: dict[str, tuple[asyncio.Lock, int]] = {}  # source -> (lock, users)
+
+    @classmethod
+    def sized_for(cls, executor: Executor) -> HashGate:
+        """A gate with one slot per thread of the executor's cpu pool, and its queue bound."""
+        spec = executor.spec(CPU)
+        return cls(spec.workers, spec.max_waiting)
 
     @property
     def waiting(self) -> int:

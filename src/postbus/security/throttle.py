@@ -20,6 +20,20 @@ and every node counts in the same rows), within `security.ban_window`:
   nor its owner: bans are per source only, and a source the owner logged in
   from before (`known`) skips that wait.
 
+Known sources: a successful login makes its source's network (`address_key`)
+known-good for its account for `KNOWN_SOURCE_SECONDS`. The record is in the
+store (`Store.remember_known_source`), so every worker process and every node
+recognises it, and a login from it goes ahead of the guesses in
+`security.hashing.HashGate` wherever it lands. The store keeps no address:
+only `known_key`, the SHA-256 of the account and the address key (which hides
+the pairs from a casual reader of the database, not from someone who tests
+candidate pairs against it). An in-memory map is a cache in front: a positive
+answer is remembered; the store is read only when the cache does not know the
+pair and a password is about to be hashed; a success writes only when the
+cache did not know the pair (or knew an end more than `KNOWN_SOURCE_REFRESH`
+older than a fresh one), so a burst of logins writes once. Expired records
+are removed by the hourly maintenance (`expire_known`).
+
 Invariants:
 - A password is never stored nor logged. The same wrong password sent again
   from the same source for the same account (clients retry) is recognised by an
@@ -31,7 +45,8 @@ Invariants:
 - Bans are read from the store at every login (authoritative); connection
   accept, which cannot wait for the store, asks an in-memory copy refreshed
   every `security.ban_refresh` (and at once when this process bans).
-- Known sources (`known`) are remembered in memory per process, bounded.
+- Known sources live in the store; each process caches the positive answers
+  in memory, bounded (`MAX_KNOWN_SOURCES`).
 """
 
 from __future__ import annotations
@@ -46,7 +61,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from postbus.net.limits import IPV6_PREFIX, address_key
 from postbus.store.security import Ban
@@ -57,13 +72,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("postbus.security")
 
+T = TypeVar("T")
+
 #: Distinct wrong (source, account, password) tries remembered per process.
 #: Policy: past this the oldest are forgotten (and would count again).
 MAX_REMEMBERED_TRIES = 20_000
-#: (account, source) pairs remembered as known-good per process; the oldest go first.
+#: (account, source) pairs cached as known-good per process; the oldest go first.
 MAX_KNOWN_SOURCES = 100_000
 #: How long a successful login makes its source known for its account.
 KNOWN_SOURCE_SECONDS = 30 * 86400.0
+#: A success extends a known pair's record in the store only when the end this
+#: process knows is older than a fresh one by more than this: at most one write
+#: a day per pair and process, however often the user logs in.
+KNOWN_SOURCE_REFRESH = 86400.0
 #: Accounts whose global failure count this process remembers; the oldest go first.
 MAX_HOT_ACCOUNTS = 10_000
 
@@ -103,6 +124,16 @@ def ban_key(address: str) -> str:
     return address_key(text)
 
 
+def known_key(account: str, source: str) -> str:
+    """What a known-good (account, source) pair is kept under, in the store and
+    the cache: the hex SHA-256 of the account and the source's `address_key`,
+    each prefixed by its length."""
+    message = b"".join(len(f).to_bytes(4, "big") + f
+                       for f in (account.encode("utf-8", "surrogatepass"),
+                                 address_key(source).encode()))
+    return hashlib.sha256(message).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     delay: float
@@ -138,7 +169,7 @@ class LoginThrottle:
         self._sleep = sleep
         self._key = secrets.token_bytes(32)
         self._tried: OrderedDict[bytes, float] = OrderedDict()  # digest -> expiry
-        self._known: OrderedDict[bytes, float] = OrderedDict()  # digest -> expiry
+        self._known: OrderedDict[str, float] = OrderedDict()  # known_key -> end (a cache)
         self._hot: OrderedDict[str, tuple[int, float]] = OrderedDict()  # account -> (count, expiry)
         self._bans: dict[str, float] = {}  # source key -> until, as last read
         self._bans_read = float("-inf")
@@ -159,11 +190,19 @@ class LoginThrottle:
                            for f in fields)
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
-    def known(self, account: str, source: str) -> bool:
-        """Whether `account` logged in from `source` (its network) before, on this process."""
-        digest = self._digest(account, address_key(source))
-        expiry = self._known.get(digest)
-        return expiry is not None and expiry > self._clock()
+    async def known(self, account: str, source: str) -> bool:
+        """Whether `account` logged in from `source` (its network) within
+        `KNOWN_SOURCE_SECONDS`, on any process or node: the cache, else the store."""
+        pair = known_key(account, source)
+        now = self._clock()
+        until = self._known.get(pair)
+        if until is not None and until > now:
+            return True
+        until = await self.store.known_source(pair, now)
+        if until is None:
+            return False
+        self._remember(self._known, pair, until, MAX_KNOWN_SOURCES)
+        return True
 
     # -- bans -----------------------------------------------------------------------------
     def banned_until(self, source: str) -> float | None:
@@ -242,13 +281,19 @@ class LoginThrottle:
         expiry = self._tried.get(digest)
         return expiry is not None and expiry > self._clock()
 
-    async def before_verify(self, account: str, source: str) -> None:
-        """The mild wait of an account under attack, for sources it is not known from."""
+    async def before_verify(self, account: str, source: str, *, known: bool | None = None,
+                            ) -> None:
+        """The mild wait of an account under attack, for sources it is not known
+        from (`known`: the caller's answer of `known`, else asked here)."""
         p = self.policy
-        if p.account_slow_after <= 0 or p.account_delay <= 0 or self.known(account, source):
+        if p.account_slow_after <= 0 or p.account_delay <= 0:
             return
         hot = self._hot.get(account)
-        if hot is not None and hot[0] >= p.account_slow_after and hot[1] > self._clock():
+        if hot is None or hot[0] < p.account_slow_after or hot[1] <= self._clock():
+            return
+        if known is None:
+            known = await self.known(account, source)
+        if not known:
             await self._sleep(p.account_delay)
 
     async def failed(self, source: str, account: str | None, password: str,
@@ -285,17 +330,33 @@ class LoginThrottle:
         streak = counts[2] if account is not None else counts[0]
         await self._pause(min(p.max_delay, p.delay * 2 ** min(streak - 1, 30)))
 
-    def succeeded(self, account: str, source: str) -> None:
-        now = self._clock()
-        self._remember(self._known, self._digest(account, address_key(source)),
-                       now + KNOWN_SOURCE_SECONDS, MAX_KNOWN_SOURCES)
+    async def succeeded(self, account: str, source: str) -> None:
+        """Makes `source` known-good for `account` (see the module docstring)."""
+        pair = known_key(account, source)
+        until = self._clock() + KNOWN_SOURCE_SECONDS
+        cached = self._known.get(pair)
+        if cached is not None and cached >= until - KNOWN_SOURCE_REFRESH:
+            self._known.move_to_end(pair)
+            return
+        # cached first, so that the logins of a burst write once
+        self._remember(self._known, pair, until, MAX_KNOWN_SOURCES)
+        try:
+            await self.store.remember_known_source(pair, until)
+        except Exception:  # the login stands; the next one tries again
+            log.warning("known source not recorded in the store", exc_info=True)
+            if self._known.get(pair) == until:
+                del self._known[pair]
+
+    async def expire_known(self) -> int:
+        """Removes the expired known-source records from the store (the hourly maintenance)."""
+        return await self.store.expire_known_sources(self._clock())
 
     async def _pause(self, delay: float) -> None:
         if delay > 0:
             await self._sleep(delay)
 
     @staticmethod
-    def _remember(entries: OrderedDict[bytes, float], digest: bytes, expiry: float,
+    def _remember(entries: OrderedDict[T, float], digest: T, expiry: float,
                   limit: int) -> None:
         entries[digest] = expiry
         entries.move_to_end(digest)

@@ -477,6 +477,19 @@ class Store(Protocol):
         """Lifts the ban of `address`; False when it had none."""
         raise NotImplementedError
 
+    async def remember_known_source(self, pair: str, until: float) -> None:
+        """Records that the account and source of `pair` (a hex SHA-256,
+        `security.throttle.known_key`) are known-good until `until`, replacing
+        an earlier end. Seen by every process and node at once."""
+
+    async def known_source(self, pair: str, now: float) -> float | None:
+        """The end of `pair`'s known-good record if it is still in force at `now`."""
+
+    async def expire_known_sources(self, now: float) -> int:
+        """Removes the known-good records that ended by `now`; returns how many
+        (the hourly maintenance)."""
+        raise NotImplementedError
+
     async def take_sending(self, limits: Sequence[SendLimit], recipients: int,
                            now: float) -> SendLimit | None:
         """Counts one message with `recipients` recipients against every limit, or

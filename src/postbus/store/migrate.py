@@ -7,9 +7,9 @@ token digests, TOTP secrets, domain suspensions, admin panel sessions), folders 
 UIDNEXT and HIGHESTMODSEQ, messages with their UIDs, flags, internal dates and
 mod-sequences, expunged records, the parse-once records with their search
 text, the outbound queue, subscriptions, the vacation replies already sent,
-login-failure counters, bans, sending counters and sending blocks, the
-webmail's address books, preferences and written-to addresses, and every body
-a message or queue item references. Each folder's counters (messages, unseen,
+login-failure counters, bans, known-good login sources, sending counters and
+sending blocks, the webmail's address books, preferences and written-to
+addresses, and every body a message or queue item references. Each folder's counters (messages, unseen,
 size, deleted, deleted_size) are recomputed from the copied messages.
 A client that synchronised against the embedded store finds the same folders
 (RFC 9051 §2.3.1.1: same UIDVALIDITY, same UIDs) and the same mod-sequences
@@ -165,6 +165,9 @@ TABLES: tuple[Table, ...] = (
     _plain("sending_counters", ("scope", "period", "window_start", "messages", "recipients"),
            order="scope, period", identity=False),
     _plain("sending_blocks", ("address", "since", "reason"), order="address", identity=False),
+    # The sources each account is known to log in from (security.throttle), so a
+    # user's login keeps its priority under a flood right after the move.
+    _plain("known_sources", ("pair", "until"), order="pair", identity=False),
     # webmail writing (issue 13): address book, preferences, addresses written to
     _plain("contacts", ("id", "account_id", "name", "email", "notes", "updated")),
     _plain("user_settings", ("account_id", "data"), order="account_id", identity=False),

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from postbus.security.throttle import Banned, LoginThrottle, Policy, ban_key
+from postbus.security.throttle import (
+    KNOWN_SOURCE_REFRESH,
+    KNOWN_SOURCE_SECONDS,
+    Banned,
+    LoginThrottle,
+    Policy,
+    ban_key,
+    known_key,
+)
 from postbus.store.sqlite.backend import SqliteStore
 
 ANNA = "anna@example.test"
@@ -123,7 +132,7 @@ async def test_the_same_wrong_password_counts_once(store: SqliteStore) -> None:
 async def test_an_account_under_attack_slows_only_unknown_sources_and_bans_nobody(
         store: SqliteStore) -> None:
     throttle, _, slept = make(store, delay=0.0)
-    throttle.succeeded(ANNA, "198.51.100.7")  # the owner's usual address
+    await throttle.succeeded(ANNA, "198.51.100.7")  # the owner's usual address
     for n in range(6):  # one failure each from many addresses: no ban
         await throttle.failed(f"203.0.113.{n}", ANNA, f"guess{n}", "hash")
     for n in range(6):
@@ -135,3 +144,88 @@ async def test_an_account_under_attack_slows_only_unknown_sources_and_bans_nobod
     assert slept == [0.5]
     await throttle.before_verify("bob@example.test", "192.0.2.200")
     assert slept == [0.5]
+
+
+class CountingStore:
+    """The store, with its known-source reads and writes counted."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.reads = 0
+        self.writes = 0
+
+    async def known_source(self, pair: str, now: float) -> float | None:
+        self.reads += 1
+        return await self.store.known_source(pair, now)
+
+    async def remember_known_source(self, pair: str, until: float) -> None:
+        self.writes += 1
+        await self.store.remember_known_source(pair, until)
+
+
+def counted(store: SqliteStore, clock: Clock | None = None) -> tuple[LoginThrottle, CountingStore]:
+    counting = CountingStore(store)
+    throttle = LoginThrottle(counting, policy(), clock=clock or Clock())  # type: ignore[arg-type]
+    return throttle, counting
+
+
+async def test_a_known_source_is_known_to_every_process_through_the_store(
+        store: SqliteStore) -> None:
+    clock = Clock()
+    first, _ = counted(store, clock)
+    other, counting = counted(store, clock)  # another worker process: an empty cache
+    assert not await other.known(ANNA, "2001:db8:1:2::5")
+    await first.succeeded(ANNA, "2001:db8:1:2::5")
+    # the same /64, for the same account only
+    assert await other.known(ANNA, "2001:db8:1:2::99")
+    assert not await other.known("bob@example.test", "2001:db8:1:2::5")
+    assert not await other.known(ANNA, "2001:db8:1:3::5")
+    reads = counting.reads
+    assert await other.known(ANNA, "2001:db8:1:2::5")  # now cached: no store read
+    assert counting.reads == reads
+    clock.now += KNOWN_SOURCE_SECONDS + 1  # expired everywhere
+    assert not await other.known(ANNA, "2001:db8:1:2::5")
+    assert not await first.known(ANNA, "2001:db8:1:2::5")
+
+
+async def test_a_burst_of_logins_writes_the_known_source_once_a_day(store: SqliteStore) -> None:
+    clock = Clock()
+    throttle, counting = counted(store, clock)
+    await asyncio.gather(*(throttle.succeeded(ANNA, "192.0.2.9") for _ in range(20)))
+    assert counting.writes == 1
+    clock.now += KNOWN_SOURCE_REFRESH / 2
+    await throttle.succeeded(ANNA, "192.0.2.9")
+    assert counting.writes == 1
+    clock.now += KNOWN_SOURCE_REFRESH  # the record is extended, once
+    await throttle.succeeded(ANNA, "192.0.2.9")
+    await throttle.succeeded(ANNA, "192.0.2.9")
+    assert counting.writes == 2
+    assert await store.known_source(known_key(ANNA, "192.0.2.9"), clock.now) == (
+        clock.now + KNOWN_SOURCE_SECONDS)
+    # a source known from the store is not written again by the process that read it
+    other, other_counting = counted(store, clock)
+    assert await other.known(ANNA, "192.0.2.9")
+    await other.succeeded(ANNA, "192.0.2.9")
+    assert other_counting.writes == 0
+
+
+async def test_the_store_keeps_a_digest_of_the_pair_not_the_address(store: SqliteStore) -> None:
+    throttle, clock, _ = make(store)
+    await throttle.succeeded(ANNA, "192.0.2.77")
+    rows = store._db.execute("SELECT pair, until FROM known_sources").fetchall()
+    assert rows == [(known_key(ANNA, "192.0.2.77"), clock.now + KNOWN_SOURCE_SECONDS)]
+    assert len(rows[0][0]) == 64 and "192.0.2" not in rows[0][0]
+    assert known_key(ANNA, "192.0.2.77") != known_key(ANNA, "192.0.2.78")
+    assert known_key(ANNA, "2001:db8::1") == known_key(ANNA, "2001:db8::2")  # one /64
+
+
+async def test_expired_known_sources_are_removed(store: SqliteStore) -> None:
+    throttle, clock, _ = make(store)
+    await throttle.succeeded(ANNA, "192.0.2.1")
+    clock.now += 10
+    await throttle.succeeded(ANNA, "192.0.2.2")
+    assert await throttle.expire_known() == 0
+    clock.now += KNOWN_SOURCE_SECONDS - 5  # the first has ended, the second not
+    assert await throttle.expire_known() == 1
+    assert await throttle.known(ANNA, "192.0.2.2")
+    assert not await throttle.known(ANNA, "192.0.2.1")

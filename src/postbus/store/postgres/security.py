@@ -85,6 +85,26 @@ class SecurityMixin:
 
         return await self._write(job)
 
+    async def remember_known_source(self, pair: str, until: float) -> None:
+        async def job(conn: Conn, _: list[Change]) -> None:
+            await conn.execute("INSERT INTO known_sources (pair, until) VALUES ($1, $2)"
+                               " ON CONFLICT (pair) DO UPDATE SET until = EXCLUDED.until",
+                               pair, until)
+
+        await self._write(job)
+
+    async def known_source(self, pair: str, now: float) -> float | None:
+        until = await self.pool.fetchval(
+            "SELECT until FROM known_sources WHERE pair = $1 AND until > $2", pair, now)
+        return None if until is None else float(until)
+
+    async def expire_known_sources(self, now: float) -> int:
+        async def job(conn: Conn, _: list[Change]) -> int:
+            status: str = await conn.execute("DELETE FROM known_sources WHERE until <= $1", now)
+            return int(status.rsplit(" ", 1)[1])
+
+        return await self._write(job)
+
     async def take_sending(self, limits: Sequence[SendLimit], recipients: int,
                            now: float) -> SendLimit | None:
         async def job(conn: Conn, _: list[Change]) -> SendLimit | None:

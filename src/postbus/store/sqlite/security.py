@@ -63,6 +63,21 @@ def remove_ban(conn: sqlite3.Connection, address: str) -> bool:
     return conn.execute("DELETE FROM bans WHERE address = ?", (address,)).rowcount > 0
 
 
+def remember_known_source(conn: sqlite3.Connection, pair: str, until: float) -> None:
+    conn.execute("INSERT INTO known_sources (pair, until) VALUES (?, ?)"
+                 " ON CONFLICT (pair) DO UPDATE SET until = excluded.until", (pair, until))
+
+
+def known_source(conn: sqlite3.Connection, pair: str, now: float) -> float | None:
+    row = conn.execute("SELECT until FROM known_sources WHERE pair = ? AND until > ?",
+                       (pair, now)).fetchone()
+    return float(row[0]) if row else None
+
+
+def expire_known_sources(conn: sqlite3.Connection, now: float) -> int:
+    return conn.execute("DELETE FROM known_sources WHERE until <= ?", (now,)).rowcount
+
+
 def take_sending(conn: sqlite3.Connection, limits: Sequence[SendLimit], recipients: int,
                  now: float) -> SendLimit | None:
     counted = []
@@ -128,6 +143,15 @@ class SecurityMixin:
 
     async def remove_ban(self, address: str) -> bool:
         return await self._write(remove_ban, address)
+
+    async def remember_known_source(self, pair: str, until: float) -> None:
+        await self._write(remember_known_source, pair, until)
+
+    async def known_source(self, pair: str, now: float) -> float | None:
+        return known_source(self._db, pair, now)
+
+    async def expire_known_sources(self, now: float) -> int:
+        return await self._write(expire_known_sources, now)
 
     async def take_sending(self, limits: Sequence[SendLimit], recipients: int,
                            now: float) -> SendLimit | None:
