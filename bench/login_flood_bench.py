@@ -86,7 +86,7 @@ async def _login(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, use
             return line
 
 
-async def attacker(port: int, source: str, stop: Any, counter: Any, n: int) -> None:
+async def attacker(port: int, source: str, stop: Any, counter: Any, n: int, salt: str) -> None:
     guess = 0
     while not stop.is_set():
         try:
@@ -97,7 +97,9 @@ async def attacker(port: int, source: str, stop: Any, counter: Any, n: int) -> N
         try:
             while not stop.is_set():
                 guess += 1
-                reply = await _login(reader, writer, VICTIM, f"wrong-{n}-{guess}")
+                # new in every round too: a password the server saw fail before
+                # is answered from memory without hashing (no flood at all)
+                reply = await _login(reader, writer, VICTIM, f"wrong-{salt}-{n}-{guess}")
                 with counter.get_lock():
                     counter.value += 1
                 if not reply.startswith(b"a NO"):
@@ -110,8 +112,9 @@ async def attacker(port: int, source: str, stop: Any, counter: Any, n: int) -> N
 
 def run_attack(port: int, attackers: int, sources: int, stop: Any, counter: Any) -> None:
     async def attack() -> None:
+        salt = os.urandom(4).hex()
         tasks = [asyncio.create_task(attacker(port, f"127.0.1.{n % sources + 1}", stop,
-                                              counter, n)) for n in range(attackers)]
+                                              counter, n, salt)) for n in range(attackers)]
         while not stop.is_set():
             await asyncio.sleep(0.1)
         for result in await asyncio.gather(*tasks, return_exceptions=True):
