@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/imap_idle_memory.py [--connections 1000] [--messages 10000]
          [--accounts 4] [--loop uvloop|asyncio] [--no-select] [--no-idle] [--dovecot]
+         [--workers N] [--no-postbus]
 
 The issue 11 figure is the default: 1,000 connections over TLS (``imaps``),
 spread over ``--accounts`` accounts, each with a ``--messages``-message INBOX
@@ -16,6 +17,10 @@ selected and the connection in IDLE.
   so that what a process keeps once per folder (the shared entry cache,
   ``mailbox/entries.py``) is not charged to the N.  The child's memory is not
   counted.
+- ``--workers N``: the same clients against ``postbus serve`` with N worker
+  processes (the store filled before it starts; warmed up with connections
+  enough to reach every worker); its cost is the growth of the summed PSS of
+  the supervisor and every worker, divided by N, as for Dovecot.
 - ``--dovecot``: the same clients against a throwaway Dovecot 2.3 (Debian's
   ``dovecot-imapd``, run as ``dovecot -c CONF -F`` on a loopback port with a
   config and Maildirs written here), twice: default settings, and hibernating
@@ -206,6 +211,100 @@ def postbus_run(args: argparse.Namespace) -> float:
         return asyncio.run(coro)
 
 
+# -- Postbus as served: every process counted -------------------------------------------
+async def fill_store(data_dir: Path, args: argparse.Namespace) -> None:
+    """The same accounts and INBOXes as `measure_postbus`, in a store made before
+    `postbus serve` starts."""
+    from postbus.accounts.service import Accounts
+    from postbus.store.sqlite.backend import SqliteStore
+
+    store = SqliteStore(data_dir)
+    await store.open()
+    try:
+        await store.add_domain("example.test")
+        accounts = Accounts(store, default_quota=0)
+        inboxes = []
+        for address in users(args.accounts):
+            account = await accounts.add_user(address, PASSWORD)
+            inbox = await store.get_mailbox(account.id, "INBOX")
+            assert inbox is not None
+            inboxes.append(inbox.id)
+        for n in range(args.messages):
+            ingested = await ingest_bytes(store, message(n))
+            await store.deliver(inboxes, ingested.blob, ingested.parsed)
+        read = flag_update("add", ["\\Seen"])
+        for mailbox_id in inboxes:
+            await store.store_flags(mailbox_id, [u for u in range(1, args.messages + 1)
+                                                 if seen(u - 1, args.messages)], read)
+        accounts.close()
+    finally:
+        await store.close()
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+async def measure_served(args: argparse.Namespace, root: Path) -> float:
+    """`postbus serve` with `--workers` worker processes: the growth of the summed
+    PSS of the supervisor and every worker, divided by N (as for Dovecot)."""
+    data = root / "var"
+    await fill_store(data, args)
+    config = root / "postbus.toml"
+    listen = {name: "" for name in ("smtp", "submissions", "submission", "imap", "pop3s",
+                                     "pop3", "https", "http")} | {"imaps": "127.0.0.1:0"}
+    config.write_text(
+        f'hostname = "localhost"\ndata_dir = "{data}"\nlog_level = "WARNING"\n[listen]\n'
+        + "".join(f'{k} = "{v}"\n' for k, v in listen.items())
+        + "[limits]\nmax_connections_per_ip = 0\n[security]\nauth_failure_delay = 0\n"
+        + f"[server]\nallow_root = true\nworkers = {args.workers}\n")
+    env = {k: v for k, v in os.environ.items() if k != "POSTBUS_LOOP"}
+    if args.loop == "asyncio":
+        env["POSTBUS_LOOP"] = "asyncio"
+    proc = subprocess.Popen([sys.executable, "-m", "postbus.cli", "--config", str(config), "serve"],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        port = 0
+        for line in proc.stdout:
+            if line.startswith("postbus: imaps listening on"):
+                port = int(line.split(":")[2].split()[0])
+            if line.strip() == "postbus: ready":
+                break
+        if not port:
+            raise SystemExit("postbus did not start")
+        pids = [proc.pid, *children(proc.pid)]
+        # Warm up every worker (connections land on either): one-off costs are not N's.
+        await close_clients(await open_clients(port, 4 * args.accounts * args.workers, args))
+        await asyncio.sleep(1)
+        before = pss_kib(pids)
+        child = await open_clients(port, args.connections, args)
+        await asyncio.sleep(1)
+        after = pss_kib(pids)
+        per_conn = (after - before) / args.connections
+        print(f"postbus serve ({args.workers} workers): connections={args.connections} "
+              f"processes={len(pids)}")
+        print(f"  PSS growth:  {after - before:8d} KiB total, {per_conn:7.1f} KiB per connection")
+        await close_clients(child)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    return per_conn
+
+
+def served_run(args: argparse.Namespace) -> float:
+    with tempfile.TemporaryDirectory(prefix="idle-mem-served-") as tmp:
+        return asyncio.run(measure_served(args, Path(tmp)))
+
+
 # -- Dovecot ------------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as s:
@@ -336,6 +435,9 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=8, help="allocation sites to print")
     parser.add_argument("--dovecot", action="store_true", help="measure Dovecot as well")
     parser.add_argument("--no-postbus", dest="postbus", action="store_false")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="also measure `postbus serve` with this many worker processes "
+                             "(summed PSS of every process)")
     args = parser.parse_args()
     ssl.create_default_context()  # load OpenSSL before the baseline
     figures: dict[str, list[float]] = {}
@@ -346,6 +448,8 @@ def main() -> None:
             spawn = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
                 figures.setdefault("Postbus", []).append(pool.submit(postbus_run, args).result())
+        if args.workers:
+            figures.setdefault(f"postbus serve, {args.workers} workers", []).append(served_run(args))
         if args.dovecot:
             figures.setdefault("Dovecot (default)", []).append(dovecot_run(args, False))
             figures.setdefault("Dovecot (hibernating)", []).append(dovecot_run(args, True))
