@@ -38,8 +38,10 @@ import threading
 
 # Pending rows moved into the index per writer transaction (~50 ms of FTS5 work).
 INDEX_BATCH = 200
-# ...and at most this much text per transaction (one bigger message goes alone).
-INDEX_BATCH_CHARS = 4 * 1024 * 1024
+# ...and at most this much text per transaction (one bigger message goes alone):
+# a job that arrives meanwhile waits for the step (~50 ms for 1 MB; 4 MB took
+# ~160 ms, for 20 % less indexing time overall, measured on 40 KB messages).
+INDEX_BATCH_CHARS = 1024 * 1024
 # Rows left pending while deliveries keep the writer busy: a burst this size is
 # indexed after it, a longer load keeps the backlog near it.
 BACKLOG = 5000
