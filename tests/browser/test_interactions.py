@@ -61,8 +61,11 @@ def test_the_remote_content_note_only_when_something_was_blocked(
     page.get_by_role("link", name="Plain html").click()
     page.frame_locator("iframe.html-body").get_by_text("nothing remote").wait_for()
     page.locator("[data-remote-note]").wait_for(state="hidden")
-    # the frame fits its content once it has loaded (the page script's load handler)
-    page.wait_for_function("document.querySelector('iframe.html-body').getBoundingClientRect().height < 200")
+    # the frame fits its content once it has loaded (the page script's load handler);
+    # a function, not an expression: Playwright polls an expression with eval(),
+    # which the page's CSP (script-src 'self') refuses
+    page.wait_for_function(
+        "() => document.querySelector('iframe.html-body').getBoundingClientRect().height < 200")
     # our own stylesheet and script pass our CSP, in the page and in the frame
     assert not [c for c in browsing.watch.console if "Content Security Policy" in c]
     assert page.frame_locator("iframe.html-body").locator("body").evaluate(
